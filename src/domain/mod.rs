@@ -1,0 +1,24 @@
+//! The pure core of Slipway: ticket states, actions, roles, the transition
+//! table with its guards, approval policy, freeze windows, version numbering
+//! and input validation. No I/O, no database, no HTTP.
+
+pub mod action;
+pub mod freeze;
+pub mod policy;
+pub mod role;
+pub mod state;
+pub mod transition;
+pub mod validate;
+pub mod version;
+
+pub use action::Action;
+pub use freeze::{FreezeCalendar, FreezeWindow, WeekTime};
+pub use policy::{Approval, ApprovalPolicy};
+pub use role::{Actor, Role, UserActor};
+pub use state::{TicketKind, TicketState, UnknownName};
+pub use transition::{
+    available_actions, decide, decide_create, Decision, Effect, JobKind, ProjectRules, Refusal, RefusalKind, Request,
+    TicketFacts,
+};
+pub use validate::{InvalidInput, ProjectName, Reason, SvnPath, Username};
+pub use version::VersionFormat;

@@ -1,0 +1,491 @@
+//! The transition table: given a ticket's facts, the project's rules, an
+//! action and an actor, decide the next state and what else must happen, or
+//! refuse with a reason. Pure: the service layer loads the facts and writes
+//! the decision (state + event + effects + job) in one transaction.
+
+use chrono::{DateTime, Utc};
+
+use super::action::Action;
+use super::freeze::{FreezeCalendar, FreezeWindow};
+use super::policy::{Approval, ApprovalPolicy};
+use super::role::{Actor, Role, UserActor};
+use super::state::{TicketKind, TicketState};
+
+/// A pipeline job that a transition asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Update staging from SVN, build, snapshot in git.
+    Stage,
+    /// Tag the tested snapshot and ship it.
+    Release,
+    /// Switch production back to an earlier version.
+    Rollback,
+}
+
+impl JobKind {
+    /// The stable name stored in the jobs table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Stage => "stage",
+            JobKind::Release => "release",
+            JobKind::Rollback => "rollback",
+        }
+    }
+}
+
+/// What the domain needs to know about a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketFacts {
+    /// Release or rollback.
+    pub kind: TicketKind,
+    /// Current state.
+    pub state: TicketState,
+    /// Who filed it.
+    pub submitter_id: i64,
+    /// Who marked the current snapshot tested.
+    pub tested_by: Option<i64>,
+    /// Bumped by each successful stage; approvals are bound to it.
+    pub generation: i32,
+    /// The project-wide order of the staged snapshot (later = newer).
+    pub snapshot_seq: Option<i64>,
+    /// Approvals recorded on the ticket (of any generation).
+    pub approvals: Vec<Approval>,
+    /// The state a failed job left from (where `retry` goes back to).
+    pub failed_from: Option<TicketState>,
+}
+
+/// The project's rules in force.
+#[derive(Debug, Clone, Copy)]
+pub struct ProjectRules<'a> {
+    /// Approval policy.
+    pub policy: &'a ApprovalPolicy,
+    /// Freeze windows.
+    pub freeze: &'a FreezeCalendar,
+    /// Snapshot order of what production runs now, if anything.
+    pub production_snapshot_seq: Option<i64>,
+}
+
+/// One attempt to act on a ticket.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// What to do.
+    pub action: Action,
+    /// Who does it.
+    pub actor: &'a Actor,
+    /// The note (reason) given with it, already validated.
+    pub note: Option<&'a str>,
+    /// An admin's emergency override of a freeze window.
+    pub emergency_override: bool,
+    /// The current time.
+    pub now: DateTime<Utc>,
+}
+
+/// A side effect the service layer must write with the state change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Record the actor's approval for the current generation.
+    RecordApproval,
+    /// Remember who marked the snapshot tested.
+    SetTestedBy(i64),
+    /// Forget who tested it: a new snapshot is on its way.
+    ClearTestedBy,
+    /// A new snapshot is staged: bump the generation (voiding approvals) and
+    /// give it the project's next snapshot sequence number.
+    NewSnapshot,
+    /// Give the ticket the project's next version number, unless it has one.
+    AssignVersion,
+    /// Remember where the failed job left from.
+    RememberFailedFrom(TicketState),
+    /// The failure is being retried.
+    ClearFailedFrom,
+    /// An admin released inside a freeze window (audited on the event).
+    EmergencyOverride,
+    /// Production now runs this ticket's version (or, for a rollback, its target).
+    Shipped,
+}
+
+/// An allowed transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// State before.
+    pub from: TicketState,
+    /// State after (may equal `from`, e.g. the first of two approvals).
+    pub to: TicketState,
+    /// The job to enqueue in the same transaction.
+    pub enqueue: Option<JobKind>,
+    /// Other writes that go with it.
+    pub effects: Vec<Effect>,
+}
+
+/// Whether a refusal is about the caller, the input, or the ticket's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// The actor may not do this (HTTP 403).
+    Forbidden,
+    /// The request lacks something (HTTP 400).
+    Invalid,
+    /// Not now: the state or the calendar does not allow it (HTTP 409).
+    Conflict,
+}
+
+/// Why an action was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The action does not apply in this state.
+    #[error("cannot {action} a {kind} ticket that is {state}")]
+    WrongState {
+        /// The action tried.
+        action: Action,
+        /// The ticket's kind.
+        kind: TicketKind,
+        /// The ticket's state.
+        state: TicketState,
+    },
+    /// The actor lacks the role or relation the action needs.
+    #[error("not allowed to {action}: {why}")]
+    NotPermitted {
+        /// The action tried.
+        action: Action,
+        /// Who may.
+        why: &'static str,
+    },
+    /// The project bans approving one's own ticket.
+    #[error("you submitted this ticket, and this project does not allow self-approval")]
+    SelfApproval,
+    /// The project bans the tester approving what they tested.
+    #[error("you marked this build tested, and this project requires another lead to approve it")]
+    TesterApproval,
+    /// The actor's approval is already counted.
+    #[error("you have already approved this snapshot")]
+    AlreadyApproved,
+    /// The action needs a reason.
+    #[error("{action} needs a note giving the reason")]
+    NoteRequired {
+        /// The action tried.
+        action: Action,
+    },
+    /// A freeze window is in force.
+    #[error("release is frozen ({window}); an admin may release with an emergency override and a reason")]
+    Frozen {
+        /// The window, in words.
+        window: String,
+    },
+    /// Production already runs this snapshot or a newer one.
+    #[error("production already runs this build or a newer one; go back with a rollback instead")]
+    OlderThanProduction,
+    /// Approvals expired before the release.
+    #[error("approvals have expired ({valid} of {required} still valid); the leads must approve again")]
+    ApprovalsExpired {
+        /// Approvals still valid.
+        valid: usize,
+        /// Approvals required.
+        required: u32,
+    },
+}
+
+impl Refusal {
+    /// The class of refusal, for mapping to HTTP answers.
+    pub fn kind(&self) -> RefusalKind {
+        match self {
+            Refusal::NotPermitted { .. } | Refusal::SelfApproval | Refusal::TesterApproval => RefusalKind::Forbidden,
+            Refusal::NoteRequired { .. } => RefusalKind::Invalid,
+            Refusal::WrongState { .. }
+            | Refusal::AlreadyApproved
+            | Refusal::Frozen { .. }
+            | Refusal::OlderThanProduction
+            | Refusal::ApprovalsExpired { .. } => RefusalKind::Conflict,
+        }
+    }
+}
+
+/// The state a new ticket starts in, and its first job, if `actor` may file it.
+pub fn decide_create(kind: TicketKind, actor: &Actor) -> Result<Decision, Refusal> {
+    let user = match actor {
+        Actor::User(user) => user,
+        Actor::System => {
+            return Err(Refusal::NotPermitted {
+                action: create_action(kind),
+                why: "tickets are filed by people",
+            })
+        }
+    };
+    match kind {
+        TicketKind::Release if user.has(Role::Developer) => Ok(Decision {
+            from: TicketState::Submitted,
+            to: TicketState::Submitted,
+            enqueue: Some(JobKind::Stage),
+            effects: Vec::new(),
+        }),
+        TicketKind::Release => Err(Refusal::NotPermitted {
+            action: Action::Submit,
+            why: "only the project's developers file release tickets",
+        }),
+        TicketKind::Rollback if user.has(Role::Developer) || user.has(Role::Lead) => Ok(Decision {
+            from: TicketState::RollbackRequested,
+            to: TicketState::RollbackRequested,
+            enqueue: None,
+            effects: Vec::new(),
+        }),
+        TicketKind::Rollback => Err(Refusal::NotPermitted {
+            action: Action::RequestRollback,
+            why: "only the project's developers and leads request rollbacks",
+        }),
+    }
+}
+
+/// The action that creates a ticket of `kind`.
+pub fn create_action(kind: TicketKind) -> Action {
+    match kind {
+        TicketKind::Release => Action::Submit,
+        TicketKind::Rollback => Action::RequestRollback,
+    }
+}
+
+/// Whether a rollback to `target` is a step back from `production`.
+pub fn rollback_target_ok(production_version: Option<i64>, target: i64) -> bool {
+    production_version.is_some_and(|current| target < current)
+}
+
+/// Decides `request` on ticket `t` under `rules`.
+pub fn decide(t: &TicketFacts, rules: ProjectRules<'_>, request: Request<'_>) -> Result<Decision, Refusal> {
+    let action = request.action;
+    let to = target_state(t, action).ok_or(Refusal::WrongState {
+        action,
+        kind: t.kind,
+        state: t.state,
+    })?;
+    check_actor(t, request)?;
+    if action.needs_note() && request.note.is_none() {
+        return Err(Refusal::NoteRequired { action });
+    }
+    let mut decision = Decision {
+        from: t.state,
+        to,
+        enqueue: None,
+        effects: Vec::new(),
+    };
+    let user_id = request.actor.user_id();
+    match action {
+        Action::MarkTested => decision.effects.extend(user_id.map(Effect::SetTestedBy)),
+        Action::Resubmit => {
+            decision.enqueue = Some(JobKind::Stage);
+            decision.effects.push(Effect::ClearTestedBy);
+        }
+        Action::Approve => approve(t, rules.policy, request, &mut decision)?,
+        Action::Release => {
+            check_still_approved(t, rules.policy, request.now)?;
+            if rules
+                .production_snapshot_seq
+                .is_some_and(|prod| t.snapshot_seq.is_none_or(|seq| seq <= prod))
+            {
+                return Err(Refusal::OlderThanProduction);
+            }
+            if let Some(window) = rules.freeze.active(request.now) {
+                if !is_emergency_override(request) {
+                    return Err(Refusal::Frozen {
+                        window: describe(window),
+                    });
+                }
+                decision.effects.push(Effect::EmergencyOverride);
+            }
+            decision.effects.push(Effect::AssignVersion);
+            decision.enqueue = Some(JobKind::Release);
+        }
+        Action::Execute => {
+            check_still_approved(t, rules.policy, request.now)?;
+            decision.enqueue = Some(JobKind::Rollback);
+        }
+        Action::Retry => {
+            decision.effects.push(Effect::ClearFailedFrom);
+            decision.enqueue = job_for(to);
+            if to == TicketState::Submitted {
+                decision.effects.push(Effect::ClearTestedBy);
+            }
+        }
+        Action::StageSucceeded => decision.effects.extend([Effect::NewSnapshot, Effect::ClearTestedBy]),
+        Action::ShipSucceeded => decision.effects.push(Effect::Shipped),
+        Action::JobFailed => decision.effects.push(Effect::RememberFailedFrom(t.state)),
+        Action::Return
+        | Action::Reject
+        | Action::Cancel
+        | Action::Supersede
+        | Action::Submit
+        | Action::RequestRollback => {}
+    }
+    Ok(decision)
+}
+
+/// The people's actions `actor` may take on `t` now (the buttons to show).
+/// Actions that need a note are listed; the form asks for it.
+pub fn available_actions(t: &TicketFacts, rules: ProjectRules<'_>, actor: &Actor, now: DateTime<Utc>) -> Vec<Action> {
+    Action::BY_PEOPLE
+        .into_iter()
+        .filter(|&action| {
+            let request = Request {
+                action,
+                actor,
+                note: Some("(note)"),
+                emergency_override: false,
+                now,
+            };
+            decide(t, rules, request).is_ok()
+        })
+        .collect()
+}
+
+/// The job that runs a ticket in `state`, if a job owns that state.
+pub fn job_for(state: TicketState) -> Option<JobKind> {
+    match state {
+        TicketState::Submitted => Some(JobKind::Stage),
+        TicketState::Releasing => Some(JobKind::Release),
+        TicketState::RollingBack => Some(JobKind::Rollback),
+        _ => None,
+    }
+}
+
+/// The table itself: where `action` takes a ticket of this kind in this state.
+fn target_state(t: &TicketFacts, action: Action) -> Option<TicketState> {
+    use Action as A;
+    use TicketKind::{Release, Rollback};
+    use TicketState as S;
+    let next = match (t.kind, t.state, action) {
+        (Release, S::Staged, A::MarkTested) => S::Tested,
+        (Release, S::Staged | S::Tested, A::Return) => S::Returned,
+        (Release, S::Returned, A::Resubmit) => S::Submitted,
+        (Release, S::Tested | S::Approved, A::Approve) => S::Approved,
+        (Release, S::Tested, A::Reject) => S::Rejected,
+        (Release, S::Approved, A::Release) => S::Releasing,
+        (Rollback, S::RollbackRequested | S::RollbackApproved, A::Approve) => S::RollbackApproved,
+        (Rollback, S::RollbackRequested, A::Reject) => S::Rejected,
+        (Rollback, S::RollbackApproved, A::Execute) => S::RollingBack,
+        (Release, S::Submitted | S::Staged | S::Tested | S::Approved | S::Returned | S::Failed, A::Cancel)
+        | (Rollback, S::RollbackRequested | S::RollbackApproved | S::Failed, A::Cancel) => S::Cancelled,
+        (_, S::Failed, A::Retry) => t.failed_from.filter(|s| job_for(*s).is_some())?,
+        (Release, S::Submitted, A::StageSucceeded) => S::Staged,
+        (Release, S::Releasing, A::ShipSucceeded) => S::Released,
+        (Rollback, S::RollingBack, A::ShipSucceeded) => S::RolledBack,
+        (Release, S::Submitted | S::Releasing, A::JobFailed) | (Rollback, S::RollingBack, A::JobFailed) => S::Failed,
+        (Release, S::Released, A::Supersede) => S::RolledBack,
+        _ => return None,
+    };
+    Some(next)
+}
+
+fn check_actor(t: &TicketFacts, request: Request<'_>) -> Result<(), Refusal> {
+    let action = request.action;
+    let user = match (request.actor, action.is_system()) {
+        (Actor::System, true) => return Ok(()),
+        (Actor::System, false) => {
+            return Err(Refusal::NotPermitted {
+                action,
+                why: "only people take this action",
+            })
+        }
+        (Actor::User(_), true) => {
+            return Err(Refusal::NotPermitted {
+                action,
+                why: "only Slipway's jobs report this",
+            })
+        }
+        (Actor::User(user), false) => user,
+    };
+    let own = user.id == t.submitter_id;
+    let (allowed, why) = match action {
+        Action::MarkTested => (
+            user.has(Role::Tester) || user.has(Role::Developer),
+            "only the project's testers and developers mark builds tested",
+        ),
+        Action::Return => (
+            user.has(Role::Tester) || user.has(Role::Developer) || user.has(Role::Lead),
+            "only the project's testers, developers and leads return tickets",
+        ),
+        Action::Resubmit => (own, "only the submitter resubmits a ticket"),
+        Action::Approve | Action::Reject => (user.has(Role::Lead), "only the project's leads approve or reject"),
+        Action::Release => (
+            own || user.has(Role::Lead) || (request.emergency_override && user.is_admin),
+            "only the submitter or a project lead releases",
+        ),
+        Action::Execute => (
+            own || user.has(Role::Lead),
+            "only the requester or a project lead executes a rollback",
+        ),
+        Action::Cancel => (own || user.is_admin, "only the submitter or an admin cancels a ticket"),
+        Action::Retry => (
+            own || user.has(Role::Lead) || user.is_admin,
+            "only the submitter, a project lead or an admin retries",
+        ),
+        _ => (false, "not an action on an existing ticket"),
+    };
+    if !allowed {
+        return Err(Refusal::NotPermitted { action, why });
+    }
+    if request.emergency_override {
+        if !user.is_admin {
+            return Err(Refusal::NotPermitted {
+                action,
+                why: "only an admin gives an emergency override",
+            });
+        }
+        if request.note.is_none() {
+            return Err(Refusal::NoteRequired { action });
+        }
+    }
+    Ok(())
+}
+
+fn approve(
+    t: &TicketFacts,
+    policy: &ApprovalPolicy,
+    request: Request<'_>,
+    decision: &mut Decision,
+) -> Result<(), Refusal> {
+    let Actor::User(UserActor { id, .. }) = request.actor else {
+        return Err(Refusal::NotPermitted {
+            action: Action::Approve,
+            why: "only people approve",
+        });
+    };
+    let valid = policy.valid_approvers(&t.approvals, t.generation, request.now);
+    let already_approved_state = matches!(t.state, TicketState::Approved | TicketState::RollbackApproved);
+    if already_approved_state && valid.len() as u64 >= u64::from(policy.required) {
+        // Fully approved and nothing expired: nothing to renew.
+        return Err(Refusal::WrongState {
+            action: Action::Approve,
+            kind: t.kind,
+            state: t.state,
+        });
+    }
+    if *id == t.submitter_id && !policy.allow_self_approval {
+        return Err(Refusal::SelfApproval);
+    }
+    if t.tested_by == Some(*id) && !policy.tested_by_may_approve {
+        return Err(Refusal::TesterApproval);
+    }
+    if valid.contains(id) {
+        return Err(Refusal::AlreadyApproved);
+    }
+    decision.effects.push(Effect::RecordApproval);
+    if (valid.len() as u64) + 1 < u64::from(policy.required) {
+        decision.to = t.state;
+    }
+    Ok(())
+}
+
+fn check_still_approved(t: &TicketFacts, policy: &ApprovalPolicy, now: DateTime<Utc>) -> Result<(), Refusal> {
+    let valid = policy.valid_approvers(&t.approvals, t.generation, now).len();
+    if (valid as u64) < u64::from(policy.required) {
+        return Err(Refusal::ApprovalsExpired {
+            valid,
+            required: policy.required,
+        });
+    }
+    Ok(())
+}
+
+fn is_emergency_override(request: Request<'_>) -> bool {
+    request.emergency_override && request.note.is_some() && matches!(request.actor, Actor::User(user) if user.is_admin)
+}
+
+fn describe(window: &FreezeWindow) -> String {
+    window.to_string()
+}

@@ -1,0 +1,272 @@
+//! Typed, validated user input. Anything that reaches a query, a path or an
+//! external program's argument vector passes through one of these first.
+
+use std::fmt;
+
+/// Input that was refused, with the field it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct InvalidInput {
+    /// The field name as the forms and the API call it.
+    pub field: &'static str,
+    /// What is wrong, in words a user can act on.
+    pub problem: String,
+}
+
+impl InvalidInput {
+    /// A refusal of `field` because of `problem`.
+    pub fn new(field: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            field,
+            problem: problem.into(),
+        }
+    }
+}
+
+fn has_control(s: &str, allow_newlines: bool) -> bool {
+    s.chars()
+        .any(|c| c.is_control() && !(allow_newlines && matches!(c, '\n' | '\r' | '\t')))
+}
+
+/// Checks a short identifier: 1..=max chars from `[a-z0-9_.-]`, starting with
+/// a letter or digit.
+fn identifier(field: &'static str, value: &str, max: usize, extra: &[char]) -> Result<String, InvalidInput> {
+    if value.is_empty() {
+        return Err(InvalidInput::new(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(InvalidInput::new(field, format!("must be at most {max} characters")));
+    }
+    let first_ok = value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok = value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || extra.contains(&c));
+    if !first_ok || !rest_ok {
+        let allowed = if extra.is_empty() { "" } else { ", `_` or `.`" };
+        return Err(InvalidInput::new(
+            field,
+            format!("must start with a lowercase letter or digit and use only a-z, 0-9, `-`{allowed}"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+macro_rules! string_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The validated text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+            /// The validated text, owned.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+string_newtype!(
+    /// A project name: `[a-z0-9][a-z0-9-]*`, at most 64 characters (used in
+    /// URLs, directory names and git tags).
+    ProjectName
+);
+string_newtype!(
+    /// A user name: `[a-z0-9][a-z0-9._-]*`, at most 64 characters.
+    Username
+);
+string_newtype!(
+    /// A path inside the project's SVN repository: relative, no `..`, no
+    /// leading `-`, no control characters, normalised to `a/b/c`.
+    SvnPath
+);
+string_newtype!(
+    /// Why: a non-empty text of at most [`Reason::MAX_CHARS`] characters.
+    Reason
+);
+
+impl ProjectName {
+    /// Validates a project name.
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        identifier("name", value, 64, &[]).map(Self)
+    }
+}
+
+impl Username {
+    /// Validates a user name.
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        identifier("username", value, 64, &['_', '.']).map(Self)
+    }
+}
+
+impl SvnPath {
+    /// Longest accepted path, in bytes.
+    pub const MAX_BYTES: usize = 1024;
+
+    /// Validates one SVN path relative to the project's repository URL.
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        let bad = |problem: &str| {
+            Err(InvalidInput::new(
+                "svn_paths",
+                format!("`{}`: {problem}", value.escape_debug()),
+            ))
+        };
+        let trimmed = value.trim_end_matches('/');
+        if trimmed.is_empty() {
+            return bad("must not be empty");
+        }
+        if value.len() > Self::MAX_BYTES {
+            return bad("is longer than 1024 bytes");
+        }
+        if has_control(value, false) {
+            return bad("must not contain control characters");
+        }
+        if value.starts_with('/') || value.starts_with('\\') || value.contains("://") || value.contains('\\') {
+            return bad("must be a relative path inside the repository");
+        }
+        if value.starts_with('-') {
+            return bad("must not start with `-`");
+        }
+        let mut parts = Vec::new();
+        for part in trimmed.split('/') {
+            match part {
+                "" | "." => continue,
+                ".." => return bad("must not contain `..`"),
+                _ => parts.push(part),
+            }
+        }
+        if parts.is_empty() {
+            return bad("must name a path inside the repository");
+        }
+        Ok(Self(parts.join("/")))
+    }
+
+    /// Validates a list, refusing duplicates; an empty list means "the whole
+    /// working copy".
+    pub fn parse_list<S: AsRef<str>>(values: &[S]) -> Result<Vec<Self>, InvalidInput> {
+        if values.len() > 200 {
+            return Err(InvalidInput::new("svn_paths", "at most 200 paths per ticket"));
+        }
+        let mut out: Vec<Self> = Vec::with_capacity(values.len());
+        for value in values {
+            let path = Self::parse(value.as_ref())?;
+            if out.contains(&path) {
+                return Err(InvalidInput::new("svn_paths", format!("`{path}` is listed twice")));
+            }
+            out.push(path);
+        }
+        Ok(out)
+    }
+}
+
+impl Reason {
+    /// Longest accepted reason or note, in characters.
+    pub const MAX_CHARS: usize = 4000;
+
+    /// Validates a reason or note given for `field`; surrounding whitespace is trimmed.
+    pub fn parse(field: &'static str, value: &str) -> Result<Self, InvalidInput> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(InvalidInput::new(field, "must not be empty"));
+        }
+        if value.chars().count() > Self::MAX_CHARS {
+            return Err(InvalidInput::new(
+                field,
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
+        }
+        if has_control(value, true) {
+            return Err(InvalidInput::new(field, "must not contain control characters"));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// Like [`Reason::parse`], but empty or blank input means "no note".
+    pub fn parse_optional(field: &'static str, value: Option<&str>) -> Result<Option<Self>, InvalidInput> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(text) => Self::parse(field, text).map(Some),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn svn_paths_are_relative_and_inside_the_repo() {
+        assert_eq!(
+            SvnPath::parse("src/app.js").map(|p| p.into_string()),
+            Ok("src/app.js".into())
+        );
+        assert_eq!(
+            SvnPath::parse("./web//css/").map(|p| p.into_string()),
+            Ok("web/css".into())
+        );
+        assert_eq!(
+            SvnPath::parse("资源/图.png").map(|p| p.into_string()),
+            Ok("资源/图.png".into())
+        );
+        for bad in [
+            "",
+            "/",
+            "/etc/passwd",
+            "../x",
+            "a/../../b",
+            "a/..",
+            "-rf",
+            "--config-dir=/tmp",
+            "a\nb",
+            "a\0b",
+            "file:///x",
+            "http://h/x",
+            "a\\b",
+            ".",
+            "./",
+            "\u{1b}[31m",
+        ] {
+            assert!(SvnPath::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(SvnPath::parse(&"a".repeat(1025)).is_err());
+        assert!(SvnPath::parse_list(&["a", "./a"]).is_err());
+        assert_eq!(SvnPath::parse_list::<&str>(&[]).map(|v| v.len()), Ok(0));
+    }
+
+    #[test]
+    fn names_and_reasons() {
+        assert!(ProjectName::parse("shop-web2").is_ok());
+        for bad in ["", "Shop", "-x", "a b", "a/b", "a_b", "<script>", &"a".repeat(65)] {
+            assert!(ProjectName::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Username::parse("li.lei_2").is_ok());
+        assert!(Username::parse(".x").is_err());
+        assert_eq!(
+            Reason::parse("reason", "  fix login \n").map(|r| r.into_string()),
+            Ok("fix login".into())
+        );
+        assert!(Reason::parse("reason", "   ").is_err());
+        assert!(Reason::parse("reason", "a\u{7}b").is_err());
+        assert!(Reason::parse("reason", &"x".repeat(4001)).is_err());
+        assert_eq!(Reason::parse_optional("note", Some("  ")), Ok(None));
+    }
+}

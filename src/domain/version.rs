@@ -1,0 +1,93 @@
+//! Release version numbering: per project, a counter rendered into a git
+//! tag name through the project's format (default `v{n}`).
+
+use std::fmt;
+
+/// A validated version format containing `{n}` exactly once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionFormat(String);
+
+/// Why a version format was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("version format `{format}` {problem}")]
+pub struct BadVersionFormat {
+    /// The text given.
+    pub format: String,
+    /// What is wrong with it.
+    pub problem: &'static str,
+}
+
+impl VersionFormat {
+    /// Checks that the format names `{n}` once and renders to a valid git tag.
+    pub fn parse(format: &str) -> Result<Self, BadVersionFormat> {
+        let bad = |problem| BadVersionFormat {
+            format: format.to_owned(),
+            problem,
+        };
+        if format.matches("{n}").count() != 1 {
+            return Err(bad("must contain `{n}` exactly once"));
+        }
+        let fixed = format.replace("{n}", "");
+        if format.len() > 64 {
+            return Err(bad("is longer than 64 characters"));
+        }
+        if !fixed
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+        {
+            return Err(bad("may only use letters, digits, `.`, `_`, `-` and `/` around `{n}`"));
+        }
+        if format.starts_with(['-', '.', '/'])
+            || format.ends_with(['.', '/'])
+            || format.contains("..")
+            || format.contains("//")
+        {
+            return Err(bad("does not make a valid git tag name"));
+        }
+        Ok(Self(format.to_owned()))
+    }
+
+    /// The tag name of version `n`.
+    pub fn render(&self, n: i64) -> String {
+        self.0.replace("{n}", &n.to_string())
+    }
+
+    /// The format text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for VersionFormat {
+    fn default() -> Self {
+        Self("v{n}".to_owned())
+    }
+}
+
+impl fmt::Display for VersionFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The number the next release of a project gets, given the last one handed out.
+pub fn next_version(last: Option<i64>) -> i64 {
+    last.unwrap_or(0) + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_render_and_validate() {
+        assert_eq!(VersionFormat::default().render(7), "v7");
+        let f = VersionFormat::parse("release/shop-{n}").expect("valid");
+        assert_eq!(f.render(12), "release/shop-12");
+        for bad in ["v", "{n}{n}", "-{n}", "v {n}", "a..{n}", "{n}/", "v{n}.lock~"] {
+            assert!(VersionFormat::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(next_version(None), 1);
+        assert_eq!(next_version(Some(41)), 42);
+    }
+}

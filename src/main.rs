@@ -1,0 +1,5 @@
+//! The `slipway` binary: see `slipway --help`.
+
+fn main() -> std::process::ExitCode {
+    slipway::cli::main()
+}

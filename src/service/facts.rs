@@ -1,0 +1,104 @@
+//! Turning stored rows into the domain's view of a ticket, a project's
+//! rules and an actor.
+
+use std::collections::BTreeSet;
+
+use chrono::{Duration, NaiveDateTime};
+
+use crate::domain::{
+    Actor, Approval, ApprovalPolicy, FreezeCalendar, FreezeWindow, Role, TicketFacts, TicketKind, TicketState,
+    UserActor, WeekTime,
+};
+use crate::store::models::{ApprovalRow, FreezeWindowRow, ProjectRow, TicketRow, UserRow};
+use crate::store::{users, DbConn, StoreError};
+
+use super::error::{ServiceError, ServiceResult};
+
+fn corrupt(what: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Store(StoreError::Corrupt(what.to_string()))
+}
+
+/// Parses the stored state name.
+pub fn state_of(ticket: &TicketRow) -> ServiceResult<TicketState> {
+    ticket.state.parse().map_err(corrupt)
+}
+
+/// The domain's facts about a ticket.
+pub fn ticket_facts(ticket: &TicketRow, approvals: &[ApprovalRow]) -> ServiceResult<TicketFacts> {
+    Ok(TicketFacts {
+        kind: ticket.kind.parse::<TicketKind>().map_err(corrupt)?,
+        state: state_of(ticket)?,
+        submitter_id: ticket.submitter_id,
+        tested_by: ticket.tested_by,
+        generation: ticket.stage_generation,
+        snapshot_seq: ticket.snapshot_seq,
+        approvals: approvals
+            .iter()
+            .map(|a| Approval {
+                user_id: a.user_id,
+                generation: a.generation,
+                at: a.created_at.and_utc(),
+            })
+            .collect(),
+        failed_from: ticket
+            .failed_from
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(corrupt)?,
+    })
+}
+
+/// The project's approval policy.
+pub fn policy(project: &ProjectRow) -> ApprovalPolicy {
+    ApprovalPolicy {
+        required: u32::try_from(project.approvals_required.max(1)).unwrap_or(1),
+        allow_self_approval: project.allow_self_approval,
+        tested_by_may_approve: project.tested_by_may_approve,
+        expiry: project.approval_expiry_minutes.map(|m| Duration::minutes(i64::from(m))),
+    }
+}
+
+/// The project's freeze calendar.
+pub fn freeze_calendar(project: &ProjectRow, rows: &[FreezeWindowRow]) -> ServiceResult<FreezeCalendar> {
+    let windows = rows
+        .iter()
+        .map(|row| freeze_window(row).ok_or_else(|| corrupt(format!("freeze window of project {}", project.name))))
+        .collect::<ServiceResult<Vec<_>>>()?;
+    Ok(FreezeCalendar {
+        windows,
+        utc_offset_minutes: project.utc_offset_minutes,
+    })
+}
+
+fn freeze_window(row: &FreezeWindowRow) -> Option<FreezeWindow> {
+    let week = |m: Option<i32>| m.and_then(|m| u32::try_from(m).ok()).and_then(WeekTime::from_minutes);
+    let utc = |t: Option<NaiveDateTime>| t.map(|t| t.and_utc());
+    match row.kind.as_str() {
+        "range" => Some(FreezeWindow::Range {
+            from: utc(row.starts_at)?,
+            to: utc(row.ends_at)?,
+        }),
+        "weekly" => Some(FreezeWindow::Weekly {
+            from: week(row.weekly_from)?,
+            to: week(row.weekly_to)?,
+        }),
+        _ => None,
+    }
+}
+
+/// The acting user with their roles in `project_id`; a disabled user may not act.
+pub fn user_actor(conn: &mut DbConn, user: &UserRow, project_id: i64) -> ServiceResult<Actor> {
+    if user.disabled {
+        return Err(ServiceError::Disabled(user.username.clone()));
+    }
+    let roles = users::roles_in_project(conn, user.id, project_id)?
+        .iter()
+        .map(|r| r.parse::<Role>().map_err(corrupt))
+        .collect::<ServiceResult<BTreeSet<Role>>>()?;
+    Ok(Actor::User(UserActor {
+        id: user.id,
+        is_admin: user.is_admin,
+        roles,
+    }))
+}

@@ -1,0 +1,12 @@
+//! The service layer: every change to Slipway's state goes through here, as
+//! one transaction that checks the domain rule and writes state, event and
+//! job together. Web handlers, the CLI and jobs call these functions.
+
+pub mod error;
+pub mod facts;
+pub mod import;
+pub mod password;
+pub mod tickets;
+pub mod users;
+
+pub use error::{ErrorKind, ServiceError, ServiceResult};

@@ -1,0 +1,442 @@
+//! Filing tickets and applying actions to them. Each call is one database
+//! transaction that loads the ticket, asks the domain, and writes the new
+//! state, exactly one event per state change, the effects and the job.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use crate::domain::transition::{create_action, rollback_target_ok};
+use crate::domain::{
+    decide, decide_create, Action, Actor, Effect, JobKind, ProjectName, ProjectRules, Reason, Request, SvnPath,
+    TicketKind, TicketState,
+};
+use crate::store::models::{ApprovalRow, NewEvent, NewJob, NewTicket, ProjectRow, TicketRow};
+use crate::store::{jobs, projects, tickets, users, write_tx, DbConn};
+
+use super::error::{ServiceError, ServiceResult};
+use super::facts;
+
+/// Who acts: a user (by id) or Slipway itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorRef {
+    /// A signed-in user.
+    User(i64),
+    /// A job.
+    System,
+}
+
+/// What staging produced, reported with [`Action::StageSucceeded`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// SVN revision staging was updated to.
+    pub revision: i64,
+    /// git commit id of the staged tree.
+    pub commit: String,
+}
+
+/// One action to apply.
+#[derive(Debug, Clone)]
+pub struct ActionInput {
+    /// The action.
+    pub action: Action,
+    /// Who.
+    pub actor: ActorRef,
+    /// Optional note (required for return, reject, job failure, override).
+    pub note: Option<String>,
+    /// Admin's emergency override of a freeze window.
+    pub emergency_override: bool,
+    /// The lock version the caller saw; a different one is a conflict.
+    pub expected_lock_version: Option<i32>,
+    /// With `stage-succeeded`: what was staged.
+    pub snapshot: Option<Snapshot>,
+}
+
+impl ActionInput {
+    /// A plain action by `actor` with no note.
+    pub fn new(action: Action, actor: ActorRef) -> Self {
+        Self {
+            action,
+            actor,
+            note: None,
+            emergency_override: false,
+            expected_lock_version: None,
+            snapshot: None,
+        }
+    }
+
+    /// The same, with a note.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+}
+
+/// The outcome of a successful action.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// The ticket after the change.
+    pub ticket: TicketRow,
+    /// The event written.
+    pub event_id: i64,
+    /// The job enqueued, if any.
+    pub job_id: Option<i64>,
+}
+
+/// A new release ticket.
+#[derive(Debug, Clone)]
+pub struct NewRelease<'a> {
+    /// Project name.
+    pub project: &'a str,
+    /// Why.
+    pub reason: &'a str,
+    /// SVN paths to update (empty: the whole working copy).
+    pub svn_paths: &'a [String],
+    /// Pin to this SVN revision instead of HEAD.
+    pub svn_revision: Option<i64>,
+}
+
+fn to_naive(t: DateTime<Utc>) -> NaiveDateTime {
+    t.naive_utc()
+}
+
+fn load_project(conn: &mut DbConn, name: &str) -> ServiceResult<ProjectRow> {
+    let name = ProjectName::parse(name).map_err(|e| crate::domain::InvalidInput::new("project", e.problem))?;
+    projects::by_name(conn, name.as_str())?.ok_or_else(|| ServiceError::not_found("project", name))
+}
+
+fn load_actor(conn: &mut DbConn, actor: ActorRef, project_id: i64) -> ServiceResult<Actor> {
+    match actor {
+        ActorRef::System => Ok(Actor::System),
+        ActorRef::User(id) => {
+            let user = users::by_id(conn, id)?.ok_or_else(|| ServiceError::not_found("user", id))?;
+            facts::user_actor(conn, &user, project_id)
+        }
+    }
+}
+
+fn enqueue(conn: &mut DbConn, kind: JobKind, ticket: &TicketRow, now: NaiveDateTime) -> ServiceResult<i64> {
+    let job = NewJob {
+        kind: kind.as_str().to_owned(),
+        payload: serde_json::json!({ "ticket_id": ticket.id }).to_string(),
+        project_id: Some(ticket.project_id),
+        ticket_id: Some(ticket.id),
+        run_after: now,
+        created_at: now,
+        updated_at: now,
+    };
+    Ok(jobs::insert(conn, &job)?)
+}
+
+/// Files a release ticket as `actor`; it starts `submitted` with a stage job.
+pub fn submit(
+    conn: &mut DbConn,
+    actor: ActorRef,
+    input: &NewRelease<'_>,
+    now: DateTime<Utc>,
+) -> ServiceResult<Applied> {
+    let reason = Reason::parse("reason", input.reason)?;
+    let paths = SvnPath::parse_list(input.svn_paths)?;
+    if input.svn_revision.is_some_and(|r| r < 1) {
+        return Err(crate::domain::InvalidInput::new("svn_revision", "must be a positive revision number").into());
+    }
+    let paths_json = serde_json::to_string(&paths.iter().map(SvnPath::as_str).collect::<Vec<_>>())
+        .map_err(|e| crate::domain::InvalidInput::new("svn_paths", e.to_string()))?;
+    write_tx(conn, |conn| {
+        let project = load_project(conn, input.project)?;
+        create(
+            conn,
+            &project,
+            actor,
+            TicketKind::Release,
+            reason,
+            paths_json,
+            input.svn_revision,
+            None,
+            now,
+        )
+    })
+}
+
+/// Requests a rollback of `project` to released `version`.
+pub fn request_rollback(
+    conn: &mut DbConn,
+    actor: ActorRef,
+    project: &str,
+    version: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> ServiceResult<Applied> {
+    let reason = Reason::parse("reason", reason)?;
+    write_tx(conn, |conn| {
+        let project = load_project(conn, project)?;
+        let shipped = tickets::by_version(conn, project.id, version)?
+            .filter(|t| matches!(t.state.as_str(), "released" | "rolled_back"))
+            .ok_or_else(|| {
+                crate::domain::InvalidInput::new("version", format!("version {version} was never released"))
+            })?;
+        if !rollback_target_ok(project.production_version, version) {
+            return Err(crate::domain::InvalidInput::new(
+                "version",
+                "a rollback goes back to a version older than the one production runs",
+            )
+            .into());
+        }
+        let _ = shipped;
+        create(
+            conn,
+            &project,
+            actor,
+            TicketKind::Rollback,
+            reason,
+            "[]".to_owned(),
+            None,
+            Some(version),
+            now,
+        )
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn create(
+    conn: &mut DbConn,
+    project: &ProjectRow,
+    actor: ActorRef,
+    kind: TicketKind,
+    reason: Reason,
+    svn_paths: String,
+    svn_revision: Option<i64>,
+    target_version: Option<i64>,
+    now: DateTime<Utc>,
+) -> ServiceResult<Applied> {
+    let domain_actor = load_actor(conn, actor, project.id)?;
+    let decision = decide_create(kind, &domain_actor)?;
+    let now = to_naive(now);
+    let ticket = tickets::insert(
+        conn,
+        &NewTicket {
+            project_id: project.id,
+            kind: kind.as_str().to_owned(),
+            state: decision.to.as_str().to_owned(),
+            reason: reason.into_string(),
+            svn_paths,
+            svn_revision,
+            target_version,
+            submitter_id: domain_actor.user_id().unwrap_or_default(),
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
+    let event_id = tickets::insert_event(
+        conn,
+        &NewEvent {
+            ticket_id: ticket.id,
+            actor_id: domain_actor.user_id(),
+            action: create_action(kind).as_str().to_owned(),
+            from_state: None,
+            to_state: decision.to.as_str().to_owned(),
+            note: None,
+            emergency_override: false,
+            created_at: now,
+        },
+    )?;
+    let job_id = decision
+        .enqueue
+        .map(|kind| enqueue(conn, kind, &ticket, now))
+        .transpose()?;
+    Ok(Applied {
+        ticket,
+        event_id,
+        job_id,
+    })
+}
+
+/// Applies `input` to ticket `ticket_id` at time `now`.
+pub fn apply(conn: &mut DbConn, ticket_id: i64, input: &ActionInput, now: DateTime<Utc>) -> ServiceResult<Applied> {
+    let note = Reason::parse_optional("note", input.note.as_deref())?;
+    write_tx(conn, |conn| apply_in_tx(conn, ticket_id, input, note.as_ref(), now))
+}
+
+fn apply_in_tx(
+    conn: &mut DbConn,
+    ticket_id: i64,
+    input: &ActionInput,
+    note: Option<&Reason>,
+    now: DateTime<Utc>,
+) -> ServiceResult<Applied> {
+    let mut ticket = tickets::by_id(conn, ticket_id)?.ok_or_else(|| ServiceError::not_found("ticket", ticket_id))?;
+    if input
+        .expected_lock_version
+        .is_some_and(|seen| seen != ticket.lock_version)
+    {
+        return Err(ServiceError::Conflict(format!(
+            "ticket #{ticket_id} changed since you loaded it; reload and try again"
+        )));
+    }
+    let project = projects::by_id(conn, ticket.project_id)?
+        .ok_or_else(|| ServiceError::not_found("project", ticket.project_id))?;
+    let actor = load_actor(conn, input.actor, project.id)?;
+    let approvals = tickets::approvals(conn, ticket.id)?;
+    let facts = facts::ticket_facts(&ticket, &approvals)?;
+    let policy = facts::policy(&project);
+    let freeze = facts::freeze_calendar(&project, &projects::freeze_windows(conn, project.id)?)?;
+    let rules = ProjectRules {
+        policy: &policy,
+        freeze: &freeze,
+        production_snapshot_seq: project.production_snapshot_seq,
+    };
+    let request = Request {
+        action: input.action,
+        actor: &actor,
+        note: note.map(Reason::as_str),
+        emergency_override: input.emergency_override,
+        now,
+    };
+    let decision = decide(&facts, rules, request)?;
+    let naive_now = to_naive(now);
+    let seen = ticket.clone();
+    let mut emergency_override = false;
+    let mut shipped = false;
+    for effect in &decision.effects {
+        match effect {
+            Effect::RecordApproval => tickets::insert_approval(
+                conn,
+                &ApprovalRow {
+                    ticket_id: ticket.id,
+                    user_id: actor.user_id().unwrap_or_default(),
+                    generation: ticket.stage_generation,
+                    created_at: naive_now,
+                },
+            )
+            .map_err(|e| lost_race(e, ticket_id))?,
+            Effect::SetTestedBy(user) => ticket.tested_by = Some(*user),
+            Effect::ClearTestedBy => ticket.tested_by = None,
+            Effect::NewSnapshot => {
+                let snapshot = input.snapshot.as_ref().ok_or_else(|| {
+                    crate::domain::InvalidInput::new("snapshot", "stage-succeeded must report the staged snapshot")
+                })?;
+                ticket.stage_generation += 1;
+                ticket.snapshot_seq = Some(projects::next_stage_seq(conn, project.id)?);
+                ticket.staged_revision = Some(snapshot.revision);
+                ticket.snapshot_commit = Some(snapshot.commit.clone());
+            }
+            Effect::AssignVersion => {
+                if ticket.version.is_none() {
+                    ticket.version = Some(projects::next_version(conn, project.id)?);
+                }
+            }
+            Effect::RememberFailedFrom(state) => {
+                ticket.failed_from = Some(state.as_str().to_owned());
+                ticket.last_error = note.map(|n| n.as_str().to_owned());
+            }
+            Effect::ClearFailedFrom => {
+                ticket.failed_from = None;
+                ticket.last_error = None;
+            }
+            Effect::EmergencyOverride => emergency_override = true,
+            Effect::Shipped => shipped = true,
+        }
+    }
+    ticket.state = decision.to.as_str().to_owned();
+    ticket.updated_at = naive_now;
+    if !tickets::update_if_unchanged(conn, &ticket_with_lock(&ticket, seen.lock_version))? {
+        return Err(lost_race_message(ticket_id));
+    }
+    ticket.lock_version = seen.lock_version + 1;
+    let event_id = tickets::insert_event(
+        conn,
+        &NewEvent {
+            ticket_id: ticket.id,
+            actor_id: actor.user_id(),
+            action: input.action.as_str().to_owned(),
+            from_state: Some(decision.from.as_str().to_owned()),
+            to_state: decision.to.as_str().to_owned(),
+            note: note.map(|n| n.as_str().to_owned()),
+            emergency_override,
+            created_at: naive_now,
+        },
+    )?;
+    if shipped {
+        record_shipped(conn, &project, &ticket, naive_now)?;
+    }
+    let job_id = decision
+        .enqueue
+        .map(|kind| enqueue(conn, kind, &ticket, naive_now))
+        .transpose()?;
+    Ok(Applied {
+        ticket,
+        event_id,
+        job_id,
+    })
+}
+
+fn ticket_with_lock(ticket: &TicketRow, lock_version: i32) -> TicketRow {
+    TicketRow {
+        lock_version,
+        ..ticket.clone()
+    }
+}
+
+fn lost_race_message(ticket_id: i64) -> ServiceError {
+    ServiceError::Conflict(format!(
+        "ticket #{ticket_id} was changed by someone else at the same time; reload and try again"
+    ))
+}
+
+fn lost_race(error: crate::store::StoreError, ticket_id: i64) -> ServiceError {
+    if error.is_unique_violation() {
+        lost_race_message(ticket_id)
+    } else {
+        error.into()
+    }
+}
+
+/// Production now runs what `ticket` shipped: for a release its version;
+/// for a rollback its target, and every release above the target becomes
+/// `rolled_back` (one event each).
+fn record_shipped(
+    conn: &mut DbConn,
+    project: &ProjectRow,
+    ticket: &TicketRow,
+    now: NaiveDateTime,
+) -> ServiceResult<()> {
+    match ticket
+        .kind
+        .parse::<TicketKind>()
+        .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?
+    {
+        TicketKind::Release => projects::set_production(conn, project.id, ticket.version, ticket.snapshot_seq)?,
+        TicketKind::Rollback => {
+            let target = ticket
+                .target_version
+                .ok_or_else(|| crate::store::StoreError::Corrupt(format!("rollback #{} has no target", ticket.id)))?;
+            let target_ticket = tickets::by_version(conn, project.id, target)?;
+            projects::set_production(
+                conn,
+                project.id,
+                Some(target),
+                target_ticket.and_then(|t| t.snapshot_seq),
+            )?;
+            for undone in tickets::released_after(conn, project.id, target)? {
+                let mut row = undone.clone();
+                row.state = TicketState::RolledBack.as_str().to_owned();
+                row.updated_at = now;
+                if !tickets::update_if_unchanged(conn, &row)? {
+                    return Err(lost_race_message(undone.id));
+                }
+                tickets::insert_event(
+                    conn,
+                    &NewEvent {
+                        ticket_id: undone.id,
+                        actor_id: None,
+                        action: Action::Supersede.as_str().to_owned(),
+                        from_state: Some(TicketState::Released.as_str().to_owned()),
+                        to_state: TicketState::RolledBack.as_str().to_owned(),
+                        note: Some(format!("rolled back by ticket #{}", ticket.id)),
+                        emergency_override: false,
+                        created_at: now,
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
