@@ -1,0 +1,137 @@
+//! `project import`: a good file imports everything; a bad one reports each
+//! problem with its line and column and imports nothing.
+
+mod common;
+
+use slipway::service::import::{import, ImportError, ImportProblem};
+use slipway::store::projects;
+
+use common::TestDb;
+
+const GOOD: &str = r#"
+[[host_group]]
+name = "shop-web"
+hosts = [
+  { name = "web1", target = "deploy@10.0.0.1:/srv/shop" },
+  { name = "web2", target = "rsync://10.0.0.2/shop" },
+  { name = "local", target = "/srv/shop" },
+]
+
+[[project]]
+name = "shop"
+description = "Web shop"
+svn_url = "svn://127.0.0.1/shop/trunk"
+staging_dir = "/var/lib/slipway/staging/shop"
+staging_url = "http://staging.shop.test/"
+build_command = ["mvn", "-B", "package"]
+host_groups = ["shop-web"]
+excludes = ["WEB-INF/jdbc.properties", "*.log"]
+version_format = "shop-{n}"
+utc_offset_minutes = 480
+leads = ["lead"]
+developers = ["dev"]
+testers = ["tester"]
+
+[project.approval]
+required = 2
+allow_self_approval = true
+tested_by_may_approve = false
+expiry_hours = 24
+
+[[project.freeze]]
+weekly = { from = "Fri 18:00", to = "Mon 09:00" }
+label = "weekend"
+
+[[project.freeze]]
+from = "2026-12-24T00:00:00+08:00"
+to = "2027-01-02T00:00:00+08:00"
+label = "holidays"
+"#;
+
+/// 1-based line of the first occurrence of `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    let at = text.find(needle).expect("needle in text");
+    text[..at].matches('\n').count() + 1
+}
+
+fn people(db: &TestDb) {
+    for name in ["lead", "dev", "tester"] {
+        db.user(name, false);
+    }
+}
+
+fn problems(result: Result<slipway::service::import::ImportSummary, ImportError>) -> Vec<ImportProblem> {
+    match result {
+        Err(ImportError::Problems(problems)) => problems,
+        other => panic!("expected problems, got {other:?}"),
+    }
+}
+
+fn imports_a_good_file(db: &TestDb) {
+    people(db);
+    let summary = db.import(GOOD);
+    assert_eq!((summary.projects, summary.host_groups, summary.hosts), (1, 1, 3));
+    let mut conn = db.conn();
+    let shop = projects::by_name(&mut conn, "shop").expect("query").expect("imported");
+    assert_eq!(shop.approvals_required, 2);
+    assert!(shop.allow_self_approval && !shop.tested_by_may_approve);
+    assert_eq!(shop.approval_expiry_minutes, Some(24 * 60));
+    assert_eq!(shop.version_format, "shop-{n}");
+    assert_eq!(shop.build_command, r#"["mvn","-B","package"]"#);
+    assert_eq!(projects::members(&mut conn, shop.id).expect("members").len(), 3);
+    assert_eq!(projects::hosts_of(&mut conn, shop.id).expect("hosts").len(), 3);
+    assert_eq!(projects::freeze_windows(&mut conn, shop.id).expect("windows").len(), 2);
+    let again = problems(import(&mut conn, GOOD));
+    assert!(again.iter().any(|p| p.message.contains("already exists")), "{again:?}");
+}
+
+fn reports_every_problem_with_its_line(db: &TestDb) {
+    people(db);
+    let bad = GOOD
+        .replace("deploy@10.0.0.1:/srv/shop", "-oProxyCommand=x")
+        .replace("svn://127.0.0.1/shop/trunk", "ftp://x")
+        .replace("Fri 18:00", "Fri 25:00")
+        .replace("\"tester\"", "\"nobody\"");
+    let found = problems(import(&mut db.conn(), &bad));
+    let lines: Vec<usize> = found.iter().map(|p| p.line).collect();
+    let expected = [
+        line_of(&bad, "-oProxyCommand"),
+        line_of(&bad, "ftp://"),
+        line_of(&bad, "Fri 25:00"),
+    ];
+    assert_eq!(lines, expected, "{found:#?}");
+    assert!(found[0].message.contains("must be user@host:/path") || found[0].message.contains("not start with `-`"));
+    assert!(found[2].message.contains("Fri 25:00"));
+    // The unknown user is found only in the database pass, and still nothing is stored.
+    let fixed = GOOD.replace("\"tester\"", "\"nobody\"");
+    let found = problems(import(&mut db.conn(), &fixed));
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].line, found[0].column), (line_of(&fixed, "testers ="), 12));
+    assert!(found[0].message.contains("no user `nobody`"));
+    let mut conn = db.conn();
+    assert!(
+        projects::list(&mut conn).expect("list").is_empty(),
+        "all or nothing: no project"
+    );
+    assert!(
+        projects::host_group_by_name(&mut conn, "shop-web")
+            .expect("query")
+            .is_none(),
+        "nor host group"
+    );
+}
+
+fn reports_toml_syntax_errors_with_their_line(db: &TestDb) {
+    let found = problems(import(&mut db.conn(), "[[project]]\nname = \"x\"\nsvn_url = \n"));
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].line, 3, "{found:?}");
+    let found = problems(import(&mut db.conn(), "[[project]]\nname = \"x\"\nbogus = 1\n"));
+    assert_eq!(found[0].line, 3, "unknown keys are errors: {found:?}");
+    assert!(found[0].message.contains("bogus"));
+}
+
+backend_tests!(
+    imports_a_good_file,
+    reports_every_problem_with_its_line,
+    reports_toml_syntax_errors_with_their_line
+);
