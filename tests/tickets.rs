@@ -18,12 +18,16 @@ use common::TestDb;
 
 /// A Wednesday noon, outside the fixture's weekend freeze.
 fn weekday() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).single().expect("valid time")
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
+        .single()
+        .expect("valid time")
 }
 
 /// A Saturday noon, inside the fixture's weekend freeze.
 fn saturday() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).single().expect("valid time")
+    Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
+        .single()
+        .expect("valid time")
 }
 
 struct Cast {
@@ -83,7 +87,14 @@ fn submit(db: &TestDb, who: ActorRef) -> ServiceResult<Applied> {
     tickets::submit(&mut db.conn(), who, &input, weekday())
 }
 
-fn act_at(db: &TestDb, id: i64, action: Action, who: ActorRef, note: Option<&str>, now: DateTime<Utc>) -> ServiceResult<Applied> {
+fn act_at(
+    db: &TestDb,
+    id: i64,
+    action: Action,
+    who: ActorRef,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> ServiceResult<Applied> {
     let mut input = ActionInput::new(action, who);
     input.note = note.map(str::to_owned);
     tickets::apply(&mut db.conn(), id, &input, now)
@@ -103,7 +114,10 @@ fn stage(db: &TestDb, id: i64, commit: &str) -> Applied {
 }
 
 fn state(db: &TestDb, id: i64) -> String {
-    ticket_rows::by_id(&mut db.conn(), id).expect("query").expect("ticket").state
+    ticket_rows::by_id(&mut db.conn(), id)
+        .expect("query")
+        .expect("ticket")
+        .state
 }
 
 fn events(db: &TestDb, id: i64) -> Vec<(Option<String>, String, String)> {
@@ -138,7 +152,11 @@ fn release_flow_writes_one_event_per_change(db: &TestDb) {
     act(db, id, Action::Approve, cast.user("lead1")).expect("lead approves");
     let released = act(db, id, Action::Release, cast.user("dev")).expect("submitter releases");
     assert_eq!(released.ticket.version, Some(1));
-    assert_eq!(released.ticket.snapshot_commit.as_deref(), Some("c0ffee"), "what ships is the tested snapshot");
+    assert_eq!(
+        released.ticket.snapshot_commit.as_deref(),
+        Some("c0ffee"),
+        "what ships is the tested snapshot"
+    );
     act(db, id, Action::ShipSucceeded, ActorRef::System).expect("job reports success");
     assert_eq!(state(db, id), "released");
     let expected: Vec<(Option<String>, String, String)> = [
@@ -153,9 +171,15 @@ fn release_flow_writes_one_event_per_change(db: &TestDb) {
     .map(|(f, t, a)| (f.map(str::to_owned), t.to_owned(), a.to_owned()))
     .collect();
     assert_eq!(events(db, id), expected);
-    let job_kinds: Vec<String> = jobs::for_ticket(&mut db.conn(), id).expect("jobs").into_iter().map(|j| j.kind).collect();
+    let job_kinds: Vec<String> = jobs::for_ticket(&mut db.conn(), id)
+        .expect("jobs")
+        .into_iter()
+        .map(|j| j.kind)
+        .collect();
     assert_eq!(job_kinds, ["stage", "release"]);
-    let project = projects::by_name(&mut db.conn(), "shop").expect("query").expect("project");
+    let project = projects::by_name(&mut db.conn(), "shop")
+        .expect("query")
+        .expect("project");
     assert_eq!(project.production_version, Some(1));
 }
 
@@ -164,21 +188,64 @@ fn roles_are_enforced_and_refusals_change_nothing(db: &TestDb) {
     assert_eq!(kind(submit(db, cast.user("tester"))), ErrorKind::Forbidden);
     assert_eq!(kind(submit(db, cast.user("outsider"))), ErrorKind::Forbidden);
     let id = submit(db, cast.user("dev")).expect("submit").ticket.id;
-    assert_eq!(kind(act(db, id, Action::MarkTested, cast.user("tester"))), ErrorKind::Conflict, "not staged yet");
-    assert_eq!(kind(act(db, id, Action::StageSucceeded, cast.user("dev"))), ErrorKind::Forbidden, "system only");
+    assert_eq!(
+        kind(act(db, id, Action::MarkTested, cast.user("tester"))),
+        ErrorKind::Conflict,
+        "not staged yet"
+    );
+    assert_eq!(
+        kind(act(db, id, Action::StageSucceeded, cast.user("dev"))),
+        ErrorKind::Forbidden,
+        "system only"
+    );
     stage(db, id, "aaa");
-    assert_eq!(kind(act(db, id, Action::MarkTested, cast.user("lead1"))), ErrorKind::Forbidden);
-    assert_eq!(kind(act(db, id, Action::Approve, cast.user("lead1"))), ErrorKind::Conflict, "not tested yet");
-    assert_eq!(kind(act(db, id, Action::Return, cast.user("tester"))), ErrorKind::Invalid, "return needs a reason");
+    assert_eq!(
+        kind(act(db, id, Action::MarkTested, cast.user("lead1"))),
+        ErrorKind::Forbidden
+    );
+    assert_eq!(
+        kind(act(db, id, Action::Approve, cast.user("lead1"))),
+        ErrorKind::Conflict,
+        "not tested yet"
+    );
+    assert_eq!(
+        kind(act(db, id, Action::Return, cast.user("tester"))),
+        ErrorKind::Invalid,
+        "return needs a reason"
+    );
     act(db, id, Action::MarkTested, cast.user("tester")).expect("tester");
-    assert_eq!(kind(act(db, id, Action::Approve, cast.user("dev2"))), ErrorKind::Forbidden, "developers do not approve");
-    assert_eq!(kind(act(db, id, Action::Cancel, cast.user("dev2"))), ErrorKind::Forbidden, "only own tickets");
-    assert_eq!(kind(act(db, id, Action::Reject, cast.user("lead1"))), ErrorKind::Invalid, "reject needs a reason");
+    assert_eq!(
+        kind(act(db, id, Action::Approve, cast.user("dev2"))),
+        ErrorKind::Forbidden,
+        "developers do not approve"
+    );
+    assert_eq!(
+        kind(act(db, id, Action::Cancel, cast.user("dev2"))),
+        ErrorKind::Forbidden,
+        "only own tickets"
+    );
+    assert_eq!(
+        kind(act(db, id, Action::Reject, cast.user("lead1"))),
+        ErrorKind::Invalid,
+        "reject needs a reason"
+    );
     assert_eq!(events(db, id).len(), 3, "refused actions wrote no events");
     assert_eq!(state(db, id), "tested");
-    act_at(db, id, Action::Reject, cast.user("lead1"), Some("not this week"), weekday()).expect("reject");
+    act_at(
+        db,
+        id,
+        Action::Reject,
+        cast.user("lead1"),
+        Some("not this week"),
+        weekday(),
+    )
+    .expect("reject");
     assert_eq!(state(db, id), "rejected");
-    assert_eq!(kind(act(db, id, Action::Cancel, cast.user("admin"))), ErrorKind::Conflict, "rejected is final");
+    assert_eq!(
+        kind(act(db, id, Action::Cancel, cast.user("admin"))),
+        ErrorKind::Conflict,
+        "rejected is final"
+    );
 }
 
 fn self_approval_is_banned_unless_allowed(db: &TestDb) {
@@ -188,7 +255,10 @@ fn self_approval_is_banned_unless_allowed(db: &TestDb) {
     stage(db, id, "bbb");
     act(db, id, Action::MarkTested, cast.user("tester")).expect("tested");
     let refused = act(db, id, Action::Approve, cast.user("lead3")).expect_err("own ticket");
-    assert!(matches!(refused, ServiceError::Refused(Refusal::SelfApproval)), "{refused:?}");
+    assert!(
+        matches!(refused, ServiceError::Refused(Refusal::SelfApproval)),
+        "{refused:?}"
+    );
     assert_eq!(state(db, id), "tested");
     act(db, id, Action::Approve, cast.user("lead1")).expect("another lead approves");
     assert_eq!(state(db, id), "approved");
@@ -201,12 +271,23 @@ fn two_of_three_approvals(db: &TestDb) {
     act(db, id, Action::MarkTested, cast.user("tester")).expect("tested");
     let first = act(db, id, Action::Approve, cast.user("lead1")).expect("first approval");
     assert_eq!(first.ticket.state, "tested", "one of two approvals keeps it tested");
-    assert_eq!(kind(act(db, id, Action::Approve, cast.user("lead1"))), ErrorKind::Conflict, "same lead twice");
-    assert_eq!(kind(act(db, id, Action::Release, cast.user("dev"))), ErrorKind::Conflict);
+    assert_eq!(
+        kind(act(db, id, Action::Approve, cast.user("lead1"))),
+        ErrorKind::Conflict,
+        "same lead twice"
+    );
+    assert_eq!(
+        kind(act(db, id, Action::Release, cast.user("dev"))),
+        ErrorKind::Conflict
+    );
     act(db, id, Action::Approve, cast.user("lead2")).expect("second approval");
     assert_eq!(state(db, id), "approved");
     let actions: Vec<String> = events(db, id).into_iter().map(|e| e.2).collect();
-    assert_eq!(actions.iter().filter(|a| *a == "approve").count(), 2, "each approval is an event");
+    assert_eq!(
+        actions.iter().filter(|a| *a == "approve").count(),
+        2,
+        "each approval is an event"
+    );
 }
 
 fn tester_may_not_approve_what_they_tested(db: &TestDb) {
@@ -226,7 +307,15 @@ fn resubmit_voids_approvals_of_the_old_snapshot(db: &TestDb) {
     stage(db, id, "e1");
     act(db, id, Action::MarkTested, cast.user("tester")).expect("tested");
     act(db, id, Action::Approve, cast.user("lead1")).expect("first approval");
-    act_at(db, id, Action::Return, cast.user("lead2"), Some("typo on the page"), weekday()).expect("returned");
+    act_at(
+        db,
+        id,
+        Action::Return,
+        cast.user("lead2"),
+        Some("typo on the page"),
+        weekday(),
+    )
+    .expect("returned");
     let resubmitted = act(db, id, Action::Resubmit, cast.user("dev")).expect("resubmit");
     assert!(resubmitted.job_id.is_some(), "a new stage job");
     let restaged = stage(db, id, "e2");
@@ -242,17 +331,31 @@ fn freeze_window_blocks_release_without_override(db: &TestDb) {
     let cast = setup(db, 1, true);
     let id = approved_ticket(db, &cast, "f1");
     let refused = act_at(db, id, Action::Release, cast.user("dev"), None, saturday()).expect_err("frozen");
-    assert!(matches!(refused, ServiceError::Refused(Refusal::Frozen { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, ServiceError::Refused(Refusal::Frozen { .. })),
+        "{refused:?}"
+    );
     let mut input = ActionInput::new(Action::Release, cast.user("dev"));
     input.emergency_override = true;
     input.note = Some("hotfix".into());
-    assert_eq!(kind(tickets::apply(&mut db.conn(), id, &input, saturday())), ErrorKind::Forbidden, "only admins override");
+    assert_eq!(
+        kind(tickets::apply(&mut db.conn(), id, &input, saturday())),
+        ErrorKind::Forbidden,
+        "only admins override"
+    );
     let mut input = ActionInput::new(Action::Release, cast.user("admin"));
     input.emergency_override = true;
-    assert_eq!(kind(tickets::apply(&mut db.conn(), id, &input, saturday())), ErrorKind::Invalid, "override needs a reason");
+    assert_eq!(
+        kind(tickets::apply(&mut db.conn(), id, &input, saturday())),
+        ErrorKind::Invalid,
+        "override needs a reason"
+    );
     input.note = Some("payment outage, CTO agreed".into());
     tickets::apply(&mut db.conn(), id, &input, saturday()).expect("admin override");
-    let last = ticket_rows::events(&mut db.conn(), id).expect("events").pop().expect("event");
+    let last = ticket_rows::events(&mut db.conn(), id)
+        .expect("events")
+        .pop()
+        .expect("event");
     assert!(last.emergency_override, "the override is audited");
     assert_eq!(last.note.as_deref(), Some("payment outage, CTO agreed"));
     assert_eq!(last.actor_id, Some(cast.id("admin")));
@@ -278,14 +381,27 @@ fn rollback_goes_back_and_marks_undone_releases(db: &TestDb) {
         shipped.push(id);
     }
     let conn = &mut db.conn();
-    assert!(tickets::request_rollback(conn, cast.user("dev"), "shop", 3, "x", weekday()).is_err(), "v3 is what runs");
-    assert!(tickets::request_rollback(conn, cast.user("dev"), "shop", 9, "x", weekday()).is_err(), "never released");
-    assert!(tickets::request_rollback(conn, cast.user("tester"), "shop", 1, "x", weekday()).is_err(), "testers may not");
+    assert!(
+        tickets::request_rollback(conn, cast.user("dev"), "shop", 3, "x", weekday()).is_err(),
+        "v3 is what runs"
+    );
+    assert!(
+        tickets::request_rollback(conn, cast.user("dev"), "shop", 9, "x", weekday()).is_err(),
+        "never released"
+    );
+    assert!(
+        tickets::request_rollback(conn, cast.user("tester"), "shop", 1, "x", weekday()).is_err(),
+        "testers may not"
+    );
     let rollback = tickets::request_rollback(conn, cast.user("dev"), "shop", 1, "v2 and v3 break checkout", weekday())
         .expect("rollback requested");
     let rid = rollback.ticket.id;
     assert_eq!(rollback.ticket.state, "rollback_requested");
-    assert_eq!(kind(act(db, rid, Action::Execute, cast.user("dev"))), ErrorKind::Conflict, "not approved");
+    assert_eq!(
+        kind(act(db, rid, Action::Execute, cast.user("dev"))),
+        ErrorKind::Conflict,
+        "not approved"
+    );
     act(db, rid, Action::Approve, cast.user("lead1")).expect("approved");
     let executing = act(db, rid, Action::Execute, cast.user("dev")).expect("execute");
     assert!(executing.job_id.is_some(), "a rollback job");
@@ -294,8 +410,13 @@ fn rollback_goes_back_and_marks_undone_releases(db: &TestDb) {
     assert_eq!(state(db, shipped[0]), "released");
     assert_eq!(state(db, shipped[1]), "rolled_back");
     assert_eq!(state(db, shipped[2]), "rolled_back");
-    assert_eq!(events(db, shipped[2]).last().map(|e| e.2.clone()), Some("supersede".into()));
-    let project = projects::by_name(&mut db.conn(), "shop").expect("query").expect("project");
+    assert_eq!(
+        events(db, shipped[2]).last().map(|e| e.2.clone()),
+        Some("supersede".into())
+    );
+    let project = projects::by_name(&mut db.conn(), "shop")
+        .expect("query")
+        .expect("project");
     assert_eq!(project.production_version, Some(1));
     // A new release after the rollback gets the next number, never a reused one.
     let next = approved_ticket(db, &cast, "r4");
@@ -306,10 +427,25 @@ fn rollback_goes_back_and_marks_undone_releases(db: &TestDb) {
 fn failed_job_can_be_retried_or_cancelled(db: &TestDb) {
     let cast = setup(db, 1, true);
     let id = submit(db, cast.user("dev")).expect("submit").ticket.id;
-    assert_eq!(kind(act(db, id, Action::JobFailed, ActorRef::System)), ErrorKind::Invalid, "a failure has a reason");
-    act_at(db, id, Action::JobFailed, ActorRef::System, Some("svn: E170013: unable to connect"), weekday()).expect("failed");
+    assert_eq!(
+        kind(act(db, id, Action::JobFailed, ActorRef::System)),
+        ErrorKind::Invalid,
+        "a failure has a reason"
+    );
+    act_at(
+        db,
+        id,
+        Action::JobFailed,
+        ActorRef::System,
+        Some("svn: E170013: unable to connect"),
+        weekday(),
+    )
+    .expect("failed");
     let row = ticket_rows::by_id(&mut db.conn(), id).expect("query").expect("ticket");
-    assert_eq!((row.state.as_str(), row.last_error.as_deref()), ("failed", Some("svn: E170013: unable to connect")));
+    assert_eq!(
+        (row.state.as_str(), row.last_error.as_deref()),
+        ("failed", Some("svn: E170013: unable to connect"))
+    );
     let retried = act(db, id, Action::Retry, cast.user("dev")).expect("retry");
     assert_eq!(retried.ticket.state, "submitted");
     assert!(retried.job_id.is_some(), "stage job again");
@@ -357,7 +493,10 @@ fn bad_input_is_refused_and_nothing_is_stored(db: &TestDb) {
         svn_paths: &paths,
         svn_revision: None,
     };
-    assert_eq!(kind(tickets::submit(&mut db.conn(), cast.user("dev"), &input, weekday())), ErrorKind::NotFound);
+    assert_eq!(
+        kind(tickets::submit(&mut db.conn(), cast.user("dev"), &input, weekday())),
+        ErrorKind::NotFound
+    );
     let count: i64 = {
         use diesel::prelude::*;
         use slipway::store::schema::tickets::dsl::tickets as all;
@@ -389,7 +528,12 @@ fn stale_lock_version_is_a_conflict(db: &TestDb) {
 }
 
 /// Runs `threads` copies of `action` on ticket `id` at once; returns the results.
-fn race(db: &TestDb, id: i64, threads: usize, make: impl Fn(usize) -> ActionInput + Sync) -> Vec<ServiceResult<Applied>> {
+fn race(
+    db: &TestDb,
+    id: i64,
+    threads: usize,
+    make: impl Fn(usize) -> ActionInput + Sync,
+) -> Vec<ServiceResult<Applied>> {
     let barrier = Arc::new(Barrier::new(threads));
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)

@@ -46,7 +46,12 @@ pub fn unique(prefix: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    format!("{prefix}_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos % 100_000)
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos % 100_000
+    )
 }
 
 /// The PostgreSQL server tests use.
@@ -95,7 +100,9 @@ impl TestDb {
         let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
             panic!("PostgreSQL at {admin_url} is required (set TEST_DATABASE_URL, or run scripts/test.sh which starts one): {e}")
         });
-        diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut admin).expect("create schema");
+        diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+            .execute(&mut admin)
+            .expect("create schema");
         let sep = if admin_url.contains('?') { '&' } else { '?' };
         let url = format!("{admin_url}{sep}options=-csearch_path%3D{schema}");
         let pool = store::connect(&DbLocation::Postgres(url.clone()), &options(24)).expect("open PostgreSQL");
