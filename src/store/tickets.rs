@@ -105,3 +105,12 @@ pub fn approvals(conn: &mut DbConn, ticket_id: i64) -> StoreResult<Vec<ApprovalR
         .select(ApprovalRow::as_select())
         .load(conn)?)
 }
+
+/// How many tickets of a project are not in a final state.
+pub fn count_open(conn: &mut DbConn, project_id: i64) -> StoreResult<i64> {
+    Ok(tickets::table
+        .filter(tickets::project_id.eq(project_id))
+        .filter(tickets::state.ne_all(["released", "rejected", "cancelled", "rolled_back"]))
+        .count()
+        .get_result(conn)?)
+}

@@ -3,6 +3,8 @@
 
 pub mod error;
 pub mod health;
+pub mod pages;
+pub mod templates;
 
 pub use error::AppError;
 
@@ -11,8 +13,11 @@ use actix_web::web;
 use crate::store::Pool;
 
 /// Registers every route; shared by `serve` and the HTTP tests.
-pub fn configure(pool: Pool) -> impl FnOnce(&mut web::ServiceConfig) {
+pub fn configure(pool: Pool, tera: web::Data<tera::Tera>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        cfg.app_data(web::Data::new(pool)).service(health::healthz);
+        cfg.app_data(web::Data::new(pool))
+            .app_data(tera)
+            .service(health::healthz)
+            .service(pages::index);
     }
 }
