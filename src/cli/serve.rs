@@ -13,7 +13,8 @@ pub fn serve(config: &Config) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(Failure::op)?;
-    let tera = actix_web::web::Data::new(crate::web::templates::load().map_err(|e| Failure::op(format!("templates: {e:?}")))?);
+    let tera =
+        actix_web::web::Data::new(crate::web::templates::load().map_err(|e| Failure::op(format!("templates: {e:?}")))?);
     let bind = config.server.bind;
     let workers = config.server.http_workers;
     tracing::info!(%bind, url = %config.public_url(), "slipway serving");

@@ -94,7 +94,9 @@ impl TicketState {
         )
     }
 
-    /// A state in which a job owns the ticket (no cancel, no human action).
+    /// A state in which a job works on the ticket. People may still cancel a
+    /// `submitted` ticket (its stage job then finds it cancelled and stops),
+    /// but not one that is releasing or rolling back.
     pub fn is_running(self) -> bool {
         matches!(self, Self::Submitted | Self::Releasing | Self::RollingBack)
     }

@@ -273,21 +273,18 @@ pub fn decide(t: &TicketFacts, rules: ProjectRules<'_>, request: Request<'_>) ->
         }
         Action::Approve => approve(t, rules.policy, request, &mut decision)?,
         Action::Release => {
+            // An admin's override lifts a freeze window; it is no licence to
+            // release someone else's ticket when nothing is frozen.
+            let submitter_or_lead =
+                matches!(request.actor, Actor::User(user) if user.id == t.submitter_id || user.has(Role::Lead));
+            if !submitter_or_lead && rules.freeze.active(request.now).is_none() {
+                return Err(Refusal::NotPermitted {
+                    action,
+                    why: "only the submitter or a project lead releases; an admin's override is for freeze windows",
+                });
+            }
             check_still_approved(t, rules.policy, request.now)?;
-            if rules
-                .production_snapshot_seq
-                .is_some_and(|prod| t.snapshot_seq.is_none_or(|seq| seq <= prod))
-            {
-                return Err(Refusal::OlderThanProduction);
-            }
-            if let Some(window) = rules.freeze.active(request.now) {
-                if !is_emergency_override(request) {
-                    return Err(Refusal::Frozen {
-                        window: describe(window),
-                    });
-                }
-                decision.effects.push(Effect::EmergencyOverride);
-            }
+            check_release_start(t, rules, request, &mut decision)?;
             decision.effects.push(Effect::AssignVersion);
             decision.enqueue = Some(JobKind::Release);
         }
@@ -296,6 +293,10 @@ pub fn decide(t: &TicketFacts, rules: ProjectRules<'_>, request: Request<'_>) ->
             decision.enqueue = Some(JobKind::Rollback);
         }
         Action::Retry => {
+            if to == TicketState::Releasing {
+                // Retrying a failed release starts the release again.
+                check_release_start(t, rules, request, &mut decision)?;
+            }
             decision.effects.push(Effect::ClearFailedFrom);
             decision.enqueue = job_for(to);
             if to == TicketState::Submitted {
@@ -478,6 +479,32 @@ fn check_still_approved(t: &TicketFacts, policy: &ApprovalPolicy, now: DateTime<
             valid,
             required: policy.required,
         });
+    }
+    Ok(())
+}
+
+/// What every start of a release needs: a snapshot newer than production's
+/// (an older one only goes back by a rollback), and no freeze window in force
+/// unless an admin overrides it.
+fn check_release_start(
+    t: &TicketFacts,
+    rules: ProjectRules<'_>,
+    request: Request<'_>,
+    decision: &mut Decision,
+) -> Result<(), Refusal> {
+    if rules
+        .production_snapshot_seq
+        .is_some_and(|prod| t.snapshot_seq.is_none_or(|seq| seq <= prod))
+    {
+        return Err(Refusal::OlderThanProduction);
+    }
+    if let Some(window) = rules.freeze.active(request.now) {
+        if !is_emergency_override(request) {
+            return Err(Refusal::Frozen {
+                window: describe(window),
+            });
+        }
+        decision.effects.push(Effect::EmergencyOverride);
     }
     Ok(())
 }

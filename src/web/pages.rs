@@ -29,7 +29,8 @@ pub async fn index(pool: web::Data<Pool>, tera: web::Data<Tera>) -> Result<HttpR
             .map(|p| {
                 let format = VersionFormat::parse(&p.version_format).unwrap_or_default();
                 Ok(ProjectSummary {
-                    open_tickets: tickets::count_open(&mut conn, p.id).map_err(|e| AppError::Internal(e.to_string()))?,
+                    open_tickets: tickets::count_open(&mut conn, p.id)
+                        .map_err(|e| AppError::Internal(e.to_string()))?,
                     production: p.production_version.map(|v| format.render(v)),
                     name: p.name,
                     description: p.description,
