@@ -97,6 +97,10 @@ pub struct ProjectRow {
     pub created_at: NaiveDateTime,
     /// Last changed (UTC).
     pub updated_at: NaiveDateTime,
+    /// The job holding the project's pipeline lock.
+    pub lock_job_id: Option<i64>,
+    /// When that lock expires (UTC).
+    pub lock_until: Option<NaiveDateTime>,
 }
 
 /// A new project.
@@ -227,6 +231,8 @@ pub struct TicketRow {
     pub created_at: NaiveDateTime,
     /// Last changed (UTC).
     pub updated_at: NaiveDateTime,
+    /// Revision staging was at before this ticket's update.
+    pub base_revision: Option<i64>,
 }
 
 /// A new ticket.

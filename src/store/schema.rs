@@ -39,6 +39,8 @@ diesel::table! {
         production_snapshot_seq -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        lock_job_id -> Nullable<BigInt>,
+        lock_until -> Nullable<Timestamp>,
     }
 }
 
@@ -109,6 +111,7 @@ diesel::table! {
         lock_version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        base_revision -> Nullable<BigInt>,
     }
 }
 
@@ -155,6 +158,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    job_logs (id) {
+        id -> BigInt,
+        job_id -> BigInt,
+        ticket_id -> Nullable<BigInt>,
+        stream -> Text,
+        line -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    svn_revisions (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        revision -> BigInt,
+        author -> Text,
+        committed_at -> Nullable<Timestamp>,
+        message -> Text,
+        paths -> Text,
+    }
+}
+
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(project_members -> users (user_id));
 diesel::joinable!(hosts -> host_groups (group_id));
@@ -177,4 +203,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_events,
     approvals,
     jobs,
+    job_logs,
+    svn_revisions,
 );

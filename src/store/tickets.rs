@@ -37,6 +37,7 @@ pub fn update_if_unchanged(conn: &mut DbConn, row: &TicketRow) -> StoreResult<bo
     .set((
         tickets::state.eq(&row.state),
         tickets::staged_revision.eq(row.staged_revision),
+        tickets::base_revision.eq(row.base_revision),
         tickets::snapshot_commit.eq(&row.snapshot_commit),
         tickets::snapshot_seq.eq(row.snapshot_seq),
         tickets::stage_generation.eq(row.stage_generation),
