@@ -374,3 +374,37 @@ pub struct JobRow {
     /// Last changed (UTC).
     pub updated_at: NaiveDateTime,
 }
+
+/// A line of job output to store.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = super::schema::job_logs)]
+pub struct NewJobLog {
+    /// The job.
+    pub job_id: i64,
+    /// Its ticket, for the ticket page.
+    pub ticket_id: Option<i64>,
+    /// `stdout`, `stderr` or `info` (Slipway's own lines).
+    pub stream: String,
+    /// The text, secrets scrubbed.
+    pub line: String,
+    /// When (UTC).
+    pub created_at: NaiveDateTime,
+}
+
+/// A stored line of job output.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = super::schema::job_logs)]
+pub struct JobLogRow {
+    /// Id (increasing; the SSE cursor).
+    pub id: i64,
+    /// The job.
+    pub job_id: i64,
+    /// Its ticket.
+    pub ticket_id: Option<i64>,
+    /// `stdout`, `stderr` or `info`.
+    pub stream: String,
+    /// The text.
+    pub line: String,
+    /// When (UTC).
+    pub created_at: NaiveDateTime,
+}

@@ -1,0 +1,121 @@
+//! The periodic schedule (tokio-cron-scheduler). Each entry only enqueues
+//! work or puts expired leases back in the queue; workers do the work.
+
+use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
+
+use crate::store::models::NewJob;
+use crate::store::{jobs, projects, timestamp_now, Pool};
+
+use super::wake::Waker;
+
+/// Schedules.
+#[derive(Debug, Clone)]
+pub struct CronOptions {
+    /// When to put jobs with expired leases back in the queue.
+    pub sweep: String,
+    /// When to poll each project's SVN for new revisions.
+    pub svn_poll: String,
+    /// When to delete old job output.
+    pub log_cleanup: String,
+}
+
+/// Job kind of the SVN poller.
+pub const SVN_POLL: &str = "svn-poll";
+/// Job kind of the log cleanup.
+pub const LOG_CLEANUP: &str = "log-cleanup";
+
+/// Puts expired leases back in the queue; returns how many.
+pub fn sweep(pool: &Pool) -> Result<usize, crate::store::StoreError> {
+    let mut conn = pool.get()?;
+    jobs::requeue_expired(&mut conn, timestamp_now())
+}
+
+/// Enqueues an SVN poll for every project that has none waiting.
+pub fn enqueue_svn_polls(pool: &Pool) -> Result<usize, crate::store::StoreError> {
+    let mut conn = pool.get()?;
+    let mut queued = 0;
+    for project in projects::list(&mut conn)? {
+        if !jobs::pending_exists(&mut conn, SVN_POLL, project.id)? {
+            enqueue(&mut conn, SVN_POLL, Some(project.id))?;
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// Enqueues one log cleanup unless one is waiting.
+pub fn enqueue_log_cleanup(pool: &Pool) -> Result<(), crate::store::StoreError> {
+    let mut conn = pool.get()?;
+    let waiting: bool = {
+        use diesel::prelude::*;
+        use crate::store::schema::jobs as j;
+        j::table
+            .filter(j::kind.eq(LOG_CLEANUP))
+            .filter(j::state.eq_any(["queued", "running"]))
+            .count()
+            .get_result::<i64>(&mut conn)?
+            > 0
+    };
+    if !waiting {
+        enqueue(&mut conn, LOG_CLEANUP, None)?;
+    }
+    Ok(())
+}
+
+fn enqueue(conn: &mut crate::store::DbConn, kind: &str, project_id: Option<i64>) -> Result<i64, crate::store::StoreError> {
+    let now = timestamp_now();
+    jobs::insert(
+        conn,
+        &NewJob {
+            kind: kind.to_owned(),
+            payload: "{}".to_owned(),
+            project_id,
+            ticket_id: None,
+            run_after: now,
+            created_at: now,
+            updated_at: now,
+        },
+    )
+}
+
+fn blocking_entry(
+    schedule: &str,
+    pool: Pool,
+    waker: Waker,
+    what: &'static str,
+    work: fn(&Pool) -> Result<usize, crate::store::StoreError>,
+) -> Result<Job, JobSchedulerError> {
+    Job::new_async(schedule, move |_id, _scheduler| {
+        let pool = pool.clone();
+        let waker = waker.clone();
+        Box::pin(async move {
+            match tokio::task::spawn_blocking(move || work(&pool)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(count)) => {
+                    tracing::debug!(count, "cron: {what}");
+                    waker.wake();
+                }
+                Ok(Err(error)) => tracing::warn!(%error, "cron: {what} failed"),
+                Err(error) => tracing::warn!(%error, "cron: {what} panicked"),
+            }
+        })
+    })
+}
+
+/// Starts the schedule; keep the returned scheduler alive.
+pub async fn start(pool: Pool, waker: Waker, options: &CronOptions) -> Result<JobScheduler, JobSchedulerError> {
+    let scheduler = JobScheduler::new().await?;
+    scheduler
+        .add(blocking_entry(&options.sweep, pool.clone(), waker.clone(), "re-queued expired leases", sweep)?)
+        .await?;
+    scheduler
+        .add(blocking_entry(&options.svn_poll, pool.clone(), waker.clone(), "queued SVN polls", enqueue_svn_polls)?)
+        .await?;
+    scheduler
+        .add(blocking_entry(&options.log_cleanup, pool, waker, "queued log cleanup", |pool| {
+            enqueue_log_cleanup(pool).map(|()| 1)
+        })?)
+        .await?;
+    scheduler.start().await?;
+    Ok(scheduler)
+}

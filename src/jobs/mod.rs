@@ -1,0 +1,14 @@
+//! Background work: the job queue in the database, the worker loop that
+//! claims jobs with a lease and runs their handlers, the wake-up signal,
+//! and the cron schedule that only enqueues.
+
+pub mod backoff;
+pub mod cron;
+pub mod handler;
+pub mod log;
+pub mod wake;
+pub mod worker;
+
+pub use handler::{Handler, JobContext, JobError, Registry};
+pub use wake::Waker;
+pub use worker::{Worker, WorkerOptions};
