@@ -15,7 +15,7 @@ use serde::Deserialize;
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
 /// Top-level sections, the only keys taken from `SLIPWAY_*` variables.
-const SECTIONS: [&str; 6] = ["data_dir", "server", "database", "worker", "auth", "log"];
+const SECTIONS: [&str; 8] = ["data_dir", "server", "database", "worker", "cron", "svn", "auth", "log"];
 
 /// A secret string: never printed by `Debug` or `Display`.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
@@ -47,6 +47,11 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Job workers.
     pub worker: WorkerConfig,
+    /// Periodic schedules.
+    pub cron: CronConfig,
+    /// SVN access.
+    #[serde(default)]
+    pub svn: SvnConfig,
     /// Sessions and tokens.
     pub auth: AuthConfig,
     /// Logging.
@@ -91,6 +96,51 @@ pub struct WorkerConfig {
     pub lease_secs: u64,
     /// Tries before failing.
     pub max_attempts: u32,
+    /// Seconds between looks for work.
+    pub poll_interval_secs: u64,
+    /// First retry delay in seconds.
+    pub retry_base_secs: u64,
+    /// Longest retry delay in seconds.
+    pub retry_cap_secs: u64,
+    /// Build command timeout in seconds.
+    pub build_timeout_secs: u64,
+    /// svn command timeout in seconds.
+    pub svn_timeout_secs: u64,
+    /// Days job output is kept.
+    pub log_retention_days: u32,
+}
+
+/// `[cron]`: schedules in cron syntax with seconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CronConfig {
+    /// Re-queue expired leases.
+    pub sweep: String,
+    /// Poll SVN.
+    pub svn_poll: String,
+    /// Delete old job output.
+    pub log_cleanup: String,
+}
+
+/// `[svn]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SvnConfig {
+    /// Named credentials, referenced by projects.
+    #[serde(default)]
+    pub credentials: std::collections::BTreeMap<String, SvnCredentialConfig>,
+}
+
+/// One set of SVN credentials.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SvnCredentialConfig {
+    /// SVN user name.
+    pub username: String,
+    /// Its password.
+    pub password: Option<Secret>,
+    /// Read the password from this file instead.
+    pub password_file: Option<PathBuf>,
 }
 
 /// `[auth]`.
@@ -165,6 +215,10 @@ impl Config {
             config.auth.jwt_secret.take(),
             config.auth.jwt_secret_file.as_deref(),
         )?;
+        for (name, credential) in &mut config.svn.credentials {
+            let key = format!("svn.credentials.{name}.password");
+            credential.password = read_secret(&key, credential.password.take(), credential.password_file.as_deref())?;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -185,6 +239,20 @@ impl Config {
         }
         if self.worker.max_attempts == 0 {
             return bad("worker.max_attempts", "must be at least 1");
+        }
+        if self.worker.poll_interval_secs == 0 {
+            return bad("worker.poll_interval_secs", "must be at least 1");
+        }
+        for (key, schedule) in [
+            ("cron.sweep", &self.cron.sweep),
+            ("cron.svn_poll", &self.cron.svn_poll),
+            ("cron.log_cleanup", &self.cron.log_cleanup),
+        ] {
+            if schedule.split_whitespace().count() != 6 {
+                return Err(ConfigError(format!(
+                    "{key}: `{schedule}` must have six fields: sec min hour day-of-month month day-of-week"
+                )));
+            }
         }
         if self.auth.session_hours == 0 {
             return bad("auth.session_hours", "must be at least 1");

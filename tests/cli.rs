@@ -182,11 +182,22 @@ fn project_import_reports_file_and_line() {
 }
 
 #[test]
-fn worker_says_it_has_no_handlers_yet() {
+fn worker_runs_until_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = run(slipway(dir.path()).arg("worker"), "");
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("no job handlers"));
+    let mut child = slipway(dir.path())
+        .arg("worker")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn worker");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(child.try_wait().expect("poll").is_none(), "the worker keeps running");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "stops cleanly on SIGTERM: {}", text(&out.stderr));
 }
 
 fn free_port() -> u16 {

@@ -81,8 +81,13 @@ fn enqueue(pool: &Pool, kind: &str, project_id: Option<i64>, payload: &str) -> i
 }
 
 fn project(db: &TestDb, name: &str) -> i64 {
-    db.import(&format!("[[project]]\nname = \"{name}\"\nsvn_url = \"file:///x\"\nstaging_dir = \"/tmp/{name}\"\n"));
-    slipway::store::projects::by_name(&mut db.conn(), name).expect("query").expect("project").id
+    db.import(&format!(
+        "[[project]]\nname = \"{name}\"\nsvn_url = \"file:///x\"\nstaging_dir = \"/tmp/{name}\"\n"
+    ));
+    slipway::store::projects::by_name(&mut db.conn(), name)
+        .expect("query")
+        .expect("project")
+        .id
 }
 
 fn job_state(db: &TestDb, id: i64) -> (String, i32) {
@@ -92,29 +97,63 @@ fn job_state(db: &TestDb, id: i64) -> (String, i32) {
 
 fn runs_a_job_and_keeps_its_output(db: &TestDb) {
     let probe = Probe::default();
-    let worker = Worker::new(db.pool.clone(), Registry::new().with(probe.clone()), options("w1"), Waker::new());
+    let worker = Worker::new(
+        db.pool.clone(),
+        Registry::new().with(probe.clone()),
+        options("w1"),
+        Waker::new(),
+    );
     let id = enqueue(&db.pool, "probe", None, "{}");
     enqueue(&db.pool, "someone-elses-kind", None, "{}");
     assert_eq!(worker.run_one().expect("claim"), Some((id, JobOutcome::Done)));
-    assert_eq!(worker.run_one().expect("claim"), None, "kinds without a handler stay queued");
+    assert_eq!(
+        worker.run_one().expect("claim"),
+        None,
+        "kinds without a handler stay queued"
+    );
     assert_eq!(job_state(db, id), ("done".into(), 1));
-    let lines: Vec<String> = queue::logs_for_job(&mut db.conn(), id).expect("logs").into_iter().map(|l| l.line).collect();
+    let lines: Vec<String> = queue::logs_for_job(&mut db.conn(), id)
+        .expect("logs")
+        .into_iter()
+        .map(|l| l.line)
+        .collect();
     assert!(lines.iter().any(|l| l == "probe running"), "{lines:?}");
 }
 
 fn retries_then_gives_up(db: &TestDb) {
     let probe = Probe::default();
-    let worker = Worker::new(db.pool.clone(), Registry::new().with(probe.clone()), options("w1"), Waker::new());
+    let worker = Worker::new(
+        db.pool.clone(),
+        Registry::new().with(probe.clone()),
+        options("w1"),
+        Waker::new(),
+    );
     let id = enqueue(&db.pool, "probe", None, r#"{"fail": "retry"}"#);
-    assert_eq!(worker.run_one().expect("run"), Some((id, JobOutcome::Retrying("flaky".into()))));
+    assert_eq!(
+        worker.run_one().expect("run"),
+        Some((id, JobOutcome::Retrying("flaky".into())))
+    );
     assert_eq!(job_state(db, id), ("queued".into(), 1));
-    assert_eq!(worker.run_one().expect("run"), Some((id, JobOutcome::Retrying("flaky".into()))));
-    assert_eq!(worker.run_one().expect("run"), Some((id, JobOutcome::Failed("flaky".into()))));
+    assert_eq!(
+        worker.run_one().expect("run"),
+        Some((id, JobOutcome::Retrying("flaky".into())))
+    );
+    assert_eq!(
+        worker.run_one().expect("run"),
+        Some((id, JobOutcome::Failed("flaky".into())))
+    );
     assert_eq!(job_state(db, id), ("failed".into(), 3));
-    assert_eq!(probe.gave_up.lock().expect("lock").as_slice(), [(id, "flaky".to_owned())]);
+    assert_eq!(
+        probe.gave_up.lock().expect("lock").as_slice(),
+        [(id, "flaky".to_owned())]
+    );
     assert_eq!(worker.run_one().expect("run"), None);
     let permanent = enqueue(&db.pool, "probe", None, r#"{"fail": "permanent"}"#);
-    assert_eq!(worker.run_one().expect("run"), Some((permanent, JobOutcome::Failed("broken".into()))), "no retry");
+    assert_eq!(
+        worker.run_one().expect("run"),
+        Some((permanent, JobOutcome::Failed("broken".into()))),
+        "no retry"
+    );
 }
 
 fn backoff_delays_the_retry(db: &TestDb) {
@@ -124,11 +163,17 @@ fn backoff_delays_the_retry(db: &TestDb) {
     slow.retry_cap = Duration::from_secs(600);
     let worker = Worker::new(db.pool.clone(), Registry::new().with(probe), slow, Waker::new());
     let id = enqueue(&db.pool, "probe", None, r#"{"fail": "retry"}"#);
-    assert!(matches!(worker.run_one().expect("run"), Some((_, JobOutcome::Retrying(_)))));
+    assert!(matches!(
+        worker.run_one().expect("run"),
+        Some((_, JobOutcome::Retrying(_)))
+    ));
     assert_eq!(worker.run_one().expect("run"), None, "not due for a minute");
     let job = queue::by_id(&mut db.conn(), id).expect("query").expect("job");
     let wait = job.run_after - timestamp_now();
-    assert!(wait > TimeDelta::seconds(50) && wait <= TimeDelta::seconds(60), "{wait:?}");
+    assert!(
+        wait > TimeDelta::seconds(50) && wait <= TimeDelta::seconds(60),
+        "{wait:?}"
+    );
 }
 
 fn one_pipeline_job_per_project_at_a_time(db: &TestDb) {
@@ -146,13 +191,22 @@ fn one_pipeline_job_per_project_at_a_time(db: &TestDb) {
         lease_until: now + TimeDelta::seconds(30),
     };
     let mut conn = db.conn();
-    let held = queue::claim(&mut conn, &request("w1")).expect("claim").expect("first job");
+    let held = queue::claim(&mut conn, &request("w1"))
+        .expect("claim")
+        .expect("first job");
     assert_eq!(held.job.id, first);
-    let next = queue::claim(&mut conn, &request("w2")).expect("claim").expect("a job of the other project");
+    let next = queue::claim(&mut conn, &request("w2"))
+        .expect("claim")
+        .expect("a job of the other project");
     assert_eq!(next.job.id, other, "alpha is busy; beta runs in parallel");
-    assert!(queue::claim(&mut conn, &request("w3")).expect("claim").is_none(), "alpha's second job waits");
+    assert!(
+        queue::claim(&mut conn, &request("w3")).expect("claim").is_none(),
+        "alpha's second job waits"
+    );
     assert!(queue::finish(&mut conn, first, "w1", queue::Outcome::Done, now).expect("finish"));
-    let after = queue::claim(&mut conn, &request("w3")).expect("claim").expect("now alpha's second");
+    let after = queue::claim(&mut conn, &request("w3"))
+        .expect("claim")
+        .expect("now alpha's second");
     assert_eq!(after.job.id, second);
 }
 
@@ -177,9 +231,14 @@ fn expired_lease_is_taken_over(db: &TestDb) {
         lease_until: later + TimeDelta::seconds(30),
         ..crashed
     };
-    let taken = queue::claim(&mut conn, &rescuer).expect("claim").expect("taken over after the lease expired");
+    let taken = queue::claim(&mut conn, &rescuer)
+        .expect("claim")
+        .expect("taken over after the lease expired");
     assert_eq!((taken.job.id, taken.job.attempts), (id, 2));
-    assert!(!queue::heartbeat(&mut conn, id, "crashed", later).expect("heartbeat"), "the old worker lost its lease");
+    assert!(
+        !queue::heartbeat(&mut conn, id, "crashed", later).expect("heartbeat"),
+        "the old worker lost its lease"
+    );
     assert!(!queue::finish(&mut conn, id, "crashed", queue::Outcome::Done, later).expect("finish"));
     assert!(queue::finish(&mut conn, id, "rescuer", queue::Outcome::Done, later).expect("finish"));
     assert_eq!(job_state(db, id), ("done".into(), 2));
@@ -206,8 +265,17 @@ fn worker_loop_wakes_on_enqueue(db: &TestDb) {
     let waker = Waker::new();
     let mut slow_poll = options("w-loop");
     slow_poll.poll_interval = Duration::from_secs(3600);
-    let worker = Worker::new(db.pool.clone(), Registry::new().with(probe.clone()), slow_poll, waker.clone());
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let worker = Worker::new(
+        db.pool.clone(),
+        Registry::new().with(probe.clone()),
+        slow_poll,
+        waker.clone(),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = runtime.spawn(worker.run(async {
         let _ = stopped.await;
@@ -217,7 +285,10 @@ fn worker_loop_wakes_on_enqueue(db: &TestDb) {
     waker.wake();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while job_state(db, id).0 != "done" {
-        assert!(std::time::Instant::now() < deadline, "the wake-up did not start the job");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the wake-up did not start the job"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = stop.send(());
@@ -239,10 +310,17 @@ backend_tests!(
 fn postgres_concurrent_claimers_run_every_job_once() {
     let db = TestDb::postgres();
     let probe = Probe::default();
-    let ids: Vec<i64> = (0..60).map(|_| enqueue(&db.pool, "probe", None, r#"{"sleep_ms": 5}"#)).collect();
+    let ids: Vec<i64> = (0..60)
+        .map(|_| enqueue(&db.pool, "probe", None, r#"{"sleep_ms": 5}"#))
+        .collect();
     std::thread::scope(|scope| {
         for n in 0..8 {
-            let worker = Worker::new(db.pool.clone(), Registry::new().with(probe.clone()), options(&format!("w{n}")), Waker::new());
+            let worker = Worker::new(
+                db.pool.clone(),
+                Registry::new().with(probe.clone()),
+                options(&format!("w{n}")),
+                Waker::new(),
+            );
             scope.spawn(move || while worker.run_one().expect("claim").is_some() {});
         }
     });
@@ -256,7 +334,10 @@ fn postgres_notify_wakes_a_worker_in_another_process() {
     let db = TestDb::postgres();
     let waker = Waker::new();
     waker.listen_postgres(db.url.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     std::thread::sleep(Duration::from_millis(500));
     let pool = db.pool.clone();
     let woke = runtime.block_on(async move {
@@ -264,7 +345,9 @@ fn postgres_notify_wakes_a_worker_in_another_process() {
         tokio::pin!(waiting);
         // Registers interest before the job is enqueued by "another process" (another connection).
         let _ = futures_poll_once(&mut waiting).await;
-        tokio::task::spawn_blocking(move || enqueue(&pool, "probe", None, "{}")).await.expect("enqueue");
+        tokio::task::spawn_blocking(move || enqueue(&pool, "probe", None, "{}"))
+            .await
+            .expect("enqueue");
         tokio::time::timeout(Duration::from_secs(10), waiting).await.is_ok()
     });
     assert!(woke, "NOTIFY reached the listener");

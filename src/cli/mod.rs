@@ -89,7 +89,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     init_logging(&config);
     match cli.command {
         Command::Serve => serve::serve(&config),
-        Command::Worker => serve::worker(&config),
+        Command::Worker => serve::worker_only(&config),
         Command::Migrate { revert_all } => migrate(&config, revert_all),
         Command::User(command) => user::run(&open_db(&config)?, command),
         Command::Project(command) => project::run(&open_db(&config)?, command),

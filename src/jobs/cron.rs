@@ -47,8 +47,8 @@ pub fn enqueue_svn_polls(pool: &Pool) -> Result<usize, crate::store::StoreError>
 pub fn enqueue_log_cleanup(pool: &Pool) -> Result<(), crate::store::StoreError> {
     let mut conn = pool.get()?;
     let waiting: bool = {
-        use diesel::prelude::*;
         use crate::store::schema::jobs as j;
+        use diesel::prelude::*;
         j::table
             .filter(j::kind.eq(LOG_CLEANUP))
             .filter(j::state.eq_any(["queued", "running"]))
@@ -62,7 +62,11 @@ pub fn enqueue_log_cleanup(pool: &Pool) -> Result<(), crate::store::StoreError> 
     Ok(())
 }
 
-fn enqueue(conn: &mut crate::store::DbConn, kind: &str, project_id: Option<i64>) -> Result<i64, crate::store::StoreError> {
+fn enqueue(
+    conn: &mut crate::store::DbConn,
+    kind: &str,
+    project_id: Option<i64>,
+) -> Result<i64, crate::store::StoreError> {
     let now = timestamp_now();
     jobs::insert(
         conn,
@@ -106,15 +110,31 @@ fn blocking_entry(
 pub async fn start(pool: Pool, waker: Waker, options: &CronOptions) -> Result<JobScheduler, JobSchedulerError> {
     let scheduler = JobScheduler::new().await?;
     scheduler
-        .add(blocking_entry(&options.sweep, pool.clone(), waker.clone(), "re-queued expired leases", sweep)?)
+        .add(blocking_entry(
+            &options.sweep,
+            pool.clone(),
+            waker.clone(),
+            "re-queued expired leases",
+            sweep,
+        )?)
         .await?;
     scheduler
-        .add(blocking_entry(&options.svn_poll, pool.clone(), waker.clone(), "queued SVN polls", enqueue_svn_polls)?)
+        .add(blocking_entry(
+            &options.svn_poll,
+            pool.clone(),
+            waker.clone(),
+            "queued SVN polls",
+            enqueue_svn_polls,
+        )?)
         .await?;
     scheduler
-        .add(blocking_entry(&options.log_cleanup, pool, waker, "queued log cleanup", |pool| {
-            enqueue_log_cleanup(pool).map(|()| 1)
-        })?)
+        .add(blocking_entry(
+            &options.log_cleanup,
+            pool,
+            waker,
+            "queued log cleanup",
+            |pool| enqueue_log_cleanup(pool).map(|()| 1),
+        )?)
         .await?;
     scheduler.start().await?;
     Ok(scheduler)

@@ -81,6 +81,10 @@ impl Registry {
 
     /// The kinds that take the project lock.
     pub fn locking_kinds(&self) -> Vec<&'static str> {
-        self.handlers.values().filter(|h| h.locks_project()).map(|h| h.kind()).collect()
+        self.handlers
+            .values()
+            .filter(|h| h.locks_project())
+            .map(|h| h.kind())
+            .collect()
     }
 }

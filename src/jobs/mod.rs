@@ -3,9 +3,11 @@
 //! and the cron schedule that only enqueues.
 
 pub mod backoff;
+pub mod cleanup;
 pub mod cron;
 pub mod handler;
 pub mod log;
+pub mod pipeline;
 pub mod wake;
 pub mod worker;
 

@@ -36,17 +36,22 @@ impl Waker {
     /// drops, and ends with the process.
     pub fn listen_postgres(&self, url: String) {
         let waker = self.clone();
-        let spawned = std::thread::Builder::new().name("slipway-listen".into()).spawn(move || loop {
-            match PgConnection::establish(&url) {
-                Ok(mut conn) => {
-                    if diesel::sql_query(format!("LISTEN {NOTIFY_CHANNEL}")).execute(&mut conn).is_ok() {
-                        listen_until_broken(&mut conn, &waker);
+        let spawned = std::thread::Builder::new()
+            .name("slipway-listen".into())
+            .spawn(move || loop {
+                match PgConnection::establish(&url) {
+                    Ok(mut conn) => {
+                        if diesel::sql_query(format!("LISTEN {NOTIFY_CHANNEL}"))
+                            .execute(&mut conn)
+                            .is_ok()
+                        {
+                            listen_until_broken(&mut conn, &waker);
+                        }
                     }
+                    Err(error) => tracing::warn!(%error, "job notifications: cannot connect; retrying"),
                 }
-                Err(error) => tracing::warn!(%error, "job notifications: cannot connect; retrying"),
-            }
-            std::thread::sleep(Duration::from_secs(5));
-        });
+                std::thread::sleep(Duration::from_secs(5));
+            });
         if let Err(error) = spawned {
             tracing::warn!(%error, "job notifications: cannot start the listener; polling only");
         }

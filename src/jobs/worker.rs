@@ -118,7 +118,9 @@ impl Worker {
         tokio::pin!(shutdown);
         tracing::info!(worker = %self.options.name, kinds = ?self.registry.kinds(), "worker started");
         loop {
-            let Ok(permit) = Arc::clone(&slots).acquire_owned().await else { break };
+            let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+                break;
+            };
             let this = self.clone();
             let claimed = tokio::task::spawn_blocking(move || this.claim()).await;
             match claimed {
@@ -155,7 +157,12 @@ impl Worker {
     pub fn execute(&self, claim: Claim) -> JobOutcome {
         let job = claim.job;
         let Some(handler) = self.registry.get(&job.kind) else {
-            return self.record(job.id, Outcome::Failed { error: "no handler for this job kind" });
+            return self.record(
+                job.id,
+                Outcome::Failed {
+                    error: "no handler for this job kind",
+                },
+            );
         };
         let mut ctx = JobContext {
             pool: self.pool.clone(),
@@ -174,7 +181,10 @@ impl Worker {
             handler.give_up(&mut ctx, &error);
             return self.record(job.id, Outcome::Failed { error: &error });
         }
-        ctx.log.info(&format!("{} job #{} started (attempt {} of {max}) by {}", job.kind, job.id, job.attempts, self.options.name));
+        ctx.log.info(&format!(
+            "{} job #{} started (attempt {} of {max}) by {}",
+            job.kind, job.id, job.attempts, self.options.name
+        ));
         let heartbeat = self.start_heartbeat(job.id);
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| handler.run(&mut ctx)))
             .unwrap_or_else(|_| Err(JobError::Retryable("the job panicked".into())));
@@ -186,8 +196,13 @@ impl Worker {
                 self.record(job.id, Outcome::Done)
             }
             Err(JobError::Retryable(error)) if job.attempts < max => {
-                let wait = backoff::delay(u32::try_from(job.attempts).unwrap_or(1), self.options.retry_base, self.options.retry_cap);
-                ctx.log.info(&format!("failed: {error}; retrying in {} s", wait.as_secs()));
+                let wait = backoff::delay(
+                    u32::try_from(job.attempts).unwrap_or(1),
+                    self.options.retry_base,
+                    self.options.retry_cap,
+                );
+                ctx.log
+                    .info(&format!("failed: {error}; retrying in {} s", wait.as_secs()));
                 ctx.log.flush();
                 let at: NaiveDateTime = timestamp_now() + to_delta(wait);
                 self.record(job.id, Outcome::Retry { error: &error, at })

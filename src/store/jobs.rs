@@ -38,7 +38,11 @@ pub fn for_ticket(conn: &mut DbConn, ticket_id: i64) -> StoreResult<Vec<JobRow>>
 
 /// The job with `id`.
 pub fn by_id(conn: &mut DbConn, id: i64) -> StoreResult<Option<JobRow>> {
-    Ok(jobs::table.find(id).select(JobRow::as_select()).first(conn).optional()?)
+    Ok(jobs::table
+        .find(id)
+        .select(JobRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// Whether a job of `kind` for `project_id` is waiting or running.
@@ -82,7 +86,10 @@ fn candidates(conn: &mut DbConn, request: &ClaimRequest<'_>) -> StoreResult<Vec<
         .eq("queued")
         .and(jobs::run_after.le(request.now))
         .nullable()
-        .or(jobs::state.eq("running").nullable().and(jobs::locked_until.lt(request.now)));
+        .or(jobs::state
+            .eq("running")
+            .nullable()
+            .and(jobs::locked_until.lt(request.now)));
     macro_rules! query {
         () => {
             jobs::table
@@ -106,7 +113,10 @@ fn try_lock_project(conn: &mut DbConn, project_id: i64, job_id: i64, request: &C
         .or(projects::lock_until.lt(request.now))
         .or(projects::lock_job_id.eq(job_id));
     let taken = diesel::update(projects::table.find(project_id).filter(free))
-        .set((projects::lock_job_id.eq(job_id), projects::lock_until.eq(request.lease_until)))
+        .set((
+            projects::lock_job_id.eq(job_id),
+            projects::lock_until.eq(request.lease_until),
+        ))
         .execute(conn)?;
     Ok(taken == 1)
 }
@@ -190,7 +200,13 @@ pub enum Outcome<'a> {
 
 /// Records how a job this worker holds ended and frees its project lock.
 /// Returns false when this worker no longer held the job.
-pub fn finish(conn: &mut DbConn, job_id: i64, worker: &str, outcome: Outcome<'_>, now: NaiveDateTime) -> StoreResult<bool> {
+pub fn finish(
+    conn: &mut DbConn,
+    job_id: i64,
+    worker: &str,
+    outcome: Outcome<'_>,
+    now: NaiveDateTime,
+) -> StoreResult<bool> {
     write_tx(conn, |conn| {
         let held = jobs::table
             .find(job_id)
@@ -198,7 +214,11 @@ pub fn finish(conn: &mut DbConn, job_id: i64, worker: &str, outcome: Outcome<'_>
             .filter(jobs::locked_by.eq(worker));
         let changed = match outcome {
             Outcome::Done => diesel::update(held)
-                .set((jobs::state.eq("done"), jobs::locked_until.eq(None::<NaiveDateTime>), jobs::updated_at.eq(now)))
+                .set((
+                    jobs::state.eq("done"),
+                    jobs::locked_until.eq(None::<NaiveDateTime>),
+                    jobs::updated_at.eq(now),
+                ))
                 .execute(conn)?,
             Outcome::Retry { error, at } => diesel::update(held)
                 .set((
@@ -220,7 +240,10 @@ pub fn finish(conn: &mut DbConn, job_id: i64, worker: &str, outcome: Outcome<'_>
                 .execute(conn)?,
         };
         diesel::update(projects::table.filter(projects::lock_job_id.eq(job_id)))
-            .set((projects::lock_job_id.eq(None::<i64>), projects::lock_until.eq(None::<NaiveDateTime>)))
+            .set((
+                projects::lock_job_id.eq(None::<i64>),
+                projects::lock_until.eq(None::<NaiveDateTime>),
+            ))
             .execute(conn)?;
         Ok(changed == 1)
     })
