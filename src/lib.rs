@@ -9,4 +9,5 @@ pub mod config;
 pub mod domain;
 pub mod service;
 pub mod store;
+pub mod vcs;
 pub mod web;
