@@ -10,4 +10,5 @@ pub mod domain;
 pub mod jobs;
 pub mod service;
 pub mod store;
+pub mod vcs;
 pub mod web;

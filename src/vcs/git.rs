@@ -1,0 +1,409 @@
+//! Snapshots of the staged tree in a bare git repository, with git2 (no git CLI).
+//!
+//! Each project has one bare repository (e.g. `<data_dir>/git/<project>.git`).
+//! [`SnapshotRepo::snapshot`] walks the staging directory itself — sorted,
+//! deterministic, skipping `.svn/` and `.git/` at any depth and the project's
+//! ignore globs — writes blobs and trees straight into the object database and
+//! commits the tree on `refs/heads/staging`. The commit id is what a ticket
+//! records and what a release later tags and ships (DESIGN.md invariant 2). An
+//! unchanged tree is not committed again.
+
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository, RepositoryInitOptions};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
+/// The branch snapshots are committed on.
+pub const STAGING_REF: &str = "refs/heads/staging";
+
+/// Who a snapshot commit is by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// Display name (`<`, `>` and line breaks are dropped).
+    pub name: String,
+    /// Email address (`<`, `>` and line breaks are dropped).
+    pub email: String,
+}
+
+/// The result of [`SnapshotRepo::snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The commit id (hex): the new commit, or the unchanged tip.
+    pub commit: String,
+    /// The tree id (hex).
+    pub tree: String,
+    /// Whether a new commit was made (false: the tree equals the tip's tree).
+    pub changed: bool,
+}
+
+/// Why a git operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// libgit2 refused an operation.
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+    /// A file or directory of the staged tree could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// An ignore pattern is not a valid glob (or uses an unsupported form).
+    #[error("ignore pattern `{pattern}`: {problem}")]
+    BadIgnore {
+        /// The pattern as configured.
+        pattern: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A commit id that the repository does not have.
+    #[error("git: no commit `{0}` in the snapshot repository")]
+    UnknownCommit(String),
+}
+
+/// A project's bare snapshot repository.
+pub struct SnapshotRepo {
+    repo: Repository,
+}
+
+impl std::fmt::Debug for SnapshotRepo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotRepo").field("path", &self.repo.path()).finish()
+    }
+}
+
+/// Gitignore-like matching of the project's ignore list.
+///
+/// A pattern without `/` matches a file or directory name at any depth
+/// (`*.log`); a pattern with a `/` inside (or a leading `/`) matches the path
+/// from the root (`WEB-INF/jdbc.properties`); a trailing `/` matches
+/// directories only (`logs/`). An ignored directory is skipped whole. `*`
+/// does not cross `/`; `**` does. Blank lines and `#` comments are skipped;
+/// `!` negation is refused.
+#[derive(Debug)]
+pub struct IgnoreRules {
+    name_any: GlobSet,
+    name_dir: GlobSet,
+    path_any: GlobSet,
+    path_dir: GlobSet,
+}
+
+impl IgnoreRules {
+    /// Compiles `patterns`.
+    pub fn new(patterns: &[String]) -> Result<Self, GitError> {
+        let mut sets = [
+            GlobSetBuilder::new(),
+            GlobSetBuilder::new(),
+            GlobSetBuilder::new(),
+            GlobSetBuilder::new(),
+        ];
+        for raw in patterns {
+            let bad = |problem: String| GitError::BadIgnore {
+                pattern: raw.clone(),
+                problem,
+            };
+            let pattern = raw.trim();
+            if pattern.is_empty() || pattern.starts_with('#') {
+                continue;
+            }
+            if pattern.starts_with('!') {
+                return Err(bad("negation (`!`) is not supported".into()));
+            }
+            let (pattern, dir_only) = match pattern.strip_suffix('/') {
+                Some(p) => (p, true),
+                None => (pattern, false),
+            };
+            let anchored = pattern.contains('/');
+            let pattern = pattern.trim_start_matches('/');
+            if pattern.is_empty() {
+                return Err(bad("matches nothing".into()));
+            }
+            let glob = GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| bad(e.kind().to_string()))?;
+            let index = usize::from(anchored) * 2 + usize::from(dir_only);
+            sets[index].add(glob);
+        }
+        let [name_any, name_dir, path_any, path_dir] = sets;
+        let build = |b: GlobSetBuilder| {
+            b.build().map_err(|e| GitError::BadIgnore {
+                pattern: String::new(),
+                problem: e.to_string(),
+            })
+        };
+        Ok(Self {
+            name_any: build(name_any)?,
+            name_dir: build(name_dir)?,
+            path_any: build(path_any)?,
+            path_dir: build(path_dir)?,
+        })
+    }
+
+    /// Whether the entry `name` at `rel_path` (relative to the root, `/`-separated) is ignored.
+    pub fn is_ignored(&self, rel_path: &Path, name: &Path, is_dir: bool) -> bool {
+        self.name_any.is_match(name)
+            || self.path_any.is_match(rel_path)
+            || (is_dir && (self.name_dir.is_match(name) || self.path_dir.is_match(rel_path)))
+    }
+}
+
+/// Names never snapshotted, at any depth.
+fn always_skipped(name: &[u8]) -> bool {
+    name == b".svn" || name == b".git"
+}
+
+impl SnapshotRepo {
+    /// Opens the bare repository at `path`, creating it (with `HEAD` on the
+    /// staging branch) when it does not exist yet.
+    pub fn open_or_init(path: &Path) -> Result<Self, GitError> {
+        match Repository::open_bare(path) {
+            Ok(repo) => Ok(Self { repo }),
+            Err(e) if e.code() == ErrorCode::NotFound => {
+                let mut opts = RepositoryInitOptions::new();
+                opts.bare(true).mkpath(true).initial_head("staging");
+                Ok(Self {
+                    repo: Repository::init_opts(path, &opts)?,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The repository's path.
+    pub fn path(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// The commit at the tip of the staging branch, if any snapshot was taken.
+    pub fn staging_tip(&self) -> Result<Option<String>, GitError> {
+        Ok(self.tip()?.map(|c| c.to_string()))
+    }
+
+    /// Commits the tree at `dir` on the staging branch (see the module docs and
+    /// [`IgnoreRules`]), with `message`, `author` and committer
+    /// "Slipway <slipway@localhost>". Regular files are stored as 100644, or
+    /// 100755 when executable by anyone; symlinks as 120000 (not followed);
+    /// other special files and empty directories are skipped. When the tree
+    /// equals the tip's tree nothing is committed and the tip is returned with
+    /// `changed: false`.
+    pub fn snapshot(
+        &self,
+        dir: &Path,
+        ignore: &[String],
+        message: &str,
+        author: &Signature,
+    ) -> Result<Snapshot, GitError> {
+        let rules = IgnoreRules::new(ignore)?;
+        let tree_id = match self.write_dir(dir, Path::new(""), &rules)? {
+            Some(id) => id,
+            None => self.repo.treebuilder(None)?.write()?,
+        };
+        let tip = self.tip()?;
+        let parent = match tip {
+            Some(id) => Some(self.repo.find_commit(id)?),
+            None => None,
+        };
+        if let Some(parent) = &parent {
+            if parent.tree_id() == tree_id {
+                return Ok(Snapshot {
+                    commit: parent.id().to_string(),
+                    tree: tree_id.to_string(),
+                    changed: false,
+                });
+            }
+        }
+        let tree = self.repo.find_tree(tree_id)?;
+        let author = git2::Signature::now(
+            &clean(&author.name, "unknown"),
+            &clean(&author.email, "unknown@localhost"),
+        )?;
+        let committer = git2::Signature::now("Slipway", "slipway@localhost")?;
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        // Updating the ref checks that it still points at `parent`, so two
+        // concurrent snapshots cannot silently drop one another.
+        let commit = self
+            .repo
+            .commit(Some(STAGING_REF), &author, &committer, message, &tree, &parents)?;
+        Ok(Snapshot {
+            commit: commit.to_string(),
+            tree: tree_id.to_string(),
+            changed: true,
+        })
+    }
+
+    /// The files that differ between commit `from` (`None`: the empty tree) and
+    /// commit `to`, sorted by path: `('A' | 'M' | 'D', path)`. A file that
+    /// became a symlink (or back) counts as `M`.
+    pub fn changed_files(&self, from: Option<&str>, to: &str) -> Result<Vec<(char, String)>, GitError> {
+        let old = match from {
+            Some(rev) => Some(self.commit(rev)?.tree()?),
+            None => None,
+        };
+        let new = self.commit(to)?.tree()?;
+        let diff = self.repo.diff_tree_to_tree(old.as_ref(), Some(&new), None)?;
+        let mut files = Vec::new();
+        for delta in diff.deltas() {
+            let status = match delta.status() {
+                git2::Delta::Added => 'A',
+                git2::Delta::Deleted => 'D',
+                _ => 'M',
+            };
+            let file = if status == 'D' {
+                delta.old_file()
+            } else {
+                delta.new_file()
+            };
+            let path = file
+                .path_bytes()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default();
+            files.push((status, path));
+        }
+        files.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(files)
+    }
+
+    /// Whether commit `ancestor` is an ancestor of (or equal to) commit `descendant`.
+    pub fn is_ancestor(&self, ancestor: &str, descendant: &str) -> Result<bool, GitError> {
+        let ancestor = self.commit(ancestor)?.id();
+        let descendant = self.commit(descendant)?.id();
+        Ok(ancestor == descendant || self.repo.graph_descendant_of(descendant, ancestor)?)
+    }
+
+    fn tip(&self) -> Result<Option<Oid>, GitError> {
+        match self.repo.refname_to_id(STAGING_REF) {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn commit(&self, rev: &str) -> Result<git2::Commit<'_>, GitError> {
+        let unknown = || GitError::UnknownCommit(rev.to_owned());
+        let object = self.repo.revparse_single(rev).map_err(|_| unknown())?;
+        object
+            .peel(ObjectType::Commit)
+            .ok()
+            .and_then(|o| o.into_commit().ok())
+            .ok_or_else(unknown)
+    }
+
+    /// Writes the tree of `dir` (at `rel` below the root); `None` when it holds
+    /// nothing to snapshot.
+    fn write_dir(&self, dir: &Path, rel: &Path, rules: &IgnoreRules) -> Result<Option<Oid>, GitError> {
+        let io_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| GitError::Io { path, source }
+        };
+        let mut entries = fs::read_dir(dir)
+            .map_err(io_err(dir))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(io_err(dir))?;
+        entries.sort_by_key(|e| e.file_name());
+        let mut builder = self.repo.treebuilder(None)?;
+        for entry in entries {
+            let name = entry.file_name();
+            if always_skipped(name.as_bytes()) {
+                continue;
+            }
+            let path = entry.path();
+            let rel_path = rel.join(&name);
+            // `file_type` does not follow symlinks.
+            let kind = entry.file_type().map_err(io_err(&path))?;
+            if rules.is_ignored(&rel_path, Path::new(&name), kind.is_dir()) {
+                continue;
+            }
+            if kind.is_dir() {
+                if let Some(tree) = self.write_dir(&path, &rel_path, rules)? {
+                    builder.insert(name.as_bytes(), tree, i32::from(FileMode::Tree))?;
+                }
+            } else if kind.is_symlink() {
+                let target = fs::read_link(&path).map_err(io_err(&path))?;
+                let blob = self.repo.blob(target.as_os_str().as_bytes())?;
+                builder.insert(name.as_bytes(), blob, i32::from(FileMode::Link))?;
+            } else if kind.is_file() {
+                let mode = entry.metadata().map_err(io_err(&path))?.permissions().mode();
+                let blob = self.repo.blob_path(&path)?;
+                let file_mode = if mode & 0o111 != 0 {
+                    FileMode::BlobExecutable
+                } else {
+                    FileMode::Blob
+                };
+                builder.insert(name.as_bytes(), blob, i32::from(file_mode))?;
+            }
+            // Sockets, FIFOs and devices are not part of a release.
+        }
+        if builder.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(builder.write()?))
+    }
+}
+
+/// A signature part without the characters git refuses.
+fn clean(value: &str, fallback: &str) -> String {
+    let cleaned: String = value
+        .chars()
+        .filter(|c| !matches!(c, '<' | '>') && !c.is_control())
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() {
+        fallback.to_owned()
+    } else {
+        cleaned.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(patterns: &[&str]) -> IgnoreRules {
+        IgnoreRules::new(&patterns.iter().map(|p| p.to_string()).collect::<Vec<_>>()).expect("valid patterns")
+    }
+
+    fn ignored(rules: &IgnoreRules, path: &str, is_dir: bool) -> bool {
+        let path = Path::new(path);
+        let name = path.file_name().map(Path::new).unwrap_or(path);
+        rules.is_ignored(path, name, is_dir)
+    }
+
+    #[test]
+    fn ignore_rules_follow_gitignore() {
+        let r = rules(&["*.log", "logs/", "WEB-INF/jdbc.properties", "# comment", "", "/build"]);
+        assert!(ignored(&r, "a.log", false));
+        assert!(ignored(&r, "deep/er/a.log", false));
+        assert!(!ignored(&r, "a.log.txt", false));
+        assert!(ignored(&r, "logs", true));
+        assert!(ignored(&r, "app/logs", true));
+        assert!(!ignored(&r, "logs", false), "dir-only pattern must not match a file");
+        assert!(ignored(&r, "WEB-INF/jdbc.properties", false));
+        assert!(!ignored(&r, "x/WEB-INF/jdbc.properties", false), "anchored to the root");
+        assert!(ignored(&r, "build", true));
+        assert!(!ignored(&r, "src/build", true));
+    }
+
+    #[test]
+    fn refuses_negation_and_bad_globs() {
+        assert!(matches!(
+            IgnoreRules::new(&["!keep.log".to_owned()]),
+            Err(GitError::BadIgnore { .. })
+        ));
+        assert!(matches!(
+            IgnoreRules::new(&["a[".to_owned()]),
+            Err(GitError::BadIgnore { .. })
+        ));
+    }
+
+    #[test]
+    fn cleans_signatures() {
+        assert_eq!(clean("Bob <evil>\n", "x"), "Bob evil");
+        assert_eq!(clean("<>", "fallback"), "fallback");
+    }
+}
