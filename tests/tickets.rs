@@ -109,6 +109,7 @@ fn stage(db: &TestDb, id: i64, commit: &str) -> Applied {
     input.snapshot = Some(Snapshot {
         revision: 42,
         commit: commit.to_owned(),
+        base_revision: None,
     });
     tickets::apply(&mut db.conn(), id, &input, weekday()).expect("stage succeeds")
 }

@@ -8,6 +8,9 @@ pub mod cron;
 pub mod handler;
 pub mod log;
 pub mod pipeline;
+pub mod stage;
+pub mod svn_access;
+pub mod svn_poll;
 pub mod wake;
 pub mod worker;
 

@@ -31,6 +31,8 @@ pub struct Snapshot {
     pub revision: i64,
     /// git commit id of the staged tree.
     pub commit: String,
+    /// The revision staging was at before (the ticket brings the SVN commits after it).
+    pub base_revision: Option<i64>,
 }
 
 /// One action to apply.
@@ -317,6 +319,7 @@ fn apply_in_tx(
                 ticket.snapshot_seq = Some(projects::next_stage_seq(conn, project.id)?);
                 ticket.staged_revision = Some(snapshot.revision);
                 ticket.snapshot_commit = Some(snapshot.commit.clone());
+                ticket.base_revision = snapshot.base_revision;
             }
             Effect::AssignVersion => {
                 if ticket.version.is_none() {

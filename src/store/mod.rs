@@ -9,6 +9,7 @@ pub mod migrate;
 pub mod models;
 pub mod projects;
 pub mod schema;
+pub mod svn;
 pub mod tickets;
 pub mod users;
 

@@ -1,0 +1,270 @@
+//! The `stage` job: update the project's staging working copy from SVN
+//! (checkout the first time), run the build command, snapshot the staged
+//! tree in git, record the SVN commits it brings, and move the ticket to
+//! `staged`. Safe to run twice: it does nothing once the ticket has left
+//! `submitted`, svn update is idempotent and an unchanged tree is not
+//! committed again.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::domain::{Action, Refusal, SvnPath};
+use crate::service::tickets::{self, ActionInput, ActorRef, Snapshot};
+use crate::service::ServiceError;
+use crate::store::models::{ProjectRow, TicketRow, UserRow};
+use crate::store::svn::{self as history, SvnRevisionRow};
+use crate::store::{projects, tickets as ticket_rows, users, DbConn};
+use crate::vcs::{OutputLine, ProcessSpec, Signature, SnapshotRepo, Stream};
+
+use super::handler::{Handler, JobContext, JobError};
+use super::log::{JobLog, LogStream};
+use super::svn_access::{classify, SvnAccess};
+
+/// Job kind.
+pub const KIND: &str = "stage";
+
+/// The stage job's settings.
+#[derive(Clone)]
+pub struct Stage {
+    /// SVN access.
+    pub svn: SvnAccess,
+    /// Longest the build command may run.
+    pub build_timeout: Duration,
+}
+
+fn retry(e: impl std::fmt::Display) -> JobError {
+    JobError::Retryable(e.to_string())
+}
+
+/// Where a project's snapshot repository lives.
+pub fn snapshot_repo_path(data_dir: &Path, project: &str) -> PathBuf {
+    data_dir.join("git").join(format!("{project}.git"))
+}
+
+fn forward(log: &mut JobLog) -> impl FnMut(OutputLine) + '_ {
+    move |line: OutputLine| {
+        let stream = match line.stream {
+            Stream::Stdout => LogStream::Stdout,
+            Stream::Stderr => LogStream::Stderr,
+        };
+        log.line(stream, &line.text);
+    }
+}
+
+struct Loaded {
+    ticket: TicketRow,
+    project: ProjectRow,
+    submitter: UserRow,
+}
+
+fn load(conn: &mut DbConn, ticket_id: i64) -> Result<Loaded, JobError> {
+    let ticket = ticket_rows::by_id(conn, ticket_id)
+        .map_err(retry)?
+        .ok_or_else(|| JobError::Permanent(format!("ticket #{ticket_id} does not exist")))?;
+    let project = projects::by_id(conn, ticket.project_id)
+        .map_err(retry)?
+        .ok_or_else(|| JobError::Permanent(format!("project {} does not exist", ticket.project_id)))?;
+    let submitter = users::by_id(conn, ticket.submitter_id)
+        .map_err(retry)?
+        .ok_or_else(|| JobError::Permanent(format!("user {} does not exist", ticket.submitter_id)))?;
+    Ok(Loaded {
+        ticket,
+        project,
+        submitter,
+    })
+}
+
+impl Stage {
+    fn update_staging(&self, l: &Loaded, log: &mut JobLog) -> Result<i64, JobError> {
+        let svn = self.svn.client_for(&l.project)?;
+        let wc = Path::new(&l.project.staging_dir);
+        let paths: Vec<String> =
+            serde_json::from_str(&l.ticket.svn_paths).map_err(|e| JobError::Permanent(e.to_string()))?;
+        let paths = SvnPath::parse_list(&paths).map_err(|e| JobError::Permanent(e.to_string()))?;
+        if !wc.join(".svn").is_dir() {
+            log.info(&format!("checking out {} into {}", l.project.svn_url, wc.display()));
+            if let Some(parent) = wc.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| JobError::Permanent(format!("{}: {e}", parent.display())))?;
+            }
+            return svn
+                .checkout(&l.project.svn_url, wc, l.ticket.svn_revision, &mut forward(log))
+                .map_err(classify);
+        }
+        let info = svn.wc_info(wc).map_err(classify)?;
+        if info.url.trim_end_matches('/') != l.project.svn_url.trim_end_matches('/') {
+            return Err(JobError::Permanent(format!(
+                "the staging directory {} is a checkout of {}, not of the project's {}",
+                wc.display(),
+                info.url,
+                l.project.svn_url
+            )));
+        }
+        let what = if paths.is_empty() {
+            "the whole working copy".to_owned()
+        } else {
+            paths.iter().map(SvnPath::as_str).collect::<Vec<_>>().join(", ")
+        };
+        let target = l.ticket.svn_revision.map_or("HEAD".to_owned(), |r| format!("r{r}"));
+        log.info(&format!("svn update of {what} to {target}"));
+        svn.update(wc, &paths, l.ticket.svn_revision, &mut forward(log))
+            .map_err(classify)
+    }
+
+    fn build(&self, project: &ProjectRow, log: &mut JobLog) -> Result<(), JobError> {
+        let argv: Vec<String> =
+            serde_json::from_str(&project.build_command).map_err(|e| JobError::Permanent(e.to_string()))?;
+        let Some((program, args)) = argv.split_first() else {
+            return Ok(());
+        };
+        log.info(&format!("build: {}", argv.join(" ")));
+        let spec = ProcessSpec::new(program)
+            .args(args)
+            .cwd(&project.staging_dir)
+            .timeout(self.build_timeout);
+        let outcome = crate::vcs::process::run(&spec, &mut forward(log))
+            .map_err(|e| JobError::Permanent(format!("build: {e}")))?;
+        if outcome.success() {
+            Ok(())
+        } else {
+            Err(JobError::Permanent(format!(
+                "the build command failed ({})",
+                outcome.status
+            )))
+        }
+    }
+
+    fn record_history(
+        &self,
+        conn: &mut DbConn,
+        l: &Loaded,
+        base: Option<i64>,
+        revision: i64,
+        log: &mut JobLog,
+    ) -> Result<(), JobError> {
+        let from = base.unwrap_or(revision - 1).max(0);
+        if from >= revision {
+            return Ok(());
+        }
+        let svn = self.svn.client_for(&l.project)?;
+        let entries = svn.log(&l.project.svn_url, from, revision).map_err(classify)?;
+        for entry in &entries {
+            let row = SvnRevisionRow {
+                project_id: l.project.id,
+                revision: entry.revision,
+                author: entry.author.clone(),
+                committed_at: entry.date.map(|d| d.naive_utc()),
+                message: entry.message.clone(),
+                paths: serde_json::to_string(&entry.paths).unwrap_or_else(|_| "[]".into()),
+            };
+            history::record(conn, &row).map_err(retry)?;
+        }
+        log.info(&format!(
+            "this ticket brings {} SVN commit(s) in r{}..r{revision}",
+            entries.len(),
+            from + 1
+        ));
+        Ok(())
+    }
+}
+
+impl Handler for Stage {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn locks_project(&self) -> bool {
+        true
+    }
+
+    fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
+        let ticket_id = ctx
+            .job
+            .ticket_id
+            .ok_or_else(|| JobError::Permanent("stage job without a ticket".into()))?;
+        let mut conn = ctx.pool.get().map_err(retry)?;
+        let loaded = load(&mut conn, ticket_id)?;
+        if loaded.ticket.state != "submitted" {
+            ctx.log.info(&format!(
+                "ticket #{ticket_id} is {}; nothing to stage",
+                loaded.ticket.state
+            ));
+            return Ok(());
+        }
+        let revision = self.update_staging(&loaded, &mut ctx.log)?;
+        ctx.log.info(&format!("staging is at r{revision}"));
+        self.build(&loaded.project, &mut ctx.log)?;
+        let repo =
+            SnapshotRepo::open_or_init(&snapshot_repo_path(&ctx.data_dir, &loaded.project.name)).map_err(retry)?;
+        let excludes: Vec<String> = serde_json::from_str(&loaded.project.excludes).unwrap_or_default();
+        let author = Signature {
+            name: if loaded.submitter.display_name.is_empty() {
+                loaded.submitter.username.clone()
+            } else {
+                loaded.submitter.display_name.clone()
+            },
+            email: if loaded.submitter.email.is_empty() {
+                format!("{}@slipway", loaded.submitter.username)
+            } else {
+                loaded.submitter.email.clone()
+            },
+        };
+        let message = format!("ticket #{ticket_id}: {}", loaded.ticket.reason);
+        let snapshot = repo
+            .snapshot(Path::new(&loaded.project.staging_dir), &excludes, &message, &author)
+            .map_err(|e| JobError::Permanent(e.to_string()))?;
+        if snapshot.changed {
+            ctx.log.info(&format!("snapshot {} committed", snapshot.commit));
+        } else {
+            ctx.log.info(&format!(
+                "the staged tree is unchanged since {}; no new commit",
+                snapshot.commit
+            ));
+        }
+        let base = history::last_staged_revision(&mut conn, loaded.project.id, ticket_id).map_err(retry)?;
+        if let Err(error) = self.record_history(&mut conn, &loaded, base, revision, &mut ctx.log) {
+            // The commit list is for people; staging itself succeeded.
+            ctx.log.info(&format!("could not record the SVN log: {error}"));
+        }
+        let mut input = ActionInput::new(Action::StageSucceeded, ActorRef::System);
+        input.snapshot = Some(Snapshot {
+            revision,
+            commit: snapshot.commit,
+            base_revision: base,
+        });
+        match tickets::apply(&mut conn, ticket_id, &input, Utc::now()) {
+            Ok(_) => {
+                ctx.log.info(&format!("ticket #{ticket_id} is staged"));
+                Ok(())
+            }
+            Err(ServiceError::Refused(Refusal::WrongState { state, .. })) => {
+                ctx.log
+                    .info(&format!("ticket #{ticket_id} became {state} meanwhile; leaving it"));
+                Ok(())
+            }
+            Err(error) => Err(retry(error)),
+        }
+    }
+
+    fn give_up(&self, ctx: &mut JobContext, error: &str) {
+        mark_failed(ctx, error);
+    }
+}
+
+/// Moves the job's ticket to `failed` with `error` as the reason (if it is
+/// still waiting on this job).
+pub fn mark_failed(ctx: &mut JobContext, error: &str) {
+    let Some(ticket_id) = ctx.job.ticket_id else { return };
+    let input =
+        ActionInput::new(Action::JobFailed, ActorRef::System).with_note(error.chars().take(3900).collect::<String>());
+    let result = ctx
+        .pool
+        .get()
+        .map_err(|e| e.to_string())
+        .and_then(|mut conn| tickets::apply(&mut conn, ticket_id, &input, Utc::now()).map_err(|e| e.to_string()));
+    if let Err(error) = result {
+        ctx.log.info(&format!("ticket #{ticket_id} not marked failed: {error}"));
+    }
+}

@@ -1,0 +1,555 @@
+//! The staging pipeline end to end against real SVN repositories (file://
+//! and svn:// through svnserve with a password), real git snapshots and the
+//! real job queue, on SQLite and PostgreSQL.
+
+mod common;
+mod common_svn;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use slipway::domain::Action;
+use slipway::jobs::stage::{snapshot_repo_path, Stage};
+use slipway::jobs::svn_access::SvnAccess;
+use slipway::jobs::svn_poll::SvnPoll;
+use slipway::jobs::worker::JobOutcome;
+use slipway::jobs::{Registry, Waker, Worker, WorkerOptions};
+use slipway::service::tickets::{self, ActionInput, ActorRef, NewRelease};
+use slipway::store::models::TicketRow;
+use slipway::store::{jobs as queue, tickets as ticket_rows};
+use slipway::vcs::{SnapshotRepo, SvnCredentials};
+
+use common::TestDb;
+use common_svn::{write_file, SvnRepo};
+
+const FILES: &[(&str, &str)] = &[
+    ("index.html", "<h1>shop v1</h1>\n"),
+    ("css/site.css", "body { color: black }\n"),
+    ("WEB-INF/jdbc.properties", "url=jdbc:mysql://db/shop\n"),
+    ("lib/app.js", "console.log('v1');\n"),
+];
+
+/// A project wired to a real SVN repository, with its own data directory.
+struct Pipeline<'a> {
+    db: &'a TestDb,
+    svn: SvnRepo,
+    data: tempfile::TempDir,
+    dev: i64,
+    tester: i64,
+}
+
+impl<'a> Pipeline<'a> {
+    fn new(db: &'a TestDb, name: &str, svn_url: Option<&str>, extra: &str) -> Self {
+        let svn = SvnRepo::create(FILES);
+        let data = tempfile::tempdir().expect("temp dir");
+        let dev = db.user(&format!("{name}-dev"), false);
+        let tester = db.user(&format!("{name}-tester"), false);
+        let lead = format!("{name}-lead");
+        db.user(&lead, false);
+        db.import(&format!(
+            "[[project]]\nname = \"{name}\"\nsvn_url = \"{}\"\nstaging_dir = \"{}\"\n\
+             excludes = [\"*.log\"]\nleads = [\"{lead}\"]\ndevelopers = [\"{name}-dev\"]\ntesters = [\"{name}-tester\"]\n{extra}\n",
+            svn_url.unwrap_or(&svn.url),
+            data.path().join("staging").display(),
+        ));
+        Self {
+            db,
+            svn,
+            data,
+            dev,
+            tester,
+        }
+    }
+
+    fn staging(&self) -> PathBuf {
+        self.data.path().join("staging")
+    }
+
+    fn worker(&self, credentials: BTreeMap<String, SvnCredentials>) -> Worker {
+        let access = SvnAccess::new(
+            self.data.path().join("svn-config"),
+            credentials,
+            Duration::from_secs(60),
+        );
+        let registry = Registry::new()
+            .with(Stage {
+                svn: access.clone(),
+                build_timeout: Duration::from_secs(60),
+            })
+            .with(SvnPoll { svn: access });
+        let options = WorkerOptions {
+            name: "test-worker".into(),
+            concurrency: 2,
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_millis(100),
+            max_attempts: 2,
+            retry_base: Duration::ZERO,
+            retry_cap: Duration::ZERO,
+            data_dir: self.data.path().to_owned(),
+        };
+        Worker::new(self.db.pool.clone(), registry, options, Waker::new())
+    }
+
+    fn submit(&self, project: &str, paths: &[&str], revision: Option<i64>) -> i64 {
+        let paths: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();
+        let input = NewRelease {
+            project,
+            reason: "ship it",
+            svn_paths: &paths,
+            svn_revision: revision,
+        };
+        tickets::submit(&mut self.db.conn(), ActorRef::User(self.dev), &input, Utc::now())
+            .expect("submit")
+            .ticket
+            .id
+    }
+
+    fn ticket(&self, id: i64) -> TicketRow {
+        ticket_rows::by_id(&mut self.db.conn(), id)
+            .expect("query")
+            .expect("ticket")
+    }
+
+    fn log_text(&self, id: i64) -> String {
+        queue::logs_for_ticket(&mut self.db.conn(), id, 0, 100_000)
+            .expect("logs")
+            .into_iter()
+            .map(|l| l.line)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn staged_file(&self, path: &str) -> String {
+        std::fs::read_to_string(self.staging().join(path)).expect("staged file")
+    }
+
+    fn stage_events(&self, id: i64) -> usize {
+        ticket_rows::events(&mut self.db.conn(), id)
+            .expect("events")
+            .iter()
+            .filter(|e| e.action == "stage-succeeded")
+            .count()
+    }
+}
+
+/// Runs queued jobs until none is runnable; returns the outcomes.
+fn drain(worker: &Worker) -> Vec<JobOutcome> {
+    let mut outcomes = Vec::new();
+    while let Some((_, outcome)) = worker.run_one().expect("claim") {
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+fn first_checkout_stages_and_snapshots(db: &TestDb) {
+    let p = Pipeline::new(db, "shop", None, "");
+    let id = p.submit("shop", &[], None);
+    assert_eq!(drain(&p.worker(BTreeMap::new())), [JobOutcome::Done]);
+    let ticket = p.ticket(id);
+    assert_eq!(ticket.state, "staged");
+    assert_eq!(ticket.staged_revision, Some(1));
+    let commit = ticket.snapshot_commit.expect("snapshot recorded");
+    assert_eq!(p.staged_file("index.html"), "<h1>shop v1</h1>\n");
+    let repo = SnapshotRepo::open_or_init(&snapshot_repo_path(p.data.path(), "shop")).expect("repo");
+    let files: Vec<String> = repo
+        .changed_files(None, &commit)
+        .expect("files")
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect();
+    assert!(
+        files.contains(&"index.html".to_owned()) && !files.iter().any(|f| f.contains(".svn")),
+        "{files:?}"
+    );
+    assert!(p.log_text(id).contains("checking out"), "{}", p.log_text(id));
+}
+
+fn update_of_one_path_leaves_the_others(db: &TestDb) {
+    let p = Pipeline::new(db, "shop", None, "");
+    let worker = p.worker(BTreeMap::new());
+    p.submit("shop", &[], None);
+    drain(&worker);
+    let r2 = p.svn.commit(
+        &[
+            ("index.html", Some("<h1>v2</h1>\n")),
+            ("lib/app.js", Some("console.log('v2');\n")),
+        ],
+        "v2",
+    );
+    let id = p.submit("shop", &["lib/app.js"], None);
+    assert_eq!(drain(&worker), [JobOutcome::Done]);
+    assert_eq!(p.ticket(id).staged_revision, Some(r2));
+    assert_eq!(p.staged_file("lib/app.js"), "console.log('v2');\n");
+    assert_eq!(
+        p.staged_file("index.html"),
+        "<h1>shop v1</h1>\n",
+        "not named by the ticket"
+    );
+    let revisions = slipway::store::svn::between(&mut db.conn(), p.ticket(id).project_id, 1, r2).expect("history");
+    assert_eq!(
+        revisions.iter().map(|r| r.revision).collect::<Vec<_>>(),
+        [r2],
+        "the commits the ticket brings"
+    );
+}
+
+fn update_pinned_to_a_revision(db: &TestDb) {
+    let p = Pipeline::new(db, "shop", None, "");
+    let worker = p.worker(BTreeMap::new());
+    p.submit("shop", &[], None);
+    drain(&worker);
+    let r2 = p.svn.commit(&[("index.html", Some("two\n"))], "two");
+    p.svn.commit(&[("index.html", Some("three\n"))], "three");
+    let id = p.submit("shop", &["index.html"], Some(r2));
+    drain(&worker);
+    assert_eq!(p.ticket(id).staged_revision, Some(r2));
+    assert_eq!(p.staged_file("index.html"), "two\n");
+}
+
+fn resubmission_picks_up_the_fix(db: &TestDb) {
+    let p = Pipeline::new(db, "shop", None, "");
+    let worker = p.worker(BTreeMap::new());
+    let id = p.submit("shop", &[], None);
+    drain(&worker);
+    let first = p.ticket(id).snapshot_commit;
+    let mut back = ActionInput::new(Action::Return, ActorRef::User(p.tester));
+    back.note = Some("the banner is wrong".into());
+    tickets::apply(&mut db.conn(), id, &back, Utc::now()).expect("returned");
+    let fix = p.svn.commit(&[("index.html", Some("<h1>fixed</h1>\n"))], "fix banner");
+    tickets::apply(
+        &mut db.conn(),
+        id,
+        &ActionInput::new(Action::Resubmit, ActorRef::User(p.dev)),
+        Utc::now(),
+    )
+    .expect("resubmit");
+    assert_eq!(drain(&worker), [JobOutcome::Done]);
+    let ticket = p.ticket(id);
+    assert_eq!(
+        (ticket.state.as_str(), ticket.staged_revision, ticket.stage_generation),
+        ("staged", Some(fix), 2)
+    );
+    assert_ne!(ticket.snapshot_commit, first, "a new snapshot");
+    assert_eq!(p.staged_file("index.html"), "<h1>fixed</h1>\n");
+}
+
+fn conflict_fails_the_ticket_with_the_file_named(db: &TestDb) {
+    let p = Pipeline::new(db, "shop", None, "");
+    let worker = p.worker(BTreeMap::new());
+    p.submit("shop", &[], None);
+    drain(&worker);
+    write_file(&p.staging().join("index.html"), "<h1>edited on the staging box</h1>\n");
+    p.svn.commit(&[("index.html", Some("<h1>v2</h1>\n"))], "v2");
+    let id = p.submit("shop", &["index.html"], None);
+    assert!(matches!(drain(&worker).as_slice(), [JobOutcome::Failed(e)] if e.contains("conflict")));
+    let ticket = p.ticket(id);
+    assert_eq!(ticket.state, "failed");
+    assert!(
+        ticket.last_error.as_deref().is_some_and(|e| e.contains("index.html")),
+        "{:?}",
+        ticket.last_error
+    );
+    assert!(
+        ticket.snapshot_commit.is_none(),
+        "a conflicted copy is never snapshotted"
+    );
+}
+
+fn missing_path_fails_clearly(db: &TestDb) {
+    let p = Pipeline::new(db, "shop", None, "");
+    let worker = p.worker(BTreeMap::new());
+    p.submit("shop", &[], None);
+    drain(&worker);
+    let id = p.submit("shop", &["no/such/file.txt"], None);
+    drain(&worker);
+    let ticket = p.ticket(id);
+    assert_eq!(ticket.state, "failed");
+    assert!(
+        ticket
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("does not exist")),
+        "{:?}",
+        ticket.last_error
+    );
+}
+
+fn build_command_output_and_failure(db: &TestDb) {
+    let p = Pipeline::new(
+        db,
+        "shop",
+        None,
+        r#"build_command = ["sh", "-c", "echo building; echo built > out.txt"]"#,
+    );
+    let worker = p.worker(BTreeMap::new());
+    let id = p.submit("shop", &[], None);
+    assert_eq!(drain(&worker), [JobOutcome::Done]);
+    assert!(p.log_text(id).contains("building"), "build output is in the job log");
+    assert_eq!(p.staged_file("out.txt"), "built\n");
+    let q = Pipeline::new(
+        db,
+        "broken",
+        None,
+        r#"build_command = ["sh", "-c", "echo compiling >&2; exit 3"]"#,
+    );
+    let id = q.submit("broken", &[], None);
+    assert!(
+        matches!(drain(&q.worker(BTreeMap::new())).as_slice(), [JobOutcome::Failed(e)] if e.contains("build command failed"))
+    );
+    assert_eq!(q.ticket(id).state, "failed");
+    assert!(q.log_text(id).contains("compiling"));
+}
+
+fn svnserve_with_a_password(db: &TestDb) {
+    let repo = SvnRepo::create(FILES);
+    let server = repo.serve("deploy", "s3cr3t-pw");
+    let url = server.url("repo/trunk");
+    let p = Pipeline::new(db, "secure", Some(&url), r#"svn_credentials = "secure""#);
+    let creds = |password: &str| {
+        BTreeMap::from([(
+            "secure".to_owned(),
+            SvnCredentials {
+                username: "deploy".into(),
+                password: password.into(),
+            },
+        )])
+    };
+    let id = p.submit("secure", &[], None);
+    assert!(
+        matches!(drain(&p.worker(creds("wrong-pw"))).as_slice(), [JobOutcome::Failed(e)] if e.contains("authentication"))
+    );
+    assert_eq!(p.ticket(id).state, "failed");
+    tickets::apply(
+        &mut db.conn(),
+        id,
+        &ActionInput::new(Action::Retry, ActorRef::User(p.dev)),
+        Utc::now(),
+    )
+    .expect("retry");
+    assert_eq!(drain(&p.worker(creds("s3cr3t-pw"))), [JobOutcome::Done]);
+    assert_eq!(p.ticket(id).state, "staged");
+    let log = p.log_text(id);
+    assert!(
+        !log.contains("s3cr3t-pw") && !log.contains("wrong-pw"),
+        "passwords never reach the job log"
+    );
+    drop(repo);
+}
+
+fn tickets_of_one_project_stage_one_at_a_time(db: &TestDb) {
+    let p = Pipeline::new(
+        db,
+        "serial",
+        None,
+        r#"build_command = ["sh", "-c", "echo start $(date +%s%N) >> ../builds.txt; sleep 0.4; echo end $(date +%s%N) >> ../builds.txt"]"#,
+    );
+    let ids = [p.submit("serial", &[], None), p.submit("serial", &[], None)];
+    run_concurrently(db, &[p.worker(BTreeMap::new()), p.worker(BTreeMap::new())]);
+    for id in ids {
+        assert_eq!(p.ticket(id).state, "staged");
+    }
+    let builds = intervals(&p.data.path().join("builds.txt"));
+    assert_eq!(builds.len(), 2);
+    assert!(
+        builds[0].1 <= builds[1].0,
+        "never two builds of one project at once: {builds:?}"
+    );
+}
+
+/// Runs the workers on threads until the queue is empty.
+fn run_concurrently(db: &TestDb, workers: &[Worker]) {
+    std::thread::scope(|scope| {
+        for worker in workers {
+            let pool = db.pool.clone();
+            scope.spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while Instant::now() < deadline {
+                    if worker.run_one().expect("claim").is_none() {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    let waiting = queue::queue_depth(&mut pool.get().expect("conn")).expect("depth").0;
+                    if waiting == 0 {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// (start, end) nanosecond pairs from a builds.txt.
+fn intervals(path: &Path) -> Vec<(u128, u128)> {
+    let text = std::fs::read_to_string(path).expect("build log");
+    let stamps: Vec<(String, u128)> = text
+        .lines()
+        .filter_map(|l| {
+            l.split_once(' ')
+                .and_then(|(k, t)| t.trim().parse().ok().map(|t| (k.to_owned(), t)))
+        })
+        .collect();
+    stamps
+        .chunks(2)
+        .filter_map(|c| match c {
+            [(a, s), (b, e)] if a == "start" && b == "end" => Some((*s, *e)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn two_projects_stage_at_once(db: &TestDb) {
+    let shared = tempfile::tempdir().expect("temp dir");
+    let log = shared.path().join("builds.txt");
+    let build = format!(
+        r#"build_command = ["sh", "-c", "echo start $(date +%s%N) >> {0}; sleep 1; echo end $(date +%s%N) >> {0}"]"#,
+        log.display()
+    );
+    let a = Pipeline::new(db, "alpha", None, &build);
+    let b = Pipeline::new(db, "beta", None, &build);
+    let ids = [a.submit("alpha", &[], None), b.submit("beta", &[], None)];
+    run_concurrently(db, &[a.worker(BTreeMap::new()), b.worker(BTreeMap::new())]);
+    assert_eq!(a.ticket(ids[0]).state, "staged");
+    assert_eq!(b.ticket(ids[1]).state, "staged");
+    let lines: Vec<String> = std::fs::read_to_string(&log)
+        .expect("log")
+        .lines()
+        .map(|l| l.split(' ').next().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        lines[..2],
+        ["start".to_owned(), "start".to_owned()],
+        "both builds ran at the same time: {lines:?}"
+    );
+}
+
+fn poller_records_new_revisions(db: &TestDb) {
+    let p = Pipeline::new(db, "polled", None, "");
+    let r2 = p.svn.commit(&[("index.html", Some("polled\n"))], "for the poller");
+    slipway::jobs::cron::enqueue_svn_polls(&db.pool).expect("enqueue");
+    assert_eq!(drain(&p.worker(BTreeMap::new())), [JobOutcome::Done]);
+    let project = slipway::store::projects::by_name(&mut db.conn(), "polled")
+        .expect("query")
+        .expect("project");
+    let seen = slipway::store::svn::between(&mut db.conn(), project.id, 0, r2).expect("history");
+    assert_eq!(
+        seen.last().map(|r| (r.revision, r.message.as_str())),
+        Some((r2, "for the poller"))
+    );
+    assert!(seen.last().is_some_and(|r| r.paths.contains("index.html")));
+}
+
+/// A `slipway worker` process on `db`, killed on drop.
+struct WorkerProcess(std::process::Child);
+
+impl WorkerProcess {
+    fn start(db: &TestDb, data_dir: &Path) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("SLIPWAY_") {
+                cmd.env_remove(key);
+            }
+        }
+        let child = cmd
+            .arg("worker")
+            .env("SLIPWAY_DATA_DIR", data_dir)
+            .env("SLIPWAY_DATABASE__URL", &db.url)
+            .env("SLIPWAY_WORKER__LEASE_SECS", "5")
+            .env("SLIPWAY_WORKER__POLL_INTERVAL_SECS", "1")
+            .env("SLIPWAY_WORKER__RETRY_BASE_SECS", "1")
+            .env("SLIPWAY_LOG__LEVEL", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn slipway worker");
+        Self(child)
+    }
+
+    fn kill_hard(&mut self) {
+        let _ = self.0.kill(); // SIGKILL: no clean-up, like a crash
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        self.kill_hard();
+    }
+}
+
+fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn killed_worker_job_reruns_and_stages_once(db: &TestDb) {
+    let marks = tempfile::tempdir().expect("temp dir");
+    let mark = marks.path().join("first-run");
+    let build = format!(
+        r#"build_command = ["sh", "-c", "if [ -e {0} ]; then echo second run; else touch {0}; exec sleep 20; fi"]"#,
+        mark.display()
+    );
+    let p = Pipeline::new(db, "crashy", None, &build);
+    let id = p.submit("crashy", &[], None);
+    let mut first = WorkerProcess::start(db, p.data.path());
+    wait_for("the first build to start", Duration::from_secs(60), || mark.exists());
+    first.kill_hard();
+    assert_eq!(p.ticket(id).state, "submitted", "the crash left the ticket waiting");
+    let _second = WorkerProcess::start(db, p.data.path());
+    wait_for("the ticket to be staged", Duration::from_secs(60), || {
+        p.ticket(id).state == "staged"
+    });
+    assert_eq!(p.stage_events(id), 1, "staged exactly once");
+    let jobs = queue::for_ticket(&mut db.conn(), id).expect("jobs");
+    assert_eq!(
+        (jobs.len(), jobs[0].attempts, jobs[0].state.as_str()),
+        (1, 2, "done"),
+        "one job, run twice"
+    );
+    assert!(p.log_text(id).contains("second run"));
+}
+
+#[test]
+fn postgres_two_worker_processes_run_every_job_once() {
+    let db = TestDb::postgres();
+    let pipelines: Vec<Pipeline<'_>> = ["p1", "p2", "p3"]
+        .iter()
+        .map(|n| Pipeline::new(&db, n, None, ""))
+        .collect();
+    let mut ids = Vec::new();
+    for (p, name) in pipelines.iter().zip(["p1", "p2", "p3"]) {
+        ids.push(p.submit(name, &[], None));
+        ids.push(p.submit(name, &[], None));
+    }
+    // Both workers share one data dir, as two hosts would share the staging storage.
+    let _a = WorkerProcess::start(&db, pipelines[0].data.path());
+    let _b = WorkerProcess::start(&db, pipelines[0].data.path());
+    wait_for("every ticket to be staged", Duration::from_secs(120), || {
+        ids.iter().all(|id| pipelines[0].ticket(*id).state == "staged")
+    });
+    for id in &ids {
+        assert_eq!(pipelines[0].stage_events(*id), 1, "ticket #{id} staged once");
+        let jobs = queue::for_ticket(&mut db.conn(), *id).expect("jobs");
+        assert_eq!((jobs.len(), jobs[0].attempts), (1, 1), "ticket #{id}: its job ran once");
+    }
+}
+
+backend_tests!(
+    first_checkout_stages_and_snapshots,
+    update_of_one_path_leaves_the_others,
+    update_pinned_to_a_revision,
+    resubmission_picks_up_the_fix,
+    conflict_fails_the_ticket_with_the_file_named,
+    missing_path_fails_clearly,
+    build_command_output_and_failure,
+    svnserve_with_a_password,
+    tickets_of_one_project_stage_one_at_a_time,
+    two_projects_stage_at_once,
+    killed_worker_job_reruns_and_stages_once,
+    poller_records_new_revisions,
+);
