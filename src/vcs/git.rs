@@ -19,6 +19,10 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 /// The branch snapshots are committed on.
 pub const STAGING_REF: &str = "refs/heads/staging";
 
+/// Files larger than this are streamed into the object database instead of
+/// being read into memory.
+const STREAM_ABOVE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// Who a snapshot commit is by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
@@ -200,7 +204,8 @@ impl SnapshotRepo {
         author: &Signature,
     ) -> Result<Snapshot, GitError> {
         let rules = IgnoreRules::new(ignore)?;
-        let tree_id = match self.write_dir(dir, Path::new(""), &rules)? {
+        let odb = self.repo.odb()?;
+        let tree_id = match self.write_dir(&odb, dir, Path::new(""), &rules)? {
             Some(id) => id,
             None => self.repo.treebuilder(None)?.write()?,
         };
@@ -294,9 +299,37 @@ impl SnapshotRepo {
             .ok_or_else(unknown)
     }
 
+    /// Stores the file at `path` as a blob. Small files are read whole: the
+    /// object database then only hashes them and skips the write when the
+    /// blob exists (the usual case: most files did not change). Streaming
+    /// (`blob_path`) would compress every file before knowing that.
+    fn write_blob(&self, odb: &git2::Odb<'_>, path: &Path, len: u64) -> Result<Oid, GitError> {
+        if len > STREAM_ABOVE_BYTES {
+            return Ok(self.repo.blob_path(path)?);
+        }
+        let bytes = fs::read(path).map_err(|source| GitError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        // Hash first and look the blob up read-only: writing an existing
+        // object would still "freshen" (touch) its file, a metadata write per
+        // staged file on every snapshot.
+        let id = Oid::hash_object(ObjectType::Blob, &bytes)?;
+        if odb.exists(id) {
+            return Ok(id);
+        }
+        Ok(self.repo.blob(&bytes)?)
+    }
+
     /// Writes the tree of `dir` (at `rel` below the root); `None` when it holds
     /// nothing to snapshot.
-    fn write_dir(&self, dir: &Path, rel: &Path, rules: &IgnoreRules) -> Result<Option<Oid>, GitError> {
+    fn write_dir(
+        &self,
+        odb: &git2::Odb<'_>,
+        dir: &Path,
+        rel: &Path,
+        rules: &IgnoreRules,
+    ) -> Result<Option<Oid>, GitError> {
         let io_err = |path: &Path| {
             let path = path.to_path_buf();
             move |source| GitError::Io { path, source }
@@ -320,7 +353,7 @@ impl SnapshotRepo {
                 continue;
             }
             if kind.is_dir() {
-                if let Some(tree) = self.write_dir(&path, &rel_path, rules)? {
+                if let Some(tree) = self.write_dir(odb, &path, &rel_path, rules)? {
                     builder.insert(name.as_bytes(), tree, i32::from(FileMode::Tree))?;
                 }
             } else if kind.is_symlink() {
@@ -328,8 +361,9 @@ impl SnapshotRepo {
                 let blob = self.repo.blob(target.as_os_str().as_bytes())?;
                 builder.insert(name.as_bytes(), blob, i32::from(FileMode::Link))?;
             } else if kind.is_file() {
-                let mode = entry.metadata().map_err(io_err(&path))?.permissions().mode();
-                let blob = self.repo.blob_path(&path)?;
+                let meta = entry.metadata().map_err(io_err(&path))?;
+                let blob = self.write_blob(odb, &path, meta.len())?;
+                let mode = meta.permissions().mode();
                 let file_mode = if mode & 0o111 != 0 {
                     FileMode::BlobExecutable
                 } else {

@@ -229,8 +229,9 @@ impl SvnClient {
     /// Runs `svn cleanup` on the working copy (releases stale locks, finishes
     /// interrupted operations).
     pub fn cleanup(&self, wc: &Path, log: &mut dyn FnMut(OutputLine)) -> Result<(), SvnError> {
+        ensure_dir(wc)?;
         let target = wc.display().to_string();
-        let spec = self.command("cleanup", false).arg("--").arg(peg_path(wc));
+        let spec = self.command("cleanup", false).arg("--").arg(peg_path(wc)).cwd(wc);
         self.exec(
             spec,
             log,
@@ -247,11 +248,13 @@ impl SvnClient {
     /// Paths (relative to `wc`) that are in conflict: text, property or tree
     /// conflicts, from `svn status --xml`.
     pub fn conflicts(&self, wc: &Path) -> Result<Vec<String>, SvnError> {
+        ensure_dir(wc)?;
         let target = wc.display().to_string();
         let spec = self
             .command("status", false)
             .args(["-q", "--xml", "--"])
-            .arg(peg_path(wc));
+            .arg(peg_path(wc))
+            .cwd(wc);
         let out = self.exec(
             spec,
             &mut |_| {},
@@ -380,6 +383,7 @@ impl SvnClient {
         log: &mut dyn FnMut(OutputLine),
     ) -> Result<i64, SvnError> {
         let target = wc.display().to_string();
+        ensure_dir(wc)?;
         // With several targets, pin HEAD first so they all reach one revision.
         let revision = match revision {
             None if paths.len() > 1 => Some(self.wc_head_revision(wc)?),
@@ -389,7 +393,8 @@ impl SvnClient {
             .iter()
             .map(|p| wc.join(p.as_str()).symlink_metadata().is_ok())
             .collect();
-        let mut spec = self.command("update", true).arg("--parents");
+        // Run inside the working copy: svn then prints paths relative to it.
+        let mut spec = self.command("update", true).arg("--parents").cwd(wc);
         if let Some(rev) = revision {
             spec = spec.arg("-r").arg(rev.to_string());
         }
@@ -428,6 +433,14 @@ impl SvnClient {
                     .and_then(|s| s.split_once('\''))
                     .map(|(p, _)| relative_to(wc, p))
                     .unwrap_or_else(|| quoted.to_owned());
+                // With `--parents` svn may skip a missing parent of the path
+                // asked for: name the ticket's path.
+                let skipped = paths
+                    .iter()
+                    .map(SvnPath::as_str)
+                    .find(|p| *p == skipped || p.strip_prefix(skipped.as_str()).is_some_and(|r| r.starts_with('/')))
+                    .map(str::to_owned)
+                    .unwrap_or(skipped);
                 if line.contains("remains in conflict") {
                     skipped_conflicts.push(skipped);
                 } else {
@@ -569,6 +582,19 @@ fn classify(stderr: &[String], failure: &Failure<'_>, code: Option<i32>) -> SvnE
         failure.target,
         errors.join(" / ")
     ))
+}
+
+/// Fails clearly when the working copy directory is missing (svn would run
+/// in it, and "No such file or directory" alone says too little).
+fn ensure_dir(wc: &Path) -> Result<(), SvnError> {
+    if wc.is_dir() {
+        Ok(())
+    } else {
+        Err(SvnError::Failed(format!(
+            "working copy {} does not exist (it is checked out on the first staging run)",
+            wc.display()
+        )))
+    }
 }
 
 /// `path@`, so an `@` inside the path is not read as a peg revision.
