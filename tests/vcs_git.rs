@@ -249,6 +249,13 @@ fn five_thousand_files_then_a_one_file_change() {
         repo.changed_files(Some(&first.commit), &second.commit).expect("diff"),
         vec![('M', "module07/src/file042.java".to_owned())]
     );
+    // Every object reached the disk (the first snapshot as a pack, the
+    // change as loose objects): a fresh handle reads all 5,000 files.
+    let reopened = SnapshotRepo::open_or_init(repo.path()).expect("reopen");
+    assert_eq!(
+        reopened.changed_files(None, &second.commit).expect("all files").len(),
+        5000
+    );
     eprintln!(
         "snapshot of 5,000 files: first {:.0} ms, unchanged {:.0} ms, one-file change {:.0} ms",
         cold.as_secs_f64() * 1000.0,

@@ -4,11 +4,16 @@
 //! [`SnapshotRepo::snapshot`] walks the staging directory itself — sorted,
 //! deterministic, skipping `.svn/` and `.git/` at any depth and the project's
 //! ignore globs — writes blobs and trees straight into the object database and
-//! commits the tree on `refs/heads/staging`. The commit id is what a ticket
+//! commits the tree on `refs/heads/staging`. Files are hashed and looked up
+//! read-only first, so an unchanged file costs a read and a hash, no write; new
+//! objects are buffered in memory and reach the disk (loose for a small change,
+//! as one pack for a big first snapshot) before the branch moves, so the ref
+//! never points at a missing object. The commit id is what a ticket
 //! records and what a release later tags and ships (DESIGN.md invariant 2). An
 //! unchanged tree is not committed again.
 
 use std::fs;
+use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -204,14 +209,27 @@ impl SnapshotRepo {
         author: &Signature,
     ) -> Result<Snapshot, GitError> {
         let rules = IgnoreRules::new(ignore)?;
-        let odb = self.repo.odb()?;
-        let tree_id = match self.write_dir(&odb, dir, Path::new(""), &rules)? {
+        // A second handle whose object database keeps new objects in memory;
+        // they reach the disk as packs (one file, not one per object) before
+        // the branch moves. An unchanged tree writes nothing at all.
+        let buffered = Repository::open_bare(self.repo.path())?;
+        let odb = buffered.odb()?;
+        let mempack = odb.add_new_mempack_backend(MEMPACK_PRIORITY)?;
+        let mut writer = TreeWriter {
+            repo: &buffered,
+            direct: &self.repo,
+            odb: &odb,
+            mempack: &mempack,
+            pending_bytes: 0,
+            pending: Vec::new(),
+        };
+        let tree_id = match writer.write_dir(dir, Path::new(""), &rules)? {
             Some(id) => id,
-            None => self.repo.treebuilder(None)?.write()?,
+            None => writer.write_tree(buffered.treebuilder(None)?)?,
         };
         let tip = self.tip()?;
         let parent = match tip {
-            Some(id) => Some(self.repo.find_commit(id)?),
+            Some(id) => Some(buffered.find_commit(id)?),
             None => None,
         };
         if let Some(parent) = &parent {
@@ -223,18 +241,26 @@ impl SnapshotRepo {
                 });
             }
         }
-        let tree = self.repo.find_tree(tree_id)?;
+        let tree = buffered.find_tree(tree_id)?;
         let author = git2::Signature::now(
             &clean(&author.name, "unknown"),
             &clean(&author.email, "unknown@localhost"),
         )?;
         let committer = git2::Signature::now("Slipway", "slipway@localhost")?;
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        // Updating the ref checks that it still points at `parent`, so two
-        // concurrent snapshots cannot silently drop one another.
-        let commit = self
-            .repo
-            .commit(Some(STAGING_REF), &author, &committer, message, &tree, &parents)?;
+        let commit = buffered.commit(None, &author, &committer, message, &tree, &parents)?;
+        writer.pending.push(commit);
+        writer.flush()?;
+        // Only now, with every object on disk, does the branch move; and only
+        // if it still points at `parent`, so two concurrent snapshots cannot
+        // silently drop one another.
+        let log_message = format!("snapshot: {}", message.lines().next().unwrap_or_default());
+        match tip {
+            Some(old) => self
+                .repo
+                .reference_matching(STAGING_REF, commit, true, old, &log_message)?,
+            None => self.repo.reference(STAGING_REF, commit, false, &log_message)?,
+        };
         Ok(Snapshot {
             commit: commit.to_string(),
             tree: tree_id.to_string(),
@@ -298,14 +324,83 @@ impl SnapshotRepo {
             .and_then(|o| o.into_commit().ok())
             .ok_or_else(unknown)
     }
+}
+
+/// Priority of the in-memory object buffer: above the on-disk backends, so
+/// new objects go there first.
+const MEMPACK_PRIORITY: i32 = 1000;
+
+/// Up to this many new objects are written loose, more as a pack.
+const LOOSE_UP_TO_OBJECTS: usize = 256;
+
+/// Buffered blob bytes above which the buffer is written out as a pack
+/// mid-walk, bounding memory on huge first snapshots.
+const FLUSH_ABOVE_BYTES: u64 = 128 * 1024 * 1024;
+
+/// Writes a directory's blobs and trees into an object database whose new
+/// objects are buffered in memory (`mempack`) and flushed as packs.
+struct TreeWriter<'r> {
+    /// The buffered handle: its writes land in `mempack`.
+    repo: &'r Repository,
+    /// The plain handle: big blobs are written to disk directly.
+    direct: &'r Repository,
+    odb: &'r git2::Odb<'r>,
+    mempack: &'r git2::Mempack<'r>,
+    pending_bytes: u64,
+    /// Objects written to the buffer since the last flush.
+    pending: Vec<Oid>,
+}
+
+impl TreeWriter<'_> {
+    /// Writes the buffered objects to disk and empties the buffer: a few as
+    /// loose objects (the usual small change: no pack per snapshot piling up),
+    /// many as one pack (a first snapshot: one file instead of thousands).
+    fn flush(&mut self) -> Result<(), GitError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if self.pending.len() <= LOOSE_UP_TO_OBJECTS {
+            let disk = self.direct.odb()?;
+            for id in std::mem::take(&mut self.pending) {
+                let object = self.odb.read(id)?;
+                disk.write(object.kind(), object.data())?;
+            }
+            self.mempack.reset()?;
+            self.pending_bytes = 0;
+            return Ok(());
+        }
+        let mut pack = git2::Buf::new();
+        self.mempack.dump(self.repo, &mut pack)?;
+        // An empty pack is a 12-byte header and a 20-byte checksum.
+        if pack.len() > 32 {
+            let mut packwriter = self.odb.packwriter()?;
+            packwriter.write_all(&pack).map_err(|source| GitError::Io {
+                path: self.repo.path().join("objects/pack"),
+                source,
+            })?;
+            packwriter.commit()?;
+        }
+        self.mempack.reset()?;
+        self.pending_bytes = 0;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Writes a tree (buffered when new).
+    fn write_tree(&mut self, builder: git2::TreeBuilder<'_>) -> Result<Oid, GitError> {
+        let id = builder.write()?;
+        self.pending.push(id);
+        Ok(id)
+    }
 
     /// Stores the file at `path` as a blob. Small files are read whole: the
     /// object database then only hashes them and skips the write when the
     /// blob exists (the usual case: most files did not change). Streaming
     /// (`blob_path`) would compress every file before knowing that.
-    fn write_blob(&self, odb: &git2::Odb<'_>, path: &Path, len: u64) -> Result<Oid, GitError> {
+    fn write_blob(&mut self, path: &Path, len: u64) -> Result<Oid, GitError> {
         if len > STREAM_ABOVE_BYTES {
-            return Ok(self.repo.blob_path(path)?);
+            // Big files go straight to disk, never into the memory buffer.
+            return Ok(self.direct.blob_path(path)?);
         }
         let bytes = fs::read(path).map_err(|source| GitError::Io {
             path: path.to_path_buf(),
@@ -315,21 +410,21 @@ impl SnapshotRepo {
         // object would still "freshen" (touch) its file, a metadata write per
         // staged file on every snapshot.
         let id = Oid::hash_object(ObjectType::Blob, &bytes)?;
-        if odb.exists(id) {
+        if self.odb.exists(id) {
             return Ok(id);
         }
-        Ok(self.repo.blob(&bytes)?)
+        self.repo.blob(&bytes)?;
+        self.pending.push(id);
+        self.pending_bytes += len;
+        if self.pending_bytes > FLUSH_ABOVE_BYTES {
+            self.flush()?;
+        }
+        Ok(id)
     }
 
     /// Writes the tree of `dir` (at `rel` below the root); `None` when it holds
     /// nothing to snapshot.
-    fn write_dir(
-        &self,
-        odb: &git2::Odb<'_>,
-        dir: &Path,
-        rel: &Path,
-        rules: &IgnoreRules,
-    ) -> Result<Option<Oid>, GitError> {
+    fn write_dir(&mut self, dir: &Path, rel: &Path, rules: &IgnoreRules) -> Result<Option<Oid>, GitError> {
         let io_err = |path: &Path| {
             let path = path.to_path_buf();
             move |source| GitError::Io { path, source }
@@ -353,16 +448,17 @@ impl SnapshotRepo {
                 continue;
             }
             if kind.is_dir() {
-                if let Some(tree) = self.write_dir(odb, &path, &rel_path, rules)? {
+                if let Some(tree) = self.write_dir(&path, &rel_path, rules)? {
                     builder.insert(name.as_bytes(), tree, i32::from(FileMode::Tree))?;
                 }
             } else if kind.is_symlink() {
                 let target = fs::read_link(&path).map_err(io_err(&path))?;
                 let blob = self.repo.blob(target.as_os_str().as_bytes())?;
+                self.pending.push(blob);
                 builder.insert(name.as_bytes(), blob, i32::from(FileMode::Link))?;
             } else if kind.is_file() {
                 let meta = entry.metadata().map_err(io_err(&path))?;
-                let blob = self.write_blob(odb, &path, meta.len())?;
+                let blob = self.write_blob(&path, meta.len())?;
                 let mode = meta.permissions().mode();
                 let file_mode = if mode & 0o111 != 0 {
                     FileMode::BlobExecutable
@@ -376,7 +472,7 @@ impl SnapshotRepo {
         if builder.is_empty() {
             return Ok(None);
         }
-        Ok(Some(builder.write()?))
+        Ok(Some(self.write_tree(builder)?))
     }
 }
 
