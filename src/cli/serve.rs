@@ -13,13 +13,12 @@ pub fn serve(config: &Config) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(Failure::op)?;
-    let tera =
-        actix_web::web::Data::new(crate::web::templates::load().map_err(|e| Failure::op(format!("templates: {e:?}")))?);
+    let state = actix_web::web::Data::new(crate::web::AppState::from_config(pool, config).map_err(Failure::op)?);
     let bind = config.server.bind;
     let workers = config.server.http_workers;
     tracing::info!(%bind, url = %config.public_url(), "slipway serving");
     runtime.block_on(async move {
-        let server = HttpServer::new(move || App::new().configure(crate::web::configure(pool.clone(), tera.clone())))
+        let server = HttpServer::new(move || App::new().configure(crate::web::configure(state.clone())))
             .workers(workers)
             .bind(bind)
             .map_err(|e| Failure::op(format!("cannot listen on {bind}: {e}")))?;
