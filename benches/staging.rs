@@ -30,20 +30,31 @@ fn pool(dir: &std::path::Path) -> Pool {
         Ok(url) => {
             let schema = format!("bench_{}", std::process::id());
             let mut admin = <diesel::PgConnection as diesel::Connection>::establish(&url).expect("PostgreSQL");
-            diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut admin).expect("schema");
+            diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+                .execute(&mut admin)
+                .expect("schema");
             let sep = if url.contains('?') { '&' } else { '?' };
             DbLocation::Postgres(format!("{url}{sep}options=-csearch_path%3D{schema}"))
         }
         Err(_) => DbLocation::SqliteFile(dir.join("bench.db")),
     };
-    let options = PoolOptions { max_size: 16, ..PoolOptions::default() };
+    let options = PoolOptions {
+        max_size: 16,
+        ..PoolOptions::default()
+    };
     let pool = store::connect(&location, &options).expect("database");
     migrate::run_pending(&mut pool.get().expect("conn")).expect("migrate");
     pool
 }
 
 fn user(pool: &Pool, name: &str) -> i64 {
-    let account = NewAccount { username: name, display_name: "", email: "", password: "bench-password", is_admin: false };
+    let account = NewAccount {
+        username: name,
+        display_name: "",
+        email: "",
+        password: "bench-password",
+        is_admin: false,
+    };
     users::add(&mut pool.get().expect("conn"), &account).expect("user")
 }
 
@@ -57,7 +68,10 @@ fn project(pool: &Pool, name: &str, svn_url: &str, staging: &std::path::Path, de
 
 fn worker(pool: &Pool, data: &std::path::Path, concurrency: usize, waker: Waker) -> Worker {
     let access = SvnAccess::new(data.join("svn-config"), Default::default(), Duration::from_secs(600));
-    let registry = Registry::new().with(Stage { svn: access, build_timeout: Duration::from_secs(600) });
+    let registry = Registry::new().with(Stage {
+        svn: access,
+        build_timeout: Duration::from_secs(600),
+    });
     let options = WorkerOptions {
         name: "bench".into(),
         concurrency,
@@ -72,14 +86,25 @@ fn worker(pool: &Pool, data: &std::path::Path, concurrency: usize, waker: Waker)
 }
 
 fn submit(pool: &Pool, dev: i64, project: &str, paths: &[String]) -> i64 {
-    let input = NewRelease { project, reason: "bench", svn_paths: paths, svn_revision: None };
-    tickets::submit(&mut pool.get().expect("conn"), ActorRef::User(dev), &input, Utc::now()).expect("submit").ticket.id
+    let input = NewRelease {
+        project,
+        reason: "bench",
+        svn_paths: paths,
+        svn_revision: None,
+    };
+    tickets::submit(&mut pool.get().expect("conn"), ActorRef::User(dev), &input, Utc::now())
+        .expect("submit")
+        .ticket
+        .id
 }
 
 fn wait_staged(pool: &Pool, id: i64) {
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        let state = ticket_rows::by_id(&mut pool.get().expect("conn"), id).expect("query").expect("ticket").state;
+        let state = ticket_rows::by_id(&mut pool.get().expect("conn"), id)
+            .expect("query")
+            .expect("ticket")
+            .state;
         match state.as_str() {
             "staged" => return,
             "failed" => panic!("ticket #{id} failed"),
@@ -96,8 +121,14 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn latency_bench(runtime: &tokio::runtime::Runtime) {
-    let files: Vec<(String, String)> =
-        (0..5000).map(|i| (format!("dir{:02}/file{i:04}.txt", i % 50), format!("content of file {i}\n"))).collect();
+    let files: Vec<(String, String)> = (0..5000)
+        .map(|i| {
+            (
+                format!("dir{:02}/file{i:04}.txt", i % 50),
+                format!("content of file {i}\n"),
+            )
+        })
+        .collect();
     let refs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
     let setup = Instant::now();
     let repo = SvnRepo::create(&refs);
@@ -117,12 +148,18 @@ fn latency_bench(runtime: &tokio::runtime::Runtime) {
     let id = submit(&pool, dev, "big", &[]);
     waker.wake();
     wait_staged(&pool, id);
-    println!("first stage (checkout + snapshot of 5,000 files): {:.2} s", first.elapsed().as_secs_f64());
+    println!(
+        "first stage (checkout + snapshot of 5,000 files): {:.2} s",
+        first.elapsed().as_secs_f64()
+    );
 
     let mut samples = Vec::new();
     for round in 0..15 {
         let path = format!("dir{:02}/file{:04}.txt", round % 50, round * 7);
-        repo.commit(&[(path.as_str(), Some(&format!("changed in round {round}\n")))], "one-file change");
+        repo.commit(
+            &[(path.as_str(), Some(&format!("changed in round {round}\n")))],
+            "one-file change",
+        );
         let start = Instant::now();
         let id = submit(&pool, dev, "big", std::slice::from_ref(&path));
         waker.wake();
@@ -149,7 +186,13 @@ fn throughput_bench(runtime: &tokio::runtime::Runtime) {
     let refs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
     let repos: Vec<SvnRepo> = (0..20).map(|_| SvnRepo::create(&refs)).collect();
     for (n, repo) in repos.iter().enumerate() {
-        project(&pool, &format!("p{n:02}"), &repo.url, &data.path().join(format!("staging/p{n:02}")), "dev");
+        project(
+            &pool,
+            &format!("p{n:02}"),
+            &repo.url,
+            &data.path().join(format!("staging/p{n:02}")),
+            "dev",
+        );
     }
     let waker = Waker::new();
     let workers: Vec<Worker> = (0..4).map(|_| worker(&pool, data.path(), 1, waker.clone())).collect();
@@ -183,7 +226,10 @@ fn throughput_bench(runtime: &tokio::runtime::Runtime) {
     let mut conn = pool.get().expect("conn");
     for id in &ids {
         let job = &queue::for_ticket(&mut conn, *id).expect("jobs")[0];
-        let started = queue::logs_for_job(&mut conn, job.id).expect("logs").first().map(|l| l.created_at);
+        let started = queue::logs_for_job(&mut conn, job.id)
+            .expect("logs")
+            .first()
+            .map(|l| l.created_at);
         if let Some(started) = started {
             waits.push((started - job.created_at).num_milliseconds() as f64);
         }
@@ -202,9 +248,20 @@ fn main() {
         println!("staging benchmark skipped (run it with `cargo bench --bench staging`)");
         return;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let backend = if std::env::var("BENCH_DATABASE_URL").is_ok() { "PostgreSQL" } else { "SQLite" };
-    println!("slipway staging benchmark ({backend}, {} cores)", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let backend = if std::env::var("BENCH_DATABASE_URL").is_ok() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!(
+        "slipway staging benchmark ({backend}, {} cores)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
     latency_bench(&runtime);
     throughput_bench(&runtime);
 }

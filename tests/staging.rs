@@ -501,8 +501,15 @@ fn killed_worker_job_reruns_and_stages_once(db: &TestDb) {
     first.kill_hard();
     assert_eq!(p.ticket(id).state, "submitted", "the crash left the ticket waiting");
     let _second = WorkerProcess::start(db, p.data.path());
+    // The ticket is staged inside the job; the job is marked done just after.
+    let job_done = || {
+        queue::for_ticket(&mut db.conn(), id)
+            .expect("jobs")
+            .iter()
+            .all(|j| j.state == "done")
+    };
     wait_for("the ticket to be staged", Duration::from_secs(60), || {
-        p.ticket(id).state == "staged"
+        p.ticket(id).state == "staged" && job_done()
     });
     assert_eq!(p.stage_events(id), 1, "staged exactly once");
     let jobs = queue::for_ticket(&mut db.conn(), id).expect("jobs");
@@ -529,9 +536,16 @@ fn postgres_two_worker_processes_run_every_job_once() {
     // Both workers share one data dir, as two hosts would share the staging storage.
     let _a = WorkerProcess::start(&db, pipelines[0].data.path());
     let _b = WorkerProcess::start(&db, pipelines[0].data.path());
-    wait_for("every ticket to be staged", Duration::from_secs(120), || {
-        ids.iter().all(|id| pipelines[0].ticket(*id).state == "staged")
-    });
+    let all_done = || {
+        ids.iter().all(|id| {
+            pipelines[0].ticket(*id).state == "staged"
+                && queue::for_ticket(&mut db.conn(), *id)
+                    .expect("jobs")
+                    .iter()
+                    .all(|j| j.state == "done")
+        })
+    };
+    wait_for("every ticket to be staged", Duration::from_secs(120), all_done);
     for id in &ids {
         assert_eq!(pipelines[0].stage_events(*id), 1, "ticket #{id} staged once");
         let jobs = queue::for_ticket(&mut db.conn(), *id).expect("jobs");

@@ -50,10 +50,11 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 /// SIGTERM; running jobs reach the end of their step before exit.
 pub fn serve(config: &Config) -> Result<(), Failure> {
     let pool = open_db(config)?;
-    let tera =
-        actix_web::web::Data::new(crate::web::templates::load().map_err(|e| Failure::op(format!("templates: {e:?}")))?);
     let waker = Waker::new();
     listen(config, &waker);
+    let mut state = crate::web::AppState::from_config(pool.clone(), config).map_err(Failure::op)?;
+    state.waker = waker.clone();
+    let state = actix_web::web::Data::new(state);
     let bind = config.server.bind;
     let workers = config.server.http_workers;
     let cron_options = CronOptions {
@@ -71,15 +72,10 @@ pub fn serve(config: &Config) -> Result<(), Failure> {
         let jobs = tokio::spawn(job_worker.run(async {
             let _ = stopped.await;
         }));
-        let web_waker = actix_web::web::Data::new(waker.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(web_waker.clone())
-                .configure(crate::web::configure(pool.clone(), tera.clone()))
-        })
-        .workers(workers)
-        .bind(bind)
-        .map_err(|e| Failure::op(format!("cannot listen on {bind}: {e}")))?;
+        let server = HttpServer::new(move || App::new().configure(crate::web::configure(state.clone())))
+            .workers(workers)
+            .bind(bind)
+            .map_err(|e| Failure::op(format!("cannot listen on {bind}: {e}")))?;
         let served = server.run().await.map_err(Failure::op);
         let _ = stop.send(());
         let _ = jobs.await;

@@ -2,10 +2,12 @@
 //! one transaction that checks the domain rule and writes state, event and
 //! job together. Web handlers, the CLI and jobs call these functions.
 
+pub mod admin;
 pub mod error;
 pub mod facts;
 pub mod import;
 pub mod password;
+pub mod queries;
 pub mod tickets;
 pub mod users;
 

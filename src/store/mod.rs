@@ -2,15 +2,18 @@
 //! path, an r2d2 pool, embedded per-backend migrations, and the queries the
 //! service layer composes into transactions.
 
+pub mod admin;
 pub mod db;
 pub mod error;
 pub mod jobs;
+pub mod listing;
 pub mod migrate;
 pub mod models;
 pub mod projects;
 pub mod schema;
 pub mod svn;
 pub mod tickets;
+pub mod tokens;
 pub mod users;
 
 pub use db::{connect, write_tx, Backend, DbConn, DbLocation, Pool, PoolOptions, PooledConn};

@@ -1,23 +1,130 @@
 //! The HTTP layer: actix-web handlers. Handlers parse input, call the
 //! service layer and render; they hold no business rules.
+//!
+//! Every route is registered by [`configure`] inside one scope wrapped by
+//! [`ops::around`], which gives each request an id and a tracing span,
+//! measures it, and sets the security headers (a strict CSP among them).
 
+pub mod admin;
+pub mod api;
+pub mod assets;
+pub mod auth;
 pub mod error;
 pub mod health;
+pub mod i18n;
+pub mod live;
+pub mod ops;
 pub mod pages;
 pub mod templates;
+pub mod view;
 
 pub use error::AppError;
 
 use actix_web::web;
+use tera::Tera;
 
-use crate::store::Pool;
+use crate::config::Config;
+use crate::store::{DbConn, Pool};
+
+/// What every handler shares.
+pub struct AppState {
+    /// The database.
+    pub pool: Pool,
+    /// The templates.
+    pub tera: Tera,
+    /// Session and API token signing.
+    pub keys: auth::Keys,
+    /// Hours a session (and an API JWT) lasts.
+    pub session_hours: u32,
+    /// Whether cookies carry `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+    /// Failed-login throttle.
+    pub limiter: auth::RateLimiter,
+    /// HTTP figures for `/metrics`.
+    pub metrics: ops::Metrics,
+    /// The message catalogues.
+    pub i18n: i18n::Catalogues,
+    /// Wakes the job workers after a change that enqueued a job.
+    pub waker: crate::jobs::Waker,
+}
+
+impl AppState {
+    /// The state for `serve`: signing key from the config or `<data_dir>/jwt.key`.
+    pub fn from_config(pool: Pool, config: &Config) -> Result<Self, String> {
+        let secret = auth::signing_key(config)?;
+        let secure = config.public_url().starts_with("https://");
+        Self::new(pool, &secret, config.auth.session_hours, secure)
+    }
+
+    /// A state with an explicit key (tests).
+    pub fn new(pool: Pool, secret: &[u8], session_hours: u32, secure_cookies: bool) -> Result<Self, String> {
+        Ok(Self {
+            pool,
+            tera: templates::load().map_err(|e| format!("templates: {e:?}"))?,
+            keys: auth::Keys::new(secret),
+            session_hours: session_hours.max(1),
+            secure_cookies,
+            limiter: auth::RateLimiter::new(10_000),
+            metrics: ops::Metrics::default(),
+            i18n: i18n::Catalogues::load().map_err(|e| format!("message catalogue: {e}"))?,
+            waker: crate::jobs::Waker::new(),
+        })
+    }
+
+    /// Like [`AppState::db`] for calls that change tickets: on success it
+    /// wakes the workers, so a job the change enqueued starts at once.
+    pub async fn db_then_wake<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let out = self.db(f).await?;
+        self.waker.wake();
+        Ok(out)
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| AppError::Internal(format!("database pool: {e}")))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
+    }
+}
 
 /// Registers every route; shared by `serve` and the HTTP tests.
-pub fn configure(pool: Pool, tera: web::Data<tera::Tera>) -> impl FnOnce(&mut web::ServiceConfig) {
+pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        cfg.app_data(web::Data::new(pool))
-            .app_data(tera)
-            .service(health::healthz)
-            .service(pages::index);
+        cfg.app_data(web::Data::new(state.pool.clone()))
+            .app_data(state)
+            .app_data(error::json_config())
+            .app_data(error::form_config())
+            .app_data(error::query_config())
+            .app_data(error::path_config())
+            // Bodies up to 1 MiB reach the handlers, which refuse more than 256 KiB with a 400.
+            .app_data(web::PayloadConfig::new(1024 * 1024))
+            .service(
+                web::scope("")
+                    .wrap(actix_web::middleware::from_fn(ops::around))
+                    .service(health::healthz)
+                    .service(ops::readyz)
+                    .service(ops::metrics)
+                    .service(assets::asset)
+                    .configure(api::routes)
+                    .configure(auth::routes)
+                    .configure(pages::routes)
+                    .configure(admin::routes)
+                    .configure(live::routes)
+                    .default_service(web::to(pages::not_found)),
+            );
     }
 }

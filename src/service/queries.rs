@@ -1,0 +1,231 @@
+//! Read models for the pages and the API: a ticket with everything its page
+//! shows (timeline, approvals, what this user may do and why not), and the
+//! "my work" lists. Reads only; the domain decides what a user may do.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{available_actions, decide, Action, Actor, ProjectRules, Request, TicketState, VersionFormat};
+use crate::store::listing::{self, ApprovalWithName, EventWithActor, SvnRevisionRow, TicketFilter, TicketListRow};
+use crate::store::models::{HostRow, JobRow, ProjectRow, TicketRow, UserRow};
+use crate::store::{projects, tickets, DbConn};
+
+use super::error::{ServiceError, ServiceResult};
+use super::facts;
+
+/// Everything the ticket page and `GET /api/v1/tickets/{id}` show.
+#[derive(Debug, Clone)]
+pub struct TicketView {
+    /// The ticket.
+    pub ticket: TicketRow,
+    /// Its project.
+    pub project: ProjectRow,
+    /// Who filed it.
+    pub submitter: String,
+    /// Who marked it tested.
+    pub tested_by: Option<String>,
+    /// The timeline.
+    pub events: Vec<EventWithActor>,
+    /// Approvals that count now.
+    pub approvals: Vec<ApprovalWithName>,
+    /// Approvals the project needs.
+    pub approvals_required: u32,
+    /// What the viewer may do now.
+    pub actions: Vec<Action>,
+    /// Why the viewer may not approve, when approval is what the ticket waits for.
+    pub approve_refusal: Option<String>,
+    /// The freeze window in force now, if any.
+    pub freeze: Option<String>,
+    /// SVN commits in (base_revision, staged_revision].
+    pub svn_commits: Vec<SvnRevisionRow>,
+    /// The ticket's jobs, newest first.
+    pub jobs: Vec<JobRow>,
+    /// The hosts the project ships to (group, host).
+    pub hosts: Vec<(String, HostRow)>,
+    /// The version tag, once assigned.
+    pub version_tag: Option<String>,
+    /// The rollback target's tag.
+    pub target_tag: Option<String>,
+}
+
+fn rules_parts(
+    conn: &mut DbConn,
+    project: &ProjectRow,
+) -> ServiceResult<(crate::domain::ApprovalPolicy, crate::domain::FreezeCalendar)> {
+    let policy = facts::policy(project);
+    let freeze = facts::freeze_calendar(project, &projects::freeze_windows(conn, project.id)?)?;
+    Ok((policy, freeze))
+}
+
+/// The ticket page's data for `viewer`.
+pub fn ticket_view(
+    conn: &mut DbConn,
+    ticket_id: i64,
+    viewer: &UserRow,
+    now: DateTime<Utc>,
+) -> ServiceResult<TicketView> {
+    let ticket = tickets::by_id(conn, ticket_id)?.ok_or_else(|| ServiceError::not_found("ticket", ticket_id))?;
+    let project = projects::by_id(conn, ticket.project_id)?
+        .ok_or_else(|| ServiceError::not_found("project", ticket.project_id))?;
+    let approvals = tickets::approvals(conn, ticket.id)?;
+    let facts = facts::ticket_facts(&ticket, &approvals)?;
+    let (policy, freeze) = rules_parts(conn, &project)?;
+    let rules = ProjectRules {
+        policy: &policy,
+        freeze: &freeze,
+        production_snapshot_seq: project.production_snapshot_seq,
+    };
+    let actor = facts::user_actor(conn, viewer, project.id).unwrap_or(Actor::System);
+    let (actions, approve_refusal) = match &actor {
+        Actor::User(_) => {
+            let actions = available_actions(&facts, rules, &actor, now);
+            let waits_for_approval = matches!(
+                facts.state,
+                TicketState::Tested
+                    | TicketState::RollbackRequested
+                    | TicketState::Approved
+                    | TicketState::RollbackApproved
+            );
+            let refusal = if waits_for_approval && !actions.contains(&Action::Approve) {
+                let request = Request {
+                    action: Action::Approve,
+                    actor: &actor,
+                    note: Some("(note)"),
+                    emergency_override: false,
+                    now,
+                };
+                decide(&facts, rules, request).err().and_then(|r| {
+                    // "already fully approved" is not a reason worth showing.
+                    (!matches!(r, crate::domain::Refusal::WrongState { .. })).then(|| r.to_string())
+                })
+            } else {
+                None
+            };
+            (actions, refusal)
+        }
+        Actor::System => (Vec::new(), None),
+    };
+    let valid = policy.valid_approvers(&facts.approvals, facts.generation, now);
+    let mut counted: Vec<ApprovalWithName> = Vec::new();
+    for a in listing::approvals(conn, ticket.id)? {
+        if a.generation == ticket.stage_generation && valid.contains(&a.user_id) {
+            counted.retain(|c| c.user_id != a.user_id);
+            counted.push(a);
+        }
+    }
+    let names: HashMap<i64, String> = listing::usernames(
+        conn,
+        &[Some(ticket.submitter_id), ticket.tested_by]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>(),
+    )?
+    .into_iter()
+    .collect();
+    let svn_commits = match (ticket.base_revision, ticket.staged_revision) {
+        (Some(base), Some(staged)) if staged > base => listing::svn_revisions(conn, project.id, base, staged)?,
+        (None, Some(staged)) => listing::svn_revisions(conn, project.id, staged - 1, staged)?,
+        _ => Vec::new(),
+    };
+    let format = VersionFormat::parse(&project.version_format).unwrap_or_default();
+    Ok(TicketView {
+        submitter: names.get(&ticket.submitter_id).cloned().unwrap_or_default(),
+        tested_by: ticket.tested_by.and_then(|id| names.get(&id).cloned()),
+        events: listing::events(conn, ticket.id)?,
+        approvals: counted,
+        approvals_required: policy.required,
+        actions,
+        approve_refusal,
+        freeze: freeze.active(now).map(ToString::to_string),
+        svn_commits,
+        jobs: listing::ticket_jobs(conn, ticket.id)?,
+        hosts: projects::hosts_of(conn, project.id)?,
+        version_tag: ticket.version.map(|v| format.render(v)),
+        target_tag: ticket.target_version.map(|v| format.render(v)),
+        ticket,
+        project,
+    })
+}
+
+/// What waits on a user.
+#[derive(Debug, Clone, Default)]
+pub struct MyWork {
+    /// Staged builds the user may mark tested.
+    pub to_test: Vec<TicketListRow>,
+    /// Tickets the user may approve.
+    pub to_approve: Vec<TicketListRow>,
+    /// Approved tickets the user may release, or rollbacks to execute.
+    pub to_release: Vec<TicketListRow>,
+    /// The user's own open tickets.
+    pub mine: Vec<TicketListRow>,
+    /// Recent releases in the user's projects.
+    pub recent: Vec<TicketListRow>,
+}
+
+/// The "my work" page of `user`.
+pub fn my_work(conn: &mut DbConn, user: &UserRow, now: DateTime<Utc>) -> ServiceResult<MyWork> {
+    let mut work = MyWork::default();
+    let mut project_ids: Vec<i64> = listing::memberships(conn, user.id)?.into_iter().map(|m| m.0).collect();
+    project_ids.dedup();
+    let waiting = [
+        "staged",
+        "tested",
+        "approved",
+        "rollback_requested",
+        "rollback_approved",
+    ];
+    for &pid in &project_ids {
+        let Some(project) = projects::by_id(conn, pid)? else {
+            continue;
+        };
+        let (policy, freeze) = rules_parts(conn, &project)?;
+        let rules = ProjectRules {
+            policy: &policy,
+            freeze: &freeze,
+            production_snapshot_seq: project.production_snapshot_seq,
+        };
+        let actor = facts::user_actor(conn, user, pid)?;
+        let filter = TicketFilter {
+            project_id: Some(pid),
+            states: waiting.iter().map(|s| (*s).to_owned()).collect(),
+            limit: 100,
+            ..TicketFilter::default()
+        };
+        for row in listing::tickets(conn, &filter)?.0 {
+            let Some(ticket) = tickets::by_id(conn, row.id)? else {
+                continue;
+            };
+            let facts = facts::ticket_facts(&ticket, &tickets::approvals(conn, ticket.id)?)?;
+            let actions = available_actions(&facts, rules, &actor, now);
+            if actions.contains(&Action::Approve) {
+                work.to_approve.push(row);
+            } else if actions.contains(&Action::MarkTested) {
+                work.to_test.push(row);
+            } else if actions.contains(&Action::Release) || actions.contains(&Action::Execute) {
+                work.to_release.push(row);
+            }
+        }
+        let recent = TicketFilter {
+            project_id: Some(pid),
+            states: vec!["released".into()],
+            limit: 5,
+            ..TicketFilter::default()
+        };
+        work.recent.extend(listing::tickets(conn, &recent)?.0);
+    }
+    work.recent.sort_by_key(|r| std::cmp::Reverse(r.updated_at));
+    work.recent.truncate(10);
+    let mine = TicketFilter {
+        submitter_id: Some(user.id),
+        states: TicketState::ALL
+            .iter()
+            .filter(|s| !s.is_final())
+            .map(|s| s.as_str().to_owned())
+            .collect(),
+        limit: 50,
+        ..TicketFilter::default()
+    };
+    work.mine = listing::tickets(conn, &mine)?.0;
+    Ok(work)
+}

@@ -1,0 +1,570 @@
+//! Sign-in: the login and logout pages, the session cookie (a HS256 JWT,
+//! HttpOnly, SameSite=Lax, Secure behind https), bearer tokens for the API
+//! (a JWT from `POST /api/v1/auth/token`, or a personal `slp_…` token),
+//! CSRF tokens for forms, and the failed-login throttle.
+//!
+//! Every request loads the user row again: a disabled account is out at once.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::Write;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::http::{header, Method};
+use actix_web::{get, post, web, FromRequest, HttpRequest, HttpResponse};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::service::admin::{random_hex, token_hash};
+use crate::store::models::UserRow;
+use crate::store::{timestamp_now, tokens, users};
+
+use super::error::AppError;
+use super::i18n::Lang;
+use super::AppState;
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "slipway_session";
+/// The CSRF (double-submit) cookie.
+pub const CSRF_COOKIE: &str = "slipway_csrf";
+/// The language switch cookie.
+pub const LANG_COOKIE: &str = "slipway_lang";
+
+/// Signing and verifying keys.
+pub struct Keys {
+    enc: EncodingKey,
+    dec: DecodingKey,
+}
+
+impl Keys {
+    /// Keys from a shared secret.
+    pub fn new(secret: &[u8]) -> Self {
+        Self {
+            enc: EncodingKey::from_secret(secret),
+            dec: DecodingKey::from_secret(secret),
+        }
+    }
+}
+
+/// What a token says.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// User id.
+    pub sub: String,
+    /// Expiry (Unix seconds).
+    pub exp: u64,
+    /// Issued at.
+    pub iat: u64,
+    /// `session` (cookie) or `api` (bearer).
+    pub typ: String,
+}
+
+/// The signing key: `auth.jwt_secret`, or a random key kept in
+/// `<data_dir>/jwt.key` (created once, mode 0600).
+pub fn signing_key(config: &Config) -> Result<Vec<u8>, String> {
+    if let Some(secret) = config.auth.jwt_secret.as_ref() {
+        let s = secret.expose().trim();
+        if s.len() < 16 {
+            return Err("auth.jwt_secret must be at least 16 characters".into());
+        }
+        return Ok(s.as_bytes().to_vec());
+    }
+    let path = config.data_dir.join("jwt.key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let k = existing.trim();
+        if k.len() >= 32 {
+            return Ok(k.as_bytes().to_vec());
+        }
+        return Err(format!("{} is too short; delete it to make a new key", path.display()));
+    }
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+    let key = random_hex(32);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(&path) {
+        Ok(mut file) => {
+            file.write_all(key.as_bytes())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            tracing::info!(path = %path.display(), "created a new session signing key");
+            Ok(key.into_bytes())
+        }
+        // Another instance made it first.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read_to_string(&path)
+            .map(|k| k.trim().as_bytes().to_vec())
+            .map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Issues a token of type `typ` for `user_id`; returns it and its expiry.
+pub fn issue(state: &AppState, user_id: i64, typ: &str) -> Result<(String, u64), AppError> {
+    let now = unix_now();
+    let exp = now + u64::from(state.session_hours) * 3600;
+    let claims = Claims {
+        sub: user_id.to_string(),
+        exp,
+        iat: now,
+        typ: typ.to_owned(),
+    };
+    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &state.keys.enc)
+        .map_err(|e| AppError::Internal(format!("sign token: {e}")))?;
+    Ok((token, exp))
+}
+
+/// The user id in a valid token of type `typ`.
+pub fn verify(state: &AppState, token: &str, typ: Option<&str>) -> Option<i64> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 5;
+    let data = jsonwebtoken::decode::<Claims>(token, &state.keys.dec, &validation).ok()?;
+    if typ.is_some_and(|t| t != data.claims.typ) {
+        return None;
+    }
+    data.claims.sub.parse().ok()
+}
+
+/// Where the caller's identity comes from.
+enum Credential {
+    Jwt(i64),
+    ApiToken(String),
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+async fn load_user(state: &web::Data<AppState>, credential: Credential) -> Result<Option<UserRow>, AppError> {
+    state
+        .db(move |conn| {
+            let user = match credential {
+                Credential::Jwt(id) => users::by_id(conn, id)?,
+                Credential::ApiToken(hash) => match tokens::by_hash(conn, &hash)? {
+                    Some(t) => {
+                        let now = timestamp_now();
+                        if t.last_used_at.is_none_or(|at| (now - at).num_seconds() > 60) {
+                            tokens::touch(conn, t.id, now)?;
+                        }
+                        users::by_id(conn, t.user_id)?
+                    }
+                    None => None,
+                },
+            };
+            Ok(user.filter(|u| !u.disabled))
+        })
+        .await
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal("no app state".into()))
+}
+
+/// The signed-in user of an API call: a bearer token, or the session cookie
+/// for reads (writes with a cookie would need CSRF protection; the API takes
+/// bearer tokens for them).
+pub struct ApiUser(pub UserRow);
+
+impl FromRequest for ApiUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state_of(&req)?;
+            let credential = if let Some(token) = bearer(&req) {
+                if token.starts_with("slp_") {
+                    Credential::ApiToken(token_hash(&token))
+                } else {
+                    Credential::Jwt(verify(&state, &token, None).ok_or(AppError::Unauthorized)?)
+                }
+            } else if matches!(*req.method(), Method::GET | Method::HEAD) {
+                let cookie = req.cookie(SESSION_COOKIE).ok_or(AppError::Unauthorized)?;
+                Credential::Jwt(verify(&state, cookie.value(), Some("session")).ok_or(AppError::Unauthorized)?)
+            } else {
+                return Err(AppError::Unauthorized);
+            };
+            load_user(&state, credential)
+                .await?
+                .map(ApiUser)
+                .ok_or(AppError::Unauthorized)
+        })
+    }
+}
+
+/// What every page knows about its request: the signed-in user (if any),
+/// the language, and the CSRF token for its forms.
+pub struct PageCtx {
+    /// The signed-in user.
+    pub viewer: Option<UserRow>,
+    /// The language.
+    pub lang: Lang,
+    /// The CSRF token forms carry.
+    pub csrf: String,
+    csrf_is_new: bool,
+    /// Path and query of this request (where to come back after login).
+    pub here: String,
+}
+
+impl PageCtx {
+    /// The signed-in user, or a redirect to the login page.
+    pub fn user(&self) -> Result<&UserRow, AppError> {
+        self.viewer
+            .as_ref()
+            .ok_or_else(|| AppError::LoginRequired(self.here.clone()))
+    }
+
+    /// The signed-in admin.
+    pub fn admin(&self) -> Result<&UserRow, AppError> {
+        let user = self.user()?;
+        if !user.is_admin {
+            return Err(AppError::Forbidden("only admins may do this".into()));
+        }
+        Ok(user)
+    }
+
+    /// Checks a submitted form's CSRF token against the cookie.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), AppError> {
+        if self.csrf_is_new || !constant_time_eq(submitted.as_bytes(), self.csrf.as_bytes()) {
+            return Err(AppError::Forbidden(
+                "the form's security token is missing or stale; reload the page and try again".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Adds the CSRF cookie to a response when this request made a new token.
+    pub fn finish(&self, state: &AppState, mut res: HttpResponse) -> HttpResponse {
+        if self.csrf_is_new {
+            let cookie = Cookie::build(CSRF_COOKIE, self.csrf.clone())
+                .path("/")
+                .http_only(true)
+                .secure(state.secure_cookies)
+                .same_site(SameSite::Strict)
+                .finish();
+            let _ = res.add_cookie(&cookie);
+        }
+        res
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl FromRequest for PageCtx {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state_of(&req)?;
+            let viewer = match req
+                .cookie(SESSION_COOKIE)
+                .and_then(|c| verify(&state, c.value(), Some("session")))
+            {
+                Some(id) => load_user(&state, Credential::Jwt(id)).await?,
+                None => None,
+            };
+            let lang = req
+                .cookie(LANG_COOKIE)
+                .and_then(|c| Lang::from_code(c.value()))
+                .unwrap_or_else(|| {
+                    Lang::negotiate(
+                        req.headers()
+                            .get(header::ACCEPT_LANGUAGE)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or(""),
+                    )
+                });
+            let existing = req
+                .cookie(CSRF_COOKIE)
+                .map(|c| c.value().to_owned())
+                .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()));
+            let (csrf, csrf_is_new) = match existing {
+                Some(v) => (v, false),
+                None => (random_hex(16), true),
+            };
+            let here = match req.query_string() {
+                "" => req.path().to_owned(),
+                q => format!("{}?{q}", req.path()),
+            };
+            Ok(PageCtx {
+                viewer,
+                lang,
+                csrf,
+                csrf_is_new,
+                here,
+            })
+        })
+    }
+}
+
+/// Failed sign-ins per key (user name or IP) in a sliding window; bounded.
+pub struct RateLimiter {
+    inner: Mutex<HashMap<String, (u32, Instant)>>,
+    max_entries: usize,
+}
+
+/// The window failed attempts are counted in.
+pub const LIMIT_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Failures per user name in the window before it is locked.
+pub const LIMIT_PER_USER: u32 = 5;
+/// Failures per client address in the window.
+pub const LIMIT_PER_IP: u32 = 20;
+
+impl RateLimiter {
+    /// A limiter remembering at most `max_entries` keys.
+    pub fn new(max_entries: usize) -> Self {
+        Self {
+            inner: Mutex::new(HashMap::new()),
+            max_entries,
+        }
+    }
+
+    /// Whether `key` has used up its `limit`.
+    pub fn blocked(&self, key: &str, limit: u32) -> bool {
+        let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key)
+            .is_some_and(|(n, since)| *n >= limit && since.elapsed() < LIMIT_WINDOW)
+    }
+
+    /// Counts a failure for `key`.
+    pub fn fail(&self, key: &str) {
+        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= self.max_entries && !map.contains_key(key) {
+            map.retain(|_, (_, since)| since.elapsed() < LIMIT_WINDOW);
+            if map.len() >= self.max_entries {
+                // Still full: forget the oldest half rather than grow.
+                let mut ages: Vec<Instant> = map.values().map(|(_, s)| *s).collect();
+                ages.sort();
+                let cut = ages[ages.len() / 2];
+                map.retain(|_, (_, since)| *since > cut);
+            }
+        }
+        let entry = map.entry(key.to_owned()).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= LIMIT_WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    /// Forgets `key` (after a successful sign-in).
+    pub fn reset(&self, key: &str) {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+
+    /// How many keys are remembered.
+    pub fn len(&self) -> usize {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Checks a user name and password with throttling; `Ok(None)` for a wrong
+/// login, an error when throttled.
+pub async fn check_login(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    username: &str,
+    password: &str,
+) -> Result<Option<UserRow>, AppError> {
+    let user_key = format!("u:{}", username.to_lowercase());
+    let ip_key = format!("ip:{}", client_ip(req));
+    if state.limiter.blocked(&user_key, LIMIT_PER_USER) || state.limiter.blocked(&ip_key, LIMIT_PER_IP) {
+        return Err(AppError::TooManyRequests(
+            "too many failed sign-ins; wait 15 minutes and try again".into(),
+        ));
+    }
+    if username.is_empty() || username.len() > 64 || password.is_empty() || password.len() > 1024 {
+        state.limiter.fail(&ip_key);
+        return Ok(None);
+    }
+    let (u, p) = (username.to_owned(), password.to_owned());
+    let user = state
+        .db(move |conn| Ok(crate::service::users::authenticate(conn, &u, &p)?))
+        .await?;
+    match &user {
+        Some(_) => state.limiter.reset(&user_key),
+        None => {
+            state.limiter.fail(&user_key);
+            state.limiter.fail(&ip_key);
+            tracing::info!(username = %username.escape_debug(), "failed sign-in");
+        }
+    }
+    Ok(user)
+}
+
+/// Registers the login and logout pages.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(login_page).service(login).service(logout);
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only same-site paths are followed after login.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 2000 => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+#[get("/login")]
+async fn login_page(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<NextQuery>) -> HttpResponse {
+    let mut c = tera::Context::new();
+    c.insert("next", &safe_next(q.next.as_deref()));
+    c.insert("username", "");
+    super::pages::render(&ctx, &state, "login.html", c, actix_web::http::StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[post("/login")]
+async fn login(ctx: PageCtx, state: web::Data<AppState>, req: HttpRequest, form: web::Form<LoginForm>) -> HttpResponse {
+    if let Err(e) = ctx.check_csrf(&form.csrf) {
+        return super::pages::error_page(&ctx, &state, e);
+    }
+    let username = form.username.trim();
+    let result = check_login(&state, &req, username, &form.password).await;
+    let (status, message) = match result {
+        Ok(Some(user)) => {
+            let token = match issue(&state, user.id, "session") {
+                Ok((token, _)) => token,
+                Err(e) => return super::pages::error_page(&ctx, &state, e),
+            };
+            let cookie = Cookie::build(SESSION_COOKIE, token)
+                .path("/")
+                .http_only(true)
+                .secure(state.secure_cookies)
+                .same_site(SameSite::Lax)
+                .max_age(actix_web::cookie::time::Duration::hours(i64::from(state.session_hours)))
+                .finish();
+            let mut res = HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, safe_next(Some(&form.next))))
+                .finish();
+            let _ = res.add_cookie(&cookie);
+            if req.cookie(LANG_COOKIE).is_none() && user.locale != "en" {
+                let _ = res.add_cookie(&lang_cookie(&state, &user.locale));
+            }
+            tracing::info!(user = %user.username, "signed in");
+            return res;
+        }
+        Ok(None) => (actix_web::http::StatusCode::UNAUTHORIZED, "login_failed"),
+        Err(AppError::TooManyRequests(_)) => (actix_web::http::StatusCode::TOO_MANY_REQUESTS, "login_throttled"),
+        Err(e) => return super::pages::error_page(&ctx, &state, e),
+    };
+    let mut c = tera::Context::new();
+    c.insert("next", &safe_next(Some(&form.next)));
+    c.insert("username", username);
+    c.insert("error_key", message);
+    super::pages::render(&ctx, &state, "login.html", c, status)
+}
+
+/// The language switch cookie (a year).
+pub fn lang_cookie(state: &AppState, code: &str) -> Cookie<'static> {
+    Cookie::build(LANG_COOKIE, code.to_owned())
+        .path("/")
+        .secure(state.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::days(365))
+        .finish()
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+#[post("/logout")]
+async fn logout(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> HttpResponse {
+    if let Err(e) = ctx.check_csrf(&form.csrf) {
+        return super::pages::error_page(&ctx, &state, e);
+    }
+    let mut res = HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/login"))
+        .finish();
+    let mut gone = Cookie::build(SESSION_COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .secure(state.secure_cookies)
+        .same_site(SameSite::Lax)
+        .finish();
+    gone.make_removal();
+    let _ = res.add_cookie(&gone);
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_blocks_after_limit_and_stays_bounded() {
+        let l = RateLimiter::new(100);
+        for _ in 0..LIMIT_PER_USER {
+            assert!(!l.blocked("u:a", LIMIT_PER_USER));
+            l.fail("u:a");
+        }
+        assert!(l.blocked("u:a", LIMIT_PER_USER));
+        l.reset("u:a");
+        assert!(!l.blocked("u:a", LIMIT_PER_USER));
+        for i in 0..1000 {
+            l.fail(&format!("ip:{i}"));
+        }
+        assert!(l.len() <= 100);
+    }
+
+    #[test]
+    fn next_must_stay_on_site() {
+        assert_eq!(safe_next(Some("/tickets?x=1")), "/tickets?x=1");
+        assert_eq!(safe_next(Some("//evil.example/")), "/");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(safe_next(Some("/\\evil")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

@@ -1,0 +1,435 @@
+//! What pages and the API show: serialisable views of tickets, events and
+//! projects, built from store rows and service read models.
+
+use chrono::{NaiveDateTime, SecondsFormat};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::VersionFormat;
+use crate::service::queries::TicketView;
+use crate::store::listing::{AuditRow, SvnRevisionRow, TicketListRow};
+use crate::store::models::ProjectRow;
+
+/// A UTC time as RFC 3339 (`2026-11-25T12:00:00Z`).
+pub fn ts(t: NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A ticket in a list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TicketSummary {
+    /// Id.
+    pub id: i64,
+    /// Project name.
+    pub project: String,
+    /// `release` or `rollback`.
+    pub kind: String,
+    /// State.
+    pub state: String,
+    /// Why.
+    pub reason: String,
+    /// Who filed it.
+    pub submitter: String,
+    /// Release version number.
+    pub version: Option<i64>,
+    /// Rollback target version.
+    pub target_version: Option<i64>,
+    /// Filed (UTC).
+    pub created_at: String,
+    /// Last change (UTC).
+    pub updated_at: String,
+}
+
+impl From<TicketListRow> for TicketSummary {
+    fn from(r: TicketListRow) -> Self {
+        Self {
+            id: r.id,
+            project: r.project,
+            kind: r.kind,
+            state: r.state,
+            reason: r.reason,
+            submitter: r.submitter,
+            version: r.version,
+            target_version: r.target_version,
+            created_at: ts(r.created_at),
+            updated_at: ts(r.updated_at),
+        }
+    }
+}
+
+/// One entry of a ticket's timeline.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventOut {
+    /// Id.
+    pub id: i64,
+    /// Ticket.
+    pub ticket_id: i64,
+    /// Action name.
+    pub action: String,
+    /// State before.
+    pub from_state: Option<String>,
+    /// State after.
+    pub to_state: String,
+    /// Who (absent: Slipway itself).
+    pub actor: Option<String>,
+    /// Note.
+    pub note: Option<String>,
+    /// An admin overrode a freeze window.
+    pub emergency_override: bool,
+    /// When (UTC).
+    pub at: String,
+}
+
+/// An approval that counts.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApprovalOut {
+    /// The lead.
+    pub user: String,
+    /// When (UTC).
+    pub at: String,
+}
+
+/// A changed path of an SVN commit.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct PathChange {
+    /// `A`, `M`, `D`, `R`.
+    #[serde(default)]
+    pub action: String,
+    /// The path.
+    #[serde(default)]
+    pub path: String,
+}
+
+/// An SVN commit the ticket brings.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CommitOut {
+    /// Revision.
+    pub revision: i64,
+    /// Author.
+    pub author: String,
+    /// When (UTC).
+    pub at: Option<String>,
+    /// Log message.
+    pub message: String,
+    /// Changed paths.
+    pub paths: Vec<PathChange>,
+}
+
+impl From<SvnRevisionRow> for CommitOut {
+    fn from(r: SvnRevisionRow) -> Self {
+        Self {
+            revision: r.revision,
+            author: r.author,
+            at: r.committed_at.map(ts),
+            message: r.message,
+            paths: serde_json::from_str(&r.paths).unwrap_or_default(),
+        }
+    }
+}
+
+/// A job of the ticket.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JobOut {
+    /// Id.
+    pub id: i64,
+    /// `stage`, `release`, `rollback`.
+    pub kind: String,
+    /// `queued`, `running`, `done`, `failed`, `cancelled`.
+    pub state: String,
+    /// Tries so far.
+    pub attempts: i32,
+    /// Last failure.
+    pub last_error: Option<String>,
+    /// Enqueued (UTC).
+    pub created_at: String,
+}
+
+/// A production host and how this ticket went there.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HostOut {
+    /// Host group.
+    pub group: String,
+    /// Host name.
+    pub name: String,
+    /// rsync target.
+    pub target: String,
+    /// Per-host status (`pending` until the release pipeline reports).
+    pub status: String,
+}
+
+/// Everything about one ticket.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TicketDetail {
+    /// Id.
+    pub id: i64,
+    /// Project name.
+    pub project: String,
+    /// `release` or `rollback`.
+    pub kind: String,
+    /// State.
+    pub state: String,
+    /// Why.
+    pub reason: String,
+    /// Who filed it.
+    pub submitter: String,
+    /// SVN paths (empty: the whole working copy).
+    pub svn_paths: Vec<String>,
+    /// Pinned SVN revision.
+    pub svn_revision: Option<i64>,
+    /// Revision staging was at before.
+    pub base_revision: Option<i64>,
+    /// Revision staged.
+    pub staged_revision: Option<i64>,
+    /// git commit of the staged snapshot.
+    pub snapshot_commit: Option<String>,
+    /// Release version number.
+    pub version: Option<i64>,
+    /// Its tag.
+    pub version_tag: Option<String>,
+    /// Rollback target version.
+    pub target_version: Option<i64>,
+    /// Its tag.
+    pub target_tag: Option<String>,
+    /// Who marked it tested.
+    pub tested_by: Option<String>,
+    /// The last job failure.
+    pub last_error: Option<String>,
+    /// Optimistic concurrency counter (send back as `lock_version` to act only on what you saw).
+    pub lock_version: i32,
+    /// Filed (UTC).
+    pub created_at: String,
+    /// Last change (UTC).
+    pub updated_at: String,
+    /// Timeline, oldest first.
+    pub events: Vec<EventOut>,
+    /// Approvals that count for the current snapshot.
+    pub approvals: Vec<ApprovalOut>,
+    /// Approvals needed.
+    pub approvals_required: u32,
+    /// What the caller may do now.
+    pub actions: Vec<String>,
+    /// Why the caller may not approve, when approval is due.
+    pub approve_refusal: Option<String>,
+    /// Freeze window in force now.
+    pub freeze: Option<String>,
+    /// SVN commits brought by this ticket.
+    pub svn_commits: Vec<CommitOut>,
+    /// Jobs, newest first.
+    pub jobs: Vec<JobOut>,
+    /// Production hosts.
+    pub hosts: Vec<HostOut>,
+}
+
+impl From<TicketView> for TicketDetail {
+    fn from(v: TicketView) -> Self {
+        let t = v.ticket;
+        Self {
+            id: t.id,
+            project: v.project.name,
+            kind: t.kind,
+            state: t.state,
+            reason: t.reason,
+            submitter: v.submitter,
+            svn_paths: serde_json::from_str(&t.svn_paths).unwrap_or_default(),
+            svn_revision: t.svn_revision,
+            base_revision: t.base_revision,
+            staged_revision: t.staged_revision,
+            snapshot_commit: t.snapshot_commit,
+            version: t.version,
+            version_tag: v.version_tag,
+            target_version: t.target_version,
+            target_tag: v.target_tag,
+            tested_by: v.tested_by,
+            last_error: t.last_error,
+            lock_version: t.lock_version,
+            created_at: ts(t.created_at),
+            updated_at: ts(t.updated_at),
+            events: v
+                .events
+                .into_iter()
+                .map(|e| EventOut {
+                    id: e.event.id,
+                    ticket_id: e.event.ticket_id,
+                    action: e.event.action,
+                    from_state: e.event.from_state,
+                    to_state: e.event.to_state,
+                    actor: e.actor,
+                    note: e.event.note,
+                    emergency_override: e.event.emergency_override,
+                    at: ts(e.event.created_at),
+                })
+                .collect(),
+            approvals: v
+                .approvals
+                .into_iter()
+                .map(|a| ApprovalOut {
+                    user: a.username,
+                    at: ts(a.created_at),
+                })
+                .collect(),
+            approvals_required: v.approvals_required,
+            actions: v.actions.iter().map(|a| a.as_str().to_owned()).collect(),
+            approve_refusal: v.approve_refusal,
+            freeze: v.freeze,
+            svn_commits: v.svn_commits.into_iter().map(CommitOut::from).collect(),
+            jobs: v
+                .jobs
+                .into_iter()
+                .map(|j| JobOut {
+                    id: j.id,
+                    kind: j.kind,
+                    state: j.state,
+                    attempts: j.attempts,
+                    last_error: j.last_error,
+                    created_at: ts(j.created_at),
+                })
+                .collect(),
+            hosts: v
+                .hosts
+                .into_iter()
+                .map(|(group, h)| HostOut {
+                    group,
+                    name: h.name,
+                    target: h.target,
+                    status: "pending".into(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// An audit line.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditOut {
+    /// Project.
+    pub project: String,
+    /// The event.
+    #[serde(flatten)]
+    pub event: EventOut,
+}
+
+impl From<AuditRow> for AuditOut {
+    fn from(r: AuditRow) -> Self {
+        Self {
+            project: r.project,
+            event: EventOut {
+                id: r.event.id,
+                ticket_id: r.event.ticket_id,
+                action: r.event.action,
+                from_state: r.event.from_state,
+                to_state: r.event.to_state,
+                actor: r.actor,
+                note: r.event.note,
+                emergency_override: r.event.emergency_override,
+                at: ts(r.event.created_at),
+            },
+        }
+    }
+}
+
+/// A project and its settings.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProjectOut {
+    /// Name.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// SVN URL.
+    pub svn_url: String,
+    /// Credentials entry name.
+    pub svn_credentials: Option<String>,
+    /// Staging working copy.
+    pub staging_dir: String,
+    /// Staging URL.
+    pub staging_url: String,
+    /// Build argv.
+    pub build_command: Vec<String>,
+    /// rsync excludes.
+    pub excludes: Vec<String>,
+    /// Tag format.
+    pub version_format: String,
+    /// Approvals needed.
+    pub approvals_required: i32,
+    /// Self-approval allowed.
+    pub allow_self_approval: bool,
+    /// Tester may approve.
+    pub tested_by_may_approve: bool,
+    /// Approval expiry in hours.
+    pub approval_expiry_hours: Option<i32>,
+    /// Local time offset.
+    pub utc_offset_minutes: i32,
+    /// What production runs (tag).
+    pub production: Option<String>,
+    /// Production version number.
+    pub production_version: Option<i64>,
+    /// Leads.
+    pub leads: Vec<String>,
+    /// Developers.
+    pub developers: Vec<String>,
+    /// Testers.
+    pub testers: Vec<String>,
+    /// Host groups.
+    pub host_groups: Vec<String>,
+    /// Freeze windows, described.
+    pub freeze: Vec<String>,
+}
+
+impl ProjectOut {
+    /// Builds the view from a row, its members (username, role), groups and windows.
+    pub fn new(p: ProjectRow, members: Vec<(String, String)>, host_groups: Vec<String>, freeze: Vec<String>) -> Self {
+        let format = VersionFormat::parse(&p.version_format).unwrap_or_default();
+        let of = |role: &str| {
+            members
+                .iter()
+                .filter(|(_, r)| r == role)
+                .map(|(u, _)| u.clone())
+                .collect::<Vec<_>>()
+        };
+        Self {
+            leads: of("lead"),
+            developers: of("developer"),
+            testers: of("tester"),
+            production: p.production_version.map(|v| format.render(v)),
+            production_version: p.production_version,
+            name: p.name,
+            description: p.description,
+            svn_url: p.svn_url,
+            svn_credentials: p.svn_credentials,
+            staging_dir: p.staging_dir,
+            staging_url: p.staging_url,
+            build_command: serde_json::from_str(&p.build_command).unwrap_or_default(),
+            excludes: serde_json::from_str(&p.excludes).unwrap_or_default(),
+            version_format: p.version_format,
+            approvals_required: p.approvals_required,
+            allow_self_approval: p.allow_self_approval,
+            tested_by_may_approve: p.tested_by_may_approve,
+            approval_expiry_hours: p.approval_expiry_minutes.map(|m| m / 60),
+            utc_offset_minutes: p.utc_offset_minutes,
+            host_groups,
+            freeze,
+        }
+    }
+}
+
+/// Loads a project with members, host groups and freeze windows.
+pub fn load_project(conn: &mut crate::store::DbConn, name: &str) -> Result<ProjectOut, super::AppError> {
+    let p = crate::store::projects::by_name(conn, name)?
+        .ok_or_else(|| super::AppError::NotFound(format!("project `{name}` not found")))?;
+    let members = crate::store::listing::members(conn, p.id)?;
+    let groups = crate::store::listing::project_host_groups(conn, p.id)?;
+    let rows = crate::store::projects::freeze_windows(conn, p.id)?;
+    let cal = crate::service::facts::freeze_calendar(&p, &rows)?;
+    let freeze = cal
+        .windows
+        .iter()
+        .zip(rows.iter())
+        .map(|(w, r)| {
+            if r.label.is_empty() {
+                w.to_string()
+            } else {
+                format!("{} ({w})", r.label)
+            }
+        })
+        .collect();
+    Ok(ProjectOut::new(p, members, groups, freeze))
+}
