@@ -89,6 +89,8 @@ const RELEASE_EDGES: &[(TicketState, Action, TicketState)] = &[
     (S::Releasing, A::JobFailed, S::Failed),
     (S::Failed, A::Retry, S::Submitted),
     (S::Failed, A::Retry, S::Releasing),
+    // An abort only flags the running release; its job stops and fails it.
+    (S::Releasing, A::Abort, S::Releasing),
 ];
 
 /// Rollback tickets: rollback_requested → rollback_approved → rolling_back →
@@ -106,6 +108,7 @@ const ROLLBACK_EDGES: &[(TicketState, Action, TicketState)] = &[
     (S::Failed, A::Cancel, S::Cancelled),
     (S::RollingBack, A::JobFailed, S::Failed),
     (S::Failed, A::Retry, S::RollingBack),
+    (S::RollingBack, A::Abort, S::RollingBack),
 ];
 
 fn allowed_edges(kind: TicketKind) -> &'static [(TicketState, Action, TicketState)] {
@@ -373,7 +376,7 @@ impl Model {
                     self.facts.snapshot_seq = Some(self.next_seq);
                     self.next_seq += 1;
                 }
-                Effect::AssignVersion => {}
+                Effect::AssignVersion | Effect::RequestAbort => {}
                 Effect::RememberFailedFrom(state) => self.facts.failed_from = Some(*state),
                 Effect::ClearFailedFrom => self.facts.failed_from = None,
                 Effect::EmergencyOverride => emergency_override = true,
@@ -749,7 +752,8 @@ fn check_enough_valid_approvals(trace: &Trace) -> Result<(), TestCaseError> {
 fn check_no_release_in_freeze(trace: &Trace) -> Result<(), TestCaseError> {
     for (a, d) in accepted(trace) {
         let overridden = d.effects.contains(&Effect::EmergencyOverride);
-        if d.to != S::Releasing {
+        // Only a start counts; an abort keeps a running release `releasing`.
+        if d.to != S::Releasing || d.from == S::Releasing {
             prop_assert!(!overridden, "override effect on {:?}", d);
             continue;
         }
@@ -831,7 +835,8 @@ fn check_available_actions(trace: &Trace) -> Result<(), TestCaseError> {
 
 fn check_never_older_than_production(trace: &Trace) -> Result<(), TestCaseError> {
     for (a, d) in accepted(trace) {
-        if d.to != S::Releasing {
+        // Only a start counts; an abort keeps a running release `releasing`.
+        if d.to != S::Releasing || d.from == S::Releasing {
             continue;
         }
         let seq = a.before.facts.snapshot_seq;

@@ -31,6 +31,9 @@ pub enum Action {
     Cancel,
     /// Run a failed job again.
     Retry,
+    /// Ask a running release or rollback to stop after the current host
+    /// (hosts not yet switched stay as they are).
+    Abort,
     /// System: the stage job put the ticket's snapshot in staging.
     StageSucceeded,
     /// System: the release or rollback job finished on every host.
@@ -43,7 +46,7 @@ pub enum Action {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::Submit,
         Action::RequestRollback,
         Action::MarkTested,
@@ -55,6 +58,7 @@ impl Action {
         Action::Execute,
         Action::Cancel,
         Action::Retry,
+        Action::Abort,
         Action::StageSucceeded,
         Action::ShipSucceeded,
         Action::JobFailed,
@@ -62,7 +66,7 @@ impl Action {
     ];
 
     /// Actions a person may take on an existing ticket (the buttons).
-    pub const BY_PEOPLE: [Action; 9] = [
+    pub const BY_PEOPLE: [Action; 10] = [
         Action::MarkTested,
         Action::Return,
         Action::Resubmit,
@@ -72,6 +76,7 @@ impl Action {
         Action::Execute,
         Action::Cancel,
         Action::Retry,
+        Action::Abort,
     ];
 
     /// The stable kebab-case name.
@@ -88,6 +93,7 @@ impl Action {
             Action::Execute => "execute",
             Action::Cancel => "cancel",
             Action::Retry => "retry",
+            Action::Abort => "abort",
             Action::StageSucceeded => "stage-succeeded",
             Action::ShipSucceeded => "ship-succeeded",
             Action::JobFailed => "job-failed",

@@ -102,6 +102,8 @@ pub enum Effect {
     EmergencyOverride,
     /// Production now runs this ticket's version (or, for a rollback, its target).
     Shipped,
+    /// Ask the running job to stop at its next safe point.
+    RequestAbort,
 }
 
 /// An allowed transition.
@@ -305,6 +307,7 @@ pub fn decide(t: &TicketFacts, rules: ProjectRules<'_>, request: Request<'_>) ->
         }
         Action::StageSucceeded => decision.effects.extend([Effect::NewSnapshot, Effect::ClearTestedBy]),
         Action::ShipSucceeded => decision.effects.push(Effect::Shipped),
+        Action::Abort => decision.effects.push(Effect::RequestAbort),
         Action::JobFailed => decision.effects.push(Effect::RememberFailedFrom(t.state)),
         Action::Return
         | Action::Reject
@@ -367,6 +370,8 @@ fn target_state(t: &TicketFacts, action: Action) -> Option<TicketState> {
         (Rollback, S::RollingBack, A::ShipSucceeded) => S::RolledBack,
         (Release, S::Submitted | S::Releasing, A::JobFailed) | (Rollback, S::RollingBack, A::JobFailed) => S::Failed,
         (Release, S::Released, A::Supersede) => S::RolledBack,
+        (Release, S::Releasing, A::Abort) => S::Releasing,
+        (Rollback, S::RollingBack, A::Abort) => S::RollingBack,
         _ => return None,
     };
     Some(next)
@@ -414,6 +419,10 @@ fn check_actor(t: &TicketFacts, request: Request<'_>) -> Result<(), Refusal> {
         Action::Retry => (
             own || user.has(Role::Lead) || user.is_admin,
             "only the submitter, a project lead or an admin retries",
+        ),
+        Action::Abort => (
+            own || user.has(Role::Lead) || user.is_admin,
+            "only the submitter, a project lead or an admin aborts a running release",
         ),
         _ => (false, "not an action on an existing ticket"),
     };

@@ -50,6 +50,8 @@ pub struct ActionInput {
     pub expected_lock_version: Option<i32>,
     /// With `stage-succeeded`: what was staged.
     pub snapshot: Option<Snapshot>,
+    /// With `abort`: also switch hosts that already switched back.
+    pub revert_switched: bool,
 }
 
 impl ActionInput {
@@ -62,6 +64,7 @@ impl ActionInput {
             emergency_override: false,
             expected_lock_version: None,
             snapshot: None,
+            revert_switched: false,
         }
     }
 
@@ -333,9 +336,15 @@ fn apply_in_tx(
             Effect::ClearFailedFrom => {
                 ticket.failed_from = None;
                 ticket.last_error = None;
+                ticket.abort_requested = false;
+                ticket.abort_revert = false;
             }
             Effect::EmergencyOverride => emergency_override = true,
             Effect::Shipped => shipped = true,
+            Effect::RequestAbort => {
+                ticket.abort_requested = true;
+                ticket.abort_revert = input.revert_switched;
+            }
         }
     }
     ticket.state = decision.to.as_str().to_owned();

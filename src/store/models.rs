@@ -101,6 +101,8 @@ pub struct ProjectRow {
     pub lock_job_id: Option<i64>,
     /// When that lock expires (UTC).
     pub lock_until: Option<NaiveDateTime>,
+    /// Deploy settings (JSON; see `deploy::settings`).
+    pub deploy: String,
 }
 
 /// A new project.
@@ -165,6 +167,8 @@ pub struct HostRow {
     pub name: String,
     /// `user@host:/path`, `rsync://host/module` or a local path.
     pub target: String,
+    /// The version the host runs now.
+    pub running_version: Option<i64>,
 }
 
 /// A stored freeze window.
@@ -233,6 +237,10 @@ pub struct TicketRow {
     pub updated_at: NaiveDateTime,
     /// Revision staging was at before this ticket's update.
     pub base_revision: Option<i64>,
+    /// Someone asked the running release or rollback to stop.
+    pub abort_requested: bool,
+    /// …and to switch already-switched hosts back.
+    pub abort_revert: bool,
 }
 
 /// A new ticket.

@@ -41,6 +41,7 @@ diesel::table! {
         updated_at -> Timestamp,
         lock_job_id -> Nullable<BigInt>,
         lock_until -> Nullable<Timestamp>,
+        deploy -> Text,
     }
 }
 
@@ -66,6 +67,7 @@ diesel::table! {
         group_id -> BigInt,
         name -> Text,
         target -> Text,
+        running_version -> Nullable<BigInt>,
     }
 }
 
@@ -112,6 +114,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         base_revision -> Nullable<BigInt>,
+        abort_requested -> Bool,
+        abort_revert -> Bool,
     }
 }
 
@@ -181,6 +185,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    release_hosts (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        host_id -> Nullable<BigInt>,
+        host_name -> Text,
+        target -> Text,
+        state -> Text,
+        version -> Nullable<BigInt>,
+        error -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(project_members -> users (user_id));
 diesel::joinable!(hosts -> host_groups (group_id));
@@ -205,4 +223,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     job_logs,
     svn_revisions,
+    release_hosts,
 );

@@ -45,6 +45,8 @@ pub fn update_if_unchanged(conn: &mut DbConn, row: &TicketRow) -> StoreResult<bo
         tickets::failed_from.eq(&row.failed_from),
         tickets::last_error.eq(&row.last_error),
         tickets::version.eq(row.version),
+        tickets::abort_requested.eq(row.abort_requested),
+        tickets::abort_revert.eq(row.abort_revert),
         tickets::lock_version.eq(row.lock_version + 1),
         tickets::updated_at.eq(row.updated_at),
     ))

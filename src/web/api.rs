@@ -454,6 +454,9 @@ pub struct ActionBody {
     /// Act only if the ticket is still at this lock version (else 409).
     #[serde(default)]
     pub lock_version: Option<i32>,
+    /// With `abort`: also switch hosts that already switched back.
+    #[serde(default)]
+    pub revert_switched: bool,
 }
 
 /// Applies an action and returns the ticket.
@@ -480,6 +483,7 @@ pub fn apply_action(
         emergency_override: body.emergency_override,
         expected_lock_version: body.lock_version,
         snapshot: None,
+        revert_switched: body.revert_switched,
     };
     ticket_service::apply(conn, id, &input, Utc::now())?;
     Ok(TicketDetail::from(queries::ticket_view(conn, id, user, Utc::now())?))

@@ -361,6 +361,7 @@ async fn ticket_action(
             note: Some(form.note.clone()).filter(|n| !n.trim().is_empty()),
             emergency_override: form.emergency_override.is_some(),
             lock_version: form.lock_version,
+            revert_switched: false,
         };
         let action = form.action.clone();
         let done = state
