@@ -10,6 +10,7 @@ pub mod listing;
 pub mod migrate;
 pub mod models;
 pub mod projects;
+pub mod releases;
 pub mod schema;
 pub mod svn;
 pub mod tickets;

@@ -1,0 +1,91 @@
+//! Queries on per-host release results (`release_hosts`) and on what each
+//! host runs (`hosts.running_version`).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::db::DbConn;
+use super::error::StoreResult;
+use super::schema::{hosts, release_hosts};
+
+/// One host's part in a release or rollback.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = release_hosts)]
+pub struct ReleaseHostRow {
+    /// Id.
+    pub id: i64,
+    /// The ticket.
+    pub ticket_id: i64,
+    /// The host (None once the host was deleted).
+    pub host_id: Option<i64>,
+    /// Host name.
+    pub host_name: String,
+    /// Its target.
+    pub target: String,
+    /// `pending`, `uploading`, `switched`, `failed`, `skipped`, `reverted`.
+    pub state: String,
+    /// The version it runs after this ticket's work.
+    pub version: Option<i64>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Last change (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// A ticket's hosts, in order.
+pub fn for_ticket(conn: &mut DbConn, ticket_id: i64) -> StoreResult<Vec<ReleaseHostRow>> {
+    Ok(release_hosts::table
+        .filter(release_hosts::ticket_id.eq(ticket_id))
+        .order(release_hosts::id.asc())
+        .select(ReleaseHostRow::as_select())
+        .load(conn)?)
+}
+
+/// Adds a host to a ticket as `pending` unless it is there already.
+pub fn ensure(conn: &mut DbConn, ticket_id: i64, host_id: i64, name: &str, target: &str, now: NaiveDateTime) -> StoreResult<()> {
+    let known: i64 = release_hosts::table
+        .filter(release_hosts::ticket_id.eq(ticket_id))
+        .filter(release_hosts::host_name.eq(name))
+        .count()
+        .get_result(conn)?;
+    if known == 0 {
+        diesel::insert_into(release_hosts::table)
+            .values((
+                release_hosts::ticket_id.eq(ticket_id),
+                release_hosts::host_id.eq(host_id),
+                release_hosts::host_name.eq(name),
+                release_hosts::target.eq(target),
+                release_hosts::state.eq("pending"),
+                release_hosts::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Records a host's state (and error) for a ticket.
+pub fn set_state(conn: &mut DbConn, ticket_id: i64, name: &str, state: &str, error: Option<&str>, now: NaiveDateTime) -> StoreResult<()> {
+    diesel::update(
+        release_hosts::table
+            .filter(release_hosts::ticket_id.eq(ticket_id))
+            .filter(release_hosts::host_name.eq(name)),
+    )
+    .set((release_hosts::state.eq(state), release_hosts::error.eq(error), release_hosts::updated_at.eq(now)))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Records that a host runs `version` now (on the ticket and on the host).
+pub fn set_running(conn: &mut DbConn, ticket_id: i64, name: &str, host_id: Option<i64>, version: Option<i64>) -> StoreResult<()> {
+    diesel::update(
+        release_hosts::table
+            .filter(release_hosts::ticket_id.eq(ticket_id))
+            .filter(release_hosts::host_name.eq(name)),
+    )
+    .set(release_hosts::version.eq(version))
+    .execute(conn)?;
+    if let Some(id) = host_id {
+        diesel::update(hosts::table.find(id)).set(hosts::running_version.eq(version)).execute(conn)?;
+    }
+    Ok(())
+}
