@@ -173,11 +173,12 @@ pub fn request_rollback(
     let reason = Reason::parse("reason", reason)?;
     write_tx(conn, |conn| {
         let project = load_project(conn, project)?;
-        let shipped = tickets::by_version(conn, project.id, version)?
-            .filter(|t| matches!(t.state.as_str(), "released" | "rolled_back"))
-            .ok_or_else(|| {
-                crate::domain::InvalidInput::new("version", format!("version {version} was never released"))
-            })?;
+        let was_released = tickets::by_version(conn, project.id, version)?
+            .is_some_and(|t| matches!(t.state.as_str(), "released" | "rolled_back"));
+        if !was_released {
+            let problem = format!("version {version} was never released");
+            return Err(crate::domain::InvalidInput::new("version", problem).into());
+        }
         if !rollback_target_ok(project.production_version, version) {
             return Err(crate::domain::InvalidInput::new(
                 "version",
@@ -185,7 +186,6 @@ pub fn request_rollback(
             )
             .into());
         }
-        let _ = shipped;
         create(
             conn,
             &project,

@@ -42,7 +42,14 @@ pub fn for_ticket(conn: &mut DbConn, ticket_id: i64) -> StoreResult<Vec<ReleaseH
 }
 
 /// Adds a host to a ticket as `pending` unless it is there already.
-pub fn ensure(conn: &mut DbConn, ticket_id: i64, host_id: i64, name: &str, target: &str, now: NaiveDateTime) -> StoreResult<()> {
+pub fn ensure(
+    conn: &mut DbConn,
+    ticket_id: i64,
+    host_id: i64,
+    name: &str,
+    target: &str,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
     let known: i64 = release_hosts::table
         .filter(release_hosts::ticket_id.eq(ticket_id))
         .filter(release_hosts::host_name.eq(name))
@@ -64,19 +71,36 @@ pub fn ensure(conn: &mut DbConn, ticket_id: i64, host_id: i64, name: &str, targe
 }
 
 /// Records a host's state (and error) for a ticket.
-pub fn set_state(conn: &mut DbConn, ticket_id: i64, name: &str, state: &str, error: Option<&str>, now: NaiveDateTime) -> StoreResult<()> {
+pub fn set_state(
+    conn: &mut DbConn,
+    ticket_id: i64,
+    name: &str,
+    state: &str,
+    error: Option<&str>,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
     diesel::update(
         release_hosts::table
             .filter(release_hosts::ticket_id.eq(ticket_id))
             .filter(release_hosts::host_name.eq(name)),
     )
-    .set((release_hosts::state.eq(state), release_hosts::error.eq(error), release_hosts::updated_at.eq(now)))
+    .set((
+        release_hosts::state.eq(state),
+        release_hosts::error.eq(error),
+        release_hosts::updated_at.eq(now),
+    ))
     .execute(conn)?;
     Ok(())
 }
 
 /// Records that a host runs `version` now (on the ticket and on the host).
-pub fn set_running(conn: &mut DbConn, ticket_id: i64, name: &str, host_id: Option<i64>, version: Option<i64>) -> StoreResult<()> {
+pub fn set_running(
+    conn: &mut DbConn,
+    ticket_id: i64,
+    name: &str,
+    host_id: Option<i64>,
+    version: Option<i64>,
+) -> StoreResult<()> {
     diesel::update(
         release_hosts::table
             .filter(release_hosts::ticket_id.eq(ticket_id))
@@ -85,7 +109,9 @@ pub fn set_running(conn: &mut DbConn, ticket_id: i64, name: &str, host_id: Optio
     .set(release_hosts::version.eq(version))
     .execute(conn)?;
     if let Some(id) = host_id {
-        diesel::update(hosts::table.find(id)).set(hosts::running_version.eq(version)).execute(conn)?;
+        diesel::update(hosts::table.find(id))
+            .set(hosts::running_version.eq(version))
+            .execute(conn)?;
     }
     Ok(())
 }
