@@ -33,9 +33,10 @@ impl VersionFormat {
         }
         if !fixed
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         {
-            return Err(bad("may only use letters, digits, `.`, `_`, `-` and `/` around `{n}`"));
+            // No `/`: the name is also the release's directory on every host.
+            return Err(bad("may only use letters, digits, `.`, `_` and `-` around `{n}`"));
         }
         if format.starts_with(['-', '.', '/'])
             || format.ends_with(['.', '/'])
@@ -82,9 +83,18 @@ mod tests {
     #[test]
     fn formats_render_and_validate() {
         assert_eq!(VersionFormat::default().render(7), "v7");
-        let f = VersionFormat::parse("release/shop-{n}").expect("valid");
-        assert_eq!(f.render(12), "release/shop-12");
-        for bad in ["v", "{n}{n}", "-{n}", "v {n}", "a..{n}", "{n}/", "v{n}.lock~"] {
+        let f = VersionFormat::parse("shop-{n}").expect("valid");
+        assert_eq!(f.render(12), "shop-12");
+        for bad in [
+            "v",
+            "{n}{n}",
+            "-{n}",
+            "v {n}",
+            "a..{n}",
+            "{n}/",
+            "release/{n}",
+            "v{n}.lock~",
+        ] {
             assert!(VersionFormat::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(next_version(None), 1);

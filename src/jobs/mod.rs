@@ -8,6 +8,7 @@ pub mod cron;
 pub mod handler;
 pub mod log;
 pub mod pipeline;
+pub mod release;
 pub mod stage;
 pub mod svn_access;
 pub mod svn_poll;

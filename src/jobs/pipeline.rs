@@ -6,6 +6,7 @@ use crate::config::Config;
 
 use super::cleanup::LogCleanup;
 use super::handler::Registry;
+use super::release::{Release, Rollback};
 use super::stage::Stage;
 use super::svn_access::SvnAccess;
 use super::svn_poll::SvnPoll;
@@ -19,6 +20,8 @@ pub fn registry(config: &Config) -> Registry {
             build_timeout: Duration::from_secs(config.worker.build_timeout_secs),
         })
         .with(SvnPoll { svn })
+        .with(Release)
+        .with(Rollback)
         .with(LogCleanup {
             retention_days: config.worker.log_retention_days,
         })
