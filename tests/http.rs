@@ -31,6 +31,7 @@ hosts = [{{ name = "web1", target = "/srv/web1" }}]
 name = "shop"
 svn_url = "file:///tmp/svn/shop/trunk"
 staging_dir = "/tmp/staging/shop"
+staging_url = "http://staging.example/shop/"
 host_groups = ["web"]
 leads = ["lead1", "lead2", "lead3"]
 developers = ["dev", "dev2", "lead3"]
@@ -726,7 +727,39 @@ fn log_stream_openapi_and_ops(db: &TestDb) {
     });
 }
 
+/// The project's staging URL shows on the ticket (page and API) once it is staged.
+fn staging_url_once_staged(db: &TestDb) {
+    let state = setup(db, 1);
+    actix_web::rt::System::new().block_on(async {
+        let app = app!(state);
+        let session = auth::issue(&state, uid(db, "tester"), "session").expect("session").0;
+        let url = "http://staging.example/shop/";
+        for (to, shown) in [("submitted", false), ("staged", true), ("tested", true)] {
+            let id = ticket_in(db, "dev", to);
+            let req = test::TestRequest::get()
+                .uri(&format!("/api/v1/tickets/{id}"))
+                .insert_header((header::AUTHORIZATION, bearer(&state, db, "tester")))
+                .to_request();
+            let body: Value = test::call_and_read_body_json(&app, req).await;
+            let want = if shown { json!(url) } else { Value::Null };
+            assert_eq!(body["staging_url"], want, "{to}: {body}");
+            let req = test::TestRequest::get()
+                .uri(&format!("/tickets/{id}"))
+                .cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session.clone()))
+                .to_request();
+            let html = String::from_utf8(test::call_and_read_body(&app, req).await.to_vec()).expect("utf8");
+            assert_eq!(html.contains("id=\"staging-url\""), shown, "{to}");
+            assert_eq!(
+                html.contains(&format!("href=\"{}\"", url.replace('/', "&#x2F;"))),
+                shown,
+                "{to}: {html}"
+            );
+        }
+    });
+}
+
 backend_tests!(
+    staging_url_once_staged,
     every_action_by_every_role,
     a_lead_cannot_approve_their_own_ticket,
     bad_input_is_refused_and_nothing_stored,

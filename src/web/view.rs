@@ -218,12 +218,37 @@ pub struct TicketDetail {
     pub jobs: Vec<JobOut>,
     /// Production hosts.
     pub hosts: Vec<HostOut>,
+    /// Where testers try the staged build: the project's staging URL, once
+    /// the ticket is `staged` or later (absent before, for rollbacks, and
+    /// when the project has none).
+    pub staging_url: Option<String>,
+    /// Whether `staging_url` is an `http(s)://` URL the page may link to.
+    pub staging_url_is_link: bool,
+}
+
+/// Whether a release ticket in `state` has been staged (staging shows its
+/// snapshot, or did when it moved on): `staged` or any later state.
+pub fn staged_or_later(kind: &str, state: &str, snapshot_commit: Option<&str>) -> bool {
+    kind == "release"
+        && match state {
+            "staged" | "tested" | "approved" | "releasing" | "released" | "rolled_back" => true,
+            // A failed release job: the ticket was staged before.
+            "failed" => snapshot_commit.is_some(),
+            _ => false,
+        }
 }
 
 impl From<TicketView> for TicketDetail {
     fn from(v: TicketView) -> Self {
         let t = v.ticket;
+        let staging_url = Some(v.project.staging_url.trim().to_owned())
+            .filter(|u| !u.is_empty() && staged_or_later(&t.kind, &t.state, t.snapshot_commit.as_deref()));
+        let staging_url_is_link = staging_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"));
         Self {
+            staging_url,
+            staging_url_is_link,
             id: t.id,
             project: v.project.name,
             kind: t.kind,

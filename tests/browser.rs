@@ -1,0 +1,368 @@
+//! Browser tests: the real `slipway serve` binary (SQLite in a temp dir, a
+//! real SVN repository, its own worker staging the tickets) driven through
+//! headless Chromium over WebDriver. A developer files a ticket in the form,
+//! the worker stages it, a tester marks it tested, a lead approves, the
+//! developer releases; a lead cannot approve their own ticket; the Chinese UI
+//! renders. Screenshots of the main pages land in `target/screenshots/`.
+
+mod common_svn;
+mod common_webdriver;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common_svn::SvnRepo;
+use common_webdriver::{free_port, wait_for_port, Browser};
+
+const PASSWORD: &str = "browser-test-pw";
+
+/// `slipway serve` on a free port; killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn slipway(data: &Path, port: u16) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
+    cmd.env("SLIPWAY_DATA_DIR", data)
+        .env("SLIPWAY_SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("SLIPWAY_WORKER__POLL_INTERVAL_SECS", "1")
+        .env("SLIPWAY_LOG__LEVEL", "info")
+        .env_remove("SLIPWAY_CONFIG")
+        .env_remove("SLIPWAY_DATABASE__URL");
+    cmd
+}
+
+fn cli(data: &Path, args: &[&str], stdin: &str) {
+    let mut child = slipway(data, 0)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run slipway");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("slipway exits");
+    assert!(
+        out.status.success(),
+        "slipway {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn shots_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("screenshots")
+}
+
+/// Users, a project on a real SVN repository, and the server.
+fn start(repo: &SvnRepo, data: &Path) -> Server {
+    for (user, admin) in [
+        ("admin", true),
+        ("dev", false),
+        ("tester", false),
+        ("lead", false),
+        ("lead2", false),
+    ] {
+        let mut args = vec!["user", "add", user, "--password-stdin", "--name", user];
+        if admin {
+            args.push("--admin");
+        }
+        cli(data, &args, &format!("{PASSWORD}\n"));
+    }
+    let toml = format!(
+        r#"
+[[host_group]]
+name = "shop-web"
+hosts = [{{ name = "web1", target = "{prod}" }}]
+
+[[project]]
+name = "shop"
+description = "Web shop (browser test)"
+svn_url = "{url}"
+staging_dir = "{staging}"
+staging_url = "http://staging.example/shop/"
+host_groups = ["shop-web"]
+excludes = ["*.log"]
+leads = ["lead", "lead2"]
+developers = ["dev", "lead2"]
+testers = ["tester"]
+
+[project.approval]
+required = 1
+allow_self_approval = false
+"#,
+        prod = data.join("prod").display(),
+        url = repo.url,
+        staging = data.join("staging").join("shop").display(),
+    );
+    let file = data.join("projects.toml");
+    std::fs::write(&file, toml).expect("write import");
+    cli(data, &["project", "import", file.to_str().expect("utf8 path")], "");
+    let port = free_port();
+    let log = std::fs::File::create(shots_dir().join("serve.log")).expect("serve log");
+    let child = slipway(data, port)
+        .arg("serve")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start slipway serve");
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    wait_for_port(port, Duration::from_secs(60), "slipway serve");
+    server
+}
+
+struct Session<'a> {
+    b: &'a Browser,
+    base: &'a str,
+}
+
+impl Session<'_> {
+    fn goto(&self, path: &str) {
+        self.b.goto(&format!("{}{path}", self.base));
+    }
+
+    fn login(&self, user: &str) {
+        self.goto("/login");
+        let name = self.b.find("#username");
+        self.b.type_into(&name, user);
+        let pw = self.b.find("#password");
+        self.b.type_into(&pw, PASSWORD);
+        self.b.click(&self.b.find("#login"));
+        self.b.wait(&format!("{user} signed in"), || {
+            self.b
+                .try_find("form[action='/logout']")
+                .filter(|_| !self.b.url().contains("/login"))
+        });
+    }
+
+    fn logout(&self) {
+        self.b.click(&self.b.find("form[action='/logout'] button"));
+        self.b.wait("the login page", || {
+            self.b.try_find("#login").filter(|_| self.b.url().ends_with("/login"))
+        });
+    }
+
+    fn state(&self) -> String {
+        let el = self.b.find("#ticket-state");
+        self.b.attr(&el, "data-state").unwrap_or_default()
+    }
+
+    /// Reloads the ticket page until it is in `state` (the worker's jobs take a moment).
+    fn wait_state(&self, id: i64, states: &[&str]) -> String {
+        let start = Instant::now();
+        loop {
+            self.goto(&format!("/tickets/{id}"));
+            let now = self.state();
+            if states.contains(&now.as_str()) {
+                return now;
+            }
+            if start.elapsed() > Duration::from_secs(90) {
+                let shot = self.b.screenshot(&format!("timeout-ticket-{id}"));
+                panic!(
+                    "ticket {id} stayed `{now}`, wanted {states:?}: {} ({})",
+                    self.b.body_text(),
+                    shot.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// Presses an action button on the ticket page and waits for the page to come back.
+    fn act(&self, id: i64, action: &str, note: &str) {
+        self.goto(&format!("/tickets/{id}"));
+        if !note.is_empty() {
+            let n = self.b.find("#note");
+            self.b.type_into(&n, note);
+        }
+        let before = self.state();
+        self.b.click(&self.b.find(&format!("#act-{action}")));
+        self.b.wait(&format!("{action} on #{id} done"), || {
+            self.b
+                .try_find("#ticket-state")
+                .and_then(|el| self.b.attr(&el, "data-state"))
+                .filter(|s| *s != before || self.b.try_find("#action-error").is_some())
+        });
+        if let Some(err) = self.b.try_find("#action-error") {
+            panic!("{action} on #{id} refused: {}", self.b.text(&err));
+        }
+    }
+
+    /// Files a ticket through the form; returns its id.
+    fn file_ticket(&self, reason: &str, paths: &str) -> i64 {
+        self.goto("/tickets/new");
+        self.b.click(&self.b.find("#project option[value='shop']"));
+        let r = self.b.find("#reason");
+        self.b.type_into(&r, reason);
+        let p = self.b.find("#svn_paths");
+        self.b.type_into(&p, paths);
+        self.b.click(&self.b.find("#file-ticket"));
+        self.b.wait("the new ticket's page", || {
+            let url = self.b.url();
+            let id = url.rsplit("/tickets/").next()?.parse::<i64>().ok()?;
+            self.b.try_find("#ticket-state").map(|_| id)
+        })
+    }
+}
+
+#[test]
+fn release_flow_in_a_real_browser() {
+    let shots = shots_dir();
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let repo = SvnRepo::create(&[
+        ("index.html", "<h1>shop</h1>\n"),
+        ("src/app.js", "console.log('v1');\n"),
+        ("src/cart.js", "// cart\n"),
+        ("img/logo.txt", "logo\n"),
+    ]);
+    repo.commit(&[("src/app.js", Some("console.log('v2');\n"))], "checkout button fix");
+    let data = tempfile::tempdir().expect("data dir");
+    let server = start(&repo, data.path());
+    let browser = Browser::start(&shots);
+    let s = Session {
+        b: &browser,
+        base: &server.base,
+    };
+
+    // The login page.
+    s.goto("/login");
+    browser.find("#login");
+    browser.screenshot("01-login");
+
+    // A developer files a ticket; a bad path is refused next to the field, input kept.
+    s.login("dev");
+    s.goto("/tickets/new");
+    browser.click(&browser.find("#project option[value='shop']"));
+    let reason = browser.find("#reason");
+    browser.type_into(&reason, "Fix the checkout button (JIRA-123)");
+    let paths = browser.find("#svn_paths");
+    browser.type_into(&paths, "src/app.js\n../../etc/passwd");
+    browser.click(&browser.find("#file-ticket"));
+    let feedback = browser.find("#svn_paths ~ .invalid-feedback");
+    assert!(!browser.text(&feedback).is_empty());
+    assert_eq!(
+        browser.prop(&browser.find("#reason"), "value").as_deref(),
+        Some("Fix the checkout button (JIRA-123)")
+    );
+    browser.screenshot("03-new-ticket-error");
+    let paths = browser.find("#svn_paths");
+    browser.type_into(&paths, "src/app.js");
+    browser.click(&browser.find("#file-ticket"));
+    let id = browser.wait("the ticket page", || {
+        browser
+            .url()
+            .rsplit("/tickets/")
+            .next()
+            .and_then(|t| t.parse::<i64>().ok())
+            .filter(|_| browser.try_find("#ticket-state").is_some())
+    });
+
+    // serve's own worker stages it from SVN.
+    s.wait_state(id, &["staged"]);
+    let staging = browser.find("#staging-url");
+    assert_eq!(browser.text(&staging), "http://staging.example/shop/");
+    assert!(
+        browser.body_text().contains("checkout button fix"),
+        "the SVN commit is listed"
+    );
+    browser.screenshot("04-ticket-staged");
+    s.logout();
+
+    // The tester sees it on "my work" and marks it tested.
+    s.login("tester");
+    s.goto("/");
+    assert!(browser.body_text().contains("Fix the checkout button"));
+    browser.screenshot("02-my-work");
+    s.act(id, "mark-tested", "works on staging");
+    assert_eq!(s.state(), "tested");
+    s.logout();
+
+    // A lead approves.
+    s.login("lead");
+    s.act(id, "approve", "");
+    assert_eq!(s.state(), "approved");
+    s.logout();
+
+    // The developer releases. (The release pipeline is built elsewhere; once it
+    // is registered, the ticket goes on to `released`.)
+    s.login("dev");
+    s.act(id, "release", "");
+    let state = s.state();
+    assert!(state == "releasing" || state == "released", "{state}");
+    browser.screenshot("05-ticket-releasing");
+    s.logout();
+
+    // A lead who is also a developer files a ticket: they may not approve it.
+    s.login("lead2");
+    let own = s.file_ticket("Update the logo", "img/logo.txt");
+    s.wait_state(own, &["staged"]);
+    s.logout();
+    s.login("tester");
+    s.act(own, "mark-tested", "");
+    s.logout();
+    s.login("lead2");
+    s.goto(&format!("/tickets/{own}"));
+    assert_eq!(s.state(), "tested");
+    assert!(browser.try_find("#act-approve").is_none(), "no approve button");
+    let why = browser.text(&browser.find("#approve-refusal"));
+    assert!(why.contains("self-approval"), "{why}");
+    browser.screenshot("06-ticket-self-approval");
+
+    // Lists and pages.
+    s.goto("/tickets");
+    assert!(browser.find_all("table tbody tr").len() >= 2);
+    browser.screenshot("07-ticket-list");
+    s.goto("/projects/shop");
+    browser.find("h1");
+    browser.screenshot("08-project");
+    s.goto("/audit");
+    assert!(browser.body_text().contains("approve"));
+    browser.screenshot("09-audit");
+    s.logout();
+
+    s.login("admin");
+    s.goto("/admin/users");
+    assert!(browser.body_text().contains("lead2"));
+    browser.screenshot("10-admin-users");
+    s.goto("/admin/projects");
+    browser.screenshot("11-admin-projects");
+    s.goto("/admin/projects/shop/edit");
+    browser.screenshot("12-admin-project-edit");
+
+    // The Chinese UI: the switch is remembered across pages.
+    s.goto(&format!("/tickets/{id}"));
+    browser.click(&browser.find("button[name='lang'][value='zh-CN']"));
+    browser.wait("the Chinese page", || {
+        browser.try_find("html[lang='zh-CN'] #ticket-state")
+    });
+    let text = browser.body_text();
+    assert!(text.contains("时间线"), "{text}");
+    assert!(text.contains("发布中") || text.contains("已发布"), "{text}");
+    browser.screenshot("13-ticket-zh");
+    s.goto("/");
+    browser.find("html[lang='zh-CN']");
+    browser.screenshot("14-my-work-zh");
+    s.goto("/tickets/new");
+    browser.screenshot("15-new-ticket-zh");
+    drop(browser);
+    drop(server);
+}
