@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod jobs;
+pub mod notify;
 pub mod service;
 pub mod store;
 pub mod vcs;
