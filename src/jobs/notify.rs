@@ -388,7 +388,14 @@ pub fn enqueue_reminders_at(pool: &Pool, now: NaiveDateTime) -> Result<usize, St
                         user_id: None,
                         reminder: Some(level),
                     };
-                    insert_job(conn, NOTIFY_JOB, payload.to_json(), Some(ticket.project_id), now)?;
+                    // Due at once (`now` is only the clock the waiting is measured by).
+                    insert_job(
+                        conn,
+                        NOTIFY_JOB,
+                        payload.to_json(),
+                        Some(ticket.project_id),
+                        timestamp_now(),
+                    )?;
                     queued += 1;
                 }
             }
