@@ -15,7 +15,9 @@ use serde::Deserialize;
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
 /// Top-level sections, the only keys taken from `SLIPWAY_*` variables.
-const SECTIONS: [&str; 8] = ["data_dir", "server", "database", "worker", "cron", "svn", "auth", "log"];
+const SECTIONS: [&str; 10] = [
+    "data_dir", "server", "database", "worker", "cron", "svn", "auth", "log", "smtp", "notify",
+];
 
 /// A secret string: never printed by `Debug` or `Display`.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
@@ -56,6 +58,10 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Outgoing mail.
+    pub smtp: SmtpConfig,
+    /// Notifications and one-click approval links.
+    pub notify: NotifyConfig,
 }
 
 /// `[server]`.
@@ -120,6 +126,8 @@ pub struct CronConfig {
     pub svn_poll: String,
     /// Delete old job output.
     pub log_cleanup: String,
+    /// Look for tickets waiting too long for approval (reminders).
+    pub notify_reminders: String,
 }
 
 /// `[svn]`.
@@ -153,6 +161,52 @@ pub struct AuthConfig {
     pub jwt_secret_file: Option<PathBuf>,
     /// Session length in hours.
     pub session_hours: u32,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain SMTP (a relay on the same host or network).
+    None,
+    /// Plain, then STARTTLS (port 587).
+    Starttls,
+    /// TLS from the start (port 465).
+    Tls,
+}
+
+/// `[smtp]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Send mail over SMTP; false: write `.eml` files under `<data_dir>/mail/`.
+    pub enabled: bool,
+    /// SMTP server.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// none, starttls or tls.
+    pub security: SmtpSecurity,
+    /// User name for AUTH (empty: no AUTH).
+    pub username: String,
+    /// Password for AUTH.
+    pub password: Option<Secret>,
+    /// Read `password` from this file instead.
+    pub password_file: Option<PathBuf>,
+    /// The From address, e.g. `Slipway <slipway@example.com>`.
+    pub from: String,
+    /// Seconds to wait for the server.
+    pub timeout_secs: u64,
+}
+
+/// `[notify]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Hours an emailed approval link stays valid.
+    pub approval_link_hours: u32,
+    /// Seconds to wait for a webhook receiver.
+    pub webhook_timeout_secs: u64,
 }
 
 /// Log output format.
@@ -215,6 +269,11 @@ impl Config {
             config.auth.jwt_secret.take(),
             config.auth.jwt_secret_file.as_deref(),
         )?;
+        config.smtp.password = read_secret(
+            "smtp.password",
+            config.smtp.password.take(),
+            config.smtp.password_file.as_deref(),
+        )?;
         for (name, credential) in &mut config.svn.credentials {
             let key = format!("svn.credentials.{name}.password");
             credential.password = read_secret(&key, credential.password.take(), credential.password_file.as_deref())?;
@@ -247,6 +306,7 @@ impl Config {
             ("cron.sweep", &self.cron.sweep),
             ("cron.svn_poll", &self.cron.svn_poll),
             ("cron.log_cleanup", &self.cron.log_cleanup),
+            ("cron.notify_reminders", &self.cron.notify_reminders),
         ] {
             if schedule.split_whitespace().count() != 6 {
                 return Err(ConfigError(format!(
@@ -259,6 +319,29 @@ impl Config {
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(ConfigError(format!("log.level: {e}")));
+        }
+        if self.smtp.enabled {
+            if self.smtp.host.trim().is_empty() {
+                return bad("smtp.host", "must be set when smtp.enabled = true");
+            }
+            if self.smtp.port == 0 {
+                return bad("smtp.port", "must be a port number");
+            }
+            if self.smtp.security != SmtpSecurity::None {
+                return bad(
+                    "smtp.security",
+                    "this build speaks plain SMTP only (security = \"none\"); STARTTLS/TLS are not built in yet",
+                );
+            }
+        }
+        if self.smtp.from.parse::<lettre::message::Mailbox>().is_err() {
+            return bad("smtp.from", "must be an address like `Slipway <slipway@example.com>`");
+        }
+        if self.notify.approval_link_hours == 0 {
+            return bad("notify.approval_link_hours", "must be at least 1");
+        }
+        if self.notify.webhook_timeout_secs == 0 {
+            return bad("notify.webhook_timeout_secs", "must be at least 1");
         }
         let url = &self.server.public_url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
@@ -355,6 +438,33 @@ mod tests {
         std::fs::write(&path, "[worker]\nconcurency = 3\n").expect("write");
         let error = Config::load_from(Some(&path), env("SLIPWAY_T6_", &[])).expect_err("typo");
         assert!(error.to_string().contains("concurency"), "{error}");
+    }
+
+    #[test]
+    fn smtp_settings() {
+        let config = Config::load_from(None, env("SLIPWAY_T10_", &[])).expect("defaults load");
+        assert!(!config.smtp.enabled, "mail goes to files by default");
+        assert_eq!(config.notify.approval_link_hours, 72);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("smtp");
+        std::fs::write(&path, "s3cret\n").expect("write");
+        let file = path.display().to_string();
+        let vars = [
+            ("SMTP__ENABLED", "true"),
+            ("SMTP__HOST", "mail.example.com"),
+            ("SMTP__PASSWORD_FILE", file.as_str()),
+        ];
+        let config = Config::load_from(None, env("SLIPWAY_T11_", &vars)).expect("loads");
+        assert_eq!(config.smtp.password.as_ref().map(Secret::expose), Some("s3cret"));
+        assert!(
+            !format!("{config:?}").contains("s3cret"),
+            "secrets stay out of Debug output"
+        );
+        let error = Config::load_from(None, env("SLIPWAY_T12_", &[("SMTP__ENABLED", "true")])).expect_err("no host");
+        assert!(error.to_string().contains("smtp.host"), "{error}");
+        let error =
+            Config::load_from(None, env("SLIPWAY_T13_", &[("SMTP__FROM", "not an address")])).expect_err("from");
+        assert!(error.to_string().contains("smtp.from"), "{error}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod deploy;
 pub mod domain;
 pub mod jobs;
+pub mod notify;
 pub mod service;
 pub mod store;
 pub mod vcs;

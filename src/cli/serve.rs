@@ -61,6 +61,7 @@ pub fn serve(config: &Config) -> Result<(), Failure> {
         sweep: config.cron.sweep.clone(),
         svn_poll: config.cron.svn_poll.clone(),
         log_cleanup: config.cron.log_cleanup.clone(),
+        notify_reminders: config.cron.notify_reminders.clone(),
     };
     let job_worker = worker(config, pool.clone(), waker.clone());
     tracing::info!(%bind, url = %config.public_url(), "slipway serving");

@@ -17,6 +17,8 @@ pub struct CronOptions {
     pub svn_poll: String,
     /// When to delete old job output.
     pub log_cleanup: String,
+    /// When to look for tickets waiting too long for approval.
+    pub notify_reminders: String,
 }
 
 /// Job kind of the SVN poller.
@@ -125,6 +127,15 @@ pub async fn start(pool: Pool, waker: Waker, options: &CronOptions) -> Result<Jo
             waker.clone(),
             "queued SVN polls",
             enqueue_svn_polls,
+        )?)
+        .await?;
+    scheduler
+        .add(blocking_entry(
+            &options.notify_reminders,
+            pool.clone(),
+            waker.clone(),
+            "queued approval reminders",
+            super::notify::enqueue_reminders,
         )?)
         .await?;
     scheduler

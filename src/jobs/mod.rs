@@ -7,6 +7,7 @@ pub mod cleanup;
 pub mod cron;
 pub mod handler;
 pub mod log;
+pub mod notify;
 pub mod pipeline;
 pub mod release;
 pub mod stage;

@@ -7,6 +7,7 @@ use crate::config::Config;
 use super::cleanup::LogCleanup;
 use super::handler::Registry;
 use super::release::{Release, Rollback};
+use super::notify::{NotifyHandler, NotifySettings, WebhookHandler};
 use super::stage::Stage;
 use super::svn_access::SvnAccess;
 use super::svn_poll::SvnPoll;
@@ -14,7 +15,7 @@ use super::svn_poll::SvnPoll;
 /// Every handler of this build.
 pub fn registry(config: &Config) -> Registry {
     let svn = SvnAccess::from_config(config);
-    Registry::new()
+    let registry = Registry::new()
         .with(Stage {
             svn: svn.clone(),
             build_timeout: Duration::from_secs(config.worker.build_timeout_secs),
@@ -24,5 +25,24 @@ pub fn registry(config: &Config) -> Registry {
         .with(Rollback)
         .with(LogCleanup {
             retention_days: config.worker.log_retention_days,
-        })
+        });
+    with_notify(registry, config)
+}
+
+/// Adds the `notify` and `webhook` handlers. Without a signing key (an
+/// unwritable data dir) they are left out and their jobs wait in the queue.
+fn with_notify(registry: Registry, config: &Config) -> Registry {
+    let settings = crate::web::auth::signing_key(config).and_then(|key| NotifySettings::from_config(config, &key));
+    match settings {
+        Ok(settings) => registry
+            .with(WebhookHandler {
+                public_url: settings.public_url.clone(),
+                timeout: settings.webhook_timeout,
+            })
+            .with(NotifyHandler { settings }),
+        Err(error) => {
+            tracing::error!(%error, "notifications are off: cannot set up mail");
+            registry
+        }
+    }
 }

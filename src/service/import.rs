@@ -111,6 +111,23 @@ struct ProjectSpec {
     approval: ApprovalSpec,
     #[serde(default)]
     freeze: Vec<FreezeSpec>,
+    /// Users told about releases, failures and rollbacks (no role needed).
+    #[serde(default)]
+    watchers: Vec<Spanned<String>>,
+    /// Where each transition is posted.
+    #[serde(default)]
+    webhooks: Vec<WebhookSpec>,
+    /// Hours a ticket may wait for approval before its approvers are reminded (default 4).
+    reminder_hours: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookSpec {
+    url: Spanned<String>,
+    #[serde(default)]
+    secret: String,
+    preset: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -318,6 +335,7 @@ fn check_project<'f>(spec: &'f ProjectSpec, p: &mut Problems<'_>) -> Option<Chec
             ),
         }
     }
+    check_notify(spec, p);
     let json = |items: Vec<&str>| serde_json::to_string(&items).unwrap_or_else(|_| "[]".to_owned());
     if p.found.len() > before {
         return None;
@@ -345,6 +363,40 @@ fn check_project<'f>(spec: &'f ProjectSpec, p: &mut Problems<'_>) -> Option<Chec
             updated_at: now,
         },
     })
+}
+
+/// Checks watchers, webhooks and the reminder interval.
+fn check_notify(spec: &ProjectSpec, p: &mut Problems<'_>) {
+    let mut seen = std::collections::BTreeSet::new();
+    for watcher in &spec.watchers {
+        if !seen.insert(watcher.get_ref().as_str()) {
+            p.at(
+                watcher.span(),
+                format!("`{}` is listed twice as watcher", watcher.get_ref()),
+            );
+        }
+    }
+    for hook in &spec.webhooks {
+        if let Err(e) = crate::notify::webhook::check_url(hook.url.get_ref()) {
+            p.at(hook.url.span(), format!("webhook url: {e}"));
+        }
+        if let Some(preset) = &hook.preset {
+            if !crate::notify::webhook::PRESETS.contains(&preset.get_ref().as_str()) {
+                p.at(
+                    preset.span(),
+                    format!(
+                        "webhook preset must be one of {}",
+                        crate::notify::webhook::PRESETS.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(hours) = &spec.reminder_hours {
+        if !(1..=720).contains(hours.get_ref()) {
+            p.at(hours.span(), "reminder_hours must be between 1 and 720");
+        }
+    }
 }
 
 /// Parses and checks `source` (no database access): the problems, if any.
@@ -489,6 +541,23 @@ fn insert_project(conn: &mut DbConn, project: &Checked<'_>, p: &mut Problems<'_>
                 ),
             }
         }
+    }
+    for name in &spec.watchers {
+        match users::by_username(conn, name.get_ref())? {
+            Some(user) => crate::store::notify::add_watcher(conn, id, user.id)?,
+            None => p.at(
+                name.span(),
+                format!("no user `{}` (add it with `slipway user add` first)", name.get_ref()),
+            ),
+        }
+    }
+    for hook in &spec.webhooks {
+        let preset = hook.preset.as_ref().map_or("json", |p| p.get_ref().as_str());
+        crate::store::notify::insert_webhook(conn, id, hook.url.get_ref(), &hook.secret, preset, timestamp_now())?;
+    }
+    if let Some(hours) = &spec.reminder_hours {
+        let minutes = i32::try_from(*hours.get_ref() * 60).unwrap_or(i32::MAX);
+        crate::store::notify::set_reminder_minutes(conn, id, minutes)?;
     }
     for group in &spec.host_groups {
         match projects::host_group_by_name(conn, group.get_ref())? {

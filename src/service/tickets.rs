@@ -243,6 +243,7 @@ fn create(
             created_at: now,
         },
     )?;
+    crate::notify::enqueue_event(conn, event_id, project.id, now)?;
     let job_id = decision
         .enqueue
         .map(|kind| enqueue(conn, kind, &ticket, now))
@@ -366,6 +367,7 @@ fn apply_in_tx(
             created_at: naive_now,
         },
     )?;
+    crate::notify::enqueue_event(conn, event_id, project.id, naive_now)?;
     if shipped {
         record_shipped(conn, &project, &ticket, naive_now)?;
     }
@@ -434,7 +436,7 @@ fn record_shipped(
                 if !tickets::update_if_unchanged(conn, &row)? {
                     return Err(lost_race_message(undone.id));
                 }
-                tickets::insert_event(
+                let event_id = tickets::insert_event(
                     conn,
                     &NewEvent {
                         ticket_id: undone.id,
@@ -447,6 +449,7 @@ fn record_shipped(
                         created_at: now,
                     },
                 )?;
+                crate::notify::enqueue_event(conn, event_id, project.id, now)?;
             }
         }
     }

@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod listing;
 pub mod migrate;
 pub mod models;
+pub mod notify;
 pub mod projects;
 pub mod releases;
 pub mod schema;

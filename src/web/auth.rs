@@ -49,6 +49,11 @@ impl Keys {
             dec: DecodingKey::from_secret(secret),
         }
     }
+
+    /// The verifying key (approval links are signed with the same secret).
+    pub fn decoding(&self) -> &DecodingKey {
+        &self.dec
+    }
 }
 
 /// What a token says.

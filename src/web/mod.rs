@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod approve;
 pub mod assets;
 pub mod auth;
 pub mod error;
@@ -124,6 +125,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .configure(pages::routes)
                     .configure(admin::routes)
                     .configure(live::routes)
+                    .configure(approve::routes)
                     .default_service(web::to(pages::not_found)),
             );
     }

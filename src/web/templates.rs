@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use tera::{Tera, Value};
 
 /// Every template, by name.
-const TEMPLATES: [(&str, &str); 16] = [
+const TEMPLATES: [(&str, &str); 17] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("index.html", include_str!("../../templates/index.html")),
@@ -28,6 +28,7 @@ const TEMPLATES: [(&str, &str); 16] = [
     ),
     ("admin_hosts.html", include_str!("../../templates/admin_hosts.html")),
     ("admin_import.html", include_str!("../../templates/admin_import.html")),
+    ("approve_link.html", include_str!("../../templates/approve_link.html")),
 ];
 
 /// `{{ rfc3339 | utc }}`: `2026-11-25 12:00 UTC` (what pages show without JS).

@@ -1,0 +1,218 @@
+//! One-click approval from an emailed link (invariant 8 of DESIGN.md).
+//!
+//! `GET /approve/{token}` only shows the ticket and a confirmation form;
+//! `POST /approve/{token}` (from that form) approves or rejects as the
+//! link's approver through `service::tickets::apply`, with the same rules as
+//! the browser. The POST needs no session and no CSRF cookie: the signed
+//! token in the form is the authority, and it is bound to one approver, one
+//! ticket, one action and the ticket's state and stage generation when sent.
+//! A cross-site form cannot forge it.
+//!
+//! Refused, with a page that says why and nothing changed: a bad signature,
+//! an expired link, a used link (its id is in `used_approval_tokens`), a
+//! stale link (the ticket left the state, or was staged again, since), and a
+//! link opened while signed in as someone else.
+//!
+//! The link is bound to state + stage generation, not to the lock version:
+//! with two approvals required, the second lead's link must still work after
+//! the first lead approved (which bumps the lock version but keeps the state).
+//! The POST passes the lock version it read as `expected_lock_version`, so of
+//! two concurrent uses of one link only one acts; the id is recorded after.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpResponse};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use tera::Context;
+
+use crate::domain::Action;
+use crate::notify::links::{self, LinkClaims, LinkError};
+use crate::service::tickets::{self as ticket_service, ActionInput, ActorRef};
+use crate::store::{notify, projects, tickets, timestamp_now, users, DbConn};
+
+use super::auth::PageCtx;
+use super::error::AppError;
+use super::pages::{error_page, render};
+use super::AppState;
+
+/// Registers `/approve/{token}`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(confirm_page).service(confirm);
+}
+
+#[derive(Serialize)]
+struct Summary {
+    id: i64,
+    project: String,
+    reason: String,
+    submitter: String,
+    state: String,
+    approver: String,
+    lock_version: i32,
+}
+
+enum Verdict {
+    Usable(Summary),
+    Refused(&'static str, Option<i64>),
+}
+
+fn name_of(conn: &mut DbConn, id: i64) -> Result<Option<String>, AppError> {
+    Ok(users::by_id(conn, id)?.map(|u| {
+        if u.display_name.trim().is_empty() {
+            u.username
+        } else {
+            format!("{} ({})", u.display_name, u.username)
+        }
+    }))
+}
+
+/// Checks a verified link against the database (read only).
+fn check(conn: &mut DbConn, claims: &LinkClaims, viewer: Option<i64>) -> Result<Verdict, AppError> {
+    if viewer.is_some_and(|v| v != claims.uid) {
+        return Ok(Verdict::Refused("other_user", Some(claims.tid)));
+    }
+    if notify::token_used(conn, &claims.jti)? {
+        return Ok(Verdict::Refused("used", Some(claims.tid)));
+    }
+    let Some(ticket) = tickets::by_id(conn, claims.tid)? else {
+        return Ok(Verdict::Refused("gone", None));
+    };
+    let approver = users::by_id(conn, claims.uid)?;
+    if approver.as_ref().is_none_or(|u| u.disabled) {
+        return Ok(Verdict::Refused("gone", Some(ticket.id)));
+    }
+    if ticket.state != claims.st || ticket.stage_generation != claims.gen {
+        return Ok(Verdict::Refused("stale", Some(ticket.id)));
+    }
+    let project = projects::by_id(conn, ticket.project_id)?.ok_or_else(|| AppError::NotFound("project".into()))?;
+    Ok(Verdict::Usable(Summary {
+        id: ticket.id,
+        project: project.name,
+        reason: ticket.reason.clone(),
+        submitter: name_of(conn, ticket.submitter_id)?.unwrap_or_default(),
+        state: ticket.state.clone(),
+        approver: name_of(conn, claims.uid)?.unwrap_or_default(),
+        lock_version: ticket.lock_version,
+    }))
+}
+
+fn refused(ctx: &PageCtx, state: &AppState, reason: &str, ticket: Option<i64>, detail: Option<String>) -> HttpResponse {
+    let mut c = Context::new();
+    c.insert("refusal", reason);
+    c.insert("ticket_id", &ticket);
+    c.insert("detail", &detail.unwrap_or_default());
+    let status = match reason {
+        "invalid" => StatusCode::BAD_REQUEST,
+        "other_user" => StatusCode::FORBIDDEN,
+        "refused" => StatusCode::CONFLICT,
+        _ => StatusCode::GONE,
+    };
+    render(ctx, state, "approve_link.html", c, status)
+}
+
+fn verify(state: &AppState, token: &str) -> Result<LinkClaims, &'static str> {
+    links::verify(state.keys.decoding(), token).map_err(|e| match e {
+        LinkError::Expired => "expired",
+        LinkError::Invalid => "invalid",
+    })
+}
+
+#[get("/approve/{token}")]
+async fn confirm_page(ctx: PageCtx, state: web::Data<AppState>, token: web::Path<String>) -> HttpResponse {
+    let token = token.into_inner();
+    let claims = match verify(&state, &token) {
+        Ok(c) => c,
+        Err(reason) => return refused(&ctx, &state, reason, None, None),
+    };
+    let viewer = ctx.viewer.as_ref().map(|u| u.id);
+    let checked = {
+        let claims = claims.clone();
+        state.db(move |conn| check(conn, &claims, viewer)).await
+    };
+    match checked {
+        Ok(Verdict::Usable(summary)) => {
+            let mut c = Context::new();
+            c.insert("tk", &summary);
+            c.insert("act", &claims.act);
+            c.insert("token", &token);
+            render(&ctx, &state, "approve_link.html", c, StatusCode::OK)
+        }
+        Ok(Verdict::Refused(reason, ticket)) => refused(&ctx, &state, reason, ticket, None),
+        Err(e) => error_page(&ctx, &state, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    note: String,
+}
+
+enum Outcome {
+    Done(Summary),
+    Refused(&'static str, Option<i64>, Option<String>),
+}
+
+#[post("/approve/{token}")]
+async fn confirm(
+    ctx: PageCtx,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: web::Form<ConfirmForm>,
+) -> HttpResponse {
+    let token = token.into_inner();
+    // The form carries the token it was rendered with; both must agree.
+    if form.token != token {
+        return refused(&ctx, &state, "invalid", None, None);
+    }
+    let claims = match verify(&state, &token) {
+        Ok(c) => c,
+        Err(reason) => return refused(&ctx, &state, reason, None, None),
+    };
+    let viewer = ctx.viewer.as_ref().map(|u| u.id);
+    let note = Some(form.note.trim().to_owned()).filter(|n| !n.is_empty());
+    let act = claims.act.clone();
+    let outcome = state
+        .db_then_wake(move |conn| {
+            let summary = match check(conn, &claims, viewer)? {
+                Verdict::Usable(s) => s,
+                Verdict::Refused(reason, ticket) => return Ok(Outcome::Refused(reason, ticket, None)),
+            };
+            let action = if claims.act == "reject" {
+                Action::Reject
+            } else {
+                Action::Approve
+            };
+            let mut input = ActionInput::new(action, ActorRef::User(claims.uid));
+            input.note = note;
+            input.expected_lock_version = Some(summary.lock_version);
+            match ticket_service::apply(conn, claims.tid, &input, Utc::now()) {
+                Ok(_) => {
+                    notify::use_token(conn, &claims.jti, claims.tid, claims.uid, timestamp_now())?;
+                    tracing::info!(ticket = claims.tid, user = claims.uid, action = %claims.act, "approval link used");
+                    Ok(Outcome::Done(summary))
+                }
+                Err(e) => {
+                    let e = AppError::from(e);
+                    if matches!(e, AppError::Internal(_)) {
+                        return Err(e);
+                    }
+                    Ok(Outcome::Refused("refused", Some(claims.tid), Some(e.public_message())))
+                }
+            }
+        })
+        .await;
+    match outcome {
+        Ok(Outcome::Done(summary)) => {
+            let mut c = Context::new();
+            c.insert("done", &true);
+            c.insert("tk", &summary);
+            c.insert("act", &act);
+            render(&ctx, &state, "approve_link.html", c, StatusCode::OK)
+        }
+        Ok(Outcome::Refused(reason, ticket, detail)) => refused(&ctx, &state, reason, ticket, detail),
+        Err(e) => error_page(&ctx, &state, e),
+    }
+}
