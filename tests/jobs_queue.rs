@@ -341,24 +341,10 @@ fn postgres_notify_wakes_a_worker_in_another_process() {
     std::thread::sleep(Duration::from_millis(500));
     let pool = db.pool.clone();
     let woke = runtime.block_on(async move {
-        let waiting = waker.wait();
-        tokio::pin!(waiting);
-        // Registers interest before the job is enqueued by "another process" (another connection).
-        let _ = futures_poll_once(&mut waiting).await;
-        tokio::task::spawn_blocking(move || enqueue(&pool, "probe", None, "{}"))
-            .await
-            .expect("enqueue");
-        tokio::time::timeout(Duration::from_secs(10), waiting).await.is_ok()
+        // Consume a wake-up left by other tests' NOTIFYs (the channel is database-wide).
+        let _ = tokio::time::timeout(Duration::from_millis(200), waker.wait()).await;
+        tokio::task::spawn_blocking(move || enqueue(&pool, "probe", None, "{}")).await.expect("enqueue");
+        tokio::time::timeout(Duration::from_secs(10), waker.wait()).await.is_ok()
     });
     assert!(woke, "NOTIFY reached the listener");
-}
-
-/// Polls a future once so a `Notify` waiter is registered.
-async fn futures_poll_once<F: std::future::Future + Unpin>(future: &mut F) -> Option<F::Output> {
-    use std::task::Poll;
-    std::future::poll_fn(|cx| match std::pin::Pin::new(&mut *future).poll(cx) {
-        Poll::Ready(v) => Poll::Ready(Some(v)),
-        Poll::Pending => Poll::Ready(None),
-    })
-    .await
 }
