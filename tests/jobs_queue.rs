@@ -343,8 +343,12 @@ fn postgres_notify_wakes_a_worker_in_another_process() {
     let woke = runtime.block_on(async move {
         // Consume a wake-up left by other tests' NOTIFYs (the channel is database-wide).
         let _ = tokio::time::timeout(Duration::from_millis(200), waker.wait()).await;
-        tokio::task::spawn_blocking(move || enqueue(&pool, "probe", None, "{}")).await.expect("enqueue");
-        tokio::time::timeout(Duration::from_secs(10), waker.wait()).await.is_ok()
+        tokio::task::spawn_blocking(move || enqueue(&pool, "probe", None, "{}"))
+            .await
+            .expect("enqueue");
+        tokio::time::timeout(Duration::from_secs(10), waker.wait())
+            .await
+            .is_ok()
     });
     assert!(woke, "NOTIFY reached the listener");
 }

@@ -6,8 +6,8 @@ use crate::config::Config;
 
 use super::cleanup::LogCleanup;
 use super::handler::Registry;
-use super::release::{Release, Rollback};
 use super::notify::{NotifyHandler, NotifySettings, WebhookHandler};
+use super::release::{Release, Rollback};
 use super::stage::Stage;
 use super::svn_access::SvnAccess;
 use super::svn_poll::SvnPoll;

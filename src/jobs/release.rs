@@ -445,6 +445,20 @@ fn revert_switched(
     }
 }
 
+/// Loads the work, or says why there is none: the ticket moved on (done) or
+/// an abort came before any host was touched (failed).
+fn start(ctx: &mut JobContext, expect_state: &str) -> Result<Option<Work>, JobError> {
+    match load(ctx, expect_state)? {
+        None => {
+            ctx.log
+                .info(&format!("the ticket is no longer {expect_state}; nothing to do"));
+            Ok(None)
+        }
+        Some(work) if work.ticket.abort_requested => Err(permanent("aborted before any host was touched")),
+        Some(work) => Ok(Some(work)),
+    }
+}
+
 fn raw_targets(pool: &Pool, project_id: i64) -> Result<Vec<String>, JobError> {
     let mut conn = pool.get().map_err(retry)?;
     Ok(projects::hosts_of(&mut conn, project_id)
@@ -464,13 +478,9 @@ impl Handler for Release {
     }
 
     fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
-        match load(ctx, "releasing")? {
-            None => {
-                ctx.log.info("the ticket is no longer releasing; nothing to do");
-                Ok(())
-            }
-            Some(work) if work.ticket.abort_requested => Err(permanent("aborted before any host was touched")),
+        match start(ctx, "releasing")? {
             Some(work) => self.release(ctx, work),
+            None => Ok(()),
         }
     }
 
@@ -557,13 +567,9 @@ impl Handler for Rollback {
     }
 
     fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
-        match load(ctx, "rolling_back")? {
-            None => {
-                ctx.log.info("the ticket is no longer rolling back; nothing to do");
-                Ok(())
-            }
-            Some(work) if work.ticket.abort_requested => Err(permanent("aborted before any host was touched")),
+        match start(ctx, "rolling_back")? {
             Some(work) => self.rollback(ctx, work),
+            None => Ok(()),
         }
     }
 
