@@ -21,6 +21,11 @@ use std::path::Path;
 
 pub use crate::vcs::process::OutputLine;
 
+mod fanout;
+pub mod health;
+pub mod quote;
+pub mod remote;
+pub mod rsync;
 pub mod settings;
 pub mod target;
 
@@ -226,50 +231,57 @@ pub enum DeployError {
 /// the live release, carry the excluded host-only files over from the live
 /// release, run the before-switch hooks, switch `<path>/current` by atomic
 /// rename of a symlink, run the after-switch hooks, health check, prune.
-/// Inplace mode: `rsync --delete` straight into `<path>` with the excludes.
+/// A host already running `version` (a re-run) only gets the after-switch
+/// hooks and the health check again.
+/// Inplace mode: `rsync --delete` straight into `<path>` with the excludes,
+/// between the before- and after-switch hooks.
 /// Stops at the first failed batch (later hosts: `Skipped`). In `batches` a
 /// failing canary health check stops the rollout and, with
-/// `health.revert_canary`, switches the canary back.
+/// `health.revert_canary`, switches the canary back (`Reverted`).
 pub fn ship(ctx: &Context, version: &str, source_dir: &Path, hosts: &[DeployHost]) -> ShipReport {
-    let _ = (version, source_dir);
-    not_yet(ctx, hosts)
+    fanout::run(ctx, hosts, version, fanout::Op::Ship { source: source_dir })
 }
 
 /// Rollback by switch: point `current` back at `releases/<version>` on each
-/// host where it is still kept (no copy). A host where it was pruned ends
-/// `Failed` with the [`DeployError::NotKept`] text, so the caller re-exports
-/// the tag and ships it.
+/// host where it is still kept (no copy), with the before/after-switch hooks
+/// and the health check, in the project's strategy. A host where it was
+/// pruned (and every host in inplace mode) ends `Failed` with the
+/// [`DeployError::NotKept`] text, so the caller re-exports the tag and ships it.
 pub fn switch_to(ctx: &Context, version: &str, hosts: &[DeployHost]) -> ShipReport {
-    let _ = version;
-    not_yet(ctx, hosts)
+    fanout::run(ctx, hosts, version, fanout::Op::Switch)
 }
 
 /// Which release `current` points at on each host (`None`: none, or the host
-/// could not be asked), to record what runs where after an abort.
+/// could not be asked), to record what runs where after an abort. Hosts are
+/// asked `parallelism` at a time.
 pub fn live_versions(ctx: &Context, hosts: &[DeployHost]) -> Vec<(String, Option<String>)> {
-    let _ = ctx;
-    hosts.iter().map(|h| (h.name.clone(), None)).collect()
+    fanout::live_versions(ctx, hosts)
 }
 
 /// Runs `hooks` (argument vectors) locally, in order, with the context's
-/// environment; the first failure stops and is returned.
+/// environment (output lines reported for host `local`); the first failure
+/// stops and is returned.
 pub fn run_local_hooks(ctx: &Context, hooks: &[Vec<String>]) -> Result<(), DeployError> {
-    let _ = (ctx, hooks);
-    Ok(())
-}
-
-fn not_yet(_ctx: &Context, hosts: &[DeployHost]) -> ShipReport {
-    ShipReport {
-        hosts: hosts
-            .iter()
-            .map(|h| HostResult {
-                host: h.name.clone(),
-                state: HostState::Failed,
-                error: Some("deploy not implemented yet".into()),
-                bytes_sent: 0,
-                files_transferred: 0,
-            })
-            .collect(),
-        aborted: false,
+    for hook in hooks {
+        let Some(program) = hook.first() else {
+            continue;
+        };
+        let mut spec = crate::vcs::process::ProcessSpec::new(program)
+            .args(&hook[1..])
+            .timeout(std::time::Duration::from_secs(600));
+        for (k, v) in ctx.env {
+            spec = spec.env(k, v);
+        }
+        let failed = |message: String| DeployError::Hook {
+            host: "local".into(),
+            command: hook.join(" "),
+            message,
+        };
+        let outcome = crate::vcs::process::run(&spec, &mut |line| (ctx.on_line)("local", line))
+            .map_err(|e| failed(e.to_string()))?;
+        if !outcome.success() {
+            return Err(failed(remote::describe(outcome.status.code(), &outcome.stderr_tail)));
+        }
     }
+    Ok(())
 }

@@ -224,11 +224,13 @@ impl DeploySettings {
             ("after_release", &self.hooks.after_release),
         ] {
             for argv in hooks {
-                let ok = argv.first().is_some_and(|p| !p.is_empty() && !p.starts_with('-'))
+                let ok = argv
+                    .first()
+                    .is_some_and(|p| !p.is_empty() && !p.starts_with('-') && !p.contains('='))
                     && argv.iter().all(|a| !a.contains('\0'));
                 if !ok {
                     return Err(bad(format!(
-                        "deploy.hooks.{name}: each hook is a non-empty argument vector whose program does not start with `-`"
+                        "deploy.hooks.{name}: each hook is a non-empty argument vector whose program does not start with `-` nor contain `=`"
                     )));
                 }
             }

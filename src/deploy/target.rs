@@ -8,7 +8,7 @@
 //! character set is a second fence.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::DeployError;
 
@@ -191,21 +191,11 @@ impl Target {
     }
 
     /// The target's directory on the host (for ssh and local targets).
-    #[allow(dead_code)]
     pub(crate) fn dir(&self) -> &str {
         match self {
             Target::Ssh { path, .. } => path,
             Target::Daemon { path, .. } => path,
             Target::Local { path } => path.to_str().unwrap_or("/nonexistent"),
-        }
-    }
-
-    /// The local directory of a local target.
-    #[allow(dead_code)]
-    pub(crate) fn local_path(&self) -> Option<&Path> {
-        match self {
-            Target::Local { path } => Some(path),
-            _ => None,
         }
     }
 }
