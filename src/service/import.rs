@@ -8,6 +8,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde_spanned::Spanned;
 
+use crate::deploy::{DeploySettings, Target};
 use crate::domain::{FreezeWindow, InvalidInput, ProjectName, Role, VersionFormat, WeekTime};
 use crate::store::models::{FreezeWindowRow, NewProject};
 use crate::store::{projects, timestamp_now, users, write_tx, DbConn, StoreError};
@@ -111,6 +112,8 @@ struct ProjectSpec {
     approval: ApprovalSpec,
     #[serde(default)]
     freeze: Vec<FreezeSpec>,
+    /// `[project.deploy]`: mode, strategy, ssh, hooks, health… (stored as JSON).
+    deploy: Option<Spanned<DeploySettings>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,7 +208,7 @@ fn check_target(target: &str) -> Result<(), String> {
         .split_once(':')
         .is_some_and(|(host, path)| !host.is_empty() && !host.contains('/') && path.starts_with('/'));
     if target.starts_with('/') || target.starts_with("rsync://") || ssh {
-        Ok(())
+        Target::parse(target).map(drop).map_err(|e| e.to_string())
     } else {
         Err(format!(
             "host target `{target}` must be user@host:/path, rsync://host/module or an absolute local path"
@@ -246,6 +249,11 @@ fn check_project<'f>(spec: &'f ProjectSpec, p: &mut Problems<'_>) -> Option<Chec
                     e.escape_debug()
                 ),
             );
+        }
+    }
+    if let Some(deploy) = &spec.deploy {
+        if let Err(e) = deploy.get_ref().validate() {
+            p.at(deploy.span(), e.to_string());
         }
     }
     let format = match &spec.version_format {
@@ -468,6 +476,10 @@ fn insert_project(conn: &mut DbConn, project: &Checked<'_>, p: &mut Problems<'_>
         return Ok(());
     }
     let id = projects::insert(conn, &project.row)?;
+    if let Some(deploy) = &spec.deploy {
+        let json = serde_json::to_string(deploy.get_ref()).unwrap_or_else(|_| "{}".to_owned());
+        projects::set_deploy(conn, id, &json)?;
+    }
     for (role, names) in [
         (Role::Lead, &spec.leads),
         (Role::Developer, &spec.developers),
