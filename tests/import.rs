@@ -38,6 +38,13 @@ allow_self_approval = true
 tested_by_may_approve = false
 expiry_hours = 24
 
+[project.deploy]
+strategy = "batches"
+keep_releases = 3
+ssh = { port = 2222, options = ["Compression=yes"] }
+hooks = { after_switch = [["supervisorctl", "restart", "shop"]] }
+health = { url = "http://{host}:8080/health", revert_canary = true }
+
 [[project.freeze]]
 weekly = { from = "Fri 18:00", to = "Mon 09:00" }
 label = "weekend"
@@ -81,6 +88,14 @@ fn imports_a_good_file(db: &TestDb) {
     assert_eq!(projects::members(&mut conn, shop.id).expect("members").len(), 3);
     assert_eq!(projects::hosts_of(&mut conn, shop.id).expect("hosts").len(), 3);
     assert_eq!(projects::freeze_windows(&mut conn, shop.id).expect("windows").len(), 2);
+    let deploy = slipway::deploy::DeploySettings::from_json(&shop.deploy).expect("deploy settings");
+    assert_eq!(deploy.strategy, slipway::deploy::Strategy::Batches);
+    assert_eq!((deploy.keep_releases, deploy.ssh.port), (3, Some(2222)));
+    assert_eq!(
+        deploy.hooks.after_switch,
+        vec![vec!["supervisorctl", "restart", "shop"]]
+    );
+    assert!(deploy.health.expect("health").revert_canary);
     let again = problems(import(&mut conn, GOOD));
     assert!(again.iter().any(|p| p.message.contains("already exists")), "{again:?}");
 }
@@ -130,8 +145,28 @@ fn reports_toml_syntax_errors_with_their_line(db: &TestDb) {
     assert!(found[0].message.contains("bogus"));
 }
 
+fn reports_bad_deploy_settings_with_their_line(db: &TestDb) {
+    people(db);
+    let bad = GOOD.replace("Compression=yes", "StrictHostKeyChecking=no");
+    let found = problems(import(&mut db.conn(), &bad));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].message.contains("StrictHostKeyChecking"), "{found:?}");
+    let table = line_of(&bad, "[project.deploy]");
+    assert!(
+        (table..=line_of(&bad, "StrictHostKeyChecking")).contains(&found[0].line),
+        "{found:?}"
+    );
+    let bad = GOOD.replace("keep_releases = 3", "keep_releases = 3\nbogus = 1");
+    let found = problems(import(&mut db.conn(), &bad));
+    assert_eq!(found[0].line, line_of(&bad, "bogus"), "{found:?}");
+    let bad = GOOD.replace("deploy@10.0.0.1:/srv/shop", "deploy@10.0.0.1:/srv/$(x)");
+    let found = problems(import(&mut db.conn(), &bad));
+    assert_eq!(found[0].line, line_of(&bad, "$(x)"), "{found:?}");
+}
+
 backend_tests!(
     imports_a_good_file,
     reports_every_problem_with_its_line,
-    reports_toml_syntax_errors_with_their_line
+    reports_toml_syntax_errors_with_their_line,
+    reports_bad_deploy_settings_with_their_line
 );

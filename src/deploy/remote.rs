@@ -69,6 +69,9 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     key(a).cmp(&key(b))
 }
 
+/// How a command ended: exit code (`None`: killed), stdout lines, last stderr lines.
+type Ran = (Option<i32>, Vec<String>, Vec<String>);
+
 /// One host of one operation.
 pub(crate) struct Host<'c, 'a> {
     pub ctx: &'c Context<'a>,
@@ -89,7 +92,7 @@ impl Host<'_, '_> {
     }
 
     /// Runs `spec`, streaming its lines; stdout lines are returned.
-    fn exec(&self, spec: &ProcessSpec) -> Result<(Option<i32>, Vec<String>, Vec<String>), DeployError> {
+    fn exec(&self, spec: &ProcessSpec) -> Result<Ran, DeployError> {
         let mut stdout = Vec::new();
         let outcome = run(spec, &mut |line: OutputLine| {
             if line.stream == crate::vcs::process::Stream::Stdout {
@@ -104,12 +107,7 @@ impl Host<'_, '_> {
     /// failure), in `cwd`, with `env`. Over ssh they go as one command line:
     /// fixed `cd`/`env`/`&&` words plus quoted values.
     /// Returns the exit code (0 on success) and the stdout lines.
-    fn commands(
-        &self,
-        cmds: &[Vec<String>],
-        cwd: Option<&str>,
-        env: &[(String, String)],
-    ) -> Result<(Option<i32>, Vec<String>, Vec<String>), DeployError> {
+    fn commands(&self, cmds: &[Vec<String>], cwd: Option<&str>, env: &[(String, String)]) -> Result<Ran, DeployError> {
         match &self.host.target {
             Target::Ssh { user, host, .. } => {
                 let mut line = Vec::new();

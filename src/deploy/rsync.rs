@@ -17,8 +17,7 @@ impl Stats {
     /// Adds the figures of one `--stats` line, if it is one of ours.
     pub fn add_line(&mut self, line: &str) {
         let number = |rest: &str| -> u64 {
-            rest.trim()
-                .split_whitespace()
+            rest.split_whitespace()
                 .next()
                 .unwrap_or("0")
                 .replace([',', '.'], "")

@@ -24,8 +24,10 @@ pub enum Target {
         /// Absolute directory on the host.
         path: String,
     },
-    /// `rsync://host[:port]/module[/path]`, an rsync daemon.
+    /// `rsync://[user@]host[:port]/module[/path]`, an rsync daemon.
     Daemon {
+        /// The daemon user (`auth users`; rsync's default, `$USER`, when absent).
+        user: Option<String>,
         /// Host name or address (without the port).
         host: String,
         /// TCP port (rsync's default, 873, when absent).
@@ -75,6 +77,15 @@ impl Target {
             let (authority, rest) = rest
                 .split_once('/')
                 .ok_or_else(|| bad(s, "rsync:// target needs a module"))?;
+            let (user, authority) = match authority.split_once('@') {
+                Some((u, a)) => (Some(u), a),
+                None => (None, authority),
+            };
+            if let Some(user) = user {
+                if !word_ok(user, "") {
+                    return Err(bad(s, "user may hold letters, digits, `.`, `_`, `-`"));
+                }
+            }
             let (host, port) = match authority.split_once(':') {
                 Some((h, p)) => {
                     let port = p
@@ -98,6 +109,7 @@ impl Target {
                 return Err(bad(s, "path may hold letters, digits, `/._-+@,=~%`, and no `..`"));
             }
             return Ok(Target::Daemon {
+                user: user.map(str::to_owned),
                 host: host.to_owned(),
                 port,
                 module: module.to_owned(),
@@ -170,15 +182,19 @@ impl Target {
                 format!("{login}:{}", join(path))
             }
             Target::Daemon {
+                user,
                 host,
                 port,
                 module,
                 path,
             } => {
-                let authority = match port {
-                    Some(p) => format!("{host}:{p}"),
+                let mut authority = match user {
+                    Some(u) => format!("{u}@{host}"),
                     None => host.clone(),
                 };
+                if let Some(p) = port {
+                    authority.push_str(&format!(":{p}"));
+                }
                 let base = if path.is_empty() {
                     format!("rsync://{authority}/{module}")
                 } else {
@@ -232,6 +248,7 @@ mod tests {
         assert_eq!(
             Target::parse("rsync://10.0.0.2:8730/shop/a/b").unwrap(),
             Target::Daemon {
+                user: None,
                 host: "10.0.0.2".into(),
                 port: Some(8730),
                 module: "shop".into(),
@@ -249,6 +266,10 @@ mod tests {
             "rsync://h/m/releases/v1/"
         );
         assert_eq!(Target::parse("u@h:/p").unwrap().rsync_dest(""), "u@h:/p/");
+        assert_eq!(
+            Target::parse("rsync://d@h:99/m").unwrap().rsync_dest("current"),
+            "rsync://d@h:99/m/current/"
+        );
         assert_eq!(Target::parse("u@h:/p").unwrap().host_name(), "h");
     }
 
@@ -269,6 +290,7 @@ mod tests {
             "rsync://h",
             "rsync://h:0/m",
             "rsync://h/m/'x",
+            "rsync://-u@h/m",
             "/a\nb",
             "/a b",
             "/",

@@ -8,6 +8,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde_spanned::Spanned;
 
+use crate::deploy::{DeploySettings, Target};
 use crate::domain::{FreezeWindow, InvalidInput, ProjectName, Role, VersionFormat, WeekTime};
 use crate::store::models::{FreezeWindowRow, NewProject};
 use crate::store::{projects, timestamp_now, users, write_tx, DbConn, StoreError};
@@ -119,6 +120,8 @@ struct ProjectSpec {
     webhooks: Vec<WebhookSpec>,
     /// Hours a ticket may wait for approval before its approvers are reminded (default 4).
     reminder_hours: Option<Spanned<u32>>,
+    /// `[project.deploy]`: mode, strategy, ssh, hooks, health… (stored as JSON).
+    deploy: Option<Spanned<DeploySettings>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,7 +225,7 @@ fn check_target(target: &str) -> Result<(), String> {
         .split_once(':')
         .is_some_and(|(host, path)| !host.is_empty() && !host.contains('/') && path.starts_with('/'));
     if target.starts_with('/') || target.starts_with("rsync://") || ssh {
-        Ok(())
+        Target::parse(target).map(drop).map_err(|e| e.to_string())
     } else {
         Err(format!(
             "host target `{target}` must be user@host:/path, rsync://host/module or an absolute local path"
@@ -263,6 +266,11 @@ fn check_project<'f>(spec: &'f ProjectSpec, p: &mut Problems<'_>) -> Option<Chec
                     e.escape_debug()
                 ),
             );
+        }
+    }
+    if let Some(deploy) = &spec.deploy {
+        if let Err(e) = deploy.get_ref().validate() {
+            p.at(deploy.span(), e.to_string());
         }
     }
     let format = match &spec.version_format {
@@ -520,6 +528,10 @@ fn insert_project(conn: &mut DbConn, project: &Checked<'_>, p: &mut Problems<'_>
         return Ok(());
     }
     let id = projects::insert(conn, &project.row)?;
+    if let Some(deploy) = &spec.deploy {
+        let json = serde_json::to_string(deploy.get_ref()).unwrap_or_else(|_| "{}".to_owned());
+        projects::set_deploy(conn, id, &json)?;
+    }
     for (role, names) in [
         (Role::Lead, &spec.leads),
         (Role::Developer, &spec.developers),

@@ -16,6 +16,14 @@ pub fn insert(conn: &mut DbConn, project: &NewProject) -> StoreResult<i64> {
         .get_result(conn)?)
 }
 
+/// Replaces a project's deploy settings (JSON, see `deploy::DeploySettings`).
+pub fn set_deploy(conn: &mut DbConn, project_id: i64, json: &str) -> StoreResult<()> {
+    diesel::update(projects::table.find(project_id))
+        .set(projects::deploy.eq(json))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The project named `name`.
 pub fn by_name(conn: &mut DbConn, name: &str) -> StoreResult<Option<ProjectRow>> {
     Ok(projects::table
