@@ -756,6 +756,111 @@ fn reminders_go_to_approvers_then_admins_once(db: &TestDb) {
     assert_eq!(enqueue_reminders_at(&db.pool, hours(100)).expect("scan"), 0);
 }
 
+fn the_profile_page_turns_kinds_off(db: &TestDb) {
+    let cast = setup(db, "");
+    let state = app_state(db);
+    actix_web::rt::System::new().block_on(async {
+        let app = test::init_service(App::new().configure(configure(state.clone()))).await;
+        let session = auth::issue(&state, cast.id("tester"), "session").expect("session").0;
+        let csrf = "0123456789abcdef0123456789abcdef";
+        let cookies = |req: test::TestRequest| {
+            req.cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session.clone()))
+                .cookie(actix_web::cookie::Cookie::new(auth::CSRF_COOKIE, csrf))
+        };
+        let res = test::call_service(
+            &app,
+            cookies(test::TestRequest::get().uri("/profile/notifications")).to_request(),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let body = String::from_utf8(test::read_body(res).await.to_vec()).expect("utf-8");
+        assert!(body.contains("id=\"pref-staged\" checked"), "all on by default");
+        assert!(body.contains("Email notifications"), "{body}");
+        // Without the CSRF token: refused.
+        let req = cookies(test::TestRequest::post().uri("/profile/notifications"))
+            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+            .set_payload("on=released")
+            .to_request();
+        assert_eq!(test::call_service(&app, req).await.status(), StatusCode::FORBIDDEN);
+        let req = cookies(test::TestRequest::post().uri("/profile/notifications"))
+            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+            .set_payload(format!("csrf={csrf}&on=released&on=approval_requested"))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    });
+    let off = notify_store::disabled_kinds(&mut db.conn(), cast.id("tester")).expect("prefs");
+    assert!(
+        off.contains(&"staged".to_owned()) && !off.contains(&"released".to_owned()),
+        "{off:?}"
+    );
+    // And the staged mail is no longer sent to the tester.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let worker = worker(db, Mailer::Files(dir.path().join("mail")), dir.path());
+    let id = submit(db, cast.user("dev"));
+    stage(db, id);
+    drain(&worker);
+    let mails = new_mail(&dir.path().join("mail"), &mut BTreeSet::new());
+    assert_eq!(recipients(&cast, &mails), expect(&[("dev", "en"), ("quiet", "en")]));
+}
+
+fn import_checks_watchers_webhooks_and_reminders(db: &TestDb) {
+    db.user("lead", false);
+    let bad = r#"
+[[project]]
+name = "shop"
+svn_url = "file:///tmp/svn/shop/trunk"
+staging_dir = "/tmp/staging/shop"
+watchers = ["nobody"]
+reminder_hours = 0
+webhooks = [
+  { url = "ftp://x/", preset = "json" },
+  { url = "http://127.0.0.1:9/", preset = "teams" },
+]
+"#;
+    let error = slipway::service::import::import(&mut db.conn(), bad).expect_err("refused");
+    let text = error.to_string();
+    for needle in [
+        "line 9, column 11: webhook url",
+        "line 10, column 43: webhook preset",
+        "line 7, column 18: reminder_hours",
+    ] {
+        assert!(text.contains(needle), "{needle} in:\n{text}");
+    }
+    let unknown = bad
+        .replace("reminder_hours = 0", "reminder_hours = 1")
+        .replace("ftp://x/", "http://127.0.0.1:9/")
+        .replace("teams", "wecom");
+    let error = slipway::service::import::import(&mut db.conn(), &unknown).expect_err("refused");
+    assert!(
+        error.to_string().contains("line 6, column 13: no user `nobody`"),
+        "{error}"
+    );
+    assert!(slipway::store::projects::by_name(&mut db.conn(), "shop")
+        .expect("query")
+        .is_none());
+    let good = unknown.replace("nobody", "lead");
+    db.import(&good);
+    let project = slipway::store::projects::by_name(&mut db.conn(), "shop")
+        .expect("query")
+        .expect("imported");
+    let hooks = notify_store::webhooks(&mut db.conn(), project.id).expect("hooks");
+    assert_eq!(
+        hooks.iter().map(|h| h.preset.as_str()).collect::<Vec<_>>(),
+        ["json", "wecom"]
+    );
+    assert_eq!(
+        notify_store::reminder_minutes(&mut db.conn(), project.id).expect("minutes"),
+        60
+    );
+    assert_eq!(
+        notify_store::watchers(&mut db.conn(), project.id)
+            .expect("watchers")
+            .len(),
+        1
+    );
+}
+
 // ---------------------------------------------------------------- helpers (HTTP)
 
 fn app_state(db: &TestDb) -> web::Data<AppState> {
@@ -776,4 +881,6 @@ backend_tests!(
     smtp_down_during_a_transition_then_delivered,
     webhooks_are_signed_and_retried_after_a_500,
     reminders_go_to_approvers_then_admins_once,
+    the_profile_page_turns_kinds_off,
+    import_checks_watchers_webhooks_and_reminders,
 );
