@@ -195,6 +195,8 @@ pub struct SmtpConfig {
     pub password_file: Option<PathBuf>,
     /// The From address, e.g. `Slipway <slipway@example.com>`.
     pub from: String,
+    /// PEM file of an extra CA certificate to trust (an internal relay's CA).
+    pub ca_file: Option<PathBuf>,
     /// Seconds to wait for the server.
     pub timeout_secs: u64,
 }
@@ -327,11 +329,10 @@ impl Config {
             if self.smtp.port == 0 {
                 return bad("smtp.port", "must be a port number");
             }
-            if self.smtp.security != SmtpSecurity::None {
-                return bad(
-                    "smtp.security",
-                    "this build speaks plain SMTP only (security = \"none\"); STARTTLS/TLS are not built in yet",
-                );
+            if let Some(ca) = &self.smtp.ca_file {
+                if !ca.is_file() {
+                    return Err(ConfigError(format!("smtp.ca_file: {} is not a file", ca.display())));
+                }
             }
         }
         if self.smtp.from.parse::<lettre::message::Mailbox>().is_err() {

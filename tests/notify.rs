@@ -884,3 +884,140 @@ backend_tests!(
     the_profile_page_turns_kinds_off,
     import_checks_watchers_webhooks_and_reminders,
 );
+
+// ---------------------------------------------------------------- TLS (no database)
+
+/// A CA and a `localhost` certificate it signed, made with the openssl CLI.
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Slipway test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
+}
+
+fn tls_server(port: u16, maildir: &Path, flag_cert: &str, flag_key: &str, cert: &Path, key: &Path) -> SmtpServer {
+    let child = Command::new(PY)
+        .args(["-m", "aiosmtpd", "-n", "-l"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg(flag_cert)
+        .arg(cert)
+        .arg(flag_key)
+        .arg(key)
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(maildir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start aiosmtpd");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "aiosmtpd did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    SmtpServer {
+        child,
+        port,
+        maildir: maildir.to_owned(),
+    }
+}
+
+fn a_message() -> lettre::Message {
+    let rendered = templates::Rendered {
+        subject: "TLS check".into(),
+        text: "hello".into(),
+        html: "<p>hello</p>".into(),
+    };
+    slipway::notify::mail::build("Slipway <slipway@example.com>", "Ann", "ann@example.com", &rendered).expect("build")
+}
+
+#[std::prelude::v1::test]
+fn starttls_and_smtps_with_a_private_ca() {
+    use slipway::config::SmtpSecurity;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ca, cert, key) = certificates(dir.path());
+    let timeout = Duration::from_secs(10);
+    // STARTTLS (aiosmtpd requires it before MAIL by default).
+    let server = tls_server(
+        free_port(),
+        &dir.path().join("md1"),
+        "--tlscert",
+        "--tlskey",
+        &cert,
+        &key,
+    );
+    let plain = Mailer::plain_smtp("127.0.0.1", server.port, timeout);
+    assert!(plain.send(&a_message()).is_err(), "the server insists on STARTTLS");
+    let untrusted = Mailer::smtp("localhost", server.port, SmtpSecurity::Starttls, None, timeout).expect("mailer");
+    assert!(untrusted.send(&a_message()).is_err(), "an unknown CA is refused");
+    let starttls = Mailer::smtp("localhost", server.port, SmtpSecurity::Starttls, Some(&ca), timeout).expect("mailer");
+    starttls.send(&a_message()).expect("sent over STARTTLS");
+    assert_eq!(new_mail(&server.new_dir(), &mut BTreeSet::new()).len(), 1);
+    // TLS from the start (SMTPS).
+    let server = tls_server(
+        free_port(),
+        &dir.path().join("md2"),
+        "--smtpscert",
+        "--smtpskey",
+        &cert,
+        &key,
+    );
+    let smtps = Mailer::smtp("localhost", server.port, SmtpSecurity::Tls, Some(&ca), timeout).expect("mailer");
+    smtps.send(&a_message()).expect("sent over TLS");
+    assert_eq!(new_mail(&server.new_dir(), &mut BTreeSet::new()).len(), 1);
+}
