@@ -804,6 +804,36 @@ fn the_profile_page_turns_kinds_off(db: &TestDb) {
     assert_eq!(recipients(&cast, &mails), expect(&[("dev", "en"), ("quiet", "en")]));
 }
 
+fn with_two_approvals_the_first_one_mails_nobody_and_the_second_link_works(db: &TestDb) {
+    let cast = setup(db, "[project.approval]\nrequired = 2");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mail_dir = dir.path().join("mail");
+    let worker = worker(db, Mailer::Files(mail_dir.clone()), dir.path());
+    let id = tested_ticket(db, &cast, "dev");
+    drain(&worker);
+    let mut seen = BTreeSet::new();
+    let asked = new_mail(&mail_dir, &mut seen);
+    let to_lead2 = asked
+        .iter()
+        .find(|m| m.to == "lead2@example.com" && m.text.contains("/approve/"))
+        .expect("lead2 asked");
+    let approve = link(&to_lead2.text, "Approve: ");
+    act(db, id, Action::Approve, cast.user("lead1"), None);
+    assert_eq!(state_of(db, id).0, "tested", "one of two approvals");
+    drain(&worker);
+    assert!(
+        new_mail(&mail_dir, &mut seen).is_empty(),
+        "no mail for a change without a state change"
+    );
+    let state = app_state(db);
+    actix_web::rt::System::new().block_on(async {
+        let app = test::init_service(App::new().configure(configure(state.clone()))).await;
+        let (status, body) = post_link!(&app, &approve, "");
+        assert_eq!(status, StatusCode::OK, "{body}");
+    });
+    assert_eq!(state_of(db, id).0, "approved");
+}
+
 fn import_checks_watchers_webhooks_and_reminders(db: &TestDb) {
     db.user("lead", false);
     let bad = r#"
@@ -883,6 +913,7 @@ backend_tests!(
     reminders_go_to_approvers_then_admins_once,
     the_profile_page_turns_kinds_off,
     import_checks_watchers_webhooks_and_reminders,
+    with_two_approvals_the_first_one_mails_nobody_and_the_second_link_works,
 );
 
 // ---------------------------------------------------------------- TLS (no database)

@@ -117,6 +117,9 @@ fn version_name(project: &ProjectRow, ticket: &TicketRow) -> Option<String> {
 fn kind_of(event: &EventRow, payload: &NotifyPayload) -> Option<Kind> {
     if payload.reminder.is_some() {
         Some(Kind::Reminder)
+    } else if event.from_state.as_deref() == Some(event.to_state.as_str()) {
+        // No state change (one of several approvals, a renewed approval): no mail.
+        None
     } else {
         Kind::for_state(&event.to_state)
     }
