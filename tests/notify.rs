@@ -172,7 +172,7 @@ fn settings(mailer: Mailer) -> NotifySettings {
         public_url: "http://slipway.test".into(),
         link_key: EncodingKey::from_secret(KEY),
         link_hours: 72,
-        webhook_timeout: Duration::from_secs(5),
+        webhooks: slipway::notify::webhook::Client::new(None, Duration::from_secs(5)).expect("client"),
         tera: Arc::new(templates::load().expect("email templates")),
     }
 }
@@ -181,7 +181,7 @@ fn worker(db: &TestDb, mailer: Mailer, data_dir: &Path) -> Worker {
     let registry = Registry::new()
         .with(WebhookHandler {
             public_url: "http://slipway.test".into(),
-            timeout: Duration::from_secs(5),
+            client: slipway::notify::webhook::Client::new(None, Duration::from_secs(5)).expect("client"),
         })
         .with(NotifyHandler {
             settings: settings(mailer),
@@ -1051,4 +1051,83 @@ fn starttls_and_smtps_with_a_private_ca() {
     let smtps = Mailer::smtp("localhost", server.port, SmtpSecurity::Tls, Some(&ca), timeout).expect("mailer");
     smtps.send(&a_message()).expect("sent over TLS");
     assert_eq!(new_mail(&server.new_dir(), &mut BTreeSet::new()).len(), 1);
+}
+
+/// An https webhook receiver for one request (answers 200).
+fn https_receiver(cert: &Path, key: &Path) -> (u16, std::thread::JoinHandle<Received>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .expect("cert")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("certs");
+    let key = PrivateKeyDer::from_pem_file(key).expect("key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server config");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let handle = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().expect("accept");
+        let conn = rustls::ServerConnection::new(Arc::new(config)).expect("server connection");
+        let mut reader = BufReader::new(rustls::StreamOwned::new(conn, tcp));
+        let mut headers = BTreeMap::new();
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("request line");
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            }
+        }
+        let len: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+        let mut body = vec![0u8; len];
+        reader.read_exact(&mut body).expect("body");
+        let mut stream = reader.into_inner();
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let _ = stream.flush();
+        stream.conn.send_close_notify();
+        let _ = stream.flush();
+        (headers, body)
+    });
+    (port, handle)
+}
+
+#[std::prelude::v1::test]
+fn https_webhooks_check_the_certificate() {
+    use slipway::notify::webhook::{Client, PostError};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ca, cert, key) = certificates(dir.path());
+    let timeout = Duration::from_secs(10);
+    let (port, handle) = https_receiver(&cert, &key);
+    let untrusted = Client::new(None, timeout).expect("client");
+    let url = format!("https://localhost:{port}/hook");
+    assert!(
+        matches!(untrusted.post(&url, "k", b"{}"), Err(PostError::Transient(_))),
+        "an unknown CA is refused"
+    );
+    drop(handle);
+    let (port, handle) = https_receiver(&cert, &key);
+    let client = Client::new(Some(&ca), timeout).expect("client");
+    let url = format!("https://localhost:{port}/hook");
+    assert_eq!(client.post(&url, "k", br#"{"a":1}"#), Ok(200));
+    let (headers, body) = handle.join().expect("receiver");
+    assert_eq!(body, br#"{"a":1}"#);
+    assert_eq!(
+        headers.get("x-slipway-signature").map(String::as_str),
+        Some(slipway::notify::webhook::signature("k", br#"{"a":1}"#).as_str())
+    );
+    assert_eq!(
+        headers.get("host").map(String::as_str),
+        Some(format!("localhost:{port}").as_str())
+    );
 }
