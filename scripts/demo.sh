@@ -248,6 +248,8 @@ box=(
     ""
     "Data:  $DEMO"
     "       (delete it to start over)"
+    "Mail:  $DEMO/mail/*.eml (no SMTP in the demo; the"
+    "       approval emails' Approve/Reject links work)"
     ""
     "Ctrl-C to stop"
 )
@@ -265,4 +267,6 @@ done
 printf '%s\n\n' "$rule"
 
 export SLIPWAY_SERVER__BIND="$BIND"
+# Links in the demo's emails point at this server.
+export SLIPWAY_SERVER__PUBLIC_URL="${SLIPWAY_SERVER__PUBLIC_URL:-$url}"
 exec "$BIN" serve

@@ -195,6 +195,8 @@ pub struct SmtpConfig {
     pub password_file: Option<PathBuf>,
     /// The From address, e.g. `Slipway <slipway@example.com>`.
     pub from: String,
+    /// PEM file of an extra CA certificate to trust (an internal relay's CA).
+    pub ca_file: Option<PathBuf>,
     /// Seconds to wait for the server.
     pub timeout_secs: u64,
 }
@@ -207,6 +209,8 @@ pub struct NotifyConfig {
     pub approval_link_hours: u32,
     /// Seconds to wait for a webhook receiver.
     pub webhook_timeout_secs: u64,
+    /// PEM file of an extra CA to trust for https webhooks.
+    pub webhook_ca_file: Option<PathBuf>,
 }
 
 /// Log output format.
@@ -327,18 +331,22 @@ impl Config {
             if self.smtp.port == 0 {
                 return bad("smtp.port", "must be a port number");
             }
-            if self.smtp.security != SmtpSecurity::None {
-                return bad(
-                    "smtp.security",
-                    "this build speaks plain SMTP only (security = \"none\"); STARTTLS/TLS are not built in yet",
-                );
-            }
         }
         if self.smtp.from.parse::<lettre::message::Mailbox>().is_err() {
             return bad("smtp.from", "must be an address like `Slipway <slipway@example.com>`");
         }
         if self.notify.approval_link_hours == 0 {
             return bad("notify.approval_link_hours", "must be at least 1");
+        }
+        for (key, file) in [
+            ("smtp.ca_file", &self.smtp.ca_file),
+            ("notify.webhook_ca_file", &self.notify.webhook_ca_file),
+        ] {
+            if let Some(path) = file {
+                if !path.is_file() {
+                    return Err(ConfigError(format!("{key}: {} is not a file", path.display())));
+                }
+            }
         }
         if self.notify.webhook_timeout_secs == 0 {
             return bad("notify.webhook_timeout_secs", "must be at least 1");

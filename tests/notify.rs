@@ -172,7 +172,7 @@ fn settings(mailer: Mailer) -> NotifySettings {
         public_url: "http://slipway.test".into(),
         link_key: EncodingKey::from_secret(KEY),
         link_hours: 72,
-        webhook_timeout: Duration::from_secs(5),
+        webhooks: slipway::notify::webhook::Client::new(None, Duration::from_secs(5)).expect("client"),
         tera: Arc::new(templates::load().expect("email templates")),
     }
 }
@@ -181,7 +181,7 @@ fn worker(db: &TestDb, mailer: Mailer, data_dir: &Path) -> Worker {
     let registry = Registry::new()
         .with(WebhookHandler {
             public_url: "http://slipway.test".into(),
-            timeout: Duration::from_secs(5),
+            client: slipway::notify::webhook::Client::new(None, Duration::from_secs(5)).expect("client"),
         })
         .with(NotifyHandler {
             settings: settings(mailer),
@@ -756,6 +756,141 @@ fn reminders_go_to_approvers_then_admins_once(db: &TestDb) {
     assert_eq!(enqueue_reminders_at(&db.pool, hours(100)).expect("scan"), 0);
 }
 
+fn the_profile_page_turns_kinds_off(db: &TestDb) {
+    let cast = setup(db, "");
+    let state = app_state(db);
+    actix_web::rt::System::new().block_on(async {
+        let app = test::init_service(App::new().configure(configure(state.clone()))).await;
+        let session = auth::issue(&state, cast.id("tester"), "session").expect("session").0;
+        let csrf = "0123456789abcdef0123456789abcdef";
+        let cookies = |req: test::TestRequest| {
+            req.cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session.clone()))
+                .cookie(actix_web::cookie::Cookie::new(auth::CSRF_COOKIE, csrf))
+        };
+        let res = test::call_service(
+            &app,
+            cookies(test::TestRequest::get().uri("/profile/notifications")).to_request(),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let body = String::from_utf8(test::read_body(res).await.to_vec()).expect("utf-8");
+        assert!(body.contains("id=\"pref-staged\" checked"), "all on by default");
+        assert!(body.contains("Email notifications"), "{body}");
+        // Without the CSRF token: refused.
+        let req = cookies(test::TestRequest::post().uri("/profile/notifications"))
+            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+            .set_payload("on=released")
+            .to_request();
+        assert_eq!(test::call_service(&app, req).await.status(), StatusCode::FORBIDDEN);
+        let req = cookies(test::TestRequest::post().uri("/profile/notifications"))
+            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+            .set_payload(format!("csrf={csrf}&on=released&on=approval_requested"))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    });
+    let off = notify_store::disabled_kinds(&mut db.conn(), cast.id("tester")).expect("prefs");
+    assert!(
+        off.contains(&"staged".to_owned()) && !off.contains(&"released".to_owned()),
+        "{off:?}"
+    );
+    // And the staged mail is no longer sent to the tester.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let worker = worker(db, Mailer::Files(dir.path().join("mail")), dir.path());
+    let id = submit(db, cast.user("dev"));
+    stage(db, id);
+    drain(&worker);
+    let mails = new_mail(&dir.path().join("mail"), &mut BTreeSet::new());
+    assert_eq!(recipients(&cast, &mails), expect(&[("dev", "en"), ("quiet", "en")]));
+}
+
+fn with_two_approvals_the_first_one_mails_nobody_and_the_second_link_works(db: &TestDb) {
+    let cast = setup(db, "[project.approval]\nrequired = 2");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mail_dir = dir.path().join("mail");
+    let worker = worker(db, Mailer::Files(mail_dir.clone()), dir.path());
+    let id = tested_ticket(db, &cast, "dev");
+    drain(&worker);
+    let mut seen = BTreeSet::new();
+    let asked = new_mail(&mail_dir, &mut seen);
+    let to_lead2 = asked
+        .iter()
+        .find(|m| m.to == "lead2@example.com" && m.text.contains("/approve/"))
+        .expect("lead2 asked");
+    let approve = link(&to_lead2.text, "Approve: ");
+    act(db, id, Action::Approve, cast.user("lead1"), None);
+    assert_eq!(state_of(db, id).0, "tested", "one of two approvals");
+    drain(&worker);
+    assert!(
+        new_mail(&mail_dir, &mut seen).is_empty(),
+        "no mail for a change without a state change"
+    );
+    let state = app_state(db);
+    actix_web::rt::System::new().block_on(async {
+        let app = test::init_service(App::new().configure(configure(state.clone()))).await;
+        let (status, body) = post_link!(&app, &approve, "");
+        assert_eq!(status, StatusCode::OK, "{body}");
+    });
+    assert_eq!(state_of(db, id).0, "approved");
+}
+
+fn import_checks_watchers_webhooks_and_reminders(db: &TestDb) {
+    db.user("lead", false);
+    let bad = r#"
+[[project]]
+name = "shop"
+svn_url = "file:///tmp/svn/shop/trunk"
+staging_dir = "/tmp/staging/shop"
+watchers = ["nobody"]
+reminder_hours = 0
+webhooks = [
+  { url = "ftp://x/", preset = "json" },
+  { url = "http://127.0.0.1:9/", preset = "teams" },
+]
+"#;
+    let error = slipway::service::import::import(&mut db.conn(), bad).expect_err("refused");
+    let text = error.to_string();
+    for needle in [
+        "line 9, column 11: webhook url",
+        "line 10, column 43: webhook preset",
+        "line 7, column 18: reminder_hours",
+    ] {
+        assert!(text.contains(needle), "{needle} in:\n{text}");
+    }
+    let unknown = bad
+        .replace("reminder_hours = 0", "reminder_hours = 1")
+        .replace("ftp://x/", "http://127.0.0.1:9/")
+        .replace("teams", "wecom");
+    let error = slipway::service::import::import(&mut db.conn(), &unknown).expect_err("refused");
+    assert!(
+        error.to_string().contains("line 6, column 13: no user `nobody`"),
+        "{error}"
+    );
+    assert!(slipway::store::projects::by_name(&mut db.conn(), "shop")
+        .expect("query")
+        .is_none());
+    let good = unknown.replace("nobody", "lead");
+    db.import(&good);
+    let project = slipway::store::projects::by_name(&mut db.conn(), "shop")
+        .expect("query")
+        .expect("imported");
+    let hooks = notify_store::webhooks(&mut db.conn(), project.id).expect("hooks");
+    assert_eq!(
+        hooks.iter().map(|h| h.preset.as_str()).collect::<Vec<_>>(),
+        ["json", "wecom"]
+    );
+    assert_eq!(
+        notify_store::reminder_minutes(&mut db.conn(), project.id).expect("minutes"),
+        60
+    );
+    assert_eq!(
+        notify_store::watchers(&mut db.conn(), project.id)
+            .expect("watchers")
+            .len(),
+        1
+    );
+}
+
 // ---------------------------------------------------------------- helpers (HTTP)
 
 fn app_state(db: &TestDb) -> web::Data<AppState> {
@@ -776,4 +911,223 @@ backend_tests!(
     smtp_down_during_a_transition_then_delivered,
     webhooks_are_signed_and_retried_after_a_500,
     reminders_go_to_approvers_then_admins_once,
+    the_profile_page_turns_kinds_off,
+    import_checks_watchers_webhooks_and_reminders,
+    with_two_approvals_the_first_one_mails_nobody_and_the_second_link_works,
 );
+
+// ---------------------------------------------------------------- TLS (no database)
+
+/// A CA and a `localhost` certificate it signed, made with the openssl CLI.
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Slipway test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
+}
+
+fn tls_server(port: u16, maildir: &Path, flag_cert: &str, flag_key: &str, cert: &Path, key: &Path) -> SmtpServer {
+    let child = Command::new(PY)
+        .args(["-m", "aiosmtpd", "-n", "-l"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg(flag_cert)
+        .arg(cert)
+        .arg(flag_key)
+        .arg(key)
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(maildir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start aiosmtpd");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "aiosmtpd did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    SmtpServer {
+        child,
+        port,
+        maildir: maildir.to_owned(),
+    }
+}
+
+fn a_message() -> lettre::Message {
+    let rendered = templates::Rendered {
+        subject: "TLS check".into(),
+        text: "hello".into(),
+        html: "<p>hello</p>".into(),
+    };
+    slipway::notify::mail::build("Slipway <slipway@example.com>", "Ann", "ann@example.com", &rendered).expect("build")
+}
+
+#[std::prelude::v1::test]
+fn starttls_and_smtps_with_a_private_ca() {
+    use slipway::config::SmtpSecurity;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ca, cert, key) = certificates(dir.path());
+    let timeout = Duration::from_secs(10);
+    // STARTTLS (aiosmtpd requires it before MAIL by default).
+    let server = tls_server(
+        free_port(),
+        &dir.path().join("md1"),
+        "--tlscert",
+        "--tlskey",
+        &cert,
+        &key,
+    );
+    let plain = Mailer::plain_smtp("127.0.0.1", server.port, timeout);
+    assert!(plain.send(&a_message()).is_err(), "the server insists on STARTTLS");
+    let untrusted = Mailer::smtp("localhost", server.port, SmtpSecurity::Starttls, None, timeout).expect("mailer");
+    assert!(untrusted.send(&a_message()).is_err(), "an unknown CA is refused");
+    let starttls = Mailer::smtp("localhost", server.port, SmtpSecurity::Starttls, Some(&ca), timeout).expect("mailer");
+    starttls.send(&a_message()).expect("sent over STARTTLS");
+    assert_eq!(new_mail(&server.new_dir(), &mut BTreeSet::new()).len(), 1);
+    // TLS from the start (SMTPS).
+    let server = tls_server(
+        free_port(),
+        &dir.path().join("md2"),
+        "--smtpscert",
+        "--smtpskey",
+        &cert,
+        &key,
+    );
+    let smtps = Mailer::smtp("localhost", server.port, SmtpSecurity::Tls, Some(&ca), timeout).expect("mailer");
+    smtps.send(&a_message()).expect("sent over TLS");
+    assert_eq!(new_mail(&server.new_dir(), &mut BTreeSet::new()).len(), 1);
+}
+
+/// An https webhook receiver for one request (answers 200).
+fn https_receiver(cert: &Path, key: &Path) -> (u16, std::thread::JoinHandle<Received>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .expect("cert")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("certs");
+    let key = PrivateKeyDer::from_pem_file(key).expect("key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server config");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let handle = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().expect("accept");
+        let conn = rustls::ServerConnection::new(Arc::new(config)).expect("server connection");
+        let mut reader = BufReader::new(rustls::StreamOwned::new(conn, tcp));
+        let mut headers = BTreeMap::new();
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("request line");
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            }
+        }
+        let len: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+        let mut body = vec![0u8; len];
+        reader.read_exact(&mut body).expect("body");
+        let mut stream = reader.into_inner();
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let _ = stream.flush();
+        stream.conn.send_close_notify();
+        let _ = stream.flush();
+        (headers, body)
+    });
+    (port, handle)
+}
+
+#[std::prelude::v1::test]
+fn https_webhooks_check_the_certificate() {
+    use slipway::notify::webhook::{Client, PostError};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ca, cert, key) = certificates(dir.path());
+    let timeout = Duration::from_secs(10);
+    let (port, handle) = https_receiver(&cert, &key);
+    let untrusted = Client::new(None, timeout).expect("client");
+    let url = format!("https://localhost:{port}/hook");
+    assert!(
+        matches!(untrusted.post(&url, "k", b"{}"), Err(PostError::Transient(_))),
+        "an unknown CA is refused"
+    );
+    drop(handle);
+    let (port, handle) = https_receiver(&cert, &key);
+    let client = Client::new(Some(&ca), timeout).expect("client");
+    let url = format!("https://localhost:{port}/hook");
+    assert_eq!(client.post(&url, "k", br#"{"a":1}"#), Ok(200));
+    let (headers, body) = handle.join().expect("receiver");
+    assert_eq!(body, br#"{"a":1}"#);
+    assert_eq!(
+        headers.get("x-slipway-signature").map(String::as_str),
+        Some(slipway::notify::webhook::signature("k", br#"{"a":1}"#).as_str())
+    );
+    assert_eq!(
+        headers.get("host").map(String::as_str),
+        Some(format!("localhost:{port}").as_str())
+    );
+}

@@ -38,8 +38,8 @@ pub struct NotifySettings {
     pub link_key: EncodingKey,
     /// Hours an approval link is valid.
     pub link_hours: u32,
-    /// Webhook timeout.
-    pub webhook_timeout: Duration,
+    /// Posts webhooks.
+    pub webhooks: webhook::Client,
     /// The email templates.
     pub tera: Arc<Tera>,
 }
@@ -54,7 +54,10 @@ impl NotifySettings {
             public_url: config.public_url().trim_end_matches('/').to_owned(),
             link_key: EncodingKey::from_secret(signing_key),
             link_hours: config.notify.approval_link_hours,
-            webhook_timeout: Duration::from_secs(config.notify.webhook_timeout_secs),
+            webhooks: webhook::Client::new(
+                config.notify.webhook_ca_file.as_deref(),
+                Duration::from_secs(config.notify.webhook_timeout_secs),
+            )?,
             tera: Arc::new(templates::load().map_err(|e| format!("email templates: {e:?}"))?),
         })
     }
@@ -117,6 +120,9 @@ fn version_name(project: &ProjectRow, ticket: &TicketRow) -> Option<String> {
 fn kind_of(event: &EventRow, payload: &NotifyPayload) -> Option<Kind> {
     if payload.reminder.is_some() {
         Some(Kind::Reminder)
+    } else if event.from_state.as_deref() == Some(event.to_state.as_str()) {
+        // No state change (one of several approvals, a renewed approval): no mail.
+        None
     } else {
         Kind::for_state(&event.to_state)
     }
@@ -299,8 +305,8 @@ impl NotifyHandler {
 pub struct WebhookHandler {
     /// Base URL of ticket links, without a trailing slash.
     pub public_url: String,
-    /// How long to wait for the receiver.
-    pub timeout: Duration,
+    /// Posts (TLS settings, timeout).
+    pub client: webhook::Client,
 }
 
 impl Handler for WebhookHandler {
@@ -340,7 +346,7 @@ impl Handler for WebhookHandler {
             url: format!("{}/tickets/{}", self.public_url, ticket.id),
         };
         let body = serde_json::to_vec(&webhook::body(&hook.preset, &facts)).unwrap_or_default();
-        match webhook::post(&hook.url, &hook.secret, &body, self.timeout) {
+        match self.client.post(&hook.url, &hook.secret, &body) {
             Ok(status) => {
                 ctx.log.info(&format!(
                     "event #{} posted to webhook #{} ({}): {status}",

@@ -37,7 +37,7 @@ fn with_notify(registry: Registry, config: &Config) -> Registry {
         Ok(settings) => registry
             .with(WebhookHandler {
                 public_url: settings.public_url.clone(),
-                timeout: settings.webhook_timeout,
+                client: settings.webhooks.clone(),
             })
             .with(NotifyHandler { settings }),
         Err(error) => {

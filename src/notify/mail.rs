@@ -1,4 +1,5 @@
-//! Delivering mail: over SMTP (lettre) when `[smtp] enabled`, else as `.eml`
+//! Delivering mail: over SMTP (lettre; plain, STARTTLS or TLS with rustls)
+//! when `[smtp] enabled`, else as `.eml`
 //! files under `<data_dir>/mail/` (the demo, and a safe default: nothing is
 //! lost). Both build the same multipart/alternative (text + HTML) message.
 
@@ -7,6 +8,7 @@ use std::time::Duration;
 
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 
 use crate::config::{Config, SmtpSecurity};
@@ -50,11 +52,15 @@ impl Mailer {
         if !smtp.enabled {
             return Ok(Mailer::Files(config.data_dir.join("mail")));
         }
-        if smtp.security != SmtpSecurity::None {
-            return Err("smtp.security: only \"none\" is built in".into());
-        }
-        let mut builder = SmtpTransport::builder_dangerous(smtp.host.trim())
+        let host = smtp.host.trim();
+        let tls = match smtp.security {
+            SmtpSecurity::None => Tls::None,
+            SmtpSecurity::Starttls => Tls::Required(tls_parameters(host, smtp.ca_file.as_deref())?),
+            SmtpSecurity::Tls => Tls::Wrapper(tls_parameters(host, smtp.ca_file.as_deref())?),
+        };
+        let mut builder = SmtpTransport::builder_dangerous(host)
             .port(smtp.port)
+            .tls(tls)
             .timeout(Some(Duration::from_secs(smtp.timeout_secs.max(1))));
         if !smtp.username.is_empty() {
             let password = smtp
@@ -77,6 +83,28 @@ impl Mailer {
         )
     }
 
+    /// SMTP to `host:port` secured as `security`, trusting `ca_file` too.
+    pub fn smtp(
+        host: &str,
+        port: u16,
+        security: SmtpSecurity,
+        ca_file: Option<&Path>,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let tls = match security {
+            SmtpSecurity::None => Tls::None,
+            SmtpSecurity::Starttls => Tls::Required(tls_parameters(host, ca_file)?),
+            SmtpSecurity::Tls => Tls::Wrapper(tls_parameters(host, ca_file)?),
+        };
+        Ok(Mailer::Smtp(
+            SmtpTransport::builder_dangerous(host)
+                .port(port)
+                .tls(tls)
+                .timeout(Some(timeout))
+                .build(),
+        ))
+    }
+
     /// Sends `message`; for files, returns the path written.
     pub fn send(&self, message: &Message) -> Result<Option<PathBuf>, MailError> {
         match self {
@@ -90,6 +118,16 @@ impl Mailer {
             Mailer::Files(dir) => write_file(dir, message).map(Some),
         }
     }
+}
+
+fn tls_parameters(host: &str, ca_file: Option<&Path>) -> Result<TlsParameters, String> {
+    let mut builder = TlsParameters::builder(host.to_owned());
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| format!("smtp.ca_file: {}: {e}", path.display()))?;
+        let cert = Certificate::from_pem(&pem).map_err(|e| format!("smtp.ca_file: {}: {e}", path.display()))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder.build().map_err(|e| format!("smtp TLS settings: {e}"))
 }
 
 fn write_file(dir: &Path, message: &Message) -> Result<PathBuf, MailError> {

@@ -2,13 +2,18 @@
 //! body under the webhook's secret (`X-Slipway-Signature: sha256=<hex>`),
 //! or formatted for a DingTalk, WeCom or Slack incoming webhook.
 //!
-//! Delivery is a minimal HTTP/1.1 POST over a TCP stream, for `http://` URLs
-//! only; `https://` receivers are refused for now (a TLS client is not built
-//! in yet; put a local relay in front, or wait for the TLS build).
+//! Delivery is a minimal HTTP/1.1 POST (`Connection: close`, only the status
+//! line is read) over TCP, or over rustls for `https://` (certificates checked
+//! against the Mozilla roots plus an optional extra CA).
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
 
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -120,20 +125,22 @@ pub enum PostError {
 }
 
 struct Target {
+    https: bool,
     host: String,
     port: u16,
     path: String,
 }
 
 fn parse_url(url: &str) -> Result<Target, PostError> {
-    if url.starts_with("https://") {
-        return Err(PostError::Permanent(
-            "https webhooks are not supported by this build yet (http:// only)".into(),
-        ));
-    }
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| PostError::Permanent("a webhook URL must start with http://".into()))?;
+    let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        _ => {
+            return Err(PostError::Permanent(
+                "a webhook URL must start with http:// or https://".into(),
+            ))
+        }
+    };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -147,9 +154,10 @@ fn parse_url(url: &str) -> Result<Target, PostError> {
             p.parse()
                 .map_err(|_| PostError::Permanent("the webhook URL has a bad port".into()))?,
         ),
-        _ => (authority.to_owned(), 80),
+        _ => (authority.to_owned(), if https { 443 } else { 80 }),
     };
     Ok(Target {
+        https,
         host,
         port,
         path: path.to_owned(),
@@ -158,64 +166,131 @@ fn parse_url(url: &str) -> Result<Target, PostError> {
 
 /// Checks a webhook URL (import, admin forms).
 pub fn check_url(url: &str) -> Result<(), String> {
-    if url.starts_with("https://") {
-        return Ok(());
-    }
     parse_url(url).map(drop).map_err(|e| e.to_string())
 }
 
-/// POSTs `body` to `url` with the signature header (when `secret` is set);
-/// returns the status code on 2xx.
-pub fn post(url: &str, secret: &str, body: &[u8], timeout: Duration) -> Result<u16, PostError> {
-    let target = parse_url(url)?;
-    let addr = (target.host.trim_start_matches('[').trim_end_matches(']'), target.port)
-        .to_socket_addrs()
-        .map_err(|e| PostError::Transient(format!("{}: {e}", target.host)))?
-        .next()
-        .ok_or_else(|| PostError::Transient(format!("{}: no address", target.host)))?;
-    let transient = |e: std::io::Error| PostError::Transient(format!("{}:{}: {e}", target.host, target.port));
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(transient)?;
-    stream.set_read_timeout(Some(timeout)).map_err(transient)?;
-    stream.set_write_timeout(Some(timeout)).map_err(transient)?;
-    let host_header = if target.port == 80 {
-        target.host.clone()
-    } else {
-        format!("{}:{}", target.host, target.port)
-    };
-    let mut head = format!(
-        "POST {} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: slipway/{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-        target.path,
-        env!("CARGO_PKG_VERSION"),
-        body.len()
-    );
-    if !secret.is_empty() {
-        head.push_str(&format!("X-Slipway-Signature: {}\r\n", signature(secret, body)));
+/// Posts webhooks: the TLS settings and the timeout.
+#[derive(Clone)]
+pub struct Client {
+    tls: Arc<rustls::ClientConfig>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "webhook::Client(timeout {:?})", self.timeout)
     }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).map_err(transient)?;
-    stream.write_all(body).map_err(transient)?;
-    stream.flush().map_err(transient)?;
-    // The status line is all we need.
+}
+
+impl Client {
+    /// A client trusting the Mozilla roots and the CA in `ca_file` (PEM), if any.
+    pub fn new(ca_file: Option<&Path>, timeout: Duration) -> Result<Self, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(path) = ca_file {
+            let certs = CertificateDer::pem_file_iter(path)
+                .map_err(|e| format!("notify.webhook_ca_file: {}: {e}", path.display()))?;
+            for cert in certs {
+                let cert = cert.map_err(|e| format!("notify.webhook_ca_file: {}: {e}", path.display()))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("notify.webhook_ca_file: {}: {e}", path.display()))?;
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("webhook TLS: {e}"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Self {
+            tls: Arc::new(tls),
+            timeout,
+        })
+    }
+
+    /// POSTs `body` to `url` with the signature header (when `secret` is
+    /// set); returns the status code on 2xx.
+    pub fn post(&self, url: &str, secret: &str, body: &[u8]) -> Result<u16, PostError> {
+        let target = parse_url(url)?;
+        let addrs: Vec<_> = (target.host.trim_start_matches('[').trim_end_matches(']'), target.port)
+            .to_socket_addrs()
+            .map_err(|e| PostError::Transient(format!("{}: {e}", target.host)))?
+            .collect();
+        let transient = |e: std::io::Error| PostError::Transient(format!("{}:{}: {e}", target.host, target.port));
+        let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
+        let mut connected = None;
+        for addr in &addrs {
+            match TcpStream::connect_timeout(addr, self.timeout) {
+                Ok(s) => {
+                    connected = Some(s);
+                    break;
+                }
+                Err(e) => last = e,
+            }
+        }
+        let stream = connected.ok_or_else(|| transient(last))?;
+        stream.set_read_timeout(Some(self.timeout)).map_err(transient)?;
+        stream.set_write_timeout(Some(self.timeout)).map_err(transient)?;
+        let mut head = format!(
+            "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: slipway/{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+            target.path,
+            target.host_header(),
+            env!("CARGO_PKG_VERSION"),
+            body.len()
+        );
+        if !secret.is_empty() {
+            head.push_str(&format!("X-Slipway-Signature: {}\r\n", signature(secret, body)));
+        }
+        head.push_str("\r\n");
+        let line = if target.https {
+            let name = ServerName::try_from(target.host.trim_start_matches('[').trim_end_matches(']').to_owned())
+                .map_err(|_| PostError::Permanent("the webhook URL's host is not a valid TLS name".into()))?;
+            let conn = rustls::ClientConnection::new(Arc::clone(&self.tls), name)
+                .map_err(|e| PostError::Permanent(format!("webhook TLS: {e}")))?;
+            exchange(&mut rustls::StreamOwned::new(conn, stream), &head, body).map_err(transient)?
+        } else {
+            let mut stream = stream;
+            exchange(&mut stream, &head, body).map_err(transient)?
+        };
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| PostError::Transient(format!("no HTTP status from {}", target.host)))?;
+        match status {
+            200..=299 => Ok(status),
+            408 | 429 | 500..=599 => Err(PostError::Transient(format!("receiver answered {status}"))),
+            _ => Err(PostError::Permanent(format!("receiver answered {status}"))),
+        }
+    }
+}
+
+impl Target {
+    fn host_header(&self) -> String {
+        if (self.https && self.port == 443) || (!self.https && self.port == 80) {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Writes the request and reads the status line.
+fn exchange<S: Read + Write>(stream: &mut S, head: &str, body: &[u8]) -> std::io::Result<String> {
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    stream.flush()?;
     let mut buf = Vec::with_capacity(256);
     let mut chunk = [0u8; 256];
     while !buf.windows(2).any(|w| w == b"\r\n") && buf.len() < 4096 {
         match stream.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) => return Err(transient(e)),
+            Err(e) => return Err(e),
         }
     }
-    let line = String::from_utf8_lossy(&buf);
-    let status: u16 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| PostError::Transient(format!("no HTTP status from {}", target.host)))?;
-    match status {
-        200..=299 => Ok(status),
-        408 | 429 | 500..=599 => Err(PostError::Transient(format!("receiver answered {status}"))),
-        _ => Err(PostError::Permanent(format!("receiver answered {status}"))),
-    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 #[cfg(test)]
@@ -235,7 +310,7 @@ mod tests {
     fn urls() {
         assert!(parse_url("http://127.0.0.1:8080/hook?x=1").is_ok_and(|t| t.port == 8080 && t.path == "/hook?x=1"));
         assert!(parse_url("http://example.com").is_ok_and(|t| t.port == 80 && t.path == "/"));
-        assert!(matches!(parse_url("https://x/"), Err(PostError::Permanent(_))));
+        assert!(parse_url("https://hooks.slack.com/services/x").is_ok_and(|t| t.https && t.port == 443));
         assert!(parse_url("ftp://x/").is_err());
         assert!(check_url("https://oapi.dingtalk.com/robot/send?access_token=x").is_ok());
     }

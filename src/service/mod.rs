@@ -6,6 +6,7 @@ pub mod admin;
 pub mod error;
 pub mod facts;
 pub mod import;
+pub mod notify;
 pub mod password;
 pub mod queries;
 pub mod tickets;

@@ -254,11 +254,16 @@ pub fn event(conn: &mut DbConn, id: i64) -> StoreResult<Option<EventRow>> {
         .optional()?)
 }
 
-/// The latest event of `ticket_id` that entered `state`.
+/// The latest event of `ticket_id` that entered `state` from another state.
 pub fn last_event_into(conn: &mut DbConn, ticket_id: i64, state: &str) -> StoreResult<Option<EventRow>> {
     Ok(ticket_events::table
         .filter(ticket_events::ticket_id.eq(ticket_id))
         .filter(ticket_events::to_state.eq(state))
+        .filter(
+            ticket_events::from_state
+                .is_null()
+                .or(ticket_events::from_state.ne(state)),
+        )
         .order(ticket_events::id.desc())
         .select(EventRow::as_select())
         .first(conn)

@@ -1,4 +1,5 @@
-//! One-click approval from an emailed link (invariant 8 of DESIGN.md).
+//! One-click approval from an emailed link (invariant 8 of DESIGN.md), and
+//! the notification settings page (`/profile/notifications`).
 //!
 //! `GET /approve/{token}` only shows the ticket and a confirmation form;
 //! `POST /approve/{token}` (from that form) approves or rejects as the
@@ -37,7 +38,10 @@ use super::AppState;
 
 /// Registers `/approve/{token}`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(confirm_page).service(confirm);
+    cfg.service(confirm_page)
+        .service(confirm)
+        .service(prefs_page)
+        .service(save_prefs);
 }
 
 #[derive(Serialize)]
@@ -214,5 +218,107 @@ async fn confirm(
         }
         Ok(Outcome::Refused(reason, ticket, detail)) => refused(&ctx, &state, reason, ticket, detail),
         Err(e) => error_page(&ctx, &state, e),
+    }
+}
+
+/// The notification settings page (linked from the profile page).
+#[get("/profile/notifications")]
+async fn prefs_page(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
+    show_prefs(&ctx, &state, false).await
+}
+
+async fn show_prefs(ctx: &PageCtx, state: &AppState, saved: bool) -> HttpResponse {
+    let user = match ctx.user() {
+        Ok(u) => u.clone(),
+        Err(e) => return error_page(ctx, state, e),
+    };
+    let email = user.email.clone();
+    let prefs = state
+        .db(move |conn| Ok(crate::service::notify::preferences(conn, user.id)?))
+        .await;
+    match prefs {
+        Ok(prefs) => {
+            let list: Vec<(&str, bool)> = prefs.into_iter().map(|(k, on)| (k.as_str(), on)).collect();
+            let mut c = Context::new();
+            c.insert("prefs", &list);
+            c.insert("email", &email);
+            c.insert("saved", &saved);
+            render(ctx, state, "notify_prefs.html", c, StatusCode::OK)
+        }
+        Err(e) => error_page(ctx, state, e),
+    }
+}
+
+#[post("/profile/notifications")]
+async fn save_prefs(ctx: PageCtx, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let user = match ctx.user() {
+        Ok(u) => u.clone(),
+        Err(e) => return error_page(&ctx, &state, e),
+    };
+    // Repeated `on=` fields (checkboxes): parsed by hand, serde_urlencoded has no lists.
+    let mut csrf = String::new();
+    let mut on = Vec::new();
+    for (key, value) in url_pairs(&body) {
+        match key.as_str() {
+            "csrf" => csrf = value,
+            "on" => on.push(value),
+            _ => {}
+        }
+    }
+    if let Err(e) = ctx.check_csrf(&csrf) {
+        return error_page(&ctx, &state, e);
+    }
+    let saved = state
+        .db(move |conn| Ok(crate::service::notify::set_preferences(conn, user.id, &on)?))
+        .await;
+    match saved {
+        Ok(()) => show_prefs(&ctx, &state, true).await,
+        Err(e) => error_page(&ctx, &state, e),
+    }
+}
+
+fn url_pairs(body: &[u8]) -> Vec<(String, String)> {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    }
+    fn decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                        out.push(h * 16 + l);
+                        i += 3;
+                        continue;
+                    }
+                    out.push(b'%');
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(p), String::new()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn form_pairs() {
+        let pairs = super::url_pairs(b"csrf=ab&on=staged&on=rolled_back&x=%E4%BD%A0+a%2");
+        assert_eq!(pairs[1], ("on".to_owned(), "staged".to_owned()));
+        assert_eq!(pairs[2].1, "rolled_back");
+        assert_eq!(pairs[3].1, "你 a%2");
     }
 }
