@@ -311,6 +311,12 @@ async fn show_ticket(
         .map(|a| a.as_str())
         .collect();
     let live = detail.jobs.iter().any(|j| j.state == "queued" || j.state == "running");
+    let any_needs_note = detail.actions.iter().any(|a| needs_note.contains(&a.as_str()));
+    // Per-host status means something once the ticket ships (or shipped).
+    let shipping = matches!(
+        detail.state.as_str(),
+        "releasing" | "released" | "rolling_back" | "rolled_back"
+    ) || (detail.state == "failed" && detail.version.is_some());
     let progress = state
         .i18n
         .text(ctx.lang, "ticket.approvals_of")
@@ -321,6 +327,8 @@ async fn show_ticket(
     c.insert("t_", &detail);
     c.insert("needs_note", &needs_note);
     c.insert("live", &live);
+    c.insert("any_needs_note", &any_needs_note);
+    c.insert("shipping", &shipping);
     c.insert("action_error", &action_error);
     c.insert("is_admin", &ctx.viewer.as_ref().is_some_and(|u| u.is_admin));
     Ok(render(ctx, state, "ticket.html", c, status))
