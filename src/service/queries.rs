@@ -192,11 +192,22 @@ pub fn my_work(conn: &mut DbConn, user: &UserRow, now: DateTime<Utc>) -> Service
             limit: 100,
             ..TicketFilter::default()
         };
-        for row in listing::tickets(conn, &filter)?.0 {
-            let Some(ticket) = tickets::by_id(conn, row.id)? else {
+        // Three queries per project, not two per ticket.
+        let rows = listing::tickets(conn, &filter)?.0;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut full: HashMap<i64, TicketRow> = listing::tickets_by_ids(conn, &ids)?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        let mut approvals: HashMap<i64, Vec<crate::store::models::ApprovalRow>> = HashMap::new();
+        for a in listing::approvals_of_tickets(conn, &ids)? {
+            approvals.entry(a.ticket_id).or_default().push(a);
+        }
+        for row in rows {
+            let Some(ticket) = full.remove(&row.id) else {
                 continue;
             };
-            let facts = facts::ticket_facts(&ticket, &tickets::approvals(conn, ticket.id)?)?;
+            let facts = facts::ticket_facts(&ticket, approvals.get(&row.id).map_or(&[][..], Vec::as_slice))?;
             let actions = available_actions(&facts, rules, &actor, now);
             if actions.contains(&Action::Approve) {
                 work.to_approve.push(row);

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use super::db::DbConn;
 use super::error::StoreResult;
-use super::models::{EventRow, HostGroupRow, HostRow, JobRow, UserRow};
+use super::models::{ApprovalRow, EventRow, HostGroupRow, HostRow, JobRow, TicketRow, UserRow};
 use super::schema::{
     approvals, host_groups, hosts, job_logs, jobs, project_members, projects, svn_revisions, ticket_events, tickets,
     users,
@@ -444,5 +444,22 @@ pub fn approvers_of(conn: &mut DbConn, ticket_ids: &[i64]) -> StoreResult<Vec<(i
         .filter(approvals::ticket_id.eq_any(ticket_ids))
         .order(approvals::id.asc())
         .select((approvals::ticket_id, users::username, approvals::generation))
+        .load(conn)?)
+}
+
+/// Tickets by id (any order), for pages that decide over many at once.
+pub fn tickets_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<TicketRow>> {
+    Ok(tickets::table
+        .filter(tickets::id.eq_any(ids))
+        .select(TicketRow::as_select())
+        .load(conn)?)
+}
+
+/// The approvals of these tickets, oldest first.
+pub fn approvals_of_tickets(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<ApprovalRow>> {
+    Ok(approvals::table
+        .filter(approvals::ticket_id.eq_any(ids))
+        .order(approvals::id.asc())
+        .select(ApprovalRow::as_select())
         .load(conn)?)
 }

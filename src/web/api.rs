@@ -297,70 +297,88 @@ pub struct TicketPage {
     pub next_cursor: Option<i64>,
 }
 
-/// Runs a ticket list query (pages and API).
+/// A checked ticket list query, ready to run on a connection.
+pub struct ListPlan {
+    states: Vec<String>,
+    limit: i64,
+    oldest_first: bool,
+    project: Option<String>,
+    submitter: Option<String>,
+    cursor: Option<i64>,
+}
+
+impl ListPlan {
+    /// Checks the query's parameters.
+    pub fn new(q: &ListQuery) -> Result<Self, AppError> {
+        let mut states = Vec::new();
+        for s in q
+            .state
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let parsed: TicketState = s
+                .parse()
+                .map_err(|e: crate::domain::UnknownName| AppError::bad("state", e.to_string()))?;
+            states.push(parsed.as_str().to_owned());
+        }
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(AppError::bad("limit", "must be between 1 and 200"));
+        }
+        let oldest_first = match q.sort.as_deref() {
+            None | Some("") | Some("desc") => false,
+            Some("asc") => true,
+            Some(_) => return Err(AppError::bad("sort", "must be asc or desc")),
+        };
+        Ok(Self {
+            states,
+            limit,
+            oldest_first,
+            project: q.project.clone().filter(|p| !p.is_empty()),
+            submitter: q.submitter.clone().filter(|p| !p.is_empty()),
+            cursor: q.cursor,
+        })
+    }
+
+    /// One page of rows and the next cursor (keyset pagination on the id).
+    pub fn run(self, conn: &mut crate::store::DbConn) -> Result<(Vec<listing::TicketListRow>, Option<i64>), AppError> {
+        let project_id = match &self.project {
+            Some(p) => match listing::project_id(conn, p)? {
+                Some(id) => Some(id),
+                None => return Ok((vec![], None)),
+            },
+            None => None,
+        };
+        let submitter_id = match &self.submitter {
+            Some(u) => match listing::user_id(conn, u)? {
+                Some(id) => Some(id),
+                None => return Ok((vec![], None)),
+            },
+            None => None,
+        };
+        let filter = TicketFilter {
+            project_id,
+            states: self.states,
+            submitter_id,
+            cursor: self.cursor,
+            oldest_first: self.oldest_first,
+            limit: self.limit,
+        };
+        let (rows, more) = listing::tickets(conn, &filter)?;
+        let next_cursor = if more { rows.last().map(|r| r.id) } else { None };
+        Ok((rows, next_cursor))
+    }
+}
+
+/// Runs a ticket list query (the API).
 pub async fn run_list(state: &AppState, q: &ListQuery) -> Result<TicketPage, AppError> {
-    let mut states = Vec::new();
-    for s in q
-        .state
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        let parsed: TicketState = s
-            .parse()
-            .map_err(|e: crate::domain::UnknownName| AppError::bad("state", e.to_string()))?;
-        states.push(parsed.as_str().to_owned());
-    }
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(AppError::bad("limit", "must be between 1 and 200"));
-    }
-    let oldest_first = match q.sort.as_deref() {
-        None | Some("") | Some("desc") => false,
-        Some("asc") => true,
-        Some(_) => return Err(AppError::bad("sort", "must be asc or desc")),
-    };
-    let project = q.project.clone().filter(|p| !p.is_empty());
-    let submitter = q.submitter.clone().filter(|p| !p.is_empty());
-    let cursor = q.cursor;
+    let plan = ListPlan::new(q)?;
     state
         .db(move |conn| {
-            let project_id = match &project {
-                Some(p) => match listing::project_id(conn, p)? {
-                    Some(id) => Some(id),
-                    None => {
-                        return Ok(TicketPage {
-                            tickets: vec![],
-                            next_cursor: None,
-                        })
-                    }
-                },
-                None => None,
-            };
-            let submitter_id = match &submitter {
-                Some(u) => match listing::user_id(conn, u)? {
-                    Some(id) => Some(id),
-                    None => {
-                        return Ok(TicketPage {
-                            tickets: vec![],
-                            next_cursor: None,
-                        })
-                    }
-                },
-                None => None,
-            };
-            let filter = TicketFilter {
-                project_id,
-                states,
-                submitter_id,
-                cursor,
-                oldest_first,
-                limit,
-            };
-            let (rows, more) = listing::tickets(conn, &filter)?;
-            let next_cursor = if more { rows.last().map(|r| r.id) } else { None };
+            let (rows, next_cursor) = plan.run(conn)?;
             Ok(TicketPage {
                 tickets: rows.into_iter().map(TicketSummary::from).collect(),
                 next_cursor,

@@ -22,7 +22,7 @@ use super::api::{self, ActionBody, ListQuery};
 use super::auth::{lang_cookie, PageCtx};
 use super::error::AppError;
 use super::i18n::Lang;
-use super::view::{self, ts, AuditOut, TicketDetail, TicketSummary};
+use super::view::{self, ts, AuditOut, TicketDetail, TicketRowHtml, TicketSummary};
 use super::AppState;
 
 /// Registers the pages.
@@ -132,7 +132,8 @@ async fn index(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
         let work = state
             .db(move |conn| Ok(queries::my_work(conn, &user, Utc::now())?))
             .await?;
-        let conv = |v: Vec<listing::TicketListRow>| v.into_iter().map(TicketSummary::from).collect::<Vec<_>>();
+        // At most 50 rows a section: the ticket list (filters) shows the rest.
+        let conv = |v: Vec<listing::TicketListRow>| v.into_iter().take(50).map(TicketRowHtml::from).collect::<Vec<_>>();
         let sections = vec![
             ("to_approve", conv(work.to_approve)),
             ("to_test", conv(work.to_test)),
@@ -152,17 +153,24 @@ async fn index(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
 async fn ticket_list(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<ListQuery>) -> HttpResponse {
     let r = async {
         ctx.user()?;
-        let page = api::run_list(&state, &q).await?;
-        let names = state.db(|conn| Ok(listing::project_names(conn)?)).await?;
+        let plan = api::ListPlan::new(&q)?;
+        // One trip to the database pool for the page (this is the hot page).
+        let (rows, next_cursor, names) = state
+            .db(move |conn| {
+                let (rows, next) = plan.run(conn)?;
+                Ok((rows, next, listing::project_names(conn)?))
+            })
+            .await?;
         let mut c = Context::new();
-        c.insert("tickets", &page.tickets);
+        let rows: Vec<TicketRowHtml> = rows.into_iter().map(TicketRowHtml::from).collect();
+        c.insert("tickets", &rows);
         c.insert("projects", &names);
         c.insert("states", &crate::domain::TicketState::ALL.map(|s| s.as_str()));
         c.insert("f_project", q.project.as_deref().unwrap_or(""));
         c.insert("f_state", q.state.as_deref().unwrap_or(""));
         c.insert("f_submitter", q.submitter.as_deref().unwrap_or(""));
         c.insert("f_sort", q.sort.as_deref().unwrap_or("desc"));
-        let next = page.next_cursor.map(|cur| {
+        let next = next_cursor.map(|cur| {
             format!(
                 "/tickets?project={}&state={}&submitter={}&sort={}&cursor={cur}",
                 urlencode(q.project.as_deref().unwrap_or("")),
@@ -311,6 +319,12 @@ async fn show_ticket(
         .map(|a| a.as_str())
         .collect();
     let live = detail.jobs.iter().any(|j| j.state == "queued" || j.state == "running");
+    let any_needs_note = detail.actions.iter().any(|a| needs_note.contains(&a.as_str()));
+    // Per-host status means something once the ticket ships (or shipped).
+    let shipping = matches!(
+        detail.state.as_str(),
+        "releasing" | "released" | "rolling_back" | "rolled_back"
+    ) || (detail.state == "failed" && detail.version.is_some());
     let progress = state
         .i18n
         .text(ctx.lang, "ticket.approvals_of")
@@ -321,6 +335,8 @@ async fn show_ticket(
     c.insert("t_", &detail);
     c.insert("needs_note", &needs_note);
     c.insert("live", &live);
+    c.insert("any_needs_note", &any_needs_note);
+    c.insert("shipping", &shipping);
     c.insert("action_error", &action_error);
     c.insert("is_admin", &ctx.viewer.as_ref().is_some_and(|u| u.is_admin));
     Ok(render(ctx, state, "ticket.html", c, status))

@@ -12,7 +12,34 @@ use crate::store::models::ProjectRow;
 
 /// A UTC time as RFC 3339 (`2026-11-25T12:00:00Z`).
 pub fn ts(t: NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
+    use chrono::{Datelike, Timelike};
+    if (0..=9999).contains(&t.year()) {
+        // The common case without chrono's format machinery (hot in lists).
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    } else {
+        t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
+    }
+}
+
+/// A UTC time as pages show it without JavaScript (`2026-11-25 12:00 UTC`).
+pub fn utc_minutes(t: NaiveDateTime) -> String {
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }
 
 /// A ticket in a list.
@@ -53,6 +80,53 @@ impl From<TicketListRow> for TicketSummary {
             target_version: r.target_version,
             created_at: ts(r.created_at),
             updated_at: ts(r.updated_at),
+        }
+    }
+}
+
+/// A ticket as the HTML lists show it: the reason shortened and the time
+/// formatted in Rust, which is much cheaper than tera filters per cell
+/// (the list page is the hot page).
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketRowHtml {
+    /// The ticket.
+    #[serde(flatten)]
+    pub ticket: TicketSummary,
+    /// At most 80 characters of the reason.
+    pub reason_short: String,
+    /// `created_at` as `2026-11-25 12:00 UTC` (app.js shows local time).
+    pub created_utc: String,
+}
+
+/// The first `max` characters of `s`, with `…` when cut.
+pub fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
+    }
+}
+
+impl From<TicketListRow> for TicketRowHtml {
+    fn from(r: TicketListRow) -> Self {
+        let reason_short = shorten(&r.reason, 80);
+        let created_utc = utc_minutes(r.created_at);
+        Self {
+            ticket: TicketSummary::from(r),
+            reason_short,
+            created_utc,
+        }
+    }
+}
+
+impl From<TicketSummary> for TicketRowHtml {
+    fn from(t: TicketSummary) -> Self {
+        let created_utc = chrono::DateTime::parse_from_rfc3339(&t.created_at)
+            .map(|d| d.to_utc().format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_else(|_| t.created_at.clone());
+        Self {
+            reason_short: shorten(&t.reason, 80),
+            created_utc,
+            ticket: t,
         }
     }
 }

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Web benchmark (prints figures; not a test): 100k tickets in SQLite, then
+# the ticket list page and a ticket page under wrk on loopback, and the
+# server's idle RSS.
+#
+#   scripts/bench-web.sh [--tickets N] [--duration SECS]
+#
+# Targets (issue 3): list page p99 <= 50 ms and >= 500 req/s; idle RSS <= 60 MB.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+TICKETS=100000
+DURATION=15
+while (($#)); do
+    case "$1" in
+        --tickets) TICKETS="$2"; shift 2 ;;
+        --duration) DURATION="$2"; shift 2 ;;
+        *) die "usage: scripts/bench-web.sh [--tickets N] [--duration SECS]" ;;
+    esac
+done
+
+need_cargo
+# shellcheck disable=SC2046
+apt_install $(missing_packages wrk curl)
+
+cd "$SLIPWAY_REPO"
+banner "build (release)"
+cargo build --release --quiet
+
+DATA="$(mktemp -d /tmp/slipway-bench-web.XXXXXX)"
+SERVER_PID=""
+cleanup() {
+    if [[ -n "$SERVER_PID" ]]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$DATA"
+}
+trap cleanup EXIT
+
+banner "seed $TICKETS tickets"
+seeded="$(cargo bench --quiet --bench web_seed -- --data-dir "$DATA" --tickets "$TICKETS")"
+info "$seeded"
+SAMPLE="$(sed -n 's/.*sample ticket id: \([0-9]*\).*/\1/p' <<<"$seeded")"
+
+PORT="$(free_port 18080)" || die "no free port"
+BASE="http://127.0.0.1:$PORT"
+banner "slipway serve on $BASE"
+SLIPWAY_DATA_DIR="$DATA" SLIPWAY_SERVER__BIND="127.0.0.1:$PORT" \
+    target/release/slipway serve >"$DATA/serve.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+    curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+curl -fsS "$BASE/healthz" >/dev/null || { cat "$DATA/serve.log"; die "serve did not start"; }
+sleep 2
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status"; }
+IDLE_RSS_KB="$(rss_kb)"
+
+# Sign in like a browser: the CSRF cookie and field from /login, then POST.
+JAR="$DATA/cookies"
+LOGIN_HTML="$(curl -fsS -c "$JAR" "$BASE/login")"
+CSRF="$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' <<<"$LOGIN_HTML" | head -n 1)"
+curl -fsS -o /dev/null -b "$JAR" -c "$JAR" \
+    --data-urlencode "csrf=$CSRF" --data-urlencode "username=bench" \
+    --data-urlencode "password=bench-password" --data-urlencode "next=/" "$BASE/login"
+SESSION="$(awk '$6 == "slipway_session" {print $7}' "$JAR")"
+[[ -n "$SESSION" ]] || die "sign-in failed"
+COOKIE="slipway_session=$SESSION; slipway_csrf=$CSRF"
+curl -fsS -o /dev/null -H "Cookie: $COOKIE" "$BASE/tickets" || die "the list page does not answer"
+
+declare -A P99 RPS
+measure() { # name path
+    local out
+    out="$(wrk -t2 -c32 -d"${DURATION}s" --timeout 5s --latency -H "Cookie: $COOKIE" "$BASE$2")"
+    printf '%s\n' "$out" | sed 's/^/    /'
+    P99[$1]="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+    RPS[$1]="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
+    if grep -q "Non-2xx" <<<"$out"; then warn "$1: non-2xx answers"; fi
+}
+banner "ticket list page (/tickets), ${DURATION}s, 2 threads, 32 connections"
+measure list "/tickets"
+banner "filtered list page (/tickets?project=shop&state=released)"
+measure list_filtered "/tickets?project=shop&state=released"
+banner "ticket page (/tickets/$SAMPLE)"
+measure ticket "/tickets/$SAMPLE"
+banner "my work (/)"
+measure mywork "/"
+sleep 1
+AFTER_RSS_KB="$(rss_kb)"
+
+banner "results ($TICKETS tickets, SQLite, $(nproc) cores)"
+printf '%-24s %10s %12s\n' page p99 req/s
+for k in list list_filtered ticket mywork; do
+    printf '%-24s %10s %12s\n' "$k" "${P99[$k]}" "${RPS[$k]}"
+done
+printf 'idle RSS: %d MB (after load: %d MB)\n' $((IDLE_RSS_KB / 1024)) $((AFTER_RSS_KB / 1024))
+info "targets: list p99 <= 50ms, >= 500 req/s; idle RSS <= 60 MB"
