@@ -72,13 +72,97 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 /// How a command ended: exit code (`None`: killed), stdout lines, last stderr lines.
 type Ran = (Option<i32>, Vec<String>, Vec<String>);
 
+/// An ssh master connection (`ssh -M -N`) owned by one host's operation:
+/// every later ssh and rsync of that operation rides on it instead of a new
+/// handshake. Killed on drop.
+pub(crate) struct Mux {
+    child: std::process::Child,
+    socket: PathBuf,
+    _dir: ScratchDir,
+}
+
+impl Drop for Mux {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Mux {
+    /// Starts a master for an ssh target; `None` when it could not connect
+    /// (the commands that follow then connect on their own and report why).
+    fn start(ctx: &Context, target: &Target) -> Option<Mux> {
+        let Target::Ssh { user, host, .. } = target else {
+            return None;
+        };
+        let dir = ScratchDir::new("mux").ok()?;
+        let socket = dir.path().join("s");
+        let destination = match user {
+            Some(u) => format!("{u}@{host}"),
+            None => host.clone(),
+        };
+        let mut child = std::process::Command::new("ssh")
+            .args(ssh_options(ctx).ok()?)
+            .args(["-M", "-N", "-o", "ControlPersist=no", "-o"])
+            .arg(format!("ControlPath={}", socket.display()))
+            .arg("--")
+            .arg(destination)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let deadline =
+            std::time::Instant::now() + Duration::from_secs(u64::from(ctx.settings.ssh.connect_timeout_secs) + 5);
+        while std::time::Instant::now() < deadline {
+            if socket.exists() {
+                return Some(Mux {
+                    child,
+                    socket,
+                    _dir: dir,
+                });
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+}
+
 /// One host of one operation.
 pub(crate) struct Host<'c, 'a> {
     pub ctx: &'c Context<'a>,
     pub host: &'c DeployHost,
+    mux: Option<Mux>,
+}
+
+impl<'c, 'a> Host<'c, 'a> {
+    /// A host for one operation; for ssh targets with a master connection.
+    pub fn open(ctx: &'c Context<'a>, host: &'c DeployHost) -> Self {
+        let mux = Mux::start(ctx, &host.target);
+        Self { ctx, host, mux }
+    }
 }
 
 impl Host<'_, '_> {
+    /// The ssh options, riding on the master connection when there is one.
+    fn ssh_args(&self) -> Result<Vec<String>, DeployError> {
+        let mut args = ssh_options(self.ctx)?;
+        if let Some(mux) = &self.mux {
+            args.extend([
+                "-o".to_owned(),
+                "ControlMaster=no".to_owned(),
+                "-o".to_owned(),
+                format!("ControlPath={}", mux.socket.display()),
+            ]);
+        }
+        Ok(args)
+    }
+
     fn name(&self) -> &str {
         &self.host.name
     }
@@ -131,7 +215,7 @@ impl Host<'_, '_> {
                     None => host.clone(),
                 };
                 let spec = ProcessSpec::new("ssh")
-                    .args(ssh_options(self.ctx)?)
+                    .args(self.ssh_args()?)
                     .args(["-T", "--"])
                     .arg(destination)
                     .arg(line.join(" && "))
@@ -176,7 +260,7 @@ impl Host<'_, '_> {
     fn rsync(&self) -> Result<ProcessSpec, DeployError> {
         let mut spec = ProcessSpec::new("rsync").timeout(UPLOAD_TIMEOUT);
         match &self.host.target {
-            Target::Ssh { .. } => spec = spec.arg("-e").arg(rsh(self.ctx)?),
+            Target::Ssh { .. } => spec = spec.arg("-e").arg(rsh(&self.ssh_args()?)?),
             Target::Daemon { .. } => {
                 if let Some(file) = &self.ctx.settings.rsync_password_file {
                     spec = spec.arg(format!("--password-file={}", file.display()));
@@ -219,11 +303,23 @@ impl Host<'_, '_> {
     /// its parents): checksums decide what changed, `--delete` removes what
     /// the tree no longer has, the excludes are neither sent, overwritten nor
     /// deleted; `link_dest` (relative to the destination) hard-links unchanged files.
-    pub fn upload(&self, source: &Path, sub: &str, link_dest: Option<&str>) -> Result<Stats, DeployError> {
+    /// Without `link_dest` on an atomic upload there is nothing to compare
+    /// with, so checksums are skipped unless `checksum` asks for them.
+    pub fn upload(
+        &self,
+        source: &Path,
+        sub: &str,
+        link_dest: Option<&str>,
+        checksum: bool,
+    ) -> Result<Stats, DeployError> {
         let mut spec = self
             .rsync()?
-            .args(["-rlp", "--checksum", "--delete", "--mkpath", "--stats"])
+            .args(["-rlp", "--delete", "--mkpath", "--stats"])
             .args(exclude_args(self.ctx.excludes)?);
+        if checksum || link_dest.is_some() {
+            // Exported trees carry fresh mtimes: only content says what changed.
+            spec = spec.arg("--checksum");
+        }
         if let Some(link) = link_dest {
             spec = spec.arg(format!("--link-dest={link}"));
         }
