@@ -247,12 +247,11 @@ fn ship_atomic(
 }
 
 fn switch_atomic(h: &Host<'_, '_>, version: &str, previous: &mut Option<String>) -> Result<(), Step> {
-    let live = h.live().map_err(Step::Before)?;
+    let (live, kept) = h.state().map_err(Step::Before)?;
     let release_dir = format!("{}/releases/{version}", h.host.target.dir());
     if live.as_deref() == Some(version) {
         return after_switch(h, &release_dir);
     }
-    let kept = h.releases().map_err(Step::Before)?;
     if !kept.iter().any(|r| r == version) {
         return Err(Step::Before(DeployError::NotKept {
             host: h.host.name.clone(),

@@ -192,6 +192,18 @@ impl Host<'_, '_> {
     /// fixed `cd`/`env`/`&&` words plus quoted values.
     /// Returns the exit code (0 on success) and the stdout lines.
     fn commands(&self, cmds: &[Vec<String>], cwd: Option<&str>, env: &[(String, String)]) -> Result<Ran, DeployError> {
+        self.commands_with(cmds, cwd, env, true)
+    }
+
+    /// [`Self::commands`]; with `stop_on_failure` false every command runs
+    /// (joined by `;` over ssh) and the last one's exit code counts.
+    fn commands_with(
+        &self,
+        cmds: &[Vec<String>],
+        cwd: Option<&str>,
+        env: &[(String, String)],
+        stop_on_failure: bool,
+    ) -> Result<Ran, DeployError> {
         match &self.host.target {
             Target::Ssh { user, host, .. } => {
                 let mut line = Vec::new();
@@ -218,12 +230,13 @@ impl Host<'_, '_> {
                     .args(self.ssh_args()?)
                     .args(["-T", "--"])
                     .arg(destination)
-                    .arg(line.join(" && "))
+                    .arg(line.join(if stop_on_failure { " && " } else { " ; " }))
                     .timeout(COMMAND_TIMEOUT);
                 self.exec(&spec)
             }
             Target::Local { .. } => {
                 let mut all_stdout = Vec::new();
+                let mut last = (Some(0), Vec::new());
                 for argv in cmds {
                     let mut spec = ProcessSpec::new(&argv[0]).args(&argv[1..]).timeout(COMMAND_TIMEOUT);
                     if let Some(dir) = cwd {
@@ -234,11 +247,12 @@ impl Host<'_, '_> {
                     }
                     let (code, stdout, tail) = self.exec(&spec)?;
                     all_stdout.extend(stdout);
-                    if code != Some(0) {
-                        return Ok((code, all_stdout, tail));
+                    last = (code, tail);
+                    if code != Some(0) && stop_on_failure {
+                        break;
                     }
                 }
-                Ok((Some(0), all_stdout, Vec::new()))
+                Ok((last.0, all_stdout, last.1))
             }
             Target::Daemon { .. } => Err(DeployError::Unsupported(format!(
                 "{}: rsync:// targets cannot run commands (hooks need an ssh or local target)",
@@ -397,6 +411,39 @@ impl Host<'_, '_> {
             let target = target.trim_end_matches('/');
             target.rsplit('/').next().unwrap_or(target).to_owned()
         }))
+    }
+
+    /// The live release and the kept ones, in one round trip over ssh.
+    pub fn state(&self) -> Result<(Option<String>, Vec<String>), DeployError> {
+        if !matches!(self.host.target, Target::Ssh { .. }) {
+            return Ok((self.live()?, self.releases()?));
+        }
+        let dir = self.dir();
+        let cmds = vec![
+            vec!["readlink".to_owned(), "--".to_owned(), format!("{dir}/current")],
+            vec![
+                "ls".to_owned(),
+                "-1".to_owned(),
+                "--".to_owned(),
+                format!("{dir}/releases"),
+            ],
+        ];
+        let (code, stdout, tail) = self.commands_with(&cmds, None, &[], false)?;
+        if self.ssh_failed(code) {
+            return Err(self.remote_failed("readlink current; ls releases".to_owned(), code, &tail));
+        }
+        // readlink prints `releases/<version>`; ls prints bare names.
+        let live = stdout.iter().find(|l| l.contains('/')).map(|l| {
+            l.trim()
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        });
+        let mut names: Vec<String> = stdout.into_iter().filter(|l| valid_release_name(l)).collect();
+        names.sort_by(|a, b| natural_cmp(a, b));
+        Ok((live, names))
     }
 
     /// The release directories on the host, naturally sorted (oldest first).
