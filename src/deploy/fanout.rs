@@ -123,7 +123,7 @@ pub(crate) fn run(ctx: &Context, hosts: &[DeployHost], version: &str, op: Op<'_>
                         continue;
                     }
                     event(&host.name, HostState::Uploading, None);
-                    let r = one_host(&Host { ctx, host }, version, op, canary);
+                    let r = one_host(&Host::open(ctx, host), version, op, canary);
                     settle(i, r);
                 });
             }
@@ -235,7 +235,7 @@ fn ship_atomic(
     }
     let link_dest = live.as_ref().map(|l| format!("../{l}"));
     stats.add(
-        h.upload(source, &format!("releases/{version}"), link_dest.as_deref())
+        h.upload(source, &format!("releases/{version}"), link_dest.as_deref(), false)
             .map_err(Step::Before)?,
     );
     h.hooks(&h.ctx.settings.hooks.before_switch, &release_dir)
@@ -247,12 +247,11 @@ fn ship_atomic(
 }
 
 fn switch_atomic(h: &Host<'_, '_>, version: &str, previous: &mut Option<String>) -> Result<(), Step> {
-    let live = h.live().map_err(Step::Before)?;
+    let (live, kept) = h.state().map_err(Step::Before)?;
     let release_dir = format!("{}/releases/{version}", h.host.target.dir());
     if live.as_deref() == Some(version) {
         return after_switch(h, &release_dir);
     }
-    let kept = h.releases().map_err(Step::Before)?;
     if !kept.iter().any(|r| r == version) {
         return Err(Step::Before(DeployError::NotKept {
             host: h.host.name.clone(),
@@ -270,7 +269,7 @@ fn ship_inplace(h: &Host<'_, '_>, source: &Path, stats: &mut Stats) -> Result<()
     let dir = h.host.target.dir().to_owned();
     h.hooks(&h.ctx.settings.hooks.before_switch, &dir)
         .map_err(Step::Before)?;
-    stats.add(h.upload(source, "", None).map_err(Step::Before)?);
+    stats.add(h.upload(source, "", None, true).map_err(Step::Before)?);
     after_switch(h, &dir)
 }
 
@@ -314,7 +313,7 @@ pub(crate) fn live_versions(ctx: &Context, hosts: &[DeployHost]) -> Vec<(String,
                 if i >= hosts.len() {
                     break;
                 }
-                let live = Host { ctx, host: &hosts[i] }.live().ok().flatten();
+                let live = Host::open(ctx, &hosts[i]).live().ok().flatten();
                 *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = live;
             });
         }

@@ -72,13 +72,97 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 /// How a command ended: exit code (`None`: killed), stdout lines, last stderr lines.
 type Ran = (Option<i32>, Vec<String>, Vec<String>);
 
+/// An ssh master connection (`ssh -M -N`) owned by one host's operation:
+/// every later ssh and rsync of that operation rides on it instead of a new
+/// handshake. Killed on drop.
+pub(crate) struct Mux {
+    child: std::process::Child,
+    socket: PathBuf,
+    _dir: ScratchDir,
+}
+
+impl Drop for Mux {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Mux {
+    /// Starts a master for an ssh target; `None` when it could not connect
+    /// (the commands that follow then connect on their own and report why).
+    fn start(ctx: &Context, target: &Target) -> Option<Mux> {
+        let Target::Ssh { user, host, .. } = target else {
+            return None;
+        };
+        let dir = ScratchDir::new("mux").ok()?;
+        let socket = dir.path().join("s");
+        let destination = match user {
+            Some(u) => format!("{u}@{host}"),
+            None => host.clone(),
+        };
+        let mut child = std::process::Command::new("ssh")
+            .args(ssh_options(ctx).ok()?)
+            .args(["-M", "-N", "-o", "ControlPersist=no", "-o"])
+            .arg(format!("ControlPath={}", socket.display()))
+            .arg("--")
+            .arg(destination)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let deadline =
+            std::time::Instant::now() + Duration::from_secs(u64::from(ctx.settings.ssh.connect_timeout_secs) + 5);
+        while std::time::Instant::now() < deadline {
+            if socket.exists() {
+                return Some(Mux {
+                    child,
+                    socket,
+                    _dir: dir,
+                });
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+}
+
 /// One host of one operation.
 pub(crate) struct Host<'c, 'a> {
     pub ctx: &'c Context<'a>,
     pub host: &'c DeployHost,
+    mux: Option<Mux>,
+}
+
+impl<'c, 'a> Host<'c, 'a> {
+    /// A host for one operation; for ssh targets with a master connection.
+    pub fn open(ctx: &'c Context<'a>, host: &'c DeployHost) -> Self {
+        let mux = Mux::start(ctx, &host.target);
+        Self { ctx, host, mux }
+    }
 }
 
 impl Host<'_, '_> {
+    /// The ssh options, riding on the master connection when there is one.
+    fn ssh_args(&self) -> Result<Vec<String>, DeployError> {
+        let mut args = ssh_options(self.ctx)?;
+        if let Some(mux) = &self.mux {
+            args.extend([
+                "-o".to_owned(),
+                "ControlMaster=no".to_owned(),
+                "-o".to_owned(),
+                format!("ControlPath={}", mux.socket.display()),
+            ]);
+        }
+        Ok(args)
+    }
+
     fn name(&self) -> &str {
         &self.host.name
     }
@@ -108,6 +192,18 @@ impl Host<'_, '_> {
     /// fixed `cd`/`env`/`&&` words plus quoted values.
     /// Returns the exit code (0 on success) and the stdout lines.
     fn commands(&self, cmds: &[Vec<String>], cwd: Option<&str>, env: &[(String, String)]) -> Result<Ran, DeployError> {
+        self.commands_with(cmds, cwd, env, true)
+    }
+
+    /// [`Self::commands`]; with `stop_on_failure` false every command runs
+    /// (joined by `;` over ssh) and the last one's exit code counts.
+    fn commands_with(
+        &self,
+        cmds: &[Vec<String>],
+        cwd: Option<&str>,
+        env: &[(String, String)],
+        stop_on_failure: bool,
+    ) -> Result<Ran, DeployError> {
         match &self.host.target {
             Target::Ssh { user, host, .. } => {
                 let mut line = Vec::new();
@@ -131,15 +227,16 @@ impl Host<'_, '_> {
                     None => host.clone(),
                 };
                 let spec = ProcessSpec::new("ssh")
-                    .args(ssh_options(self.ctx)?)
+                    .args(self.ssh_args()?)
                     .args(["-T", "--"])
                     .arg(destination)
-                    .arg(line.join(" && "))
+                    .arg(line.join(if stop_on_failure { " && " } else { " ; " }))
                     .timeout(COMMAND_TIMEOUT);
                 self.exec(&spec)
             }
             Target::Local { .. } => {
                 let mut all_stdout = Vec::new();
+                let mut last = (Some(0), Vec::new());
                 for argv in cmds {
                     let mut spec = ProcessSpec::new(&argv[0]).args(&argv[1..]).timeout(COMMAND_TIMEOUT);
                     if let Some(dir) = cwd {
@@ -150,11 +247,12 @@ impl Host<'_, '_> {
                     }
                     let (code, stdout, tail) = self.exec(&spec)?;
                     all_stdout.extend(stdout);
-                    if code != Some(0) {
-                        return Ok((code, all_stdout, tail));
+                    last = (code, tail);
+                    if code != Some(0) && stop_on_failure {
+                        break;
                     }
                 }
-                Ok((Some(0), all_stdout, Vec::new()))
+                Ok((last.0, all_stdout, last.1))
             }
             Target::Daemon { .. } => Err(DeployError::Unsupported(format!(
                 "{}: rsync:// targets cannot run commands (hooks need an ssh or local target)",
@@ -176,7 +274,7 @@ impl Host<'_, '_> {
     fn rsync(&self) -> Result<ProcessSpec, DeployError> {
         let mut spec = ProcessSpec::new("rsync").timeout(UPLOAD_TIMEOUT);
         match &self.host.target {
-            Target::Ssh { .. } => spec = spec.arg("-e").arg(rsh(self.ctx)?),
+            Target::Ssh { .. } => spec = spec.arg("-e").arg(rsh(&self.ssh_args()?)?),
             Target::Daemon { .. } => {
                 if let Some(file) = &self.ctx.settings.rsync_password_file {
                     spec = spec.arg(format!("--password-file={}", file.display()));
@@ -219,11 +317,23 @@ impl Host<'_, '_> {
     /// its parents): checksums decide what changed, `--delete` removes what
     /// the tree no longer has, the excludes are neither sent, overwritten nor
     /// deleted; `link_dest` (relative to the destination) hard-links unchanged files.
-    pub fn upload(&self, source: &Path, sub: &str, link_dest: Option<&str>) -> Result<Stats, DeployError> {
+    /// Without `link_dest` on an atomic upload there is nothing to compare
+    /// with, so checksums are skipped unless `checksum` asks for them.
+    pub fn upload(
+        &self,
+        source: &Path,
+        sub: &str,
+        link_dest: Option<&str>,
+        checksum: bool,
+    ) -> Result<Stats, DeployError> {
         let mut spec = self
             .rsync()?
-            .args(["-rlp", "--checksum", "--delete", "--mkpath", "--stats"])
+            .args(["-rlp", "--delete", "--mkpath", "--stats"])
             .args(exclude_args(self.ctx.excludes)?);
+        if checksum || link_dest.is_some() {
+            // Exported trees carry fresh mtimes: only content says what changed.
+            spec = spec.arg("--checksum");
+        }
         if let Some(link) = link_dest {
             spec = spec.arg(format!("--link-dest={link}"));
         }
@@ -301,6 +411,39 @@ impl Host<'_, '_> {
             let target = target.trim_end_matches('/');
             target.rsplit('/').next().unwrap_or(target).to_owned()
         }))
+    }
+
+    /// The live release and the kept ones, in one round trip over ssh.
+    pub fn state(&self) -> Result<(Option<String>, Vec<String>), DeployError> {
+        if !matches!(self.host.target, Target::Ssh { .. }) {
+            return Ok((self.live()?, self.releases()?));
+        }
+        let dir = self.dir();
+        let cmds = vec![
+            vec!["readlink".to_owned(), "--".to_owned(), format!("{dir}/current")],
+            vec![
+                "ls".to_owned(),
+                "-1".to_owned(),
+                "--".to_owned(),
+                format!("{dir}/releases"),
+            ],
+        ];
+        let (code, stdout, tail) = self.commands_with(&cmds, None, &[], false)?;
+        if self.ssh_failed(code) {
+            return Err(self.remote_failed("readlink current; ls releases".to_owned(), code, &tail));
+        }
+        // readlink prints `releases/<version>`; ls prints bare names.
+        let live = stdout.iter().find(|l| l.contains('/')).map(|l| {
+            l.trim()
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        });
+        let mut names: Vec<String> = stdout.into_iter().filter(|l| valid_release_name(l)).collect();
+        names.sort_by(|a, b| natural_cmp(a, b));
+        Ok((live, names))
     }
 
     /// The release directories on the host, naturally sorted (oldest first).

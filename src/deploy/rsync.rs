@@ -139,10 +139,9 @@ pub fn ssh_options(ctx: &Context) -> Result<Vec<String>, DeployError> {
     Ok(args)
 }
 
-/// rsync's `-e` value: `ssh` and [`ssh_options`], space-separated (rsync
-/// splits it on spaces; every word was checked to hold none).
-pub fn rsh(ctx: &Context) -> Result<String, DeployError> {
-    let words = ssh_options(ctx)?;
+/// rsync's `-e` value: `ssh` and `words` (from [`ssh_options`]),
+/// space-separated (rsync splits it on spaces; every word is checked to hold none).
+pub fn rsh(words: &[String]) -> Result<String, DeployError> {
     if let Some(bad) = words.iter().find(|w| !safe_e_word(w)) {
         return Err(DeployError::Settings(format!(
             "ssh option `{}` cannot be passed to rsync",
