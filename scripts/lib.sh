@@ -23,7 +23,7 @@ SLIPWAY_BASE_PACKAGES="build-essential pkg-config libpq-dev subversion rsync git
 # separately: it is installed only when no PostgreSQL answers at
 # TEST_DATABASE_URL; postgresql-client provides psql for that check.)
 # shellcheck disable=SC2034 # used by the scripts that source this file
-SLIPWAY_TEST_PACKAGES="postgresql-client openssh-server openssh-client python3-aiosmtpd chromium chromium-driver fonts-noto-cjk"
+SLIPWAY_TEST_PACKAGES="postgresql-client openssh-server openssh-client python3-aiosmtpd openssl chromium chromium-driver fonts-noto-cjk wrk"
 
 # Where the tests find PostgreSQL unless TEST_DATABASE_URL says otherwise.
 # shellcheck disable=SC2034 # used by the scripts that source this file

@@ -174,24 +174,33 @@ fn settings(mailer: Mailer) -> NotifySettings {
         link_hours: 72,
         webhooks: slipway::notify::webhook::Client::new(None, Duration::from_secs(5)).expect("client"),
         tera: Arc::new(templates::load().expect("email templates")),
+        max_attempts: 5,
+        park_delay: Duration::from_secs(600),
     }
 }
 
 fn worker(db: &TestDb, mailer: Mailer, data_dir: &Path) -> Worker {
+    worker_with(db, mailer, data_dir, 5)
+}
+
+fn worker_with(db: &TestDb, mailer: Mailer, data_dir: &Path, max_attempts: u32) -> Worker {
     let registry = Registry::new()
         .with(WebhookHandler {
             public_url: "http://slipway.test".into(),
             client: slipway::notify::webhook::Client::new(None, Duration::from_secs(5)).expect("client"),
         })
         .with(NotifyHandler {
-            settings: settings(mailer),
+            settings: NotifySettings {
+                max_attempts,
+                ..settings(mailer)
+            },
         });
     let options = WorkerOptions {
         name: "test-worker".into(),
         concurrency: 1,
         lease: Duration::from_secs(60),
         poll_interval: Duration::from_secs(1),
-        max_attempts: 5,
+        max_attempts,
         retry_base: Duration::from_secs(1),
         retry_cap: Duration::from_secs(1),
         data_dir: data_dir.to_owned(),
@@ -609,6 +618,46 @@ fn smtp_down_during_a_transition_then_delivered(db: &TestDb) {
     );
 }
 
+fn a_long_smtp_outage_parks_mail_instead_of_dropping_it(db: &TestDb) {
+    let cast = setup(db, "");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let worker = worker_with(db, smtp_mailer(port), dir.path(), 1);
+    let id = submit(db, cast.user("dev"));
+    stage(db, id);
+    let outcomes = drain(&worker);
+    assert!(
+        outcomes.iter().all(|(_, o)| *o == JobOutcome::Done),
+        "parked, not failed: {outcomes:?}"
+    );
+    let parked: i64 = {
+        use slipway::store::schema::jobs;
+        jobs::table
+            .filter(jobs::kind.eq("notify"))
+            .filter(jobs::state.eq("queued"))
+            .count()
+            .get_result(&mut *db.conn())
+            .expect("count")
+    };
+    assert_eq!(parked, 3, "one parked message per recipient");
+    // The server comes back; the parked messages fall due.
+    let server = SmtpServer::start(port, &dir.path().join("maildir"));
+    {
+        use slipway::store::schema::jobs;
+        diesel::update(jobs::table.filter(jobs::state.eq("queued")))
+            .set(jobs::run_after.eq(chrono::Utc::now().naive_utc() - chrono::TimeDelta::seconds(1)))
+            .execute(&mut *db.conn())
+            .expect("due now");
+    }
+    let outcomes = drain(&worker);
+    assert!(outcomes.iter().all(|(_, o)| *o == JobOutcome::Done), "{outcomes:?}");
+    let mails = new_mail(&server.new_dir(), &mut BTreeSet::new());
+    assert_eq!(
+        recipients(&cast, &mails),
+        expect(&[("dev", "en"), ("quiet", "en"), ("tester", "zh-CN")])
+    );
+}
+
 /// A received request: lower-case headers and the body.
 type Received = (BTreeMap<String, String>, Vec<u8>);
 
@@ -914,6 +963,7 @@ backend_tests!(
     the_profile_page_turns_kinds_off,
     import_checks_watchers_webhooks_and_reminders,
     with_two_approvals_the_first_one_mails_nobody_and_the_second_link_works,
+    a_long_smtp_outage_parks_mail_instead_of_dropping_it,
 );
 
 // ---------------------------------------------------------------- TLS (no database)

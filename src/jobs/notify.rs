@@ -20,7 +20,7 @@ use crate::notify::links::{self, LinkClaims};
 use crate::notify::mail::{self, MailError, Mailer};
 use crate::notify::webhook::{self, EventFacts, PostError};
 use crate::notify::{insert_job, recipients, templates, Kind, NotifyPayload, WebhookPayload, NOTIFY_JOB, WEBHOOK_JOB};
-use crate::store::models::{EventRow, ProjectRow, TicketRow, UserRow};
+use crate::store::models::{EventRow, NewJob, ProjectRow, TicketRow, UserRow};
 use crate::store::{notify, projects, tickets, timestamp_now, users, write_tx, DbConn, Pool, StoreError};
 
 use super::handler::{Handler, JobContext, JobError};
@@ -42,6 +42,11 @@ pub struct NotifySettings {
     pub webhooks: webhook::Client,
     /// The email templates.
     pub tera: Arc<Tera>,
+    /// The worker's tries per job (`worker.max_attempts`): a message that
+    /// fails this often with a transient error is parked, not dropped.
+    pub max_attempts: u32,
+    /// How long a parked message waits before the next round of tries.
+    pub park_delay: Duration,
 }
 
 impl NotifySettings {
@@ -59,6 +64,8 @@ impl NotifySettings {
                 Duration::from_secs(config.notify.webhook_timeout_secs),
             )?,
             tera: Arc::new(templates::load().map_err(|e| format!("email templates: {e:?}"))?),
+            max_attempts: config.worker.max_attempts,
+            park_delay: Duration::from_secs(config.worker.retry_cap_secs.max(60)),
         })
     }
 }
@@ -295,11 +302,43 @@ impl NotifyHandler {
                 ));
                 Ok(())
             }
-            Err(MailError::Transient(e)) => Err(JobError::Retryable(e)),
+            Err(MailError::Transient(e)) => self.retry_or_park(ctx, &event, e),
             Err(MailError::Permanent(e)) => Err(JobError::Permanent(e)),
         }
     }
+
+    /// A transient failure is retried by the worker; on the job's last try
+    /// the message is parked instead: a new job with the same payload, due
+    /// after `park_delay`, so a long SMTP outage loses no mail. Messages about
+    /// events older than [`PARK_LIMIT_DAYS`] are given up.
+    fn retry_or_park(&self, ctx: &mut JobContext, event: &EventRow, error: String) -> Result<(), JobError> {
+        let last_try = u32::try_from(ctx.job.attempts).unwrap_or(0) >= self.settings.max_attempts;
+        let age = Utc::now().naive_utc() - event.created_at;
+        if !last_try || age > chrono::TimeDelta::days(PARK_LIMIT_DAYS) {
+            return Err(JobError::Retryable(error));
+        }
+        let at = timestamp_now() + chrono::TimeDelta::from_std(self.settings.park_delay).unwrap_or_default();
+        let mut conn = pool_conn(ctx)?;
+        let job = NewJob {
+            kind: NOTIFY_JOB.to_owned(),
+            payload: ctx.job.payload.clone(),
+            project_id: ctx.job.project_id,
+            ticket_id: None,
+            run_after: at,
+            created_at: timestamp_now(),
+            updated_at: timestamp_now(),
+        };
+        let id = crate::store::jobs::insert(&mut conn, &job).map_err(store_err)?;
+        ctx.log.info(&format!(
+            "{error}; still failing after {} tries: parked as job #{id}, due {at} UTC",
+            ctx.job.attempts
+        ));
+        Ok(())
+    }
 }
+
+/// Days a message keeps being retried while the mail server is unreachable.
+pub const PARK_LIMIT_DAYS: i64 = 7;
 
 /// Posts one event to one webhook (kind `webhook`).
 pub struct WebhookHandler {

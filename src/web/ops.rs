@@ -77,7 +77,13 @@ pub async fn around(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = request_id();
     let method = req.method().to_string();
-    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
+    // An emailed approval link's path is a credential: it is never logged.
+    let path = if req.path().starts_with("/approve/") {
+        "/approve/***"
+    } else {
+        req.path()
+    };
+    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let start = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
