@@ -758,7 +758,56 @@ fn staging_url_once_staged(db: &TestDb) {
     });
 }
 
+/// In a freeze window an admin sees the emergency override (checkbox and
+/// reason) instead of a release button, and releasing with it is audited.
+fn emergency_override_in_a_freeze(db: &TestDb) {
+    let state = setup(db, 1);
+    actix_web::rt::System::new().block_on(async {
+        let app = app!(state);
+        let id = ticket_in(db, "dev", "approved");
+        diesel::sql_query(
+            "INSERT INTO freeze_windows (project_id, kind, starts_at, ends_at, label) \
+             SELECT id, 'range', '2000-01-01 00:00:00', '2999-01-01 00:00:00', 'forever' FROM projects WHERE name = 'shop'",
+        )
+        .execute(&mut db.conn())
+        .expect("freeze");
+        let page = |user: &str| {
+            let session = auth::issue(&state, uid(db, user), "session").expect("session").0;
+            test::TestRequest::get()
+                .uri(&format!("/tickets/{id}"))
+                .cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session))
+                .to_request()
+        };
+        let html = String::from_utf8(test::call_and_read_body(&app, page("dev")).await.to_vec()).expect("utf8");
+        assert!(html.contains("id=\"freeze\"") && !html.contains("id=\"act-release\""));
+        assert!(!html.contains("emergency-override"), "only admins get the override");
+        let html = String::from_utf8(test::call_and_read_body(&app, page("admin")).await.to_vec()).expect("utf8");
+        assert!(html.contains("id=\"emergency-override\"") && html.contains("id=\"override-release\""), "{html}");
+        // Without the box ticked: refused, nothing changes.
+        let admin = bearer(&state, db, "admin");
+        let before = snapshot_of(db, id);
+        let req = test::TestRequest::post()
+            .uri(&format!("/api/v1/tickets/{id}/actions/release"))
+            .insert_header((header::AUTHORIZATION, admin.clone()))
+            .set_json(json!({"note": "hotfix"}))
+            .to_request();
+        let status = test::call_service(&app, req).await.status();
+        assert!(status == StatusCode::FORBIDDEN || status == StatusCode::CONFLICT, "{status}");
+        assert_eq!(snapshot_of(db, id), before);
+        let req = test::TestRequest::post()
+            .uri(&format!("/api/v1/tickets/{id}/actions/release"))
+            .insert_header((header::AUTHORIZATION, admin))
+            .set_json(json!({"note": "payment outage", "emergency_override": true}))
+            .to_request();
+        let body: Value = test::call_and_read_body_json(&app, req).await;
+        assert_eq!(body["state"], "releasing", "{body}");
+        let last = &body["events"].as_array().expect("events").last().cloned().unwrap_or_default();
+        assert_eq!(last["emergency_override"], true, "{last}");
+    });
+}
+
 backend_tests!(
+    emergency_override_in_a_freeze,
     staging_url_once_staged,
     every_action_by_every_role,
     a_lead_cannot_approve_their_own_ticket,
