@@ -162,8 +162,11 @@ impl Session<'_> {
     }
 
     fn state(&self) -> String {
-        let el = self.b.find("#ticket-state");
-        self.b.attr(&el, "data-state").unwrap_or_default()
+        self.b.wait("the ticket's state", || {
+            self.b
+                .try_find("#ticket-state")
+                .and_then(|el| self.b.attr(&el, "data-state"))
+        })
     }
 
     /// Reloads the ticket page until it is in `state` (the worker's jobs take a moment).

@@ -301,6 +301,9 @@ pub struct TicketDetail {
     pub staging_url: Option<String>,
     /// Whether `staging_url` is an `http(s)://` URL the page may link to.
     pub staging_url_is_link: bool,
+    /// The files that will change on production if this ticket ships
+    /// (staged, tested or approved release tickets).
+    pub production_changes: Option<super::changes::ProductionChanges>,
 }
 
 /// Whether a release ticket in `state` has been staged (staging shows its
@@ -324,6 +327,7 @@ impl From<TicketView> for TicketDetail {
             .as_deref()
             .is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"));
         Self {
+            production_changes: None,
             staging_url,
             staging_url_is_link,
             id: t.id,
@@ -398,6 +402,16 @@ impl From<TicketView> for TicketDetail {
                 })
                 .collect(),
         }
+    }
+}
+
+impl TicketDetail {
+    /// The detail with the production diff filled in (when `data_dir` is known).
+    pub fn build(conn: &mut crate::store::DbConn, data_dir: Option<&std::path::Path>, v: TicketView) -> Self {
+        let changes = data_dir.and_then(|d| super::changes::production_changes(conn, d, &v));
+        let mut detail = Self::from(v);
+        detail.production_changes = changes;
+        detail
     }
 }
 
