@@ -705,6 +705,20 @@ fn log_stream_openapi_and_ops(db: &TestDb) {
         assert!(text.contains("slipway_tickets{state=\"submitted\"} 1"), "{text}");
         assert!(text.contains("slipway_jobs{state=\"queued\"}"));
         assert!(text.contains("slipway_http_request_duration_seconds_bucket"));
+        assert!(text.contains("slipway_job_duration_seconds_count{kind=\"stage\"} 1"), "{text}");
+        // A due job nobody claims for ten minutes: the workers are not alive.
+        diesel::sql_query(format!(
+            "UPDATE jobs SET state = 'queued', run_after = '2000-01-01 00:00:00' WHERE id = {job}"
+        ))
+        .execute(&mut db.conn())
+        .expect("stall");
+        let res = test::call_service(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body: Value = test::read_body_json(res).await;
+        assert_eq!(body["workers"], "stalled", "{body}");
+        diesel::sql_query(format!("UPDATE jobs SET state = 'done' WHERE id = {job}"))
+            .execute(&mut db.conn())
+            .expect("unstall");
         // Token endpoint and personal tokens.
         let req = test::TestRequest::post()
             .uri("/api/v1/auth/token")
