@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod live;
 pub mod ops;
 pub mod pages;
+pub mod picker;
 pub mod templates;
 pub mod view;
 
@@ -133,6 +134,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .configure(api::routes)
                     .configure(auth::routes)
                     .configure(pages::routes)
+                    .configure(picker::routes)
                     .configure(admin::routes)
                     .configure(live::routes)
                     .default_service(web::to(pages::not_found)),
