@@ -54,8 +54,54 @@ fn bearer(state: &AppState, db: &TestDb, name: &str) -> String {
     format!("Bearer {}", auth::issue(state, uid(db, name), "api").expect("token").0)
 }
 
+/// A rollback ticket requested by `dev` (after two releases), in `to`
+/// (`rollback_requested` or `rollback_approved`).
+fn rollback_in(db: &TestDb, to: &str) -> i64 {
+    let now = chrono::Utc::now();
+    let mut versions = Vec::new();
+    for _ in 0..2 {
+        let id = ticket_in(db, "dev", "approved");
+        let mut conn = db.conn();
+        for (action, actor) in [
+            (Action::Release, ActorRef::User(uid(db, "dev"))),
+            (Action::ShipSucceeded, ActorRef::System),
+        ] {
+            tickets::apply(&mut conn, id, &ActionInput::new(action, actor), now).expect("ship");
+        }
+        let row = slipway::store::tickets::by_id(&mut conn, id)
+            .expect("q")
+            .expect("ticket");
+        versions.push(row.version.expect("version"));
+    }
+    let mut conn = db.conn();
+    let id = tickets::request_rollback(
+        &mut conn,
+        ActorRef::User(uid(db, "dev")),
+        "shop",
+        versions[0],
+        "bad release",
+        now,
+    )
+    .expect("rollback")
+    .ticket
+    .id;
+    if to == "rollback_approved" {
+        tickets::apply(
+            &mut conn,
+            id,
+            &ActionInput::new(Action::Approve, ActorRef::User(uid(db, "lead2"))),
+            now,
+        )
+        .expect("approve rollback");
+    }
+    id
+}
+
 /// A ticket filed by `by` and moved by the service layer to `to`.
 fn ticket_in(db: &TestDb, by: &str, to: &str) -> i64 {
+    if to.starts_with("rollback_") {
+        return rollback_in(db, to);
+    }
     let mut conn = db.conn();
     let now = chrono::Utc::now();
     let paths = vec!["src/app.js".to_owned()];
@@ -77,6 +123,11 @@ fn ticket_in(db: &TestDb, by: &str, to: &str) -> i64 {
         tickets::apply(conn, t, &input, now).expect("step");
     };
     if to == "submitted" {
+        return t;
+    }
+    if to == "failed" {
+        let failed = ActionInput::new(Action::JobFailed, ActorRef::System).with_note("svn: E170013: unable to connect");
+        step(&mut conn, failed);
         return t;
     }
     let mut staged = ActionInput::new(Action::StageSucceeded, ActorRef::System);
@@ -138,7 +189,7 @@ macro_rules! app {
 
 /// (action, state the ticket must be in, users allowed). Everyone else gets 403
 /// (or 409 when the action does not apply), and nothing changes.
-const MATRIX: [(&str, &str, &[&str]); 8] = [
+const MATRIX: [(&str, &str, &[&str]); 12] = [
     ("mark-tested", "staged", &["dev", "dev2", "tester", "lead3"]),
     (
         "return",
@@ -151,6 +202,12 @@ const MATRIX: [(&str, &str, &[&str]); 8] = [
     ("release", "approved", &["dev", "lead1", "lead2", "lead3"]),
     ("cancel", "staged", &["dev", "admin"]),
     ("execute", "approved", &[]),
+    // Rollbacks (requested by dev): leads approve, the requester or a lead executes.
+    ("approve", "rollback_requested", &["lead1", "lead2", "lead3"]),
+    ("execute", "rollback_approved", &["dev", "lead1", "lead2", "lead3"]),
+    ("execute", "rollback_requested", &[]),
+    // A failed stage job: the submitter, a lead or an admin retries.
+    ("retry", "failed", &["dev", "lead1", "lead2", "lead3", "admin"]),
 ];
 
 fn every_action_by_every_role(db: &TestDb) {
