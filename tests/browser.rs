@@ -162,8 +162,11 @@ impl Session<'_> {
     }
 
     fn state(&self) -> String {
-        let el = self.b.find("#ticket-state");
-        self.b.attr(&el, "data-state").unwrap_or_default()
+        self.b.wait("the ticket's state", || {
+            self.b
+                .try_find("#ticket-state")
+                .and_then(|el| self.b.attr(&el, "data-state"))
+        })
     }
 
     /// Reloads the ticket page until it is in `state` (the worker's jobs take a moment).
@@ -313,6 +316,14 @@ fn release_flow_in_a_real_browser() {
 
     // A lead who is also a developer files a ticket: they may not approve it.
     s.login("lead2");
+    // The path comes from the SVN picker (svn list of the real repository).
+    s.goto("/tickets/new");
+    browser.click(&browser.find("#project option[value='shop']"));
+    browser.click(&browser.find("#svn-picker li.dir:has(> button.add[data-path='img']) > .toggle"));
+    browser.click(&browser.find("#svn-picker button.add[data-path='img/logo.txt']"));
+    let picked = browser.prop(&browser.find("#svn_paths"), "value");
+    assert_eq!(picked.as_deref(), Some("img/logo.txt"));
+    browser.screenshot("16-new-ticket-picker");
     let own = s.file_ticket("Update the logo", "img/logo.txt");
     s.wait_state(own, &["staged"]);
     s.logout();

@@ -54,8 +54,54 @@ fn bearer(state: &AppState, db: &TestDb, name: &str) -> String {
     format!("Bearer {}", auth::issue(state, uid(db, name), "api").expect("token").0)
 }
 
+/// A rollback ticket requested by `dev` (after two releases), in `to`
+/// (`rollback_requested` or `rollback_approved`).
+fn rollback_in(db: &TestDb, to: &str) -> i64 {
+    let now = chrono::Utc::now();
+    let mut versions = Vec::new();
+    for _ in 0..2 {
+        let id = ticket_in(db, "dev", "approved");
+        let mut conn = db.conn();
+        for (action, actor) in [
+            (Action::Release, ActorRef::User(uid(db, "dev"))),
+            (Action::ShipSucceeded, ActorRef::System),
+        ] {
+            tickets::apply(&mut conn, id, &ActionInput::new(action, actor), now).expect("ship");
+        }
+        let row = slipway::store::tickets::by_id(&mut conn, id)
+            .expect("q")
+            .expect("ticket");
+        versions.push(row.version.expect("version"));
+    }
+    let mut conn = db.conn();
+    let id = tickets::request_rollback(
+        &mut conn,
+        ActorRef::User(uid(db, "dev")),
+        "shop",
+        versions[0],
+        "bad release",
+        now,
+    )
+    .expect("rollback")
+    .ticket
+    .id;
+    if to == "rollback_approved" {
+        tickets::apply(
+            &mut conn,
+            id,
+            &ActionInput::new(Action::Approve, ActorRef::User(uid(db, "lead2"))),
+            now,
+        )
+        .expect("approve rollback");
+    }
+    id
+}
+
 /// A ticket filed by `by` and moved by the service layer to `to`.
 fn ticket_in(db: &TestDb, by: &str, to: &str) -> i64 {
+    if to.starts_with("rollback_") {
+        return rollback_in(db, to);
+    }
     let mut conn = db.conn();
     let now = chrono::Utc::now();
     let paths = vec!["src/app.js".to_owned()];
@@ -77,6 +123,11 @@ fn ticket_in(db: &TestDb, by: &str, to: &str) -> i64 {
         tickets::apply(conn, t, &input, now).expect("step");
     };
     if to == "submitted" {
+        return t;
+    }
+    if to == "failed" {
+        let failed = ActionInput::new(Action::JobFailed, ActorRef::System).with_note("svn: E170013: unable to connect");
+        step(&mut conn, failed);
         return t;
     }
     let mut staged = ActionInput::new(Action::StageSucceeded, ActorRef::System);
@@ -138,7 +189,7 @@ macro_rules! app {
 
 /// (action, state the ticket must be in, users allowed). Everyone else gets 403
 /// (or 409 when the action does not apply), and nothing changes.
-const MATRIX: [(&str, &str, &[&str]); 8] = [
+const MATRIX: [(&str, &str, &[&str]); 12] = [
     ("mark-tested", "staged", &["dev", "dev2", "tester", "lead3"]),
     (
         "return",
@@ -151,6 +202,12 @@ const MATRIX: [(&str, &str, &[&str]); 8] = [
     ("release", "approved", &["dev", "lead1", "lead2", "lead3"]),
     ("cancel", "staged", &["dev", "admin"]),
     ("execute", "approved", &[]),
+    // Rollbacks (requested by dev): leads approve, the requester or a lead executes.
+    ("approve", "rollback_requested", &["lead1", "lead2", "lead3"]),
+    ("execute", "rollback_approved", &["dev", "lead1", "lead2", "lead3"]),
+    ("execute", "rollback_requested", &[]),
+    // A failed stage job: the submitter, a lead or an admin retries.
+    ("retry", "failed", &["dev", "lead1", "lead2", "lead3", "admin"]),
 ];
 
 fn every_action_by_every_role(db: &TestDb) {
@@ -705,6 +762,20 @@ fn log_stream_openapi_and_ops(db: &TestDb) {
         assert!(text.contains("slipway_tickets{state=\"submitted\"} 1"), "{text}");
         assert!(text.contains("slipway_jobs{state=\"queued\"}"));
         assert!(text.contains("slipway_http_request_duration_seconds_bucket"));
+        assert!(text.contains("slipway_job_duration_seconds_count{kind=\"stage\"} 1"), "{text}");
+        // A due job nobody claims for ten minutes: the workers are not alive.
+        diesel::sql_query(format!(
+            "UPDATE jobs SET state = 'queued', run_after = '2000-01-01 00:00:00' WHERE id = {job}"
+        ))
+        .execute(&mut db.conn())
+        .expect("stall");
+        let res = test::call_service(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body: Value = test::read_body_json(res).await;
+        assert_eq!(body["workers"], "stalled", "{body}");
+        diesel::sql_query(format!("UPDATE jobs SET state = 'done' WHERE id = {job}"))
+            .execute(&mut db.conn())
+            .expect("unstall");
         // Token endpoint and personal tokens.
         let req = test::TestRequest::post()
             .uri("/api/v1/auth/token")
@@ -758,7 +829,56 @@ fn staging_url_once_staged(db: &TestDb) {
     });
 }
 
+/// In a freeze window an admin sees the emergency override (checkbox and
+/// reason) instead of a release button, and releasing with it is audited.
+fn emergency_override_in_a_freeze(db: &TestDb) {
+    let state = setup(db, 1);
+    actix_web::rt::System::new().block_on(async {
+        let app = app!(state);
+        let id = ticket_in(db, "dev", "approved");
+        diesel::sql_query(
+            "INSERT INTO freeze_windows (project_id, kind, starts_at, ends_at, label) \
+             SELECT id, 'range', '2000-01-01 00:00:00', '2999-01-01 00:00:00', 'forever' FROM projects WHERE name = 'shop'",
+        )
+        .execute(&mut db.conn())
+        .expect("freeze");
+        let page = |user: &str| {
+            let session = auth::issue(&state, uid(db, user), "session").expect("session").0;
+            test::TestRequest::get()
+                .uri(&format!("/tickets/{id}"))
+                .cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session))
+                .to_request()
+        };
+        let html = String::from_utf8(test::call_and_read_body(&app, page("dev")).await.to_vec()).expect("utf8");
+        assert!(html.contains("id=\"freeze\"") && !html.contains("id=\"act-release\""));
+        assert!(!html.contains("emergency-override"), "only admins get the override");
+        let html = String::from_utf8(test::call_and_read_body(&app, page("admin")).await.to_vec()).expect("utf8");
+        assert!(html.contains("id=\"emergency-override\"") && html.contains("id=\"override-release\""), "{html}");
+        // Without the box ticked: refused, nothing changes.
+        let admin = bearer(&state, db, "admin");
+        let before = snapshot_of(db, id);
+        let req = test::TestRequest::post()
+            .uri(&format!("/api/v1/tickets/{id}/actions/release"))
+            .insert_header((header::AUTHORIZATION, admin.clone()))
+            .set_json(json!({"note": "hotfix"}))
+            .to_request();
+        let status = test::call_service(&app, req).await.status();
+        assert!(status == StatusCode::FORBIDDEN || status == StatusCode::CONFLICT, "{status}");
+        assert_eq!(snapshot_of(db, id), before);
+        let req = test::TestRequest::post()
+            .uri(&format!("/api/v1/tickets/{id}/actions/release"))
+            .insert_header((header::AUTHORIZATION, admin))
+            .set_json(json!({"note": "payment outage", "emergency_override": true}))
+            .to_request();
+        let body: Value = test::call_and_read_body_json(&app, req).await;
+        assert_eq!(body["state"], "releasing", "{body}");
+        let last = &body["events"].as_array().expect("events").last().cloned().unwrap_or_default();
+        assert_eq!(last["emergency_override"], true, "{last}");
+    });
+}
+
 backend_tests!(
+    emergency_override_in_a_freeze,
     staging_url_once_staged,
     every_action_by_every_role,
     a_lead_cannot_approve_their_own_ticket,

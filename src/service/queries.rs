@@ -35,6 +35,9 @@ pub struct TicketView {
     pub actions: Vec<Action>,
     /// Why the viewer may not approve, when approval is what the ticket waits for.
     pub approve_refusal: Option<String>,
+    /// What the viewer (an admin) may do only with an emergency override of
+    /// the freeze window in force (and a reason): `release`, `execute`.
+    pub override_actions: Vec<Action>,
     /// The freeze window in force now, if any.
     pub freeze: Option<String>,
     /// SVN commits in (base_revision, staged_revision].
@@ -77,6 +80,22 @@ pub fn ticket_view(
         production_snapshot_seq: project.production_snapshot_seq,
     };
     let actor = facts::user_actor(conn, viewer, project.id).unwrap_or(Actor::System);
+    let override_actions = match &actor {
+        Actor::User(user) if user.is_admin && freeze.active(now).is_some() => [Action::Release, Action::Execute]
+            .into_iter()
+            .filter(|&action| {
+                let request = Request {
+                    action,
+                    actor: &actor,
+                    note: Some("(reason)"),
+                    emergency_override: true,
+                    now,
+                };
+                decide(&facts, rules, request).is_ok()
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     let (actions, approve_refusal) = match &actor {
         Actor::User(_) => {
             let actions = available_actions(&facts, rules, &actor, now);
@@ -137,6 +156,7 @@ pub fn ticket_view(
         approvals_required: policy.required,
         actions,
         approve_refusal,
+        override_actions,
         freeze: freeze.active(now).map(ToString::to_string),
         svn_commits,
         jobs: listing::ticket_jobs(conn, ticket.id)?,

@@ -52,7 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ),
     components(schemas(
         ErrorBody, TokenRequest, TokenResponse, ProjectOut, ProjectSettings, crate::service::admin::FreezeSetting,
-        TicketSummary, TicketPage, TicketDetail, NewTicket, ActionBody, RollbackBody, super::live::LogPage,
+        TicketSummary, TicketPage, TicketDetail, super::changes::ProductionChanges, super::changes::FileChange, NewTicket, ActionBody, RollbackBody, super::live::LogPage,
         super::live::LogLineOut
     )),
     modifiers(&BearerAuth)
@@ -453,8 +453,12 @@ async fn create_ticket(state: web::Data<AppState>, user: ApiUser, body: web::Byt
 async fn get_ticket(state: web::Data<AppState>, user: ApiUser, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let user = user.0;
+    let data_dir = state.data_dir.clone();
     let out = state
-        .db(move |conn| Ok(TicketDetail::from(queries::ticket_view(conn, id, &user, Utc::now())?)))
+        .db(move |conn| {
+            let view = queries::ticket_view(conn, id, &user, Utc::now())?;
+            Ok(TicketDetail::build(conn, data_dir.as_deref(), view))
+        })
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }

@@ -10,12 +10,14 @@ pub mod api;
 pub mod approve;
 pub mod assets;
 pub mod auth;
+pub mod changes;
 pub mod error;
 pub mod health;
 pub mod i18n;
 pub mod live;
 pub mod ops;
 pub mod pages;
+pub mod picker;
 pub mod templates;
 pub mod view;
 
@@ -47,6 +49,11 @@ pub struct AppState {
     pub i18n: i18n::Catalogues,
     /// Wakes the job workers after a change that enqueued a job.
     pub waker: crate::jobs::Waker,
+    /// Slipway's data directory (snapshot repositories); `None` in tests
+    /// that do not need it.
+    pub data_dir: Option<std::path::PathBuf>,
+    /// SVN access for the path picker; `None` when not configured.
+    pub svn: Option<crate::jobs::svn_access::SvnAccess>,
 }
 
 impl AppState {
@@ -54,7 +61,10 @@ impl AppState {
     pub fn from_config(pool: Pool, config: &Config) -> Result<Self, String> {
         let secret = auth::signing_key(config)?;
         let secure = config.public_url().starts_with("https://");
-        Self::new(pool, &secret, config.auth.session_hours, secure)
+        let mut state = Self::new(pool, &secret, config.auth.session_hours, secure)?;
+        state.data_dir = Some(config.data_dir.clone());
+        state.svn = Some(crate::jobs::svn_access::SvnAccess::from_config(config));
+        Ok(state)
     }
 
     /// A state with an explicit key (tests).
@@ -69,6 +79,8 @@ impl AppState {
             metrics: ops::Metrics::default(),
             i18n: i18n::Catalogues::load().map_err(|e| format!("message catalogue: {e}"))?,
             waker: crate::jobs::Waker::new(),
+            data_dir: None,
+            svn: None,
         })
     }
 
@@ -123,6 +135,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .configure(api::routes)
                     .configure(auth::routes)
                     .configure(pages::routes)
+                    .configure(picker::routes)
                     .configure(admin::routes)
                     .configure(live::routes)
                     .configure(approve::routes)

@@ -108,21 +108,46 @@ pub async fn around(
     Ok(res)
 }
 
-/// `GET /readyz`: 200 when the database answers and every migration is applied.
+/// Queued work waiting longer than this means no worker is taking jobs.
+pub const STALLED_QUEUE_SECS: i64 = 300;
+
+/// `GET /readyz`: 200 when the database answers, every migration is applied
+/// and the workers are alive. "Workers alive" is judged from the queue, so
+/// it holds for workers in any process: no due job has waited longer than
+/// five minutes ([`STALLED_QUEUE_SECS`]) to be claimed. An empty queue is
+/// ready (idle workers do no harm). Running jobs with an expired lease are
+/// reported (`expired_leases`) but do not fail the check: the sweep re-queues them.
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let checked = state
         .db(|conn| {
             ping(conn)?;
-            Ok(migrate::pending_count(conn)?)
+            let now = timestamp_now();
+            Ok((
+                migrate::pending_count(conn)?,
+                listing::oldest_due_job(conn, now)?.map(|t| (now - t).num_seconds().max(0)),
+                listing::expired_leases(conn, now)?,
+            ))
         })
         .await;
     match checked {
-        Ok(0) => {
-            HttpResponse::Ok().json(serde_json::json!({"status": "ready", "database": "ok", "pending_migrations": 0}))
+        Ok((pending, oldest_wait, expired)) => {
+            let stalled = oldest_wait.is_some_and(|w| w > STALLED_QUEUE_SECS);
+            let ready = pending == 0 && !stalled;
+            let body = serde_json::json!({
+                "status": if ready { "ready" } else { "not_ready" },
+                "database": "ok",
+                "pending_migrations": pending,
+                "workers": if stalled { "stalled" } else { "ok" },
+                "oldest_due_job_wait_seconds": oldest_wait.unwrap_or(0),
+                "expired_leases": expired,
+            });
+            if ready {
+                HttpResponse::Ok().json(body)
+            } else {
+                HttpResponse::ServiceUnavailable().json(body)
+            }
         }
-        Ok(n) => HttpResponse::ServiceUnavailable()
-            .json(serde_json::json!({"status": "not_ready", "database": "ok", "pending_migrations": n})),
         Err(e) => {
             tracing::warn!(error = %e.public_message(), "readiness check failed");
             HttpResponse::ServiceUnavailable()
@@ -131,15 +156,64 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// Buckets of the job duration histogram (seconds).
+const JOB_BUCKETS: [f64; 10] = [0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
+
+/// `slipway_job_duration_seconds`: enqueue to finish of the jobs that
+/// finished in the last 24 hours, by kind (recomputed from the jobs table on
+/// each scrape, so every instance reports the same figures).
+fn job_durations(out: &mut String, rows: &[(String, chrono::NaiveDateTime, chrono::NaiveDateTime)]) {
+    out.push_str(
+        "# HELP slipway_job_duration_seconds Enqueue to finish of jobs finished in the last 24 hours, by kind.\n\
+         # TYPE slipway_job_duration_seconds histogram\n",
+    );
+    let mut by_kind: BTreeMap<&str, Histogram> = BTreeMap::new();
+    for (kind, created, updated) in rows {
+        let secs = ((*updated - *created).num_milliseconds().max(0) as f64) / 1000.0;
+        let h = by_kind.entry(kind.as_str()).or_default();
+        for (i, b) in JOB_BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += secs;
+    }
+    for (kind, h) in by_kind {
+        let kind = kind.replace(['"', '\\', '\n'], "_");
+        for (i, b) in JOB_BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "slipway_job_duration_seconds_bucket{{kind=\"{kind}\",le=\"{b}\"}} {}",
+                h.counts[i]
+            );
+        }
+        let _ = writeln!(
+            out,
+            "slipway_job_duration_seconds_bucket{{kind=\"{kind}\",le=\"+Inf\"}} {}",
+            h.count
+        );
+        let _ = writeln!(out, "slipway_job_duration_seconds_sum{{kind=\"{kind}\"}} {}", h.sum);
+        let _ = writeln!(out, "slipway_job_duration_seconds_count{{kind=\"{kind}\"}} {}", h.count);
+    }
+}
+
 /// `GET /metrics`: Prometheus text format.
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let figures = state
-        .db(|conn| Ok((listing::ticket_counts(conn)?, listing::job_counts(conn)?)))
+        .db(|conn| {
+            let since = timestamp_now() - chrono::TimeDelta::hours(24);
+            Ok((
+                listing::ticket_counts(conn)?,
+                listing::job_counts(conn)?,
+                listing::finished_jobs_since(conn, since, 100_000)?,
+            ))
+        })
         .await;
     let mut out = String::new();
     match figures {
-        Ok((tickets, jobs)) => {
+        Ok((tickets, jobs, finished)) => {
             out.push_str("# HELP slipway_up Whether the database answered.\n# TYPE slipway_up gauge\nslipway_up 1\n");
             out.push_str("# HELP slipway_tickets Tickets by state.\n# TYPE slipway_tickets gauge\n");
             for s in crate::domain::TicketState::ALL {
@@ -163,6 +237,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
                  # TYPE slipway_job_queue_oldest_seconds gauge\n",
             );
             let _ = writeln!(out, "slipway_job_queue_oldest_seconds {oldest}");
+            job_durations(&mut out, &finished);
         }
         Err(e) => {
             tracing::warn!(error = %e.public_message(), "metrics: database unavailable");

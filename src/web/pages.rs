@@ -310,8 +310,12 @@ async fn show_ticket(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let user = ctx.user()?.clone();
+    let data_dir = state.data_dir.clone();
     let detail = state
-        .db(move |conn| Ok(TicketDetail::from(queries::ticket_view(conn, id, &user, Utc::now())?)))
+        .db(move |conn| {
+            let view = queries::ticket_view(conn, id, &user, Utc::now())?;
+            Ok(TicketDetail::build(conn, data_dir.as_deref(), view))
+        })
         .await?;
     let needs_note: Vec<&str> = Action::ALL
         .iter()

@@ -284,6 +284,9 @@ pub struct TicketDetail {
     pub actions: Vec<String>,
     /// Why the caller may not approve, when approval is due.
     pub approve_refusal: Option<String>,
+    /// What the caller (an admin) may do only with `emergency_override` and a
+    /// note, because a freeze window is in force.
+    pub override_actions: Vec<String>,
     /// Freeze window in force now.
     pub freeze: Option<String>,
     /// SVN commits brought by this ticket.
@@ -298,6 +301,9 @@ pub struct TicketDetail {
     pub staging_url: Option<String>,
     /// Whether `staging_url` is an `http(s)://` URL the page may link to.
     pub staging_url_is_link: bool,
+    /// The files that will change on production if this ticket ships
+    /// (staged, tested or approved release tickets).
+    pub production_changes: Option<super::changes::ProductionChanges>,
 }
 
 /// Whether a release ticket in `state` has been staged (staging shows its
@@ -321,6 +327,7 @@ impl From<TicketView> for TicketDetail {
             .as_deref()
             .is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"));
         Self {
+            production_changes: None,
             staging_url,
             staging_url_is_link,
             id: t.id,
@@ -369,6 +376,7 @@ impl From<TicketView> for TicketDetail {
             approvals_required: v.approvals_required,
             actions: v.actions.iter().map(|a| a.as_str().to_owned()).collect(),
             approve_refusal: v.approve_refusal,
+            override_actions: v.override_actions.iter().map(|a| a.as_str().to_owned()).collect(),
             freeze: v.freeze,
             svn_commits: v.svn_commits.into_iter().map(CommitOut::from).collect(),
             jobs: v
@@ -394,6 +402,16 @@ impl From<TicketView> for TicketDetail {
                 })
                 .collect(),
         }
+    }
+}
+
+impl TicketDetail {
+    /// The detail with the production diff filled in (when `data_dir` is known).
+    pub fn build(conn: &mut crate::store::DbConn, data_dir: Option<&std::path::Path>, v: TicketView) -> Self {
+        let changes = data_dir.and_then(|d| super::changes::production_changes(conn, d, &v));
+        let mut detail = Self::from(v);
+        detail.production_changes = changes;
+        detail
     }
 }
 

@@ -291,9 +291,10 @@ impl Browser {
             .to_owned()
     }
 
-    /// An attribute of `el`.
+    /// An attribute of `el` (`None` too when the page moved on and `el` is stale).
     pub fn attr(&self, el: &Element, name: &str) -> Option<String> {
-        self.ok("GET", &format!("/element/{}/attribute/{name}", el.0), None)
+        self.call("GET", &format!("/element/{}/attribute/{name}", el.0), None)
+            .ok()?
             .as_str()
             .map(str::to_owned)
     }
