@@ -656,3 +656,23 @@ fn a_killed_upload_never_goes_live_and_a_rerun_completes_it() {
     );
     assert_eq!(read(&fx.dir("web1").join("current/index.html")), "two");
 }
+
+#[test]
+fn local_after_release_hooks_run_in_order_with_the_environment_and_stop_at_a_failure() {
+    let fx = Fixture::new();
+    let settings = fx.settings();
+    let out = fx.dir("after-release.txt");
+    let ok = vec![
+        "sh".to_owned(),
+        "-c".to_owned(),
+        format!("echo \"$SLIPWAY_PROJECT $SLIPWAY_TICKET\" >> {}", out.display()),
+    ];
+    let fail = vec!["false".to_owned()];
+    let seen = Seen::default();
+    fx.run(&settings, &[], &|| false, &seen, |ctx| {
+        deploy::run_local_hooks(ctx, &[ok.clone(), ok.clone()]).expect("hooks pass");
+        let err = deploy::run_local_hooks(ctx, &[fail.clone(), ok.clone()]).unwrap_err();
+        assert!(err.to_string().contains("false"), "{err}");
+    });
+    assert_eq!(read(&out), "shop 7\nshop 7\n", "the hook after the failure did not run");
+}
