@@ -9,6 +9,7 @@ pub mod config;
 pub mod deploy;
 pub mod domain;
 pub mod jobs;
+pub mod keys;
 pub mod notify;
 pub mod service;
 pub mod store;

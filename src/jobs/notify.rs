@@ -51,7 +51,7 @@ pub struct NotifySettings {
 
 impl NotifySettings {
     /// Settings from `config`, signing links with `signing_key` (the same key
-    /// as sessions, see `web::auth::signing_key`).
+    /// as sessions, see `keys::signing_key`).
     pub fn from_config(config: &Config, signing_key: &[u8]) -> Result<Self, String> {
         Ok(Self {
             mailer: Mailer::from_config(config)?,

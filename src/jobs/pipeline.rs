@@ -32,7 +32,7 @@ pub fn registry(config: &Config) -> Registry {
 /// Adds the `notify` and `webhook` handlers. Without a signing key (an
 /// unwritable data dir) they are left out and their jobs wait in the queue.
 fn with_notify(registry: Registry, config: &Config) -> Registry {
-    let settings = crate::web::auth::signing_key(config).and_then(|key| NotifySettings::from_config(config, &key));
+    let settings = crate::keys::signing_key(config).and_then(|key| NotifySettings::from_config(config, &key));
     match settings {
         Ok(settings) => registry
             .with(WebhookHandler {
