@@ -265,6 +265,10 @@ fn a_lead_cannot_approve_their_own_ticket(db: &TestDb) {
             body["approve_refusal"].as_str().unwrap_or("").contains("self-approval"),
             "{body}"
         );
+        assert_eq!(
+            body["approve_refusal_code"], "self_approval",
+            "a code the pages translate"
+        );
         assert_eq!(body["approvals_required"], 2);
         assert!(!body["actions"].as_array().expect("actions").contains(&json!("approve")));
         // A first lead approves: 1 of 2, still tested.

@@ -186,6 +186,21 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// A stable snake_case name of the reason (for translated messages).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::WrongState { .. } => "wrong_state",
+            Refusal::NotPermitted { .. } => "not_permitted",
+            Refusal::SelfApproval => "self_approval",
+            Refusal::TesterApproval => "tester_approval",
+            Refusal::AlreadyApproved => "already_approved",
+            Refusal::NoteRequired { .. } => "note_required",
+            Refusal::Frozen { .. } => "frozen",
+            Refusal::OlderThanProduction => "older_than_production",
+            Refusal::ApprovalsExpired { .. } => "approvals_expired",
+        }
+    }
+
     /// The class of refusal, for mapping to HTTP answers.
     pub fn kind(&self) -> RefusalKind {
         match self {

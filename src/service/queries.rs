@@ -35,6 +35,8 @@ pub struct TicketView {
     pub actions: Vec<Action>,
     /// Why the viewer may not approve, when approval is what the ticket waits for.
     pub approve_refusal: Option<String>,
+    /// Its stable code (`Refusal::code`), for a translated message.
+    pub approve_refusal_code: Option<String>,
     /// What the viewer (an admin) may do only with an emergency override of
     /// the freeze window in force (and a reason): `release`, `execute`.
     pub override_actions: Vec<Action>,
@@ -114,16 +116,16 @@ pub fn ticket_view(
                     emergency_override: false,
                     now,
                 };
-                decide(&facts, rules, request).err().and_then(|r| {
+                decide(&facts, rules, request).err().filter(|r| {
                     // "already fully approved" is not a reason worth showing.
-                    (!matches!(r, crate::domain::Refusal::WrongState { .. })).then(|| r.to_string())
+                    !matches!(r, crate::domain::Refusal::WrongState { .. })
                 })
             } else {
                 None
             };
             (actions, refusal)
         }
-        Actor::System => (Vec::new(), None),
+        Actor::System => (Vec::new(), None::<crate::domain::Refusal>),
     };
     let valid = policy.valid_approvers(&facts.approvals, facts.generation, now);
     let mut counted: Vec<ApprovalWithName> = Vec::new();
@@ -155,7 +157,8 @@ pub fn ticket_view(
         approvals: counted,
         approvals_required: policy.required,
         actions,
-        approve_refusal,
+        approve_refusal_code: approve_refusal.as_ref().map(|r| r.code().to_owned()),
+        approve_refusal: approve_refusal.map(|r| r.to_string()),
         override_actions,
         freeze: freeze.active(now).map(ToString::to_string),
         svn_commits,

@@ -284,6 +284,8 @@ pub struct TicketDetail {
     pub actions: Vec<String>,
     /// Why the caller may not approve, when approval is due.
     pub approve_refusal: Option<String>,
+    /// Its stable code (self_approval, tester_approval, …), for translation.
+    pub approve_refusal_code: Option<String>,
     /// What the caller (an admin) may do only with `emergency_override` and a
     /// note, because a freeze window is in force.
     pub override_actions: Vec<String>,
@@ -376,6 +378,7 @@ impl From<TicketView> for TicketDetail {
             approvals_required: v.approvals_required,
             actions: v.actions.iter().map(|a| a.as_str().to_owned()).collect(),
             approve_refusal: v.approve_refusal,
+            approve_refusal_code: v.approve_refusal_code,
             override_actions: v.override_actions.iter().map(|a| a.as_str().to_owned()).collect(),
             freeze: v.freeze,
             svn_commits: v.svn_commits.into_iter().map(CommitOut::from).collect(),
