@@ -21,9 +21,11 @@ use slipway::vcs::SnapshotRepo;
 use common::TestDb;
 use common_pipeline::{drain, Pipeline};
 
-/// A project `shop` shipping to `hosts` local directories.
-fn shop<'a>(db: &'a TestDb, hosts: usize) -> Pipeline<'a> {
-    let hosts_dir = tempfile::tempdir().expect("temp dir").keep();
+/// A project `shop` shipping to `hosts` local directories (kept until the
+/// returned directory is dropped).
+fn shop<'a>(db: &'a TestDb, hosts: usize) -> (Pipeline<'a>, tempfile::TempDir) {
+    let hosts_root = tempfile::tempdir().expect("temp dir");
+    let hosts_dir = hosts_root.path().to_owned();
     let list: Vec<String> = (1..=hosts)
         .map(|n| {
             format!(
@@ -39,7 +41,7 @@ fn shop<'a>(db: &'a TestDb, hosts: usize) -> Pipeline<'a> {
         "host_groups = [\"web\"]\n\n[[host_group]]\nname = \"web\"\nhosts = [{}]\n",
         list.join(", ")
     );
-    Pipeline::new(db, "shop", None, &extra)
+    (Pipeline::new(db, "shop", None, &extra), hosts_root)
 }
 
 fn host_dir(db: &TestDb, name: &str) -> std::path::PathBuf {
@@ -92,7 +94,7 @@ fn current(host: &Path) -> String {
 }
 
 fn releases_the_tested_snapshot_to_every_host(db: &TestDb) {
-    let p = shop(db, 2);
+    let (p, _hosts) = shop(db, 2);
     let id = release(&p);
     let ticket = p.ticket(id);
     assert_eq!((ticket.state.as_str(), ticket.version), ("released", Some(1)));
@@ -119,7 +121,7 @@ fn releases_the_tested_snapshot_to_every_host(db: &TestDb) {
 }
 
 fn what_ships_is_the_snapshot_not_the_live_staging_dir(db: &TestDb) {
-    let p = shop(db, 1);
+    let (p, _hosts) = shop(db, 1);
     let id = approved(&p);
     // Someone edits staging after it was tested: that must not ship.
     std::fs::write(p.staging().join("index.html"), "<h1>edited after testing</h1>\n").expect("edit");
@@ -130,7 +132,7 @@ fn what_ships_is_the_snapshot_not_the_live_staging_dir(db: &TestDb) {
 }
 
 fn failed_host_fails_the_release_and_retry_ships_only_it(db: &TestDb) {
-    let p = shop(db, 2);
+    let (p, _hosts) = shop(db, 2);
     let broken = host_dir(db, "web2");
     std::fs::remove_dir_all(&broken).expect("remove");
     std::fs::write(&broken, "not a directory").expect("block the host");
@@ -172,7 +174,7 @@ fn failed_host_fails_the_release_and_retry_ships_only_it(db: &TestDb) {
 }
 
 fn rollback_switches_back_and_marks_the_undone_release(db: &TestDb) {
-    let p = shop(db, 2);
+    let (p, _hosts) = shop(db, 2);
     let first = release(&p);
     p.svn.commit(&[("index.html", Some("<h1>shop v2</h1>\n"))], "v2");
     let second = release(&p);
@@ -214,7 +216,7 @@ fn rollback_switches_back_and_marks_the_undone_release(db: &TestDb) {
 }
 
 fn abort_before_start_fails_the_release_untouched(db: &TestDb) {
-    let p = shop(db, 1);
+    let (p, _hosts) = shop(db, 1);
     let id = approved(&p);
     act(&p, id, Action::Release, p.dev);
     act(&p, id, Action::Abort, p.dev);
