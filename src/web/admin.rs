@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tera::Context;
@@ -16,7 +16,7 @@ use crate::store::listing;
 
 use super::auth::PageCtx;
 use super::error::AppError;
-use super::pages::{page, render};
+use super::pages::{page, redirect, render};
 use super::view;
 use super::AppState;
 
@@ -40,8 +40,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(import);
 }
 
-fn redirect(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, to)).finish()
+/// Runs an admin form action: checks that the user is an admin and the CSRF
+/// token, does `work` in the database, then redirects to `to`.
+async fn admin_action<T, F>(ctx: &PageCtx, state: &AppState, csrf: &str, to: &str, work: F) -> HttpResponse
+where
+    F: FnOnce(&mut crate::store::DbConn) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let r = async {
+        ctx.admin()?;
+        ctx.check_csrf(csrf)?;
+        state.db(work).await?;
+        Ok(redirect(to))
+    }
+    .await;
+    page(ctx, state, r)
 }
 
 #[derive(Serialize)]
@@ -546,17 +559,11 @@ async fn project_delete(
     name: web::Path<String>,
     form: web::Form<CsrfOnly>,
 ) -> HttpResponse {
-    let r = async {
-        ctx.admin()?;
-        ctx.check_csrf(&form.csrf)?;
-        let name = name.into_inner();
-        state
-            .db(move |conn| Ok(admin_service::delete_project(conn, &name)?))
-            .await?;
-        Ok(redirect("/admin/projects"))
-    }
-    .await;
-    page(&ctx, &state, r)
+    let name = name.into_inner();
+    admin_action(&ctx, &state, &form.csrf, "/admin/projects", move |conn| {
+        Ok(admin_service::delete_project(conn, &name)?)
+    })
+    .await
 }
 
 #[derive(Serialize)]
@@ -604,17 +611,11 @@ async fn hosts_page(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
 
 #[post("/admin/hosts/groups")]
 async fn add_group(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<HostForm>) -> HttpResponse {
-    let r = async {
-        ctx.admin()?;
-        ctx.check_csrf(&form.csrf)?;
-        let name = form.name.clone();
-        state
-            .db(move |conn| Ok(admin_service::add_host_group(conn, &name)?))
-            .await?;
-        Ok(redirect("/admin/hosts"))
-    }
-    .await;
-    page(&ctx, &state, r)
+    let name = form.name.clone();
+    admin_action(&ctx, &state, &form.csrf, "/admin/hosts", move |conn| {
+        Ok(admin_service::add_host_group(conn, &name)?)
+    })
+    .await
 }
 
 #[post("/admin/hosts/groups/{id}/delete")]
@@ -624,32 +625,20 @@ async fn delete_group(
     id: web::Path<i64>,
     form: web::Form<CsrfOnly>,
 ) -> HttpResponse {
-    let r = async {
-        ctx.admin()?;
-        ctx.check_csrf(&form.csrf)?;
-        let id = id.into_inner();
-        state
-            .db(move |conn| Ok(admin_service::delete_host_group(conn, id)?))
-            .await?;
-        Ok(redirect("/admin/hosts"))
-    }
-    .await;
-    page(&ctx, &state, r)
+    let id = id.into_inner();
+    admin_action(&ctx, &state, &form.csrf, "/admin/hosts", move |conn| {
+        Ok(admin_service::delete_host_group(conn, id)?)
+    })
+    .await
 }
 
 #[post("/admin/hosts")]
 async fn add_host(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<HostForm>) -> HttpResponse {
-    let r = async {
-        ctx.admin()?;
-        ctx.check_csrf(&form.csrf)?;
-        let (g, n, t) = (form.group.clone(), form.name.clone(), form.target.clone());
-        state
-            .db(move |conn| Ok(admin_service::add_host(conn, &g, &n, &t)?))
-            .await?;
-        Ok(redirect("/admin/hosts"))
-    }
-    .await;
-    page(&ctx, &state, r)
+    let (g, n, t) = (form.group.clone(), form.name.clone(), form.target.clone());
+    admin_action(&ctx, &state, &form.csrf, "/admin/hosts", move |conn| {
+        Ok(admin_service::add_host(conn, &g, &n, &t)?)
+    })
+    .await
 }
 
 #[post("/admin/hosts/{id}/delete")]
@@ -659,15 +648,11 @@ async fn delete_host(
     id: web::Path<i64>,
     form: web::Form<CsrfOnly>,
 ) -> HttpResponse {
-    let r = async {
-        ctx.admin()?;
-        ctx.check_csrf(&form.csrf)?;
-        let id = id.into_inner();
-        state.db(move |conn| Ok(admin_service::delete_host(conn, id)?)).await?;
-        Ok(redirect("/admin/hosts"))
-    }
-    .await;
-    page(&ctx, &state, r)
+    let id = id.into_inner();
+    admin_action(&ctx, &state, &form.csrf, "/admin/hosts", move |conn| {
+        Ok(admin_service::delete_host(conn, id)?)
+    })
+    .await
 }
 
 #[derive(Deserialize)]

@@ -113,7 +113,8 @@ pub fn page(ctx: &PageCtx, state: &AppState, result: Result<HttpResponse, AppErr
     result.unwrap_or_else(|e| error_page(ctx, state, e))
 }
 
-fn redirect(to: &str) -> HttpResponse {
+/// A 303 redirect after a form post.
+pub fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, to)).finish()
 }
 
