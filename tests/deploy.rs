@@ -284,10 +284,9 @@ fn inplace_release_deletes_stale_files_but_keeps_host_only_ones() {
     }
     // Inplace mode keeps no releases: a rollback must ship.
     let report = fx.switch_to(&settings, "v1", &hosts);
-    assert!(report
-        .hosts
-        .iter()
-        .all(|h| h.state == HostState::Failed && h.error.as_deref().unwrap_or("").contains("no longer kept")));
+    assert!(report.hosts.iter().all(|h| h.state == HostState::Failed
+        && h.not_kept
+        && h.error.as_deref().unwrap_or("").contains("no longer kept")));
 }
 
 #[test]
@@ -457,6 +456,7 @@ fn rollback_switches_to_a_kept_release_and_reports_a_pruned_one() {
         }
         .to_string();
         assert_eq!(r.error.as_deref(), Some(expected.as_str()));
+        assert!(r.not_kept, "the caller is told to re-export and ship");
     }
     for h in &hosts {
         assert_eq!(live(&fx.path_of(h)).as_deref(), Some("releases/v3"), "untouched");

@@ -54,6 +54,7 @@ fn result(host: &str, state: HostState, error: Option<String>, stats: Stats) -> 
         error,
         bytes_sent: stats.bytes_sent,
         files_transferred: stats.files_transferred,
+        not_kept: false,
     }
 }
 
@@ -169,7 +170,10 @@ fn one_host(h: &Host<'_, '_>, version: &str, op: Op<'_>, canary: bool) -> HostRe
     let name = &h.host.name;
     match outcome {
         Ok(()) => result(name, HostState::Switched, None, stats),
-        Err(Step::Before(e)) => result(name, HostState::Failed, Some(e.to_string()), stats),
+        Err(Step::Before(e)) => HostResult {
+            not_kept: matches!(e, DeployError::NotKept { .. }),
+            ..result(name, HostState::Failed, Some(e.to_string()), stats)
+        },
         Err(Step::After(e)) => result(name, HostState::Failed, Some(format!("switched, then: {e}")), stats),
         Err(Step::Health(e)) => {
             let revert = canary && h.ctx.settings.health.as_ref().is_some_and(|c| c.revert_canary);

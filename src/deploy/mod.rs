@@ -98,6 +98,9 @@ pub struct HostResult {
     pub bytes_sent: u64,
     /// Regular files rsync transferred to this host (from `--stats`).
     pub files_transferred: u64,
+    /// The switch failed because the release is not kept on the host
+    /// ([`DeployError::NotKept`]): the caller exports the tag and ships it.
+    pub not_kept: bool,
 }
 
 /// The result of [`ship`] or [`switch_to`]: one entry per host, in the order given.

@@ -52,12 +52,25 @@ pub struct Release;
 /// Runs rollbacks.
 pub struct Rollback;
 
+/// A host of the project: its id, its target as stored, and how to reach it.
+#[derive(Clone)]
+struct ProjectHost {
+    id: i64,
+    target: String,
+    deploy: DeployHost,
+}
+
+/// The id of the host named `name`.
+fn host_id(hosts: &[ProjectHost], name: &str) -> Option<i64> {
+    hosts.iter().find(|h| h.deploy.name == name).map(|h| h.id)
+}
+
 /// What both jobs load.
 struct Work {
     ticket: TicketRow,
     project: ProjectRow,
     settings: DeploySettings,
-    hosts: Vec<(i64, DeployHost)>,
+    hosts: Vec<ProjectHost>,
     format: VersionFormat,
 }
 
@@ -78,14 +91,15 @@ fn load(ctx: &JobContext, expect_state: &str) -> Result<Option<Work>, JobError> 
         .map_err(retry)?
         .into_iter()
         .map(|(_, host)| {
-            let target = Target::parse(&host.target).map_err(permanent)?;
-            Ok((
-                host.id,
-                DeployHost {
+            let parsed = Target::parse(&host.target).map_err(permanent)?;
+            Ok(ProjectHost {
+                id: host.id,
+                target: host.target,
+                deploy: DeployHost {
                     name: host.name,
-                    target,
+                    target: parsed,
                 },
-            ))
+            })
         })
         .collect::<Result<Vec<_>, JobError>>()?;
     if hosts.is_empty() {
@@ -212,16 +226,11 @@ fn export(repo: &SnapshotRepo, data_dir: &Path, project: &str, version: &str, re
 
 /// Records the hosts of a ticket as pending (first run) and returns the ones
 /// still to do (a retry skips hosts already switched).
-fn hosts_to_do(
-    pool: &Pool,
-    ticket: &TicketRow,
-    hosts: &[(i64, DeployHost)],
-    raw_targets: &[String],
-) -> Result<Vec<(i64, DeployHost)>, JobError> {
+fn hosts_to_do(pool: &Pool, ticket: &TicketRow, hosts: &[ProjectHost]) -> Result<Vec<DeployHost>, JobError> {
     let mut conn = pool.get().map_err(retry)?;
     let now = timestamp_now();
-    for ((id, host), target) in hosts.iter().zip(raw_targets) {
-        releases::ensure(&mut conn, ticket.id, *id, &host.name, target, now).map_err(retry)?;
+    for host in hosts {
+        releases::ensure(&mut conn, ticket.id, host.id, &host.deploy.name, &host.target, now).map_err(retry)?;
     }
     let done: Vec<String> = releases::for_ticket(&mut conn, ticket.id)
         .map_err(retry)?
@@ -229,22 +238,67 @@ fn hosts_to_do(
         .filter(|h| h.state == HostState::Switched.as_str())
         .map(|h| h.host_name)
         .collect();
-    Ok(hosts.iter().filter(|(_, h)| !done.contains(&h.name)).cloned().collect())
+    Ok(hosts
+        .iter()
+        .filter(|h| !done.contains(&h.deploy.name))
+        .map(|h| h.deploy.clone())
+        .collect())
 }
 
 fn record_running(
     pool: &Pool,
     ticket_id: i64,
     report: &ShipReport,
-    hosts: &[(i64, DeployHost)],
+    hosts: &[ProjectHost],
     version: i64,
 ) -> Result<(), JobError> {
     let mut conn = pool.get().map_err(retry)?;
     for result in report.hosts.iter().filter(|r| r.state == HostState::Switched) {
-        let host_id = hosts.iter().find(|(_, h)| h.name == result.host).map(|(id, _)| *id);
-        releases::set_running(&mut conn, ticket_id, &result.host, host_id, Some(version)).map_err(retry)?;
+        releases::set_running(
+            &mut conn,
+            ticket_id,
+            &result.host,
+            host_id(hosts, &result.host),
+            Some(version),
+        )
+        .map_err(retry)?;
     }
     Ok(())
+}
+
+/// The pieces of a deploy [`Context`] that come from the ticket and project.
+struct DeployInputs<'a> {
+    settings: &'a DeploySettings,
+    excludes: Vec<String>,
+    env: Vec<(String, String)>,
+    known_hosts: PathBuf,
+}
+
+impl<'a> DeployInputs<'a> {
+    fn new(work: &'a Work, data_dir: &Path, version: &str) -> Self {
+        Self {
+            settings: &work.settings,
+            excludes: serde_json::from_str(&work.project.excludes).unwrap_or_default(),
+            env: env_for(&work.project, &work.ticket, version),
+            known_hosts: data_dir.join("ssh").join("known_hosts"),
+        }
+    }
+
+    /// Runs `f` with a deploy context whose progress goes to `recorder`.
+    fn run<R>(&self, recorder: &Recorder<'_>, f: impl FnOnce(&Context<'_>) -> R) -> R {
+        let on_event = |e: HostEvent| recorder.event(e);
+        let on_line = |h: &str, l: OutputLine| recorder.line(h, l);
+        let should_abort = || recorder.aborted();
+        f(&Context {
+            settings: self.settings,
+            excludes: &self.excludes,
+            env: &self.env,
+            known_hosts: &self.known_hosts,
+            on_event: &on_event,
+            on_line: &on_line,
+            should_abort: &should_abort,
+        })
+    }
 }
 
 /// Turns a report that is not a full success into the job's error.
@@ -289,23 +343,13 @@ fn finish(pool: &Pool, ticket_id: i64, log: &mut JobLog) -> Result<(), JobError>
     }
 }
 
-fn known_hosts(data_dir: &Path) -> PathBuf {
-    data_dir.join("ssh").join("known_hosts")
-}
-
 impl Release {
     fn release(&self, ctx: &mut JobContext, work: Work) -> Result<(), JobError> {
-        let Work {
-            ticket,
-            project,
-            settings,
-            hosts,
-            format,
-        } = work;
+        let (ticket, project) = (&work.ticket, &work.project);
         let number = ticket
             .version
             .ok_or_else(|| permanent("releasing ticket has no version number"))?;
-        let version = format.render(number);
+        let version = work.format.render(number);
         let commit = ticket
             .snapshot_commit
             .clone()
@@ -349,50 +393,27 @@ impl Release {
         repo.tag(&commit, &version, &message, &tagger).map_err(permanent)?;
         ctx.log.info(&format!("tagged {commit} as {version}"));
         let dir = export(&repo, &ctx.data_dir, &project.name, &version, &version)?;
-        let raw: Vec<String> = raw_targets(&ctx.pool, project.id)?;
-        let todo = hosts_to_do(&ctx.pool, &ticket, &hosts, &raw)?;
+        let targets = hosts_to_do(&ctx.pool, ticket, &work.hosts)?;
         ctx.log.info(&format!(
             "shipping {version} to {} of {} host(s)",
-            todo.len(),
-            hosts.len()
+            targets.len(),
+            work.hosts.len()
         ));
-        let excludes: Vec<String> = serde_json::from_str(&project.excludes).unwrap_or_default();
-        let env = env_for(&project, &ticket, &version);
-        let known = known_hosts(&ctx.data_dir);
+        let inputs = DeployInputs::new(&work, &ctx.data_dir, &version);
         let pool = ctx.pool.clone();
         let recorder = Recorder::new(pool.clone(), ticket.id, &mut ctx.log);
-        let on_event = |e: HostEvent| recorder.event(e);
-        let on_line = |h: &str, l: OutputLine| recorder.line(h, l);
-        let should_abort = || recorder.aborted();
-        let deploy_ctx = Context {
-            settings: &settings,
-            excludes: &excludes,
-            env: &env,
-            known_hosts: &known,
-            on_event: &on_event,
-            on_line: &on_line,
-            should_abort: &should_abort,
-        };
-        let targets: Vec<DeployHost> = todo.iter().map(|(_, h)| h.clone()).collect();
-        let report = deploy::ship(&deploy_ctx, &version, &dir, &targets);
-        record_running(&pool, ticket.id, &report, &hosts, number)?;
-        if report.aborted && ticket_wants_revert(&pool, ticket.id) {
-            revert_switched(
-                &deploy_ctx,
-                &pool,
-                &ticket,
-                &hosts,
-                &report,
-                &format,
-                project.production_version,
-                &recorder,
-            );
-        }
-        outcome(&report, &format!("release {version}"))?;
-        if let Err(error) = deploy::run_local_hooks(&deploy_ctx, &settings.hooks.after_release) {
-            recorder.info(&format!("after_release hook failed: {error}"));
-            return Err(permanent(error));
-        }
+        inputs.run(&recorder, |deploy_ctx| {
+            let report = deploy::ship(deploy_ctx, &version, &dir, &targets);
+            record_running(&pool, ticket.id, &report, &work.hosts, number)?;
+            if report.aborted && ticket_wants_revert(&pool, ticket.id) {
+                revert_switched(deploy_ctx, &pool, &work, &report, &recorder);
+            }
+            outcome(&report, &format!("release {version}"))?;
+            deploy::run_local_hooks(deploy_ctx, &work.settings.hooks.after_release).map_err(|error| {
+                recorder.info(&format!("after_release hook failed: {error}"));
+                permanent(error)
+            })
+        })?;
         drop(recorder);
         finish(&pool, ticket.id, &mut ctx.log)
     }
@@ -407,18 +428,8 @@ fn ticket_wants_revert(pool: &Pool, ticket_id: i64) -> bool {
 
 /// After an abort with "revert switched hosts": switch them back to what
 /// production ran before.
-#[allow(clippy::too_many_arguments)]
-fn revert_switched(
-    deploy_ctx: &Context<'_>,
-    pool: &Pool,
-    ticket: &TicketRow,
-    hosts: &[(i64, DeployHost)],
-    report: &ShipReport,
-    format: &VersionFormat,
-    previous: Option<i64>,
-    recorder: &Recorder<'_>,
-) {
-    let Some(previous) = previous else {
+fn revert_switched(deploy_ctx: &Context<'_>, pool: &Pool, work: &Work, report: &ShipReport, recorder: &Recorder<'_>) {
+    let Some(previous) = work.project.production_version else {
         recorder.info("nothing ran before this release; switched hosts stay");
         return;
     };
@@ -426,21 +437,21 @@ fn revert_switched(
         .hosts
         .iter()
         .filter(|r| r.state == HostState::Switched)
-        .filter_map(|r| hosts.iter().find(|(_, h)| h.name == r.host).map(|(_, h)| h.clone()))
+        .filter_map(|r| {
+            work.hosts
+                .iter()
+                .find(|h| h.deploy.name == r.host)
+                .map(|h| h.deploy.clone())
+        })
         .collect();
-    let back = deploy::switch_to(deploy_ctx, &format.render(previous), &switched);
+    let back = deploy::switch_to(deploy_ctx, &work.format.render(previous), &switched);
+    if let Err(error) = record_running(pool, work.ticket.id, &back, &work.hosts, previous) {
+        recorder.info(&format!("could not record the reverted hosts: {error}"));
+    }
     if let Ok(mut conn) = pool.get() {
         for result in back.hosts.iter().filter(|r| r.state == HostState::Switched) {
-            let host_id = hosts.iter().find(|(_, h)| h.name == result.host).map(|(id, _)| *id);
-            let _ = releases::set_running(&mut conn, ticket.id, &result.host, host_id, Some(previous));
-            let _ = releases::set_state(
-                &mut conn,
-                ticket.id,
-                &result.host,
-                HostState::Reverted.as_str(),
-                None,
-                timestamp_now(),
-            );
+            let reverted = HostState::Reverted.as_str();
+            let _ = releases::set_state(&mut conn, work.ticket.id, &result.host, reverted, None, timestamp_now());
         }
     }
 }
@@ -457,15 +468,6 @@ fn start(ctx: &mut JobContext, expect_state: &str) -> Result<Option<Work>, JobEr
         Some(work) if work.ticket.abort_requested => Err(permanent("aborted before any host was touched")),
         Some(work) => Ok(Some(work)),
     }
-}
-
-fn raw_targets(pool: &Pool, project_id: i64) -> Result<Vec<String>, JobError> {
-    let mut conn = pool.get().map_err(retry)?;
-    Ok(projects::hosts_of(&mut conn, project_id)
-        .map_err(retry)?
-        .into_iter()
-        .map(|(_, h)| h.target)
-        .collect())
 }
 
 impl Handler for Release {
@@ -491,71 +493,48 @@ impl Handler for Release {
 
 impl Rollback {
     fn rollback(&self, ctx: &mut JobContext, work: Work) -> Result<(), JobError> {
-        let Work {
-            ticket,
-            project,
-            settings,
-            hosts,
-            format,
-        } = work;
+        let ticket = &work.ticket;
         if ticket.kind != TicketKind::Rollback.as_str() {
             return Err(permanent("not a rollback ticket"));
         }
         let target = ticket
             .target_version
             .ok_or_else(|| permanent("rollback without a target version"))?;
-        let version = format.render(target);
-        let repo = SnapshotRepo::open_or_init(&snapshot_repo_path(&ctx.data_dir, &project.name)).map_err(retry)?;
-        let raw = raw_targets(&ctx.pool, project.id)?;
-        let todo = hosts_to_do(&ctx.pool, &ticket, &hosts, &raw)?;
-        let excludes: Vec<String> = serde_json::from_str(&project.excludes).unwrap_or_default();
-        let env = env_for(&project, &ticket, &version);
-        let known = known_hosts(&ctx.data_dir);
+        let version = work.format.render(target);
+        let repo = SnapshotRepo::open_or_init(&snapshot_repo_path(&ctx.data_dir, &work.project.name)).map_err(retry)?;
+        let targets = hosts_to_do(&ctx.pool, ticket, &work.hosts)?;
+        let inputs = DeployInputs::new(&work, &ctx.data_dir, &version);
         let pool = ctx.pool.clone();
         let data_dir = ctx.data_dir.clone();
         let recorder = Recorder::new(pool.clone(), ticket.id, &mut ctx.log);
-        recorder.info(&format!("switching {} host(s) back to {version}", todo.len()));
-        let on_event = |e: HostEvent| recorder.event(e);
-        let on_line = |h: &str, l: OutputLine| recorder.line(h, l);
-        let should_abort = || recorder.aborted();
-        let deploy_ctx = Context {
-            settings: &settings,
-            excludes: &excludes,
-            env: &env,
-            known_hosts: &known,
-            on_event: &on_event,
-            on_line: &on_line,
-            should_abort: &should_abort,
-        };
-        let targets: Vec<DeployHost> = todo.iter().map(|(_, h)| h.clone()).collect();
-        let mut report = deploy::switch_to(&deploy_ctx, &version, &targets);
-        record_running(&pool, ticket.id, &report, &hosts, target)?;
-        let not_kept: Vec<DeployHost> = report
-            .hosts
-            .iter()
-            .filter(|r| r.state == HostState::Failed && r.error.as_deref().is_some_and(|e| e.contains(NOT_KEPT_MARK)))
-            .filter_map(|r| targets.iter().find(|h| h.name == r.host).cloned())
-            .collect();
-        if !not_kept.is_empty() && !report.aborted {
-            recorder.info(&format!(
-                "{version} was pruned on {} host(s); exporting the tag and shipping it",
-                not_kept.len()
-            ));
-            let dir = export(&repo, &data_dir, &project.name, &version, &version)?;
-            let shipped = deploy::ship(&deploy_ctx, &version, &dir, &not_kept);
-            record_running(&pool, ticket.id, &shipped, &hosts, target)?;
-            report.hosts.retain(|r| !not_kept.iter().any(|h| h.name == r.host));
-            report.aborted |= shipped.aborted;
-            report.hosts.extend(shipped.hosts);
-        }
-        outcome(&report, &format!("rollback to {version}"))?;
+        recorder.info(&format!("switching {} host(s) back to {version}", targets.len()));
+        inputs.run(&recorder, |deploy_ctx| {
+            let mut report = deploy::switch_to(deploy_ctx, &version, &targets);
+            record_running(&pool, ticket.id, &report, &work.hosts, target)?;
+            let not_kept: Vec<DeployHost> = report
+                .hosts
+                .iter()
+                .filter(|r| r.not_kept)
+                .filter_map(|r| targets.iter().find(|h| h.name == r.host).cloned())
+                .collect();
+            if !not_kept.is_empty() && !report.aborted {
+                recorder.info(&format!(
+                    "{version} was pruned on {} host(s); exporting the tag and shipping it",
+                    not_kept.len()
+                ));
+                let dir = export(&repo, &data_dir, &work.project.name, &version, &version)?;
+                let shipped = deploy::ship(deploy_ctx, &version, &dir, &not_kept);
+                record_running(&pool, ticket.id, &shipped, &work.hosts, target)?;
+                report.hosts.retain(|r| !not_kept.iter().any(|h| h.name == r.host));
+                report.aborted |= shipped.aborted;
+                report.hosts.extend(shipped.hosts);
+            }
+            outcome(&report, &format!("rollback to {version}"))
+        })?;
         drop(recorder);
         finish(&pool, ticket.id, &mut ctx.log)
     }
 }
-
-/// Text that [`DeployError::NotKept`] messages contain.
-const NOT_KEPT_MARK: &str = "no longer kept";
 
 impl Handler for Rollback {
     fn kind(&self) -> &'static str {
