@@ -230,8 +230,9 @@ fn create(
             updated_at: now,
         },
     )?;
-    let event_id = tickets::insert_event(
+    let event_id = write_event(
         conn,
+        project.id,
         &NewEvent {
             ticket_id: ticket.id,
             actor_id: domain_actor.user_id(),
@@ -243,7 +244,6 @@ fn create(
             created_at: now,
         },
     )?;
-    crate::notify::enqueue_event(conn, event_id, project.id, now)?;
     let job_id = decision
         .enqueue
         .map(|kind| enqueue(conn, kind, &ticket, now))
@@ -298,7 +298,6 @@ fn apply_in_tx(
     };
     let decision = decide(&facts, rules, request)?;
     let naive_now = to_naive(now);
-    let seen = ticket.clone();
     let mut emergency_override = false;
     let mut shipped = false;
     for effect in &decision.effects {
@@ -350,12 +349,14 @@ fn apply_in_tx(
     }
     ticket.state = decision.to.as_str().to_owned();
     ticket.updated_at = naive_now;
-    if !tickets::update_if_unchanged(conn, &ticket_with_lock(&ticket, seen.lock_version))? {
+    // `ticket.lock_version` is still the one loaded above: the guard of the update.
+    if !tickets::update_if_unchanged(conn, &ticket)? {
         return Err(lost_race_message(ticket_id));
     }
-    ticket.lock_version = seen.lock_version + 1;
-    let event_id = tickets::insert_event(
+    ticket.lock_version += 1;
+    let event_id = write_event(
         conn,
+        project.id,
         &NewEvent {
             ticket_id: ticket.id,
             actor_id: actor.user_id(),
@@ -367,7 +368,6 @@ fn apply_in_tx(
             created_at: naive_now,
         },
     )?;
-    crate::notify::enqueue_event(conn, event_id, project.id, naive_now)?;
     if shipped {
         record_shipped(conn, &project, &ticket, naive_now)?;
     }
@@ -382,11 +382,12 @@ fn apply_in_tx(
     })
 }
 
-fn ticket_with_lock(ticket: &TicketRow, lock_version: i32) -> TicketRow {
-    TicketRow {
-        lock_version,
-        ..ticket.clone()
-    }
+/// Appends an event and, in the same transaction, the job that notifies
+/// people about it: every event goes through here.
+fn write_event(conn: &mut DbConn, project_id: i64, event: &NewEvent) -> ServiceResult<i64> {
+    let event_id = tickets::insert_event(conn, event)?;
+    crate::notify::enqueue_event(conn, event_id, project_id, event.created_at)?;
+    Ok(event_id)
 }
 
 fn lost_race_message(ticket_id: i64) -> ServiceError {
@@ -436,8 +437,9 @@ fn record_shipped(
                 if !tickets::update_if_unchanged(conn, &row)? {
                     return Err(lost_race_message(undone.id));
                 }
-                let event_id = tickets::insert_event(
+                write_event(
                     conn,
+                    project.id,
                     &NewEvent {
                         ticket_id: undone.id,
                         actor_id: None,
@@ -449,7 +451,6 @@ fn record_shipped(
                         created_at: now,
                     },
                 )?;
-                crate::notify::enqueue_event(conn, event_id, project.id, now)?;
             }
         }
     }
