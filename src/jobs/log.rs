@@ -17,6 +17,15 @@ pub enum LogStream {
     Info,
 }
 
+impl From<crate::vcs::Stream> for LogStream {
+    fn from(stream: crate::vcs::Stream) -> Self {
+        match stream {
+            crate::vcs::Stream::Stdout => LogStream::Stdout,
+            crate::vcs::Stream::Stderr => LogStream::Stderr,
+        }
+    }
+}
+
 impl LogStream {
     fn as_str(self) -> &'static str {
         match self {

@@ -30,7 +30,7 @@ use crate::store::{projects, releases, tickets, timestamp_now, users, Pool};
 use crate::vcs::{OutputLine, Signature, SnapshotRepo};
 
 use super::handler::{Handler, JobContext, JobError};
-use super::log::{JobLog, LogStream};
+use super::log::JobLog;
 use super::stage::{mark_failed, snapshot_repo_path};
 
 /// Job kind of a release.
@@ -162,12 +162,8 @@ impl<'a> Recorder<'a> {
     }
 
     fn line(&self, host: &str, line: OutputLine) {
-        let stream = match line.stream {
-            crate::vcs::Stream::Stdout => LogStream::Stdout,
-            crate::vcs::Stream::Stderr => LogStream::Stderr,
-        };
         if let Ok(mut log) = self.log.lock() {
-            log.line(stream, &format!("[{host}] {}", line.text));
+            log.line(line.stream.into(), &format!("[{host}] {}", line.text));
         }
     }
 

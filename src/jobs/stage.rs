@@ -16,10 +16,10 @@ use crate::service::ServiceError;
 use crate::store::models::{ProjectRow, TicketRow, UserRow};
 use crate::store::svn::{self as history, SvnRevisionRow};
 use crate::store::{projects, tickets as ticket_rows, users, DbConn};
-use crate::vcs::{OutputLine, ProcessSpec, Signature, SnapshotRepo, Stream};
+use crate::vcs::{OutputLine, ProcessSpec, Signature, SnapshotRepo};
 
 use super::handler::{Handler, JobContext, JobError};
-use super::log::{JobLog, LogStream};
+use super::log::JobLog;
 use super::svn_access::{classify, SvnAccess};
 
 /// Job kind.
@@ -44,13 +44,7 @@ pub fn snapshot_repo_path(data_dir: &Path, project: &str) -> PathBuf {
 }
 
 fn forward(log: &mut JobLog) -> impl FnMut(OutputLine) + '_ {
-    move |line: OutputLine| {
-        let stream = match line.stream {
-            Stream::Stdout => LogStream::Stdout,
-            Stream::Stderr => LogStream::Stderr,
-        };
-        log.line(stream, &line.text);
-    }
+    move |line: OutputLine| log.line(line.stream.into(), &line.text)
 }
 
 struct Loaded {
