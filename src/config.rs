@@ -114,6 +114,11 @@ pub struct WorkerConfig {
     pub svn_timeout_secs: u64,
     /// Days job output is kept.
     pub log_retention_days: u32,
+    /// Unix user builds and local hooks run as when Slipway runs as root
+    /// (empty: as Slipway itself).
+    pub run_as: String,
+    /// `PATH` of every child process.
+    pub child_path: String,
 }
 
 /// `[cron]`: schedules in cron syntax with seconds.
@@ -302,6 +307,12 @@ impl Config {
         }
         if self.worker.max_attempts == 0 {
             return bad("worker.max_attempts", "must be at least 1");
+        }
+        if self.worker.child_path.trim().is_empty() || self.worker.child_path.split(':').any(|d| !d.starts_with('/')) {
+            return bad(
+                "worker.child_path",
+                "must be a `:`-separated list of absolute directories",
+            );
         }
         if self.worker.poll_interval_secs == 0 {
             return bad("worker.poll_interval_secs", "must be at least 1");

@@ -31,6 +31,21 @@ fn worker(config: &Config, pool: Pool, waker: Waker) -> Worker {
     Worker::new(pool, registry(config), options, waker)
 }
 
+/// Sets up what child processes see (minimal environment, `worker.run_as`,
+/// a 0700 data dir with `run_as`) and the secrets scrubbed from their output.
+fn prepare_children(config: &Config, pool: &Pool) -> Result<(), Failure> {
+    let run_as = Some(config.worker.run_as.as_str()).filter(|r| !r.trim().is_empty());
+    crate::vcs::process::env::configure(&config.data_dir, Some(&config.worker.child_path), run_as)
+        .map_err(Failure::op)?;
+    let key = crate::keys::signing_key(config).ok();
+    crate::jobs::secrets::register_config(config, key.as_deref());
+    crate::jobs::secrets::refresh(pool);
+    if let Some(user) = &crate::vcs::process::env::current().run_as {
+        tracing::info!(user = %user.name, uid = user.uid, "builds and local hooks run as another user");
+    }
+    Ok(())
+}
+
 /// Wakes on PostgreSQL notifications when the database is PostgreSQL.
 fn listen(config: &Config, waker: &Waker) {
     let url = config.database.url.as_ref().map(|s| s.expose().to_owned());
@@ -50,6 +65,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 /// SIGTERM; running jobs reach the end of their step before exit.
 pub fn serve(config: &Config) -> Result<(), Failure> {
     let pool = open_db(config)?;
+    prepare_children(config, &pool)?;
     let waker = Waker::new();
     listen(config, &waker);
     let mut state = crate::web::AppState::from_config(pool.clone(), config).map_err(Failure::op)?;
@@ -87,6 +103,7 @@ pub fn serve(config: &Config) -> Result<(), Failure> {
 /// Runs a job worker until Ctrl-C or SIGTERM.
 pub fn worker_only(config: &Config) -> Result<(), Failure> {
     let pool = open_db(config)?;
+    prepare_children(config, &pool)?;
     let waker = Waker::new();
     listen(config, &waker);
     let job_worker = worker(config, pool, waker);

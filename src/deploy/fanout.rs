@@ -234,14 +234,22 @@ fn ship_atomic(
         return after_switch(h, &release_dir);
     }
     *previous = live.clone();
+    // A fresh directory per attempt, renamed into place once complete: a
+    // writer left over from an attempt that died never shares it, and a
+    // partial upload is never a release that `current` could point at.
+    if let Err(e) = h.clear_partial_uploads() {
+        report(h, format!("could not remove partial uploads: {e}"));
+    }
+    let upload = h.upload_name(version);
     if let Some(live) = &live {
-        stats.add(h.carry_excluded(live, version).map_err(Step::Before)?);
+        stats.add(h.carry_excluded(live, &upload).map_err(Step::Before)?);
     }
     let link_dest = live.as_ref().map(|l| format!("../{l}"));
     stats.add(
-        h.upload(source, &format!("releases/{version}"), link_dest.as_deref(), false)
+        h.upload(source, &format!("releases/{upload}"), link_dest.as_deref(), false)
             .map_err(Step::Before)?,
     );
+    h.finish_upload(&upload, version).map_err(Step::Before)?;
     h.hooks(&h.ctx.settings.hooks.before_switch, &release_dir)
         .map_err(Step::Before)?;
     h.switch(version).map_err(Step::Before)?;
@@ -277,19 +285,22 @@ fn ship_inplace(h: &Host<'_, '_>, source: &Path, stats: &mut Stats) -> Result<()
     after_switch(h, &dir)
 }
 
+/// Reports `text` as a stderr line of the host.
+fn report(h: &Host<'_, '_>, text: String) {
+    (h.ctx.on_line)(
+        &h.host.name,
+        OutputLine {
+            stream: Stream::Stderr,
+            text,
+        },
+    )
+}
+
 /// Keeps the newest `keep_releases` releases plus the live and the previous
 /// one; removes the rest. A failure is reported as an output line, never
 /// fails the host (it runs the new release already).
 fn prune(h: &Host<'_, '_>, live: &str, previous: Option<&str>) {
-    let report = |text: String| {
-        (h.ctx.on_line)(
-            &h.host.name,
-            OutputLine {
-                stream: Stream::Stderr,
-                text,
-            },
-        )
-    };
+    let report = |text: String| report(h, text);
     let releases = match h.releases() {
         Ok(r) => r,
         Err(e) => return report(format!("prune: cannot list releases: {e}")),

@@ -271,7 +271,8 @@ pub fn run_local_hooks(ctx: &Context, hooks: &[Vec<String>]) -> Result<(), Deplo
         };
         let mut spec = crate::vcs::process::ProcessSpec::new(program)
             .args(&hook[1..])
-            .timeout(std::time::Duration::from_secs(600));
+            .timeout(std::time::Duration::from_secs(600))
+            .as_build_user();
         for (k, v) in ctx.env {
             spec = spec.env(k, v);
         }

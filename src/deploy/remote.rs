@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::quote::shell_join;
 use super::rsync::{exclude_args, only_excluded_args, rsh, ssh_options, Stats};
 use super::{Context, DeployError, DeployHost, Target};
-use crate::vcs::process::{run, OutputLine, ProcessError, ProcessSpec};
+use crate::vcs::process::{run, Background, OutputLine, ProcessError, ProcessSpec};
 
 /// Commands on a host (readlink, ln, mv, ls, rm) are quick; a hook or an
 /// upload may take long but not forever.
@@ -21,22 +21,35 @@ const UPLOAD_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
 /// The name of the temporary symlink renamed over `current`.
 const NEXT_LINK: &str = ".current.slipway-next";
 
+/// Marks an upload directory: `releases/.<version>.upload-<random>`.
+const UPLOAD_INFIX: &str = "upload-";
+
 /// A directory under the system temp dir, removed on drop.
 pub(crate) struct ScratchDir(PathBuf);
 
 impl ScratchDir {
+    /// A new directory under the system temporary directory.
     pub(crate) fn new(what: &str) -> Result<Self, DeployError> {
+        Self::new_in(&std::env::temp_dir(), &format!("slipway-{what}-"))
+    }
+
+    /// A new directory `<parent>/<prefix><unique>` (mode 0700).
+    pub(crate) fn new_in(parent: &Path, prefix: &str) -> Result<Self, DeployError> {
+        use std::os::unix::fs::DirBuilderExt;
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!("slipway-{what}-{}-{n}-{nanos}", std::process::id()));
-        std::fs::create_dir(&path).map_err(|source| DeployError::Io {
-            what: format!("creating {}", path.display()),
-            source,
-        })?;
+        let path = parent.join(format!("{prefix}{}-{n}-{}", std::process::id(), nanos % 1_000_000));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .map_err(|source| DeployError::Io {
+                what: format!("creating {}", path.display()),
+                source,
+            })?;
         Ok(Self(path))
     }
 
@@ -74,61 +87,60 @@ type Ran = (Option<i32>, Vec<String>, Vec<String>);
 
 /// An ssh master connection (`ssh -M -N`) owned by one host's operation:
 /// every later ssh and rsync of that operation rides on it instead of a new
-/// handshake. Killed on drop.
+/// handshake. Killed on drop, and with Slipway (see [`Background`]).
 pub(crate) struct Mux {
-    child: std::process::Child,
+    _master: Background,
     socket: PathBuf,
     _dir: ScratchDir,
 }
 
-impl Drop for Mux {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// Longest control socket path (`sun_path` holds 108 bytes; ssh appends a
+/// temporary suffix while it binds).
+const MAX_SOCKET_PATH: usize = 80;
 
 impl Mux {
     /// Starts a master for an ssh target; `None` when it could not connect
     /// (the commands that follow then connect on their own and report why).
+    /// Its control socket lives under `<data_dir>/run` (the system temporary
+    /// directory when that path would be too long for a socket).
     fn start(ctx: &Context, target: &Target) -> Option<Mux> {
         let Target::Ssh { user, host, .. } = target else {
             return None;
         };
-        let dir = ScratchDir::new("mux").ok()?;
+        let dir = crate::vcs::process::env::runtime_dir()
+            .and_then(|run| ScratchDir::new_in(&run, "m").ok())
+            .filter(|d| d.path().join("s").as_os_str().len() <= MAX_SOCKET_PATH);
+        let dir = match dir {
+            Some(dir) => dir,
+            None => ScratchDir::new("mux").ok()?,
+        };
         let socket = dir.path().join("s");
         let destination = match user {
             Some(u) => format!("{u}@{host}"),
             None => host.clone(),
         };
-        let mut child = std::process::Command::new("ssh")
+        let spec = ProcessSpec::new("ssh")
             .args(ssh_options(ctx).ok()?)
             .args(["-M", "-N", "-o", "ControlPersist=no", "-o"])
             .arg(format!("ControlPath={}", socket.display()))
             .arg("--")
-            .arg(destination)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .ok()?;
+            .arg(destination);
+        let mut master = Background::start(&spec).ok()?;
         let deadline =
             std::time::Instant::now() + Duration::from_secs(u64::from(ctx.settings.ssh.connect_timeout_secs) + 5);
         while std::time::Instant::now() < deadline {
             if socket.exists() {
                 return Some(Mux {
-                    child,
+                    _master: master,
                     socket,
                     _dir: dir,
                 });
             }
-            if let Ok(Some(_)) = child.try_wait() {
+            if master.exited() {
                 return None;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        let _ = child.kill();
-        let _ = child.wait();
         None
     }
 }
@@ -192,7 +204,7 @@ impl Host<'_, '_> {
     /// fixed `cd`/`env`/`&&` words plus quoted values.
     /// Returns the exit code (0 on success) and the stdout lines.
     fn commands(&self, cmds: &[Vec<String>], cwd: Option<&str>, env: &[(String, String)]) -> Result<Ran, DeployError> {
-        self.commands_with(cmds, cwd, env, true)
+        self.commands_with(cmds, cwd, env, true, false)
     }
 
     /// [`Self::commands`]; with `stop_on_failure` false every command runs
@@ -203,6 +215,7 @@ impl Host<'_, '_> {
         cwd: Option<&str>,
         env: &[(String, String)],
         stop_on_failure: bool,
+        hook: bool,
     ) -> Result<Ran, DeployError> {
         match &self.host.target {
             Target::Ssh { user, host, .. } => {
@@ -244,6 +257,10 @@ impl Host<'_, '_> {
                     }
                     for (k, v) in env {
                         spec = spec.env(k, v);
+                    }
+                    if hook {
+                        // A project's hook on the Slipway machine: `worker.run_as`.
+                        spec = spec.as_build_user();
                     }
                     let (code, stdout, tail) = self.exec(&spec)?;
                     all_stdout.extend(stdout);
@@ -343,6 +360,82 @@ impl Host<'_, '_> {
         Ok(self.run_rsync(spec)?.0)
     }
 
+    /// A fresh name under `releases/` for this attempt's upload of `version`
+    /// (`.<version>.upload-<random>`: hidden, never listed as a release,
+    /// never shared with a writer left over from an attempt that died).
+    /// rsync daemon targets cannot rename, so there it is `version` itself.
+    pub fn upload_name(&self, version: &str) -> String {
+        if matches!(self.host.target, Target::Daemon { .. }) {
+            return version.to_owned();
+        }
+        let mut bytes = [0u8; 8];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!(".{version}.{UPLOAD_INFIX}{token}")
+    }
+
+    /// Removes the upload directories of earlier attempts that died
+    /// (`releases/.*.upload-*`); the project lock means none is in use.
+    pub fn clear_partial_uploads(&self) -> Result<(), DeployError> {
+        if matches!(self.host.target, Target::Daemon { .. }) {
+            return Ok(());
+        }
+        let argv = vec![
+            "find".to_owned(),
+            format!("{}/releases", self.dir()),
+            "-mindepth".to_owned(),
+            "1".to_owned(),
+            "-maxdepth".to_owned(),
+            "1".to_owned(),
+            "-name".to_owned(),
+            format!(".*.{UPLOAD_INFIX}*"),
+            "-exec".to_owned(),
+            "rm".to_owned(),
+            "-rf".to_owned(),
+            "--".to_owned(),
+            "{}".to_owned(),
+            "+".to_owned(),
+        ];
+        let (code, _, tail) = self.commands(std::slice::from_ref(&argv), None, &[])?;
+        if self.ssh_failed(code) {
+            return Err(self.remote_failed("remove partial uploads".to_owned(), code, &tail));
+        }
+        // Exit 1 with no `releases/` yet is fine: nothing to remove.
+        Ok(())
+    }
+
+    /// Moves the complete upload `releases/<upload>` into place as
+    /// `releases/<version>` (replacing a not-live leftover of that name).
+    pub fn finish_upload(&self, upload: &str, version: &str) -> Result<(), DeployError> {
+        if upload == version {
+            return Ok(());
+        }
+        if !valid_release_name(version) {
+            return Err(DeployError::BadVersion(version.to_owned()));
+        }
+        let releases = format!("{}/releases", self.dir());
+        let cmds = vec![
+            vec![
+                "rm".to_owned(),
+                "-rf".to_owned(),
+                "--".to_owned(),
+                format!("{releases}/{version}"),
+            ],
+            vec![
+                "mv".to_owned(),
+                "-T".to_owned(),
+                "--".to_owned(),
+                format!("{releases}/{upload}"),
+                format!("{releases}/{version}"),
+            ],
+        ];
+        let (code, _, tail) = self.commands(&cmds, None, &[])?;
+        if code != Some(0) {
+            return Err(self.remote_failed(format!("move the upload into releases/{version}"), code, &tail));
+        }
+        Ok(())
+    }
+
     /// Copies the excluded (host-only) files of `releases/<from>` into
     /// `releases/<to>`, through a local scratch directory (works for every
     /// kind of target). Files already in `<to>` are kept.
@@ -428,7 +521,7 @@ impl Host<'_, '_> {
                 format!("{dir}/releases"),
             ],
         ];
-        let (code, stdout, tail) = self.commands_with(&cmds, None, &[], false)?;
+        let (code, stdout, tail) = self.commands_with(&cmds, None, &[], false, false)?;
         if self.ssh_failed(code) {
             return Err(self.remote_failed("readlink current; ls releases".to_owned(), code, &tail));
         }
@@ -578,7 +671,7 @@ impl Host<'_, '_> {
             };
             let dir = self.dir();
             let (code, _, tail) = self
-                .commands(std::slice::from_ref(hook), Some(&dir), &env)
+                .commands_with(std::slice::from_ref(hook), Some(&dir), &env, true, true)
                 .map_err(|e| failed(e.to_string()))?;
             if code != Some(0) {
                 return Err(failed(describe(code, &tail)));

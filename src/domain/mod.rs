@@ -7,6 +7,7 @@ pub mod freeze;
 pub mod policy;
 pub mod role;
 pub mod state;
+pub mod svn_url;
 pub mod transition;
 pub mod validate;
 pub mod version;

@@ -10,6 +10,7 @@ pub mod log;
 pub mod notify;
 pub mod pipeline;
 pub mod release;
+pub mod secrets;
 pub mod stage;
 pub mod svn_access;
 pub mod svn_poll;

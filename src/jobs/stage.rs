@@ -114,10 +114,16 @@ impl Stage {
             return Ok(());
         };
         log.info(&format!("build: {}", argv.join(" ")));
+        // With `worker.run_as` the build runs as that user: it gets the
+        // working copy, never the data dir.
+        crate::vcs::process::env::hand_over(Path::new(&project.staging_dir))
+            .map_err(|e| JobError::Permanent(format!("build: {e}")))?;
         let spec = ProcessSpec::new(program)
             .args(args)
             .cwd(&project.staging_dir)
-            .timeout(self.build_timeout);
+            .env("SLIPWAY_PROJECT", &project.name)
+            .timeout(self.build_timeout)
+            .as_build_user();
         let outcome = crate::vcs::process::run(&spec, &mut forward(log))
             .map_err(|e| JobError::Permanent(format!("build: {e}")))?;
         if outcome.success() {

@@ -53,7 +53,16 @@ impl SvnAccess {
     }
 
     /// A client for `project`, with its named credentials.
+    /// A project whose `svn_url` holds a password (stored before that was
+    /// refused) is refused here too.
     pub fn client_for(&self, project: &ProjectRow) -> Result<SvnClient, JobError> {
+        if crate::domain::svn_url::has_password(&project.svn_url) {
+            return Err(JobError::Permanent(format!(
+                "project {}: {}",
+                project.name,
+                crate::domain::svn_url::SvnUrlError::Password
+            )));
+        }
         let credentials = match &project.svn_credentials {
             None => None,
             Some(name) => Some(self.credentials.get(name).cloned().ok_or_else(|| {

@@ -164,6 +164,8 @@ impl Worker {
                 },
             );
         };
+        // Webhooks added since (here or on another instance) are scrubbed too.
+        crate::jobs::secrets::refresh(&self.pool);
         let mut ctx = JobContext {
             pool: self.pool.clone(),
             log: JobLog::new(self.pool.clone(), job.id, job.ticket_id),

@@ -169,16 +169,15 @@ struct Checked {
 fn check_settings(conn: &mut DbConn, s: &ProjectSettings, now: NaiveDateTime) -> ServiceResult<Checked> {
     let name = ProjectName::parse(&s.name)?.into_string();
     let description = check_text("description", &s.description, 1000, true)?;
-    let svn_url = check_word("svn_url", &s.svn_url, 1000)?;
-    if !["file:///", "svn://", "svn+ssh://", "http://", "https://"]
-        .iter()
-        .any(|p| svn_url.starts_with(p))
-    {
+    if crate::domain::svn_url::has_password(&s.svn_url) {
+        // Checked first: the other messages would echo the URL.
         return Err(invalid(
             "svn_url",
-            "must be a file:///, svn://, svn+ssh://, http:// or https:// URL",
+            crate::domain::svn_url::SvnUrlError::Password.to_string(),
         ));
     }
+    let svn_url = check_word("svn_url", &s.svn_url, 1000)?;
+    crate::domain::svn_url::check(&svn_url).map_err(|e| invalid("svn_url", e.to_string()))?;
     let svn_credentials = match s.svn_credentials.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(c) => Some(check_word("svn_credentials", c, 100)?),

@@ -234,14 +234,7 @@ fn check_target(target: &str) -> Result<(), String> {
 }
 
 fn check_svn_url(url: &str) -> Result<(), String> {
-    let schemes = ["file:///", "svn://", "svn+ssh://", "http://", "https://"];
-    if url.chars().any(|c| c.is_control() || c.is_whitespace()) || !schemes.iter().any(|s| url.starts_with(s)) {
-        return Err(format!(
-            "svn_url `{}` must be a file:///, svn://, svn+ssh://, http:// or https:// URL",
-            url.escape_debug()
-        ));
-    }
-    Ok(())
+    crate::domain::svn_url::check(url).map_err(|e| e.to_string())
 }
 
 fn check_project<'f>(spec: &'f ProjectSpec, p: &mut Problems<'_>) -> Option<Checked<'f>> {

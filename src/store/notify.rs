@@ -162,6 +162,14 @@ pub fn webhooks(conn: &mut DbConn, project_id: i64) -> StoreResult<Vec<WebhookRo
         .load(conn)?)
 }
 
+/// Every webhook's URL and secret, of every project (the secrets scrubbed
+/// from job output).
+pub fn all_webhook_secrets(conn: &mut DbConn) -> StoreResult<Vec<(String, String)>> {
+    Ok(project_webhooks::table
+        .select((project_webhooks::url, project_webhooks::secret))
+        .load(conn)?)
+}
+
 /// The webhook with `id`.
 pub fn webhook(conn: &mut DbConn, id: i64) -> StoreResult<Option<WebhookRow>> {
     Ok(project_webhooks::table

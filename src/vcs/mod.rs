@@ -16,5 +16,5 @@ pub mod process;
 pub mod svn;
 
 pub use git::{GitError, IgnoreRules, Signature, Snapshot, SnapshotRepo, STAGING_REF};
-pub use process::{OutputLine, ProcessError, ProcessOutcome, ProcessSpec, Stream};
+pub use process::{Background, OutputLine, ProcessError, ProcessOutcome, ProcessSpec, Stream};
 pub use svn::{ChangedPath, SvnClient, SvnCredentials, SvnError, SvnListEntry, SvnLogEntry, WcInfo};
