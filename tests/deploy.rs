@@ -580,6 +580,19 @@ fn a_failing_canary_health_check_stops_the_rollout_and_reverts_the_canary() {
 }
 
 /// Finds the rsync process whose command line mentions `needle` (ours), by pid.
+/// The upload directories of `version` under `releases` (`.v2.upload-*`).
+fn upload_dirs(releases: &Path, version: &str) -> Vec<PathBuf> {
+    let prefix = format!(".{version}.upload-");
+    fs::read_dir(releases)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn rsync_pid(needle: &str) -> Option<u32> {
     for entry in fs::read_dir("/proc").ok()? {
         let entry = entry.ok()?;
@@ -613,14 +626,16 @@ fn a_killed_upload_never_goes_live_and_a_rerun_completes_it() {
     f.set_len(512 * 1024 * 1024).unwrap();
     drop(f);
     let needle = v2.display().to_string();
-    let release = fx.dir("web1").join("releases/v2");
+    let releases = fx.dir("web1").join("releases");
     let killed = AtomicBool::new(false);
     let report = std::thread::scope(|scope| {
         scope.spawn(|| {
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
             while std::time::Instant::now() < deadline {
                 // Kill once some bytes of the new release reached the host.
-                let started = fs::read_dir(&release).map(|d| d.count() > 0).unwrap_or(false);
+                let started = upload_dirs(&releases, "v2")
+                    .iter()
+                    .any(|d| fs::read_dir(d).map(|d| d.count() > 0).unwrap_or(false));
                 if started {
                     if let Some(pid) = rsync_pid(&needle) {
                         let _ = std::process::Command::new("kill")
@@ -646,10 +661,22 @@ fn a_killed_upload_never_goes_live_and_a_rerun_completes_it() {
         "still on the old release"
     );
     assert_eq!(read(&fx.dir("web1").join("current/index.html")), "one");
-    // The re-run completes the half-copied release, then switches.
+    // The partial upload is not a release: nothing (a rollback's switch, a
+    // re-run's "already there") can take it for one.
+    assert!(
+        !releases.join("v2").exists(),
+        "a partial upload sits where a release would"
+    );
+    assert_eq!(
+        upload_dirs(&releases, "v2").len(),
+        1,
+        "the killed attempt's own directory"
+    );
+    // The re-run uploads into a fresh directory of its own, then switches.
     let report = fx.ship(&settings, &[], "v2", &v2, &hosts);
     assert_all_switched(&report);
     assert_eq!(live(&fx.dir("web1")).as_deref(), Some("releases/v2"));
+    assert!(upload_dirs(&releases, "v2").is_empty(), "the leftover was removed");
     assert_eq!(
         fs::metadata(fx.dir("web1").join("current/huge.bin")).unwrap().len(),
         512 * 1024 * 1024

@@ -164,7 +164,34 @@ fn reports_bad_deploy_settings_with_their_line(db: &TestDb) {
     assert_eq!(found[0].line, line_of(&bad, "$(x)"), "{found:?}");
 }
 
+/// A password in `svn_url` is refused by the import file and by the admin
+/// form / API (one check, `domain::svn_url`), pointing to `svn_credentials`,
+/// without echoing the password.
+fn refuses_a_password_in_the_svn_url(db: &TestDb) {
+    people(db);
+    let bad = GOOD.replace(
+        "svn://127.0.0.1/shop/trunk",
+        "svn://deploy:hunter2@127.0.0.1/shop/trunk",
+    );
+    let found = problems(import(&mut db.conn(), &bad));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].line, line_of(&bad, "hunter2"), "{found:?}");
+    assert!(found[0].message.contains("svn_credentials"), "{found:?}");
+    assert!(!found[0].message.contains("hunter2"), "{found:?}");
+    let settings = slipway::service::admin::ProjectSettings {
+        name: "formshop".into(),
+        svn_url: "https://deploy:hunter2@svn.example/shop".into(),
+        staging_dir: "/srv/staging/formshop".into(),
+        ..Default::default()
+    };
+    let error = slipway::service::admin::create_project(&mut db.conn(), &settings).expect_err("refused");
+    assert!(error.to_string().contains("svn_credentials"), "{error}");
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+    assert!(projects::list(&mut db.conn()).expect("list").is_empty());
+}
+
 backend_tests!(
+    refuses_a_password_in_the_svn_url,
     imports_a_good_file,
     reports_every_problem_with_its_line,
     reports_toml_syntax_errors_with_their_line,

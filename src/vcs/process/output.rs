@@ -62,8 +62,8 @@ pub(super) fn read_capped_line(reader: &mut impl BufRead, buf: &mut Vec<u8>, max
             // The newline itself is not content: do not count it as dropped.
             if buf.last() == Some(&b'\n') {
                 buf.pop();
-            } else if dropped > 0 {
-                dropped -= 1;
+            } else {
+                dropped = dropped.saturating_sub(1);
             }
             return Ok((read, dropped));
         }

@@ -1,0 +1,265 @@
+//! What child processes of a real `slipway worker` see and how they end
+//! (issue 9, defects 3 and 9), on SQLite and PostgreSQL: builds never see
+//! the server's environment or secrets, known secrets are scrubbed from the
+//! job log, a build run as `worker.run_as` cannot read the data dir, and a
+//! build does not outlive a worker killed with SIGKILL.
+
+mod common;
+mod common_pipeline;
+mod common_svn;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use slipway::store::jobs as queue;
+
+use common::TestDb;
+use common_pipeline::Pipeline;
+
+const JWT: &str = "jwt-secret-that-no-build-may-see-0123";
+const SMTP_PASSWORD: &str = "smtp-pa55-no-build-may-see";
+const SVN_PASSWORD: &str = "svn-pa55-no-build-may-see";
+
+/// A `slipway worker` process on `db` with secrets in its environment,
+/// killed on drop.
+struct WorkerProcess(Child);
+
+impl WorkerProcess {
+    fn start(db: &TestDb, data_dir: &Path, extra: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("SLIPWAY_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.arg("worker")
+            .env("SLIPWAY_DATA_DIR", data_dir)
+            .env("SLIPWAY_DATABASE__URL", &db.url)
+            .env("SLIPWAY_AUTH__JWT_SECRET", JWT)
+            .env("SLIPWAY_SMTP__PASSWORD", SMTP_PASSWORD)
+            .env("SLIPWAY_SVN__CREDENTIALS__OTHER__USERNAME", "deploy")
+            .env("SLIPWAY_SVN__CREDENTIALS__OTHER__PASSWORD", SVN_PASSWORD)
+            .env("SLIPWAY_WORKER__LEASE_SECS", "5")
+            .env("SLIPWAY_WORKER__POLL_INTERVAL_SECS", "1")
+            .env("SLIPWAY_WORKER__RETRY_BASE_SECS", "1")
+            .env("SLIPWAY_LOG__LEVEL", "warn");
+        for (key, value) in extra {
+            cmd.env(key, value);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn slipway worker");
+        Self(child)
+    }
+
+    fn kill_hard(&mut self) {
+        let _ = self.0.kill(); // SIGKILL: no clean-up, like a crash
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        self.kill_hard();
+    }
+}
+
+fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Whether process `pid` is gone (or a zombie nobody reaped yet).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+fn staged(p: &Pipeline<'_>, db: &TestDb, id: i64) -> bool {
+    p.ticket(id).state == "staged"
+        && queue::for_ticket(&mut db.conn(), id)
+            .expect("jobs")
+            .iter()
+            .all(|j| j.state == "done")
+}
+
+/// The first build prints its environment and a known secret, then sleeps
+/// until the worker is killed: the sleep must die with it. The re-run prints
+/// the same; the job log holds neither the server's variables nor a secret.
+fn builds_see_no_secrets_and_die_with_the_worker(db: &TestDb) {
+    let marks = tempfile::tempdir().expect("temp dir");
+    let mark = marks.path().join("pid");
+    let build = format!(
+        r#"build_command = ["sh", "-c", "env; echo smtp={SMTP_PASSWORD} svn={SVN_PASSWORD} jwt={JWT}; if [ ! -e {0} ]; then echo $$ > {0}; exec sleep 300; fi"]"#,
+        mark.display()
+    );
+    let p = Pipeline::new(db, "envy", None, &build);
+    let id = p.submit("envy", &[], None);
+    let mut first = WorkerProcess::start(db, p.data.path(), &[]);
+    let mut pid = None;
+    wait_for("the first build to start", Duration::from_secs(60), || {
+        pid = std::fs::read_to_string(&mark)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok());
+        pid.is_some()
+    });
+    let pid = pid.expect("build pid");
+    first.kill_hard();
+    wait_for("the build to die with its worker", Duration::from_secs(5), || gone(pid));
+    let _second = WorkerProcess::start(db, p.data.path(), &[]);
+    wait_for("the ticket to be staged", Duration::from_secs(60), || {
+        staged(&p, db, id)
+    });
+    let log = p.log_text(id);
+    assert!(
+        log.contains("PATH=/usr/local/sbin"),
+        "the build's env is in the log: {log}"
+    );
+    for leak in [
+        "SLIPWAY_AUTH",
+        "SLIPWAY_DATABASE",
+        "SLIPWAY_SMTP",
+        "SLIPWAY_SVN",
+        JWT,
+        SMTP_PASSWORD,
+        SVN_PASSWORD,
+    ] {
+        assert!(!log.contains(leak), "{leak} reached the job log:\n{log}");
+    }
+    assert!(log.contains("smtp=*** svn=*** jwt=***"), "{log}");
+    assert!(log.contains("SLIPWAY_PROJECT=envy"), "{log}");
+}
+
+const BUILD_USER: &str = "slipway-test-build";
+
+/// The uid of [`BUILD_USER`], created (a system user without a home) when
+/// missing; `None` when not root.
+fn build_user() -> Option<u32> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("SKIPPED: worker.run_as needs root to switch users; run the tests as root (CI does)");
+        return None;
+    }
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let uid = || {
+        nix::unistd::User::from_name(BUILD_USER)
+            .expect("user lookup")
+            .map(|u| u.uid.as_raw())
+    };
+    if uid().is_none() {
+        let status = Command::new("useradd")
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                BUILD_USER,
+            ])
+            .status()
+            .expect("useradd (package passwd)");
+        assert!(status.success() || uid().is_some(), "useradd {BUILD_USER}: {status}");
+    }
+    uid()
+}
+
+/// With `worker.run_as`, the build runs as that user: it writes the working
+/// copy, and cannot read the data dir (mode 0700) with the key and database.
+fn builds_run_as_another_user_who_cannot_read_the_data_dir(db: &TestDb) {
+    let Some(uid) = build_user() else { return };
+    let data = tempfile::tempdir().expect("temp dir");
+    let data_dir: PathBuf = data.path().join("data");
+    std::fs::create_dir(&data_dir).expect("data dir");
+    std::fs::write(data_dir.join("jwt.key"), "k".repeat(40)).expect("key");
+    let build = format!(
+        r#"build_command = ["sh", "-c", "echo uid=$(id -u) home=$HOME; cat {0}/jwt.key || echo key-refused; ls {0} || echo dir-refused; echo built > out.txt"]"#,
+        data_dir.display()
+    );
+    let p = Pipeline::new(db, "sandboxed", None, &build);
+    let id = p.submit("sandboxed", &[], None);
+    let _worker = WorkerProcess::start(db, &data_dir, &[("SLIPWAY_WORKER__RUN_AS", BUILD_USER)]);
+    wait_for("the ticket to be staged", Duration::from_secs(60), || {
+        staged(&p, db, id)
+    });
+    let log = p.log_text(id);
+    assert!(log.contains(&format!("uid={uid} ")), "{log}");
+    assert!(log.contains("key-refused") && log.contains("dir-refused"), "{log}");
+    assert!(!log.contains(&"k".repeat(40)), "{log}");
+    assert_eq!(p.staged_file("out.txt"), "built\n", "the build wrote the working copy");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&data_dir).expect("meta").permissions());
+    assert_eq!(mode & 0o777, 0o700, "the data dir is private");
+}
+
+/// The scrub list is complete: the configuration's secrets (SVN and SMTP
+/// passwords, JWT key, database URL and password) and every webhook's secret
+/// and URL from the database.
+fn every_known_secret_is_scrubbed(db: &TestDb) {
+    use slipway::vcs::process::scrub_known;
+    let project = db.import(
+        "[[project]]\nname = \"hooked\"\nsvn_url = \"file:///srv/svn/hooked\"\nstaging_dir = \"/srv/staging/hooked\"\n",
+    );
+    assert_eq!(project.projects, 1);
+    let id = slipway::store::projects::by_name(&mut db.conn(), "hooked")
+        .expect("query")
+        .expect("project")
+        .id;
+    let hook_url = format!("https://chat.example/hook/{}", common::unique("tok"));
+    let hook_secret = common::unique("hooksecret");
+    slipway::store::notify::insert_webhook(
+        &mut db.conn(),
+        id,
+        &hook_url,
+        &hook_secret,
+        "json",
+        chrono::Utc::now().naive_utc(),
+    )
+    .expect("webhook");
+    slipway::jobs::secrets::register_webhooks(&mut db.conn()).expect("registered");
+    let line = format!("posting to {hook_url} signed with {hook_secret}");
+    assert_eq!(scrub_known(&line), "posting to *** signed with ***");
+
+    let db_password = common::unique("dbpw");
+    let vars = [
+        (
+            "SLIPWAY_SCRUBTEST_DATABASE__URL",
+            format!("postgres://slipway:{db_password}@db.example/slipway"),
+        ),
+        ("SLIPWAY_SCRUBTEST_SMTP__PASSWORD", common::unique("smtppw")),
+        ("SLIPWAY_SCRUBTEST_AUTH__JWT_SECRET", common::unique("jwt-secret-key")),
+        (
+            "SLIPWAY_SCRUBTEST_SVN__CREDENTIALS__SHOP__USERNAME",
+            "deploy".to_owned(),
+        ),
+        (
+            "SLIPWAY_SCRUBTEST_SVN__CREDENTIALS__SHOP__PASSWORD",
+            common::unique("svnpw"),
+        ),
+    ];
+    for (key, value) in &vars {
+        std::env::set_var(key, value);
+    }
+    let config = slipway::config::Config::load_from(None, figment::providers::Env::prefixed("SLIPWAY_SCRUBTEST_"))
+        .expect("config");
+    slipway::jobs::secrets::register_config(&config, None);
+    for (key, value) in vars.iter().filter(|(k, _)| !k.ends_with("USERNAME")) {
+        assert_eq!(scrub_known(&format!("[{value}]")), "[***]", "{key}");
+    }
+    assert_eq!(scrub_known(&format!("password {db_password}.")), "password ***.");
+}
+
+backend_tests!(
+    every_known_secret_is_scrubbed,
+    builds_see_no_secrets_and_die_with_the_worker,
+    builds_run_as_another_user_who_cannot_read_the_data_dir,
+);
