@@ -23,7 +23,9 @@ pub use crate::vcs::process::OutputLine;
 
 mod fanout;
 pub mod health;
+mod mux;
 pub mod quote;
+mod releases;
 pub mod remote;
 pub mod rsync;
 pub mod settings;

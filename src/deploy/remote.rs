@@ -1,17 +1,16 @@
 //! Operations on one host: run commands (over ssh, or locally for local
-//! targets), rsync to and from it, read and switch `current`, list and remove
-//! releases. rsync daemon targets have no command channel: there everything
+//! targets), rsync to and from it, read and switch `current`, run hooks
+//! (release directories: `super::releases`). rsync daemon targets have no command channel: there everything
 //! goes through rsync itself (listing, a symlink upload for the switch, a
 //! filtered `--delete` for pruning), and hooks are refused.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::mux::{Mux, ScratchDir};
 use super::quote::shell_join;
-use super::rsync::{exclude_args, only_excluded_args, rsh, ssh_options, Stats};
+use super::rsync::{rsh, ssh_options, Stats};
 use super::{Context, DeployError, DeployHost, Target};
-use crate::vcs::process::{run, Background, OutputLine, ProcessError, ProcessSpec};
+use crate::vcs::process::{run, OutputLine, ProcessError, ProcessSpec};
 
 /// Commands on a host (readlink, ln, mv, ls, rm) are quick; a hook or an
 /// upload may take long but not forever.
@@ -20,49 +19,6 @@ const UPLOAD_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
 
 /// The name of the temporary symlink renamed over `current`.
 const NEXT_LINK: &str = ".current.slipway-next";
-
-/// Marks an upload directory: `releases/.<version>.upload-<random>`.
-const UPLOAD_INFIX: &str = "upload-";
-
-/// A directory under the system temp dir, removed on drop.
-pub(crate) struct ScratchDir(PathBuf);
-
-impl ScratchDir {
-    /// A new directory under the system temporary directory.
-    pub(crate) fn new(what: &str) -> Result<Self, DeployError> {
-        Self::new_in(&std::env::temp_dir(), &format!("slipway-{what}-"))
-    }
-
-    /// A new directory `<parent>/<prefix><unique>` (mode 0700).
-    pub(crate) fn new_in(parent: &Path, prefix: &str) -> Result<Self, DeployError> {
-        use std::os::unix::fs::DirBuilderExt;
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let path = parent.join(format!("{prefix}{}-{n}-{}", std::process::id(), nanos % 1_000_000));
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&path)
-            .map_err(|source| DeployError::Io {
-                what: format!("creating {}", path.display()),
-                source,
-            })?;
-        Ok(Self(path))
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Whether `name` is safe as a release directory name: letters, digits,
 /// `._-`, not starting with `.` or `-`.
@@ -85,66 +41,6 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 /// How a command ended: exit code (`None`: killed), stdout lines, last stderr lines.
 type Ran = (Option<i32>, Vec<String>, Vec<String>);
 
-/// An ssh master connection (`ssh -M -N`) owned by one host's operation:
-/// every later ssh and rsync of that operation rides on it instead of a new
-/// handshake. Killed on drop, and with Slipway (see [`Background`]).
-pub(crate) struct Mux {
-    _master: Background,
-    socket: PathBuf,
-    _dir: ScratchDir,
-}
-
-/// Longest control socket path (`sun_path` holds 108 bytes; ssh appends a
-/// temporary suffix while it binds).
-const MAX_SOCKET_PATH: usize = 80;
-
-impl Mux {
-    /// Starts a master for an ssh target; `None` when it could not connect
-    /// (the commands that follow then connect on their own and report why).
-    /// Its control socket lives under `<data_dir>/run` (the system temporary
-    /// directory when that path would be too long for a socket).
-    fn start(ctx: &Context, target: &Target) -> Option<Mux> {
-        let Target::Ssh { user, host, .. } = target else {
-            return None;
-        };
-        let dir = crate::vcs::process::env::runtime_dir()
-            .and_then(|run| ScratchDir::new_in(&run, "m").ok())
-            .filter(|d| d.path().join("s").as_os_str().len() <= MAX_SOCKET_PATH);
-        let dir = match dir {
-            Some(dir) => dir,
-            None => ScratchDir::new("mux").ok()?,
-        };
-        let socket = dir.path().join("s");
-        let destination = match user {
-            Some(u) => format!("{u}@{host}"),
-            None => host.clone(),
-        };
-        let spec = ProcessSpec::new("ssh")
-            .args(ssh_options(ctx).ok()?)
-            .args(["-M", "-N", "-o", "ControlPersist=no", "-o"])
-            .arg(format!("ControlPath={}", socket.display()))
-            .arg("--")
-            .arg(destination);
-        let mut master = Background::start(&spec).ok()?;
-        let deadline =
-            std::time::Instant::now() + Duration::from_secs(u64::from(ctx.settings.ssh.connect_timeout_secs) + 5);
-        while std::time::Instant::now() < deadline {
-            if socket.exists() {
-                return Some(Mux {
-                    _master: master,
-                    socket,
-                    _dir: dir,
-                });
-            }
-            if master.exited() {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        None
-    }
-}
-
 /// One host of one operation.
 pub(crate) struct Host<'c, 'a> {
     pub ctx: &'c Context<'a>,
@@ -162,7 +58,7 @@ impl<'c, 'a> Host<'c, 'a> {
 
 impl Host<'_, '_> {
     /// The ssh options, riding on the master connection when there is one.
-    fn ssh_args(&self) -> Result<Vec<String>, DeployError> {
+    pub(super) fn ssh_args(&self) -> Result<Vec<String>, DeployError> {
         let mut args = ssh_options(self.ctx)?;
         if let Some(mux) = &self.mux {
             args.extend([
@@ -175,11 +71,13 @@ impl Host<'_, '_> {
         Ok(args)
     }
 
-    fn name(&self) -> &str {
+    /// The host's name.
+    pub(super) fn name(&self) -> &str {
         &self.host.name
     }
 
-    fn remote_failed(&self, command: String, outcome_code: Option<i32>, tail: &[String]) -> DeployError {
+    /// A [`DeployError::Remote`] for `command` from its exit code and last error lines.
+    pub(super) fn remote_failed(&self, command: String, outcome_code: Option<i32>, tail: &[String]) -> DeployError {
         DeployError::Remote {
             host: self.name().to_owned(),
             command,
@@ -188,7 +86,7 @@ impl Host<'_, '_> {
     }
 
     /// Runs `spec`, streaming its lines; stdout lines are returned.
-    fn exec(&self, spec: &ProcessSpec) -> Result<Ran, DeployError> {
+    pub(super) fn exec(&self, spec: &ProcessSpec) -> Result<Ran, DeployError> {
         let mut stdout = Vec::new();
         let outcome = run(spec, &mut |line: OutputLine| {
             if line.stream == crate::vcs::process::Stream::Stdout {
@@ -203,13 +101,20 @@ impl Host<'_, '_> {
     /// failure), in `cwd`, with `env`. Over ssh they go as one command line:
     /// fixed `cd`/`env`/`&&` words plus quoted values.
     /// Returns the exit code (0 on success) and the stdout lines.
-    fn commands(&self, cmds: &[Vec<String>], cwd: Option<&str>, env: &[(String, String)]) -> Result<Ran, DeployError> {
+    pub(super) fn commands(
+        &self,
+        cmds: &[Vec<String>],
+        cwd: Option<&str>,
+        env: &[(String, String)],
+    ) -> Result<Ran, DeployError> {
         self.commands_with(cmds, cwd, env, true, false)
     }
 
     /// [`Self::commands`]; with `stop_on_failure` false every command runs
-    /// (joined by `;` over ssh) and the last one's exit code counts.
-    fn commands_with(
+    /// (joined by `;` over ssh) and the last one's exit code counts; with
+    /// `hook` the commands are a project's hooks (run as `worker.run_as` on
+    /// a local target).
+    pub(super) fn commands_with(
         &self,
         cmds: &[Vec<String>],
         cwd: Option<&str>,
@@ -280,15 +185,17 @@ impl Host<'_, '_> {
 
     /// Whether an exit code means ssh itself failed (could not connect, host
     /// key mismatch…) rather than the remote command.
-    fn ssh_failed(&self, code: Option<i32>) -> bool {
+    pub(super) fn ssh_failed(&self, code: Option<i32>) -> bool {
         matches!(self.host.target, Target::Ssh { .. }) && (code == Some(255) || code.is_none())
     }
 
-    fn dir(&self) -> String {
+    /// The target's directory.
+    pub(super) fn dir(&self) -> String {
         self.host.target.dir().to_owned()
     }
 
-    fn rsync(&self) -> Result<ProcessSpec, DeployError> {
+    /// `rsync` with the transport options of the target (ssh `-e`, daemon password file).
+    pub(super) fn rsync(&self) -> Result<ProcessSpec, DeployError> {
         let mut spec = ProcessSpec::new("rsync").timeout(UPLOAD_TIMEOUT);
         match &self.host.target {
             Target::Ssh { .. } => spec = spec.arg("-e").arg(rsh(&self.ssh_args()?)?),
@@ -302,7 +209,8 @@ impl Host<'_, '_> {
         Ok(spec)
     }
 
-    fn run_rsync(&self, spec: ProcessSpec) -> Result<(Stats, Vec<String>), DeployError> {
+    /// Runs an rsync, streaming its lines; its `--stats` figures and stdout lines.
+    pub(super) fn run_rsync(&self, spec: ProcessSpec) -> Result<(Stats, Vec<String>), DeployError> {
         let mut stats = Stats::default();
         let mut stdout = Vec::new();
         let outcome = run(&spec, &mut |line: OutputLine| {
@@ -328,145 +236,6 @@ impl Host<'_, '_> {
             });
         }
         Ok((stats, stdout))
-    }
-
-    /// Uploads `source` into `sub` below the target's directory (created with
-    /// its parents): checksums decide what changed, `--delete` removes what
-    /// the tree no longer has, the excludes are neither sent, overwritten nor
-    /// deleted; `link_dest` (relative to the destination) hard-links unchanged files.
-    /// Without `link_dest` on an atomic upload there is nothing to compare
-    /// with, so checksums are skipped unless `checksum` asks for them.
-    pub fn upload(
-        &self,
-        source: &Path,
-        sub: &str,
-        link_dest: Option<&str>,
-        checksum: bool,
-    ) -> Result<Stats, DeployError> {
-        let mut spec = self
-            .rsync()?
-            .args(["-rlp", "--delete", "--mkpath", "--stats"])
-            .args(exclude_args(self.ctx.excludes)?);
-        if checksum || link_dest.is_some() {
-            // Exported trees carry fresh mtimes: only content says what changed.
-            spec = spec.arg("--checksum");
-        }
-        if let Some(link) = link_dest {
-            spec = spec.arg(format!("--link-dest={link}"));
-        }
-        let mut src = source.as_os_str().to_owned();
-        src.push("/");
-        spec = spec.arg("--").arg(src).arg(self.host.target.rsync_dest(sub));
-        Ok(self.run_rsync(spec)?.0)
-    }
-
-    /// A fresh name under `releases/` for this attempt's upload of `version`
-    /// (`.<version>.upload-<random>`: hidden, never listed as a release,
-    /// never shared with a writer left over from an attempt that died).
-    /// rsync daemon targets cannot rename, so there it is `version` itself.
-    pub fn upload_name(&self, version: &str) -> String {
-        if matches!(self.host.target, Target::Daemon { .. }) {
-            return version.to_owned();
-        }
-        let mut bytes = [0u8; 8];
-        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        format!(".{version}.{UPLOAD_INFIX}{token}")
-    }
-
-    /// Removes the upload directories of earlier attempts that died
-    /// (`releases/.*.upload-*`); the project lock means none is in use.
-    pub fn clear_partial_uploads(&self) -> Result<(), DeployError> {
-        if matches!(self.host.target, Target::Daemon { .. }) {
-            return Ok(());
-        }
-        let argv = vec![
-            "find".to_owned(),
-            format!("{}/releases", self.dir()),
-            "-mindepth".to_owned(),
-            "1".to_owned(),
-            "-maxdepth".to_owned(),
-            "1".to_owned(),
-            "-name".to_owned(),
-            format!(".*.{UPLOAD_INFIX}*"),
-            "-exec".to_owned(),
-            "rm".to_owned(),
-            "-rf".to_owned(),
-            "--".to_owned(),
-            "{}".to_owned(),
-            "+".to_owned(),
-        ];
-        let (code, _, tail) = self.commands(std::slice::from_ref(&argv), None, &[])?;
-        if self.ssh_failed(code) {
-            return Err(self.remote_failed("remove partial uploads".to_owned(), code, &tail));
-        }
-        // Exit 1 with no `releases/` yet is fine: nothing to remove.
-        Ok(())
-    }
-
-    /// Moves the complete upload `releases/<upload>` into place as
-    /// `releases/<version>` (replacing a not-live leftover of that name).
-    pub fn finish_upload(&self, upload: &str, version: &str) -> Result<(), DeployError> {
-        if upload == version {
-            return Ok(());
-        }
-        if !valid_release_name(version) {
-            return Err(DeployError::BadVersion(version.to_owned()));
-        }
-        let releases = format!("{}/releases", self.dir());
-        let cmds = vec![
-            vec![
-                "rm".to_owned(),
-                "-rf".to_owned(),
-                "--".to_owned(),
-                format!("{releases}/{version}"),
-            ],
-            vec![
-                "mv".to_owned(),
-                "-T".to_owned(),
-                "--".to_owned(),
-                format!("{releases}/{upload}"),
-                format!("{releases}/{version}"),
-            ],
-        ];
-        let (code, _, tail) = self.commands(&cmds, None, &[])?;
-        if code != Some(0) {
-            return Err(self.remote_failed(format!("move the upload into releases/{version}"), code, &tail));
-        }
-        Ok(())
-    }
-
-    /// Copies the excluded (host-only) files of `releases/<from>` into
-    /// `releases/<to>`, through a local scratch directory (works for every
-    /// kind of target). Files already in `<to>` are kept.
-    pub fn carry_excluded(&self, from: &str, to: &str) -> Result<Stats, DeployError> {
-        let filters = only_excluded_args(self.ctx.excludes)?;
-        if filters.is_empty() {
-            return Ok(Stats::default());
-        }
-        let scratch = ScratchDir::new("carry")?;
-        let pull = self
-            .rsync()?
-            .args(["-rlp"])
-            .args(&filters)
-            .arg("--")
-            .arg(self.host.target.rsync_dest(&format!("releases/{from}")))
-            .arg(scratch.path());
-        self.run_rsync(pull)?;
-        let empty = std::fs::read_dir(scratch.path())
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(true);
-        if empty {
-            return Ok(Stats::default());
-        }
-        let mut src = scratch.path().as_os_str().to_owned();
-        src.push("/");
-        let push = self
-            .rsync()?
-            .args(["-rlp", "--ignore-existing", "--mkpath", "--stats", "--"])
-            .arg(src)
-            .arg(self.host.target.rsync_dest(&format!("releases/{to}")));
-        Ok(self.run_rsync(push)?.0)
     }
 
     /// The release `current` points at (`None`: no `current` yet).
@@ -539,47 +308,6 @@ impl Host<'_, '_> {
         Ok((live, names))
     }
 
-    /// The release directories on the host, naturally sorted (oldest first).
-    pub fn releases(&self) -> Result<Vec<String>, DeployError> {
-        let mut names: Vec<String> = match &self.host.target {
-            Target::Daemon { .. } => {
-                let spec = self
-                    .rsync()?
-                    .args(["--list-only", "--"])
-                    .arg(self.host.target.rsync_dest("releases"));
-                match self.run_rsync(spec) {
-                    Ok((_, lines)) => lines
-                        .iter()
-                        .filter(|l| l.starts_with('d'))
-                        .filter_map(|l| l.split_whitespace().nth(4).map(str::to_owned))
-                        .collect(),
-                    Err(DeployError::Rsync { code: 23, .. }) => Vec::new(),
-                    Err(e) => return Err(e),
-                }
-            }
-            _ => {
-                let argv = vec![
-                    "ls".to_owned(),
-                    "-1".to_owned(),
-                    "--".to_owned(),
-                    format!("{}/releases", self.dir()),
-                ];
-                let (code, stdout, tail) = self.commands(std::slice::from_ref(&argv), None, &[])?;
-                if self.ssh_failed(code) {
-                    return Err(self.remote_failed(shell_join(&argv), code, &tail));
-                }
-                if code == Some(0) {
-                    stdout
-                } else {
-                    Vec::new()
-                }
-            }
-        };
-        names.retain(|n| valid_release_name(n));
-        names.sort_by(|a, b| natural_cmp(a, b));
-        Ok(names)
-    }
-
     /// Points `current` at `releases/<version>` by renaming a fresh symlink
     /// over it (rename(2) is atomic: a reader sees the old or the new release).
     pub fn switch(&self, version: &str) -> Result<(), DeployError> {
@@ -612,43 +340,6 @@ impl Host<'_, '_> {
                 let (code, _, tail) = self.commands(&cmds, None, &[])?;
                 if code != Some(0) {
                     return Err(self.remote_failed(format!("switch current to releases/{version}"), code, &tail));
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// Removes `releases/<name>`.
-    pub fn remove_release(&self, name: &str) -> Result<(), DeployError> {
-        if !valid_release_name(name) {
-            return Err(DeployError::BadVersion(name.to_owned()));
-        }
-        match &self.host.target {
-            Target::Daemon { .. } => {
-                let empty = ScratchDir::new("prune")?;
-                let mut src = empty.path().as_os_str().to_owned();
-                src.push("/");
-                let spec = self
-                    .rsync()?
-                    .args(["-r", "--delete"])
-                    .arg(format!("--include=/{name}/***"))
-                    .arg("--exclude=*")
-                    .arg("--")
-                    .arg(src)
-                    .arg(self.host.target.rsync_dest("releases"));
-                self.run_rsync(spec)?;
-                Ok(())
-            }
-            _ => {
-                let argv = vec![
-                    "rm".to_owned(),
-                    "-rf".to_owned(),
-                    "--".to_owned(),
-                    format!("{}/releases/{name}", self.dir()),
-                ];
-                let (code, _, tail) = self.commands(std::slice::from_ref(&argv), None, &[])?;
-                if code != Some(0) {
-                    return Err(self.remote_failed(shell_join(&argv), code, &tail));
                 }
                 Ok(())
             }
