@@ -342,6 +342,35 @@ fn a_refused_connection_fails_its_batch_stops_the_rest_and_a_retry_finishes() {
     assert_eq!(web1_before, web1_after, "web1 was not part of the retry");
 }
 
+/// The data dir `slipway serve` would configure for this test binary (one
+/// per process: the child set-up is process-wide).
+fn data_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir").keep();
+        slipway::vcs::process::env::configure(&dir, None, None).expect("child set-up");
+        dir
+    })
+}
+
+#[test]
+fn ssh_control_sockets_live_under_the_data_dir() {
+    let data = data_dir();
+    let fx = Fixture::new();
+    let hosts = vec![fx.ssh_host("web1")];
+    let mut settings = fx.settings();
+    // The host is this machine: the hook sees the master's socket.
+    settings.hooks.before_switch = vec![vec![
+        "sh".into(),
+        "-c".into(),
+        format!("ls -d {}/run/m*/s > sockets", data.display()),
+    ]];
+    let v1 = fx.tree("v1", &[("index.html", "one")]);
+    assert_all_switched(&fx.ship(&settings, &[], "v1", &v1, &hosts));
+    let sockets = read(&fx.dir("web1").join("sockets"));
+    assert!(sockets.starts_with(&format!("{}/run/m", data.display())), "{sockets}");
+}
+
 #[test]
 fn hooks_run_with_the_environment_and_a_failing_after_switch_hook_fails_its_host() {
     let fx = Fixture::new();

@@ -246,3 +246,33 @@ pub fn hand_over(dir: &Path) -> Result<(), SetupError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_as_must_name_an_unprivileged_user_that_exists() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let error = configure(dir.path(), None, Some("no-such-user-slipway")).expect_err("unknown user");
+        assert!(matches!(error, SetupError::NoSuchUser(_)), "{error}");
+        let error = configure(dir.path(), None, Some("root")).expect_err("root");
+        assert!(matches!(error, SetupError::RunAsRoot(_)), "{error}");
+        assert!(error.to_string().contains("worker.run_as"), "{error}");
+    }
+
+    #[test]
+    fn the_environment_is_fixed_and_facts_come_last() {
+        let setup = ChildSetup {
+            data_dir: Some(PathBuf::from("/srv/slipway")),
+            ..ChildSetup::default()
+        };
+        let extra = [("SLIPWAY_PROJECT".into(), "shop".into()), ("HOME".into(), "/x".into())];
+        let env = child_env(&setup, true, &extra);
+        let get = |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+        assert_eq!(get("TMPDIR"), Some("/srv/slipway/tmp".into()));
+        assert_eq!(get("HOME"), Some("/x".into()), "an explicit fact wins");
+        assert_eq!(get("SLIPWAY_PROJECT"), Some("shop".into()));
+        assert_eq!(env.len(), 6);
+    }
+}
