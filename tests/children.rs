@@ -258,7 +258,29 @@ fn every_known_secret_is_scrubbed(db: &TestDb) {
     assert_eq!(scrub_known(&format!("password {db_password}.")), "password ***.");
 }
 
+/// A project stored with a password in its `svn_url` (before that was
+/// refused) fails its stage job with a pointer to `svn_credentials`; the
+/// password reaches neither the job log nor the ticket.
+fn a_stored_svn_url_with_a_password_fails_the_stage_job(db: &TestDb) {
+    use diesel::RunQueryDsl;
+    let p = Pipeline::new(db, "legacy", None, "");
+    let url = p.svn.url.replace("file:///", "svn://deploy:legacy-pa55@127.0.0.1/");
+    diesel::sql_query(format!("UPDATE projects SET svn_url = '{url}' WHERE name = 'legacy'"))
+        .execute(&mut db.conn())
+        .expect("update");
+    let id = p.submit("legacy", &[], None);
+    let outcomes = common_pipeline::drain(&p.worker(std::collections::BTreeMap::new()));
+    assert!(
+        matches!(outcomes.as_slice(), [slipway::jobs::worker::JobOutcome::Failed(e)] if e.contains("svn_credentials") && !e.contains("legacy-pa55")),
+        "{outcomes:?}"
+    );
+    let ticket = p.ticket(id);
+    assert_eq!(ticket.state, "failed");
+    assert!(!p.log_text(id).contains("legacy-pa55"));
+}
+
 backend_tests!(
+    a_stored_svn_url_with_a_password_fails_the_stage_job,
     every_known_secret_is_scrubbed,
     builds_see_no_secrets_and_die_with_the_worker,
     builds_run_as_another_user_who_cannot_read_the_data_dir,
