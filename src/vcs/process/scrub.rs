@@ -35,17 +35,34 @@ pub fn register(secret: &str) {
     known.sort_by_key(|s| std::cmp::Reverse(s.len()));
 }
 
+/// Shortest URL path registered as a secret of its own (a token path like
+/// Slack's `/services/T…/B…/…`; shorter paths such as `/slipway` are too
+/// common in other text to scrub).
+const MIN_TOKEN_PATH: usize = 24;
+
+/// Shortest query value registered as a secret of its own (`access_token=…`).
+const MIN_QUERY_VALUE: usize = 8;
+
 /// Registers a URL that is itself a secret (a webhook URL, a database URL):
-/// the whole URL, its part after the host (a Slack-style token path), and
-/// the password of a `user:password@` part, raw and percent-decoded.
+/// the whole URL, a long path (a token path) with its query, long query
+/// values (`access_token=…`), and the password of a `user:password@` part,
+/// raw and percent-decoded.
 pub fn register_url(url: &str) {
     register(url);
     let Some((_, rest)) = url.split_once("://") else {
         return;
     };
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    if path.len() >= 8 {
+    let (bare_path, query) = path.split_once('?').unwrap_or((path, ""));
+    if bare_path.len() + 1 >= MIN_TOKEN_PATH {
         register(&format!("/{path}"));
+    }
+    for pair in query.split('&') {
+        if let Some((_, value)) = pair.split_once('=') {
+            if value.len() >= MIN_QUERY_VALUE {
+                register(value);
+            }
+        }
     }
     if let Some((userinfo, _)) = authority.rsplit_once('@') {
         if let Some((_, password)) = userinfo.split_once(':') {
@@ -117,8 +134,15 @@ mod tests {
     fn urls_register_their_password_and_token_path() {
         register_url("postgres://slipway:pa%40ss-scrub-test@db.example:5432/slipway");
         register_url("https://hooks.example/services/T0/B0/tok3n-scrub-test");
-        let text = "pa@ss-scrub-test pa%40ss-scrub-test /services/T0/B0/tok3n-scrub-test";
-        assert_eq!(scrub_known(text), "*** *** ***");
+        register_url("https://oapi.example/robot/send?access_token=qu3ry-scrub-test");
+        register_url("http://chat.example/slipway");
+        let text = "pa@ss-scrub-test pa%40ss-scrub-test /services/T0/B0/tok3n-scrub-test qu3ry-scrub-test";
+        assert_eq!(scrub_known(text), "*** *** *** ***");
+        assert_eq!(
+            scrub_known("/srv/slipway/staging"),
+            "/srv/slipway/staging",
+            "short paths stay"
+        );
         assert_eq!(percent_decode("a%4"), "a%4");
         assert_eq!(percent_decode("%41%zz"), "A%zz");
     }
