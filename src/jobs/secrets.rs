@@ -1,5 +1,5 @@
 //! Filling the process-wide list of known secrets that
-//! [`crate::vcs::process::scrub`] removes from every child's output and from
+//! [`mod@crate::vcs::process::scrub`] removes from every child's output and from
 //! failure text (DESIGN.md invariant 7): the configuration's secrets at
 //! start-up, the webhooks' (kept in the database) at start-up and before
 //! each job, so a webhook added on another instance is known too.

@@ -7,11 +7,11 @@
 //! caller's callback as soon as the program writes it. On timeout the whole
 //! process group is killed.
 //!
-//! - [`env`]: the minimal environment every child gets (invariant 9), the
+//! - [`env`](mod@env): the minimal environment every child gets (invariant 9), the
 //!   `worker.run_as` user of builds and local hooks, [`env::configure`].
 //! - [`spawn`](self#children-never-outlive-slipway): children never outlive Slipway.
 //! - [`output`]: lines capped at [`output::MAX_LINE_BYTES`].
-//! - [`scrub`]: secrets replaced by `***` in every line (invariant 7), the
+//! - [`scrub`](mod@scrub): secrets replaced by `***` in every line (invariant 7), the
 //!   spec's own and every known one ([`scrub::register`]).
 //!
 //! # Children never outlive Slipway
@@ -118,7 +118,7 @@ pub enum ProcessError {
 }
 
 /// The [`Command`] for `spec`: argument vector, empty environment plus the
-/// minimal one of [`env`], its own process group, the parent-death signal
+/// minimal one of [`env`](mod@env), its own process group, the parent-death signal
 /// armed and, for [`ProcessSpec::as_build_user`] specs, the `run_as` user.
 fn command(spec: &ProcessSpec) -> Command {
     let setup = env::current();

@@ -44,7 +44,7 @@ impl std::fmt::Debug for ProcessSpec {
 
 impl ProcessSpec {
     /// A program to run with no arguments, no timeout and the minimal
-    /// environment of [`env`].
+    /// environment of [`super::env`](mod@super::env).
     pub fn new(program: impl Into<OsString>) -> Self {
         Self {
             program: program.into(),
@@ -81,7 +81,7 @@ impl ProcessSpec {
     }
 
     /// Sets an extra environment variable (on top of the minimal environment
-    /// of [`env`]; nothing else of Slipway's own environment is passed on).
+    /// of [`super::env`](mod@super::env); nothing else of Slipway's own environment is passed on).
     pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
         self.env.push((key.into(), value.into()));
         self
