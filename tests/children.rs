@@ -279,6 +279,139 @@ fn a_stored_svn_url_with_a_password_fails_the_stage_job(db: &TestDb) {
     assert!(!p.log_text(id).contains("legacy-pa55"));
 }
 
+/// Ships release `version` of `source` to the local target `target`.
+fn ship_locally(target: &Path, version: &str, source: &Path) -> slipway::deploy::ShipReport {
+    let settings = slipway::deploy::DeploySettings::default();
+    let host = slipway::deploy::DeployHost {
+        name: "local".into(),
+        target: slipway::deploy::Target::parse(&target.display().to_string()).expect("target"),
+    };
+    let ctx = slipway::deploy::Context {
+        settings: &settings,
+        excludes: &[],
+        env: &[],
+        known_hosts: Path::new("/dev/null"),
+        on_event: &|_| {},
+        on_line: &|_, _| {},
+        should_abort: &|| false,
+    };
+    slipway::deploy::ship(&ctx, version, source, &[host])
+}
+
+const SHIP_HELPER: &str = "SLIPWAY_TEST_SHIP_HELPER";
+
+/// Not a test: the process `a_killed_release_leaves_no_writer_and_no_partial_release`
+/// SIGKILLs in the middle of its upload.
+#[test]
+#[ignore = "helper process of a_killed_release_leaves_no_writer_and_no_partial_release"]
+fn ship_helper() {
+    let Some(dir) = std::env::var_os(SHIP_HELPER).map(PathBuf::from) else {
+        return;
+    };
+    ship_locally(&dir.join("host"), "v2", &dir.join("src-v2"));
+}
+
+/// The upload directories under `releases` (`.v2.upload-*`).
+fn upload_dirs(releases: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(releases)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().contains(".upload-"))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The pids of processes whose command line mentions `needle`.
+fn pids_mentioning(needle: &str) -> Vec<u32> {
+    let Ok(proc_dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    proc_dir
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            (String::from_utf8_lossy(&cmdline).contains(needle) && !gone(pid)).then_some(pid)
+        })
+        .collect()
+}
+
+/// The size of the release file the helper is killed uploading (sparse at
+/// the source; a local rsync needs seconds to write it).
+const HUGE: u64 = 1024 * 1024 * 1024;
+
+/// Slipway is killed (SIGKILL) while rsync uploads a release: its rsync dies
+/// with it, the half-written upload is not a release (`current` and a
+/// rollback cannot reach it), and the re-run uploads into a directory of its
+/// own and completes.
+#[test]
+fn a_killed_release_leaves_no_writer_and_no_partial_release() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (host, v1, v2) = (
+        dir.path().join("host"),
+        dir.path().join("src-v1"),
+        dir.path().join("src-v2"),
+    );
+    for src in [&v1, &v2] {
+        std::fs::create_dir_all(src).expect("source");
+        std::fs::write(src.join("index.html"), src.display().to_string()).expect("file");
+    }
+    assert!(ship_locally(&host, "v1", &v1).all_switched());
+    let huge = std::fs::File::create(v2.join("huge.bin")).expect("huge");
+    huge.set_len(HUGE).expect("sparse file");
+    drop(huge);
+    let exe = std::env::current_exe().expect("test binary");
+    let mut helper = Command::new(exe)
+        .args(["--exact", "ship_helper", "--ignored"])
+        .env(SHIP_HELPER, dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("helper starts");
+    let releases = host.join("releases");
+    let needle = v2.display().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !upload_dirs(&releases)
+        .iter()
+        .any(|d| std::fs::read_dir(d).map(|mut e| e.next().is_some()).unwrap_or(false))
+    {
+        assert!(Instant::now() < deadline, "the upload did not start");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    helper.kill().expect("SIGKILL the helper");
+    let _ = helper.wait();
+    assert_eq!(upload_dirs(&releases).len(), 1, "the helper was not caught mid-upload");
+    // Copying the whole file takes seconds: an rsync still there after one
+    // second is a writer that outlived the Slipway that started it.
+    wait_for("rsync to die with the helper", Duration::from_secs(1), || {
+        pids_mentioning(&needle).is_empty()
+    });
+    assert!(
+        !releases.join("v2").exists(),
+        "a partial upload sits where a release would"
+    );
+    assert_eq!(
+        std::fs::read_link(host.join("current")).expect("current"),
+        PathBuf::from("releases/v1")
+    );
+    let report = ship_locally(&host, "v2", &v2);
+    assert!(report.all_switched(), "{report:?}");
+    assert_eq!(
+        std::fs::read_link(host.join("current")).expect("current"),
+        PathBuf::from("releases/v2")
+    );
+    assert!(
+        upload_dirs(&releases).is_empty(),
+        "the dead attempt's upload was removed"
+    );
+    let size = std::fs::metadata(host.join("current/huge.bin"))
+        .expect("huge.bin")
+        .len();
+    assert_eq!(size, HUGE);
+}
+
 backend_tests!(
     a_stored_svn_url_with_a_password_fails_the_stage_job,
     every_known_secret_is_scrubbed,
