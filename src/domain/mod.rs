@@ -20,5 +20,5 @@ pub use transition::{
     available_actions, decide, decide_create, Decision, Effect, JobKind, ProjectRules, Refusal, RefusalKind, Request,
     TicketFacts,
 };
-pub use validate::{InvalidInput, ProjectName, Reason, SvnPath, Username};
+pub use validate::{check_text, is_invisible_format, InvalidInput, ProjectName, Reason, SvnPath, Username};
 pub use version::VersionFormat;

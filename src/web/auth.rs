@@ -398,12 +398,9 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// Only same-site paths are followed after login.
+/// Only same-site paths are followed after login (see [`super::redirect`]).
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 2000 => n.to_owned(),
-        _ => "/".to_owned(),
-    }
+    super::redirect::safe_local_path(next)
 }
 
 #[get("/login")]

@@ -18,6 +18,7 @@ pub mod live;
 pub mod ops;
 pub mod pages;
 pub mod picker;
+pub mod redirect;
 pub mod templates;
 pub mod view;
 

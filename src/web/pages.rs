@@ -770,12 +770,7 @@ async fn switch_language(ctx: PageCtx, state: web::Data<AppState>, form: web::Fo
                 .db(move |conn| Ok(admin_service::set_locale(conn, user.id, lang.code())?))
                 .await?;
         }
-        let back = if form.back.starts_with('/') && !form.back.starts_with("//") && !form.back.contains('\\') {
-            form.back.clone()
-        } else {
-            "/".to_owned()
-        };
-        let mut res = redirect(&back);
+        let mut res = redirect(&super::redirect::safe_local_path(Some(&form.back)));
         let _ = res.add_cookie(&lang_cookie(&state, lang.code()));
         Ok(res)
     }
