@@ -161,6 +161,10 @@ pub struct AuthConfig {
     pub jwt_secret_file: Option<PathBuf>,
     /// Session length in hours.
     pub session_hours: u32,
+    /// Who reads a project: `members` (its members, watchers and admins;
+    /// the default) or `everyone` signed in.
+    #[serde(default)]
+    pub visibility: crate::service::Visibility,
 }
 
 /// How the SMTP connection is secured.

@@ -17,6 +17,7 @@ pub mod svn;
 pub mod tickets;
 pub mod tokens;
 pub mod users;
+pub mod visibility;
 
 pub use db::{connect, write_tx, Backend, DbConn, DbLocation, Pool, PoolOptions, PooledConn};
 pub use error::{StoreError, StoreResult};

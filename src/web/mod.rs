@@ -55,6 +55,8 @@ pub struct AppState {
     pub data_dir: Option<std::path::PathBuf>,
     /// SVN access for the path picker; `None` when not configured.
     pub svn: Option<crate::jobs::svn_access::SvnAccess>,
+    /// Who reads which project (`auth.visibility`).
+    pub visibility: crate::service::Visibility,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
         let mut state = Self::new(pool, &secret, config.auth.session_hours, secure)?;
         state.data_dir = Some(config.data_dir.clone());
         state.svn = Some(crate::jobs::svn_access::SvnAccess::from_config(config));
+        state.visibility = config.auth.visibility;
         Ok(state)
     }
 
@@ -82,7 +85,13 @@ impl AppState {
             waker: crate::jobs::Waker::new(),
             data_dir: None,
             svn: None,
+            visibility: crate::service::Visibility::default(),
         })
+    }
+
+    /// `user` reading under this site's visibility rule.
+    pub fn reader(&self, user: crate::store::models::UserRow) -> crate::service::Reader {
+        crate::service::Reader::new(user, self.visibility)
     }
 
     /// Like [`AppState::db`] for calls that change tickets: on success it

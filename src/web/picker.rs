@@ -7,7 +7,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::SvnPath;
-use crate::store::{listing, projects};
+use crate::store::listing;
 
 use super::auth::PageCtx;
 use super::error::AppError;
@@ -53,10 +53,10 @@ async fn svn_list(
         p => Some(SvnPath::parse(p).map_err(|e| AppError::bad("path", e.to_string()))?),
     };
     let name = q.project.clone();
+    let reader = state.reader(user.clone());
     let entries = state
         .db(move |conn| {
-            let project = projects::by_name(conn, &name)?
-                .ok_or_else(|| AppError::NotFound(format!("project `{name}` not found")))?;
+            let project = reader.project(conn, &name)?;
             let member = listing::memberships(conn, user.id)?
                 .iter()
                 .any(|(pid, _, role)| *pid == project.id && role == "developer");
