@@ -74,6 +74,11 @@ pub struct ServerConfig {
     pub public_url: String,
     /// HTTP worker threads.
     pub http_workers: usize,
+    /// Reverse proxies (IP addresses or CIDR ranges) whose
+    /// `X-Forwarded-For` header names the client; empty: the TCP peer is
+    /// the client and the header is ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// `[database]`.

@@ -11,6 +11,7 @@ pub mod approve;
 pub mod assets;
 pub mod auth;
 pub mod changes;
+pub mod client_addr;
 pub mod error;
 pub mod health;
 pub mod i18n;
@@ -20,6 +21,7 @@ pub mod pages;
 pub mod picker;
 pub mod redirect;
 pub mod templates;
+pub mod throttle;
 pub mod view;
 
 pub use error::AppError;
@@ -42,8 +44,10 @@ pub struct AppState {
     pub session_hours: u32,
     /// Whether cookies carry `Secure` (the public URL is https).
     pub secure_cookies: bool,
-    /// Failed-login throttle.
-    pub limiter: auth::RateLimiter,
+    /// Sign-in throttle.
+    pub limiter: throttle::LoginThrottle,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub proxies: client_addr::TrustedProxies,
     /// HTTP figures for `/metrics`.
     pub metrics: ops::Metrics,
     /// The message catalogues.
@@ -68,6 +72,8 @@ impl AppState {
         state.data_dir = Some(config.data_dir.clone());
         state.svn = Some(crate::jobs::svn_access::SvnAccess::from_config(config));
         state.visibility = config.auth.visibility;
+        state.proxies =
+            client_addr::TrustedProxies::parse(&config.server.trusted_proxies).map_err(|e| e.to_string())?;
         Ok(state)
     }
 
@@ -79,7 +85,8 @@ impl AppState {
             keys: auth::Keys::new(secret),
             session_hours: session_hours.max(1),
             secure_cookies,
-            limiter: auth::RateLimiter::new(10_000),
+            limiter: throttle::LoginThrottle::default(),
+            proxies: client_addr::TrustedProxies::default(),
             metrics: ops::Metrics::default(),
             i18n: i18n::Catalogues::load().map_err(|e| format!("message catalogue: {e}"))?,
             waker: crate::jobs::Waker::new(),
