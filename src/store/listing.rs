@@ -474,21 +474,6 @@ pub fn approvals_of_tickets(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<A
         .load(conn)?)
 }
 
-/// Jobs that finished (done or failed) since `since`: (kind, created, updated), at most `limit`.
-pub fn finished_jobs_since(
-    conn: &mut DbConn,
-    since: NaiveDateTime,
-    limit: i64,
-) -> StoreResult<Vec<(String, NaiveDateTime, NaiveDateTime)>> {
-    Ok(jobs::table
-        .filter(jobs::state.eq_any(["done", "failed"]))
-        .filter(jobs::updated_at.ge(since))
-        .order(jobs::id.desc())
-        .limit(limit)
-        .select((jobs::kind, jobs::created_at, jobs::updated_at))
-        .load(conn)?)
-}
-
 /// The oldest `run_after` of a queued job that is due by `now` (None: nothing waits).
 pub fn oldest_due_job(conn: &mut DbConn, now: NaiveDateTime) -> StoreResult<Option<NaiveDateTime>> {
     Ok(jobs::table

@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod jobs;
 pub mod listing;
+pub mod metrics;
 pub mod migrate;
 pub mod models;
 pub mod notify;
