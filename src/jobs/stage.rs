@@ -4,6 +4,11 @@
 //! `staged`. Safe to run twice: it does nothing once the ticket has left
 //! `submitted`, svn update is idempotent and an unchanged tree is not
 //! committed again.
+//!
+//! No pooled database connection is held while svn, the build or git run:
+//! the job reads what it needs, lets the connection go, runs the programs,
+//! and takes a connection again to write (a slow build must not starve the
+//! web pages of connections).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -132,7 +137,7 @@ impl Stage {
 
     fn record_history(
         &self,
-        conn: &mut DbConn,
+        pool: &crate::store::Pool,
         l: &Loaded,
         base: Option<i64>,
         revision: i64,
@@ -144,6 +149,8 @@ impl Stage {
         }
         let svn = self.svn.client_for(&l.project)?;
         let entries = svn.log(&l.project.svn_url, from, revision).map_err(classify)?;
+        // svn has finished: now a connection to write.
+        let mut conn = pool.get().map_err(retry)?;
         for entry in &entries {
             let row = SvnRevisionRow {
                 project_id: l.project.id,
@@ -153,7 +160,7 @@ impl Stage {
                 message: entry.message.clone(),
                 paths: serde_json::to_string(&entry.paths).unwrap_or_else(|_| "[]".into()),
             };
-            history::record(conn, &row).map_err(retry)?;
+            history::record(&mut conn, &row).map_err(retry)?;
         }
         log.info(&format!(
             "this ticket brings {} SVN commit(s) in r{}..r{revision}",
@@ -178,8 +185,10 @@ impl Handler for Stage {
             .job
             .ticket_id
             .ok_or_else(|| JobError::Permanent("stage job without a ticket".into()))?;
-        let mut conn = ctx.pool.get().map_err(retry)?;
-        let loaded = load(&mut conn, ticket_id)?;
+        let loaded = {
+            let mut conn = ctx.pool.get().map_err(retry)?;
+            load(&mut conn, ticket_id)?
+        };
         if loaded.ticket.state != "submitted" {
             ctx.log.info(&format!(
                 "ticket #{ticket_id} is {}; nothing to stage",
@@ -217,8 +226,11 @@ impl Handler for Stage {
                 snapshot.commit
             ));
         }
-        let base = history::last_staged_revision(&mut conn, loaded.project.id, ticket_id).map_err(retry)?;
-        if let Err(error) = self.record_history(&mut conn, &loaded, base, revision, &mut ctx.log) {
+        let base = {
+            let mut conn = ctx.pool.get().map_err(retry)?;
+            history::last_staged_revision(&mut conn, loaded.project.id, ticket_id).map_err(retry)?
+        };
+        if let Err(error) = self.record_history(&ctx.pool, &loaded, base, revision, &mut ctx.log) {
             // The commit list is for people; staging itself succeeded.
             ctx.log.info(&format!("could not record the SVN log: {error}"));
         }
@@ -228,6 +240,7 @@ impl Handler for Stage {
             commit: snapshot.commit,
             base_revision: base,
         });
+        let mut conn = ctx.pool.get().map_err(retry)?;
         match tickets::apply(&mut conn, ticket_id, &input, Utc::now()) {
             Ok(_) => {
                 ctx.log.info(&format!("ticket #{ticket_id} is staged"));

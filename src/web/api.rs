@@ -482,15 +482,7 @@ async fn create_ticket(state: web::Data<AppState>, user: ApiUser, body: web::Byt
     responses((status = 200, body = TicketDetail), (status = 404, body = ErrorBody)))]
 #[get("/tickets/{id}")]
 async fn get_ticket(state: web::Data<AppState>, user: ApiUser, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let reader = state.reader(user.0);
-    let data_dir = state.data_dir.clone();
-    let out = state
-        .db(move |conn| {
-            let view = queries::ticket_view(conn, id, &reader, Utc::now())?;
-            Ok(TicketDetail::build(conn, data_dir.as_deref(), view))
-        })
-        .await?;
+    let out = super::changes::ticket_detail(&state, state.reader(user.0), id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(out))
 }
 

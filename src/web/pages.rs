@@ -22,7 +22,7 @@ use super::api::{self, ActionBody, ListQuery};
 use super::auth::{lang_cookie, PageCtx};
 use super::error::AppError;
 use super::i18n::Lang;
-use super::view::{self, ts, AuditOut, TicketDetail, TicketRowHtml, TicketSummary};
+use super::view::{self, ts, AuditOut, TicketRowHtml, TicketSummary};
 use super::AppState;
 
 /// Registers the pages.
@@ -312,14 +312,7 @@ async fn show_ticket(
     action_error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let reader = state.reader(ctx.user()?.clone());
-    let data_dir = state.data_dir.clone();
-    let detail = state
-        .db(move |conn| {
-            let view = queries::ticket_view(conn, id, &reader, Utc::now())?;
-            Ok(TicketDetail::build(conn, data_dir.as_deref(), view))
-        })
-        .await?;
+    let detail = super::changes::ticket_detail(state, state.reader(ctx.user()?.clone()), id).await?;
     let needs_note: Vec<&str> = Action::ALL
         .iter()
         .filter(|a| a.needs_note())

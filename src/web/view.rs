@@ -408,16 +408,6 @@ impl From<TicketView> for TicketDetail {
     }
 }
 
-impl TicketDetail {
-    /// The detail with the production diff filled in (when `data_dir` is known).
-    pub fn build(conn: &mut crate::store::DbConn, data_dir: Option<&std::path::Path>, v: TicketView) -> Self {
-        let changes = data_dir.and_then(|d| super::changes::production_changes(conn, d, &v));
-        let mut detail = Self::from(v);
-        detail.production_changes = changes;
-        detail
-    }
-}
-
 /// An audit line.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditOut {
