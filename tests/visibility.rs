@@ -276,4 +276,85 @@ fn visibility_config_defaults_to_members() {
     assert_eq!(config.auth.visibility, Visibility::Members);
 }
 
-backend_tests!(outsider_gets_404_everywhere, everyone_reads_when_the_site_opts_in);
+/// An emailed approval link of a user who does not see the project (e.g.
+/// removed from it since) shows nothing of the ticket.
+fn approval_link_pages_follow_visibility(db: &TestDb) {
+    let state = setup(db, Visibility::Members);
+    let id = ticket(db);
+    let row = slipway::store::tickets::by_id(&mut db.conn(), id)
+        .expect("query")
+        .expect("ticket");
+    let link = |user: &str| {
+        let claims = slipway::notify::links::LinkClaims::new(
+            id,
+            uid(db, user),
+            "approve",
+            &row.state,
+            row.stage_generation,
+            row.lock_version,
+            slipway::notify::links::unix_now(),
+            1,
+        );
+        let key = jsonwebtoken::EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef");
+        slipway::notify::links::sign(&key, &claims).expect("sign")
+    };
+    actix_web::rt::System::new().block_on(async {
+        let app = app!(state);
+        let (status, body) = read!(
+            app,
+            test::TestRequest::get().uri(&format!("/approve/{}", link("lead1")))
+        );
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("secret checkout fix"), "{body}");
+        let (status, body) = read!(
+            app,
+            test::TestRequest::get().uri(&format!("/approve/{}", link("outsider")))
+        );
+        assert_ne!(status, StatusCode::OK, "{body}");
+        assert!(!body.contains("secret") && !body.contains(&format!("#{id}")), "{body}");
+    });
+}
+
+/// A reason with a bidirectional override is refused with its stable code.
+fn invisible_characters_are_refused_with_their_code(db: &TestDb) {
+    let state = setup(db, Visibility::Members);
+    actix_web::rt::System::new().block_on(async {
+        let app = app!(state);
+        let dev = format!("Bearer {}", auth::issue(&state, uid(db, "dev"), "api").expect("jwt").0);
+        for (body, field, reason) in [
+            (
+                json!({"project": "shop", "reason": "fix \u{202E}txt.exe"}),
+                "reason",
+                "input.invisible_character",
+            ),
+            (
+                json!({"project": "shop", "reason": "ok", "svn_paths": ["a\u{200B}b"]}),
+                "svn_paths",
+                "input.invisible_character",
+            ),
+            (
+                json!({"project": "shop", "reason": "a\u{1b}[31mb"}),
+                "reason",
+                "input.control_character",
+            ),
+        ] {
+            let req = test::TestRequest::post()
+                .uri("/api/v1/tickets")
+                .insert_header((header::AUTHORIZATION, dev.clone()))
+                .set_json(&body);
+            let (status, text) = read!(app, req);
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+            let answer: Value = serde_json::from_str(&text).expect("json");
+            assert_eq!(answer["error"]["code"], "invalid", "{text}");
+            assert_eq!(answer["error"]["field"], field, "{text}");
+            assert_eq!(answer["error"]["reason"], reason, "{text}");
+        }
+    });
+}
+
+backend_tests!(
+    outsider_gets_404_everywhere,
+    everyone_reads_when_the_site_opts_in,
+    approval_link_pages_follow_visibility,
+    invisible_characters_are_refused_with_their_code,
+);
