@@ -79,7 +79,7 @@ pub fn ticket_view(
     let rules = ProjectRules {
         policy: &policy,
         freeze: &freeze,
-        production_snapshot_seq: project.production_snapshot_seq,
+        production_snapshot_seq: facts::production_floor(conn, &project)?.snapshot_seq,
     };
     let actor = facts::user_actor(conn, viewer, project.id).unwrap_or(Actor::System);
     let override_actions = match &actor {
@@ -206,7 +206,7 @@ pub fn my_work(conn: &mut DbConn, user: &UserRow, now: DateTime<Utc>) -> Service
         let rules = ProjectRules {
             policy: &policy,
             freeze: &freeze,
-            production_snapshot_seq: project.production_snapshot_seq,
+            production_snapshot_seq: facts::production_floor(conn, &project)?.snapshot_seq,
         };
         let actor = facts::user_actor(conn, user, pid)?;
         let filter = TicketFilter {
