@@ -121,22 +121,42 @@ fn the_sweep_fails_a_ticket_whose_job_is_gone(db: &TestDb) {
     assert_eq!(cron::sweep(&db.pool).expect("sweep"), 0, "nothing left to fail");
 }
 
-/// A `before_switch` hook that logs `start`, sleeps, logs `end` — under
-/// `flock -n`, so a second copy running at the same time logs `overlap`.
-fn slow_hook(dir: &Path) -> String {
+/// A `before_switch` hook that logs `start`, sleeps `secs`, logs `end` —
+/// under `flock -n`, so a second copy running at the same time logs `overlap`.
+fn slow_hook(dir: &Path, secs: u32) -> String {
     let (lock, log) = (dir.join("lock"), dir.join("log"));
     format!(
-        "hooks = {{ before_switch = [[\"sh\", \"-c\", '''flock -n {lock} sh -c 'echo start >> {log}; sleep 6; echo end >> {log}' || echo overlap >> {log}''']] }}",
+        "hooks = {{ before_switch = [[\"sh\", \"-c\", '''flock -n {lock} sh -c 'echo start >> {log}; sleep {secs}; echo end >> {log}' || echo overlap >> {log}''']] }}",
         lock = lock.display(),
         log = log.display()
     )
+}
+
+/// Runs `second` until it has run one job (at most a minute).
+fn run_when_free(second: &Worker) -> Option<JobOutcome> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Some((_, outcome)) = second.run_one().expect("claim") {
+            return Some(outcome);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+fn hook_log(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("log"))
+        .expect("hook log")
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 fn a_worker_that_cannot_renew_its_lease_stops_and_another_finishes(db: &TestDb) {
     let root = tempfile::tempdir().expect("temp dir");
     let host = root.path().join("web1");
     std::fs::create_dir_all(&host).expect("host dir");
-    let p = shop(db, &[("web1", host.display().to_string())], &slow_hook(root.path()));
+    let p = shop(db, &[("web1", host.display().to_string())], &slow_hook(root.path(), 6));
     let id = releasing(&p);
     let lease = Duration::from_secs(4);
     let fault = Arc::new(AtomicBool::new(true));
@@ -145,17 +165,8 @@ fn a_worker_that_cannot_renew_its_lease_stops_and_another_finishes(db: &TestDb) 
     let claim = first.claim().expect("claim").expect("the release job");
     let started = Instant::now();
     let outcome = std::thread::scope(|scope| {
-        let other = scope.spawn(|| {
-            // The second worker keeps asking for work meanwhile.
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while Instant::now() < deadline {
-                if let Some((_, outcome)) = second.run_one().expect("claim") {
-                    return Some(outcome);
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            None
-        });
+        // The second worker keeps asking for work meanwhile.
+        let other = scope.spawn(|| run_when_free(&second));
         let first_outcome = first.execute(claim);
         let stopped_after = started.elapsed();
         assert!(
@@ -179,10 +190,8 @@ fn a_worker_that_cannot_renew_its_lease_stops_and_another_finishes(db: &TestDb) 
     );
     // Wait out the killed hook's sleep: had it survived, it would log `end` now.
     std::thread::sleep(Duration::from_millis(500));
-    let log = std::fs::read_to_string(root.path().join("log")).expect("hook log");
-    let lines: Vec<&str> = log.lines().collect();
     assert_eq!(
-        lines,
+        hook_log(root.path()),
         ["start", "start", "end"],
         "the first run was killed mid-hook, the second ran it whole, never both at once"
     );
@@ -253,3 +262,53 @@ backend_tests!(
     a_revision_that_does_not_exist_fails_at_once,
     an_unreachable_host_is_retried_and_a_refused_host_key_is_not,
 );
+
+/// The same with a real stall: another PostgreSQL connection holds a lock on
+/// the job's row, so the heartbeat's UPDATE hangs (and so does every claim of
+/// that row) until the lock goes, after the lease has run out.
+#[test]
+fn postgres_a_locked_job_row_stalls_renewal_and_the_worker_fences_itself() {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+
+    let db = TestDb::postgres();
+    let root = tempfile::tempdir().expect("temp dir");
+    let host = root.path().join("web1");
+    std::fs::create_dir_all(&host).expect("host dir");
+    let p = shop(&db, &[("web1", host.display().to_string())], &slow_hook(root.path(), 8));
+    let id = releasing(&p);
+    let lease = Duration::from_secs(4);
+    let first = release_worker(&p, "worker-1", lease);
+    let second = release_worker(&p, "worker-2", lease);
+    let claim = first.claim().expect("claim").expect("the release job");
+    let job_id = claim.job.id;
+    let mut locker = PgConnection::establish(&db.url).expect("second connection");
+    diesel::sql_query("BEGIN").execute(&mut locker).expect("begin");
+    diesel::sql_query(format!("SELECT id FROM jobs WHERE id = {job_id} FOR UPDATE"))
+        .execute(&mut locker)
+        .expect("lock the job row");
+    let started = Instant::now();
+    let (first_outcome, second_outcome) = std::thread::scope(|scope| {
+        let first_run = scope.spawn(|| first.execute(claim));
+        let other = scope.spawn(|| run_when_free(&second));
+        // Hold the lock until the lease has surely run out.
+        std::thread::sleep((lease + Duration::from_secs(2)).saturating_sub(started.elapsed()));
+        diesel::sql_query("ROLLBACK").execute(&mut locker).expect("unlock");
+        (
+            first_run.join().expect("first worker"),
+            other.join().expect("second worker"),
+        )
+    });
+    assert!(
+        matches!(&first_outcome, JobOutcome::Retrying(e) if e.contains("lease"))
+            || first_outcome == JobOutcome::LeaseLost,
+        "{first_outcome:?}"
+    );
+    assert_eq!(second_outcome, Some(JobOutcome::Done), "{}", p.log_text(id));
+    assert_eq!(p.ticket(id).state, "released");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        hook_log(root.path()),
+        ["start", "start", "end"],
+        "the stalled worker's hook was killed before the second worker ran its own"
+    );
+}

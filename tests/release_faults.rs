@@ -108,6 +108,9 @@ impl Shop<'_> {
 }
 
 const COLOUR_HOOK: &str = "printf '\\033[31mboom\\n' >&2; exit 1";
+/// A plain failing hook (no escapes): the defect-2 tests do not depend on
+/// the readable-reason fix.
+const PLAIN_HOOK: &str = "echo boom >&2; exit 1";
 
 fn a_failing_hook_printing_colours_fails_the_ticket_readably(db: &TestDb) {
     let s = shop(
@@ -131,7 +134,7 @@ fn after_switch_failure_records_every_switched_host_and_revert_goes_back(db: &Te
     let root = tempfile::tempdir().expect("temp dir");
     let marker = root.path().join("fail");
     let hooks = format!(
-        "after_switch = [[\"sh\", \"-c\", '''if [ -e {} ]; then {COLOUR_HOOK}; fi''']]",
+        "after_switch = [[\"sh\", \"-c\", '''if [ -e {} ]; then {PLAIN_HOOK}; fi''']]",
         marker.display()
     );
     let s = shop(db, 2, &hooks);
@@ -170,7 +173,7 @@ fn an_older_ticket_never_ships_over_what_a_failed_release_switched(db: &TestDb) 
     let root = tempfile::tempdir().expect("temp dir");
     let marker = root.path().join("fail");
     let hooks = format!(
-        "after_release = [[\"sh\", \"-c\", '''if [ -e {} ]; then {COLOUR_HOOK}; fi''']]",
+        "after_release = [[\"sh\", \"-c\", '''if [ -e {} ]; then {PLAIN_HOOK}; fi''']]",
         marker.display()
     );
     let s = shop(db, 2, &hooks);
