@@ -107,6 +107,32 @@ impl Shop<'_> {
     }
 }
 
+/// The ticket page (HTML, in `lang`) and `GET /api/v1/tickets/{id}` as `user` sees them.
+fn ticket_page(db: &TestDb, id: i64, user: i64, lang: &str) -> (String, serde_json::Value) {
+    use actix_web::{http::header, test, web, App};
+    use slipway::web::{auth, configure, AppState};
+    actix_web::rt::System::new().block_on(async {
+        let state = web::Data::new(
+            AppState::new(db.pool.clone(), b"0123456789abcdef0123456789abcdef", 12, false).expect("state"),
+        );
+        let app = test::init_service(App::new().configure(configure(state.clone()))).await;
+        let session = auth::issue(&state, user, "session").expect("session").0;
+        let req = test::TestRequest::get()
+            .uri(&format!("/tickets/{id}"))
+            .cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session))
+            .insert_header((header::ACCEPT_LANGUAGE, lang))
+            .to_request();
+        let html = String::from_utf8(test::call_and_read_body(&app, req).await.to_vec()).expect("utf8");
+        let token = auth::issue(&state, user, "api").expect("token").0;
+        let req = test::TestRequest::get()
+            .uri(&format!("/api/v1/tickets/{id}"))
+            .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
+            .to_request();
+        let json: serde_json::Value = test::call_and_read_body_json(&app, req).await;
+        (html, json)
+    })
+}
+
 const COLOUR_HOOK: &str = "printf '\\033[31mboom\\n' >&2; exit 1";
 /// A plain failing hook (no escapes): the defect-2 tests do not depend on
 /// the readable-reason fix.
@@ -150,6 +176,27 @@ fn after_switch_failure_records_every_switched_host_and_revert_goes_back(db: &Te
     s.assert_records_match_hosts(2);
     let rows = releases::for_ticket(&mut db.conn(), second).expect("hosts");
     assert!(rows.iter().all(|r| r.version == Some(2)), "{rows:?}");
+    // The ticket page says which hosts run v2 and what retry and revert do.
+    let (html, json) = ticket_page(db, second, s.p.dev, "en");
+    assert_eq!(
+        json["recovery"]["switched"],
+        serde_json::json!(["web1", "web2"]),
+        "{json}"
+    );
+    assert_eq!(json["recovery"]["revert_tag"], "v1");
+    assert!(
+        json["hosts"]
+            .as_array()
+            .is_some_and(|h| h.iter().all(|h| h["status"] == "failed")),
+        "{json}"
+    );
+    assert!(
+        html.contains("id=\"recovery\"") && html.contains("web1, web2"),
+        "{html}"
+    );
+    assert!(html.contains("Retry finishes the remaining steps") && html.contains("switches them back to v1"));
+    let (html, _) = ticket_page(db, second, s.p.dev, "zh-CN,zh;q=0.9");
+    assert!(html.contains("回退会把它们切换回 v1"), "Chinese page");
     // Revert: a rollback to v1 switches them back and records it.
     std::fs::remove_file(&marker).expect("unmark");
     let rollback = tickets::request_rollback(

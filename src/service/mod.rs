@@ -9,6 +9,7 @@ pub mod import;
 pub mod notify;
 pub mod password;
 pub mod queries;
+pub mod recovery;
 pub mod tickets;
 pub mod users;
 
