@@ -12,6 +12,7 @@ pub mod notify;
 pub mod orphans;
 pub mod pipeline;
 pub mod release;
+pub mod rollback;
 mod ship_record;
 pub mod stage;
 pub mod svn_access;

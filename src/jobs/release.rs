@@ -1,4 +1,5 @@
-//! The `release` and `rollback` jobs.
+//! The `release` job (and what the `rollback` job in [`super::rollback`]
+//! shares with it).
 //!
 //! Release, for a ticket in `releasing`: check that the snapshot recorded at
 //! staging exists and descends from what production runs (invariants 2
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::deploy::{self, Context, DeployHost, DeploySettings, HostState, ShipReport, Target};
-use crate::domain::{Action, Refusal, TicketKind, VersionFormat};
+use crate::domain::{Action, Refusal, VersionFormat};
 use crate::service::tickets::{self as service, ActionInput, ActorRef};
 use crate::service::ServiceError;
 use crate::store::models::{ProjectRow, TicketRow};
@@ -33,35 +34,32 @@ use super::log::JobLog;
 use super::ship_record::{hosts_to_do, DeployInputs, ProjectHost, Recorder};
 use super::stage::{mark_failed, snapshot_repo_path};
 
+pub use super::rollback::{Rollback, ROLLBACK};
+
 /// Job kind of a release.
 pub const RELEASE: &str = "release";
-/// Job kind of a rollback.
-pub const ROLLBACK: &str = "rollback";
 
-fn retry(e: impl std::fmt::Display) -> JobError {
+pub(super) fn retry(e: impl std::fmt::Display) -> JobError {
     JobError::Retryable(e.to_string())
 }
 
-fn permanent(e: impl std::fmt::Display) -> JobError {
+pub(super) fn permanent(e: impl std::fmt::Display) -> JobError {
     JobError::Permanent(e.to_string())
 }
 
 /// Ships releases.
 pub struct Release;
 
-/// Runs rollbacks.
-pub struct Rollback;
-
 /// What both jobs load.
-struct Work {
-    ticket: TicketRow,
-    project: ProjectRow,
-    settings: DeploySettings,
-    hosts: Vec<ProjectHost>,
-    format: VersionFormat,
+pub(super) struct Work {
+    pub(super) ticket: TicketRow,
+    pub(super) project: ProjectRow,
+    pub(super) settings: DeploySettings,
+    pub(super) hosts: Vec<ProjectHost>,
+    pub(super) format: VersionFormat,
 }
 
-fn load(ctx: &JobContext, expect_state: &str) -> Result<Option<Work>, JobError> {
+pub(super) fn load(ctx: &JobContext, expect_state: &str) -> Result<Option<Work>, JobError> {
     let ticket_id = ctx.job.ticket_id.ok_or_else(|| permanent("job without a ticket"))?;
     let mut conn = ctx.pool.get().map_err(retry)?;
     let ticket = tickets::by_id(&mut conn, ticket_id)
@@ -105,7 +103,7 @@ fn load(ctx: &JobContext, expect_state: &str) -> Result<Option<Work>, JobError> 
     }))
 }
 
-fn env_for(project: &ProjectRow, ticket: &TicketRow, version: &str) -> Vec<(String, String)> {
+pub(super) fn env_for(project: &ProjectRow, ticket: &TicketRow, version: &str) -> Vec<(String, String)> {
     vec![
         ("SLIPWAY_PROJECT".into(), project.name.clone()),
         ("SLIPWAY_VERSION".into(), version.to_owned()),
@@ -115,7 +113,13 @@ fn env_for(project: &ProjectRow, ticket: &TicketRow, version: &str) -> Vec<(Stri
 
 /// Exports `rev` into `<data_dir>/releases/<project>/<version>` unless a
 /// complete export is there; returns the directory.
-fn export(repo: &SnapshotRepo, data_dir: &Path, project: &str, version: &str, rev: &str) -> Result<PathBuf, JobError> {
+pub(super) fn export(
+    repo: &SnapshotRepo,
+    data_dir: &Path,
+    project: &str,
+    version: &str,
+    rev: &str,
+) -> Result<PathBuf, JobError> {
     let parent = data_dir.join("releases").join(project);
     let dir = parent.join(version);
     // The marker sits beside the export, so it is never shipped.
@@ -134,7 +138,7 @@ fn export(repo: &SnapshotRepo, data_dir: &Path, project: &str, version: &str, re
 }
 
 /// Turns a report that is not a full success into the job's error.
-fn outcome(report: &ShipReport, what: &str) -> Result<(), JobError> {
+pub(super) fn outcome(report: &ShipReport, what: &str) -> Result<(), JobError> {
     if report.all_switched() {
         return Ok(());
     }
@@ -166,7 +170,7 @@ fn outcome(report: &ShipReport, what: &str) -> Result<(), JobError> {
     Err(if transient { retry(message) } else { permanent(message) })
 }
 
-fn finish(pool: &Pool, ticket_id: i64, log: &mut JobLog, fenced: bool) -> Result<(), JobError> {
+pub(super) fn finish(pool: &Pool, ticket_id: i64, log: &mut JobLog, fenced: bool) -> Result<(), JobError> {
     if fenced {
         // The worker could not renew the lease: another may hold the job now.
         return Err(retry("stopped before the end: the job's lease could not be renewed"));
@@ -287,7 +291,7 @@ fn production_commits(conn: &mut DbConn, project: &ProjectRow, own: i64) -> Resu
     Ok(commits)
 }
 
-fn deploy_inputs<'a>(
+pub(super) fn deploy_inputs<'a>(
     work: &'a Work,
     data_dir: &Path,
     version: &str,
@@ -344,7 +348,7 @@ fn revert_switched(deploy_ctx: &Context<'_>, pool: &Pool, work: &Work, report: &
 
 /// Loads the work, or says why there is none: the ticket moved on (done) or
 /// an abort came before any host was touched (failed).
-fn start(ctx: &mut JobContext, expect_state: &str) -> Result<Option<Work>, JobError> {
+pub(super) fn start(ctx: &mut JobContext, expect_state: &str) -> Result<Option<Work>, JobError> {
     match load(ctx, expect_state)? {
         None => {
             ctx.log
@@ -368,79 +372,6 @@ impl Handler for Release {
     fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
         match start(ctx, "releasing")? {
             Some(work) => self.release(ctx, work),
-            None => Ok(()),
-        }
-    }
-
-    fn give_up(&self, ctx: &mut JobContext, error: &str) {
-        mark_failed(ctx, error);
-    }
-}
-
-impl Rollback {
-    fn rollback(&self, ctx: &mut JobContext, work: Work) -> Result<(), JobError> {
-        let ticket = &work.ticket;
-        if ticket.kind != TicketKind::Rollback.as_str() {
-            return Err(permanent("not a rollback ticket"));
-        }
-        let target = ticket
-            .target_version
-            .ok_or_else(|| permanent("rollback without a target version"))?;
-        let version = work.format.render(target);
-        let repo = SnapshotRepo::open_or_init(&snapshot_repo_path(&ctx.data_dir, &work.project.name)).map_err(retry)?;
-        let targets = hosts_to_do(&ctx.pool, ticket, &work.hosts)?;
-        let inputs = deploy_inputs(&work, &ctx.data_dir, &version, &ctx.cancel);
-        let pool = ctx.pool.clone();
-        let data_dir = ctx.data_dir.clone();
-        let cancel = Arc::clone(&ctx.cancel);
-        let recorder = Recorder::new(pool.clone(), ticket.id, &work.hosts, &mut ctx.log, Arc::clone(&cancel));
-        recorder.switching_to(target);
-        recorder.info(&format!("switching {} host(s) back to {version}", targets.len()));
-        inputs.run(&recorder, |deploy_ctx| {
-            let mut report = deploy::switch_to(deploy_ctx, &version, &targets);
-            recorder.reconcile(deploy_ctx, &report, &targets, &work.format);
-            let not_kept: Vec<DeployHost> = report
-                .hosts
-                .iter()
-                .filter(|r| r.not_kept)
-                .filter_map(|r| targets.iter().find(|h| h.name == r.host).cloned())
-                .collect();
-            if !not_kept.is_empty() && !report.aborted {
-                recorder.info(&format!(
-                    "{version} was pruned on {} host(s); exporting the tag and shipping it",
-                    not_kept.len()
-                ));
-                let dir = export(&repo, &data_dir, &work.project.name, &version, &version)?;
-                let shipped = deploy::ship(deploy_ctx, &version, &dir, &not_kept);
-                recorder.reconcile(deploy_ctx, &shipped, &not_kept, &work.format);
-                report.hosts.retain(|r| !not_kept.iter().any(|h| h.name == r.host));
-                report.aborted |= shipped.aborted;
-                report.hosts.extend(shipped.hosts);
-            }
-            outcome(&report, &format!("rollback to {version}"))
-        })?;
-        drop(recorder);
-        finish(
-            &pool,
-            ticket.id,
-            &mut ctx.log,
-            cancel.load(std::sync::atomic::Ordering::SeqCst),
-        )
-    }
-}
-
-impl Handler for Rollback {
-    fn kind(&self) -> &'static str {
-        ROLLBACK
-    }
-
-    fn locks_project(&self) -> bool {
-        true
-    }
-
-    fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
-        match start(ctx, "rolling_back")? {
-            Some(work) => self.rollback(ctx, work),
             None => Ok(()),
         }
     }
