@@ -195,6 +195,7 @@ fn after_switch_failure_records_every_switched_host_and_revert_goes_back(db: &Te
         "{html}"
     );
     assert!(html.contains("Retry finishes the remaining steps") && html.contains("switches them back to v1"));
+    assert!(html.contains("id=\"revert-form\"") && html.contains("action=\"/projects/shop/rollback\""));
     let (html, _) = ticket_page(db, second, s.p.dev, "zh-CN,zh;q=0.9");
     assert!(html.contains("回退会把它们切换回 v1"), "Chinese page");
     // Revert: a rollback to v1 switches them back and records it.

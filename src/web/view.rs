@@ -322,6 +322,8 @@ pub struct RecoveryOut {
     pub not_switched: Vec<String>,
     /// The tag a revert (rollback) goes back to.
     pub revert_tag: Option<String>,
+    /// Its version number (for the rollback request form).
+    pub revert_version: Option<i64>,
 }
 
 /// Whether a release ticket in `state` has been staged (staging shows its
@@ -438,6 +440,7 @@ impl TicketDetail {
                 switched: r.switched,
                 not_switched: r.not_switched,
                 revert_tag: r.revert_to.map(|v| format.render(v)),
+                revert_version: r.revert_to,
             });
         let states = crate::service::recovery::host_states(conn, v.ticket.id).unwrap_or_default();
         let mut detail = Self::from(v);
