@@ -163,6 +163,7 @@ fn a_worker_that_cannot_renew_its_lease_stops_and_another_finishes(db: &TestDb) 
     let first = release_worker(&p, "worker-1", lease).with_renewal_fault(Arc::clone(&fault));
     let second = release_worker(&p, "worker-2", lease);
     let claim = first.claim().expect("claim").expect("the release job");
+    let job_id = claim.job.id;
     let started = Instant::now();
     let outcome = std::thread::scope(|scope| {
         // The second worker keeps asking for work meanwhile.
@@ -187,6 +188,16 @@ fn a_worker_that_cannot_renew_its_lease_stops_and_another_finishes(db: &TestDb) 
             .display()
             .to_string(),
         "releases/v1"
+    );
+    // The stale worker's writes stay refused: its lease, its outcome.
+    let mut conn = db.conn();
+    let later = timestamp_now() + chrono::TimeDelta::seconds(60);
+    assert!(!queue::heartbeat(&mut conn, job_id, "worker-1", later).expect("heartbeat"));
+    let stale = Outcome::Failed { error: "stale" };
+    assert!(!queue::finish(&mut conn, job_id, "worker-1", stale, timestamp_now()).expect("finish"));
+    assert_eq!(
+        queue::by_id(&mut conn, job_id).expect("job").expect("job").state,
+        "done"
     );
     // Wait out the killed hook's sleep: had it survived, it would log `end` now.
     std::thread::sleep(Duration::from_millis(500));

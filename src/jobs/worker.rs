@@ -258,6 +258,19 @@ impl Worker {
     }
 
     fn record(&self, job_id: i64, outcome: Outcome<'_>) -> JobOutcome {
+        // The job's error is shown on the ticket page like the ticket's
+        // reason: readable (no escape sequences), cut when long.
+        let readable = match &outcome {
+            Outcome::Done => None,
+            Outcome::Retry { error, .. } | Outcome::Failed { error } => {
+                Some(crate::domain::system_reason(error).into_string())
+            }
+        };
+        let outcome = match (outcome, readable.as_deref()) {
+            (Outcome::Retry { at, .. }, Some(error)) => Outcome::Retry { error, at },
+            (Outcome::Failed { .. }, Some(error)) => Outcome::Failed { error },
+            (outcome, _) => outcome,
+        };
         let summary = match &outcome {
             Outcome::Done => JobOutcome::Done,
             Outcome::Retry { error, .. } => JobOutcome::Retrying((*error).to_owned()),
