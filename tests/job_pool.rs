@@ -41,6 +41,7 @@ fn context(db: &TestDb, job_id: i64, data_dir: &Path) -> JobContext {
         log: JobLog::new(db.pool.clone(), job.id, job.ticket_id),
         job,
         data_dir: data_dir.to_owned(),
+        cancel: Default::default(),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod freeze;
 pub mod policy;
 pub mod role;
 pub mod state;
+pub mod system_reason;
 pub mod transition;
 pub mod validate;
 pub mod version;
@@ -16,6 +17,7 @@ pub use freeze::{FreezeCalendar, FreezeWindow, WeekTime};
 pub use policy::{Approval, ApprovalPolicy};
 pub use role::{Actor, Role, UserActor};
 pub use state::{TicketKind, TicketState, UnknownName};
+pub use system_reason::system_reason;
 pub use transition::{
     available_actions, decide, decide_create, Decision, Effect, JobKind, ProjectRules, Refusal, RefusalKind, Request,
     TicketFacts,

@@ -6,13 +6,18 @@ pub mod backoff;
 pub mod cleanup;
 pub mod cron;
 pub mod handler;
+pub mod lease;
 pub mod log;
 pub mod notify;
+pub mod orphans;
 pub mod pipeline;
 pub mod release;
+pub mod rollback;
+mod ship_record;
 pub mod stage;
 pub mod svn_access;
 pub mod svn_poll;
+pub mod transient;
 pub mod wake;
 pub mod worker;
 

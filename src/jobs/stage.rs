@@ -11,6 +11,7 @@
 //! web pages of connections).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -21,6 +22,7 @@ use crate::service::ServiceError;
 use crate::store::models::{ProjectRow, TicketRow, UserRow};
 use crate::store::svn::{self as history, SvnRevisionRow};
 use crate::store::{projects, tickets as ticket_rows, users, DbConn};
+use crate::vcs::process::CancelFlag;
 use crate::vcs::{OutputLine, ProcessSpec, Signature, SnapshotRepo};
 
 use super::handler::{Handler, JobContext, JobError};
@@ -76,8 +78,8 @@ fn load(conn: &mut DbConn, ticket_id: i64) -> Result<Loaded, JobError> {
 }
 
 impl Stage {
-    fn update_staging(&self, l: &Loaded, log: &mut JobLog) -> Result<i64, JobError> {
-        let svn = self.svn.client_for(&l.project)?;
+    fn update_staging(&self, l: &Loaded, log: &mut JobLog, cancel: &CancelFlag) -> Result<i64, JobError> {
+        let svn = self.svn.client_for(&l.project)?.with_cancel(Arc::clone(cancel));
         let wc = Path::new(&l.project.staging_dir);
         let paths: Vec<String> =
             serde_json::from_str(&l.ticket.svn_paths).map_err(|e| JobError::Permanent(e.to_string()))?;
@@ -112,7 +114,7 @@ impl Stage {
             .map_err(classify)
     }
 
-    fn build(&self, project: &ProjectRow, log: &mut JobLog) -> Result<(), JobError> {
+    fn build(&self, project: &ProjectRow, log: &mut JobLog, cancel: &CancelFlag) -> Result<(), JobError> {
         let argv: Vec<String> =
             serde_json::from_str(&project.build_command).map_err(|e| JobError::Permanent(e.to_string()))?;
         let Some((program, args)) = argv.split_first() else {
@@ -122,7 +124,8 @@ impl Stage {
         let spec = ProcessSpec::new(program)
             .args(args)
             .cwd(&project.staging_dir)
-            .timeout(self.build_timeout);
+            .timeout(self.build_timeout)
+            .cancel_on(Some(Arc::clone(cancel)));
         let outcome = crate::vcs::process::run(&spec, &mut forward(log))
             .map_err(|e| JobError::Permanent(format!("build: {e}")))?;
         if outcome.success() {
@@ -196,9 +199,9 @@ impl Handler for Stage {
             ));
             return Ok(());
         }
-        let revision = self.update_staging(&loaded, &mut ctx.log)?;
+        let revision = self.update_staging(&loaded, &mut ctx.log, &ctx.cancel)?;
         ctx.log.info(&format!("staging is at r{revision}"));
-        self.build(&loaded.project, &mut ctx.log)?;
+        self.build(&loaded.project, &mut ctx.log, &ctx.cancel)?;
         let repo =
             SnapshotRepo::open_or_init(&snapshot_repo_path(&ctx.data_dir, &loaded.project.name)).map_err(retry)?;
         let excludes: Vec<String> = serde_json::from_str(&loaded.project.excludes).unwrap_or_default();
@@ -234,6 +237,9 @@ impl Handler for Stage {
             // The commit list is for people; staging itself succeeded.
             ctx.log.info(&format!("could not record the SVN log: {error}"));
         }
+        if ctx.cancelled() {
+            return Err(retry("stopped before the end: the job's lease could not be renewed"));
+        }
         let mut input = ActionInput::new(Action::StageSucceeded, ActorRef::System);
         input.snapshot = Some(Snapshot {
             revision,
@@ -264,8 +270,8 @@ impl Handler for Stage {
 /// still waiting on this job).
 pub fn mark_failed(ctx: &mut JobContext, error: &str) {
     let Some(ticket_id) = ctx.job.ticket_id else { return };
-    let input =
-        ActionInput::new(Action::JobFailed, ActorRef::System).with_note(error.chars().take(3900).collect::<String>());
+    // The service makes a system note readable (escapes stripped, cut), never refuses it.
+    let input = ActionInput::new(Action::JobFailed, ActorRef::System).with_note(error);
     let result = ctx
         .pool
         .get()

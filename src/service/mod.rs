@@ -10,6 +10,7 @@ pub mod notify;
 pub mod password;
 pub mod queries;
 pub mod reads;
+pub mod recovery;
 pub mod tickets;
 pub mod users;
 pub mod visibility;

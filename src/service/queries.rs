@@ -82,7 +82,7 @@ pub fn ticket_view(
     let rules = ProjectRules {
         policy: &policy,
         freeze: &freeze,
-        production_snapshot_seq: project.production_snapshot_seq,
+        production_snapshot_seq: facts::production_floor(conn, &project)?.snapshot_seq,
     };
     let actor = facts::user_actor(conn, viewer, project.id).unwrap_or(Actor::System);
     let override_actions = match &actor {
@@ -210,7 +210,7 @@ pub fn my_work(conn: &mut DbConn, reader: &Reader, now: DateTime<Utc>) -> Servic
         let rules = ProjectRules {
             policy: &policy,
             freeze: &freeze,
-            production_snapshot_seq: project.production_snapshot_seq,
+            production_snapshot_seq: facts::production_floor(conn, &project)?.snapshot_seq,
         };
         let actor = facts::user_actor(conn, user, pid)?;
         let filter = TicketFilter {

@@ -18,7 +18,9 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -26,6 +28,13 @@ use wait_timeout::ChildExt;
 
 /// How many stderr lines [`ProcessOutcome::stderr_tail`] keeps.
 pub const STDERR_TAIL_LINES: usize = 50;
+
+/// A flag that, once set, makes [`run`] kill the program's process group
+/// (a worker that cannot renew its job's lease sets it: invariant 11).
+pub type CancelFlag = Arc<AtomicBool>;
+
+/// How often a running program's cancel flag is looked at.
+const CANCEL_POLL: Duration = Duration::from_millis(100);
 
 /// Which output stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,6 +75,7 @@ pub struct ProcessSpec {
     stdin: Option<Vec<u8>>,
     timeout: Option<Duration>,
     secrets: Vec<String>,
+    cancel: Option<CancelFlag>,
 }
 
 impl std::fmt::Debug for ProcessSpec {
@@ -100,7 +110,15 @@ impl ProcessSpec {
             stdin: None,
             timeout: None,
             secrets: Vec::new(),
+            cancel: None,
         }
+    }
+
+    /// Kills the program's process group as soon as `flag` is set (checked
+    /// every 100 ms); [`run`] then fails with [`ProcessError::Cancelled`].
+    pub fn cancel_on(mut self, flag: Option<CancelFlag>) -> Self {
+        self.cancel = flag;
+        self
     }
 
     /// Appends one argument.
@@ -227,6 +245,12 @@ pub enum ProcessError {
         /// The last stderr lines before the kill, scrubbed.
         stderr_tail: Vec<String>,
     },
+    /// The caller's cancel flag was set and the program was killed.
+    #[error("`{program}` was stopped: its job was cancelled")]
+    Cancelled {
+        /// The program name.
+        program: String,
+    },
 }
 
 /// Replaces every occurrence of each secret in `text` by `***`.
@@ -352,67 +376,116 @@ pub fn run(spec: &ProcessSpec, on_line: &mut dyn FnMut(OutputLine)) -> Result<Pr
         on_line(OutputLine { stream, text });
     };
 
-    let timed_out = read_until_eof(&rx, &mut open_streams, deadline, &mut |s, b| deliver(s, b, &mut tail));
-    let status = if timed_out {
-        None
-    } else {
-        // Both pipes are closed; the program is exiting (or a daemonised
-        // grandchild closed them). Wait within what is left of the timeout.
-        match deadline {
-            None => Some(child.wait().map_err(|source| ProcessError::Io {
-                program: program.clone(),
-                source,
-            })?),
-            Some(deadline) => child
-                .wait_timeout(deadline.saturating_duration_since(Instant::now()))
-                .map_err(|source| ProcessError::Io {
-                    program: program.clone(),
-                    source,
-                })?,
-        }
+    let cancel = spec.cancel.as_deref();
+    let stop = read_until_eof(&rx, &mut open_streams, deadline, cancel, &mut |s, b| {
+        deliver(s, b, &mut tail)
+    });
+    let status = match stop {
+        Stop::Eof => wait_exit(&mut child, deadline, cancel).map_err(|source| ProcessError::Io {
+            program: program.clone(),
+            source,
+        })?,
+        stop => Err(stop),
     };
     match status {
-        Some(status) => Ok(ProcessOutcome {
+        Ok(status) => Ok(ProcessOutcome {
             status,
             stderr_tail: tail.into_iter().collect(),
         }),
-        None => {
+        Err(stop) => {
             kill_group(&mut child);
             let _ = child.wait();
             // Pick up what was written before the kill, without blocking on a
             // pipe some escaped grandchild may still hold.
             let grace = Some(Instant::now() + Duration::from_millis(300));
-            read_until_eof(&rx, &mut open_streams, grace, &mut |s, b| deliver(s, b, &mut tail));
-            Err(ProcessError::Timeout {
-                program,
-                after: spec.timeout.unwrap_or_default(),
-                stderr_tail: tail.into_iter().collect(),
+            read_until_eof(&rx, &mut open_streams, grace, None, &mut |s, b| {
+                deliver(s, b, &mut tail)
+            });
+            Err(match stop {
+                Stop::Cancelled => ProcessError::Cancelled { program },
+                _ => ProcessError::Timeout {
+                    program,
+                    after: spec.timeout.unwrap_or_default(),
+                    stderr_tail: tail.into_iter().collect(),
+                },
             })
         }
     }
 }
 
-/// Delivers lines until both readers reported end of file (returns false) or
-/// the deadline passed (returns true).
+/// Why reading a program's output stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Both streams reached end of file.
+    Eof,
+    /// The deadline passed.
+    Deadline,
+    /// The cancel flag was set.
+    Cancelled,
+}
+
+fn is_set(cancel: Option<&AtomicBool>) -> bool {
+    cancel.is_some_and(|c| c.load(Ordering::SeqCst))
+}
+
+/// Both pipes are closed; the program is exiting (or a daemonised grandchild
+/// closed them). Waits within what is left of the timeout, looking at the
+/// cancel flag meanwhile.
+fn wait_exit(
+    child: &mut Child,
+    deadline: Option<Instant>,
+    cancel: Option<&AtomicBool>,
+) -> io::Result<Result<ExitStatus, Stop>> {
+    loop {
+        if is_set(cancel) {
+            return Ok(Err(Stop::Cancelled));
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let slice = match (left, cancel) {
+            (None, None) => return child.wait().map(Ok),
+            (Some(left), None) => left,
+            (left, Some(_)) => left.map_or(CANCEL_POLL, |l| l.min(CANCEL_POLL)),
+        };
+        if let Some(status) = child.wait_timeout(slice)? {
+            return Ok(Ok(status));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(Err(Stop::Deadline));
+        }
+    }
+}
+
+/// Delivers lines until both readers reported end of file, the deadline
+/// passed or the cancel flag was set.
 fn read_until_eof(
     rx: &Receiver<Message>,
     open_streams: &mut usize,
     deadline: Option<Instant>,
+    cancel: Option<&AtomicBool>,
     deliver: &mut dyn FnMut(Stream, Vec<u8>),
-) -> bool {
+) -> Stop {
     while *open_streams > 0 {
-        let message = match deadline {
-            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            Some(deadline) => rx.recv_timeout(deadline.saturating_duration_since(Instant::now())),
+        if is_set(cancel) {
+            return Stop::Cancelled;
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let message = match (left, cancel) {
+            (None, None) => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            (Some(left), None) => rx.recv_timeout(left),
+            (left, Some(_)) => match rx.recv_timeout(left.map_or(CANCEL_POLL, |l| l.min(CANCEL_POLL))) {
+                // A slice ended, not the deadline: look at the flag again.
+                Err(RecvTimeoutError::Timeout) if deadline.is_none_or(|d| Instant::now() < d) => continue,
+                other => other,
+            },
         };
         match message {
             Ok(Message::Line(stream, bytes)) => deliver(stream, bytes),
             Ok(Message::Eof) => *open_streams -= 1,
-            Err(RecvTimeoutError::Timeout) => return true,
+            Err(RecvTimeoutError::Timeout) => return Stop::Deadline,
             Err(RecvTimeoutError::Disconnected) => *open_streams = 0,
         }
     }
-    false
+    Stop::Eof
 }
 
 #[cfg(test)]
@@ -508,6 +581,26 @@ mod tests {
         let (result, lines) = collect(&spec);
         assert!(result.expect("runs").success());
         assert_eq!(lines[0].text, "got *** in C.UTF-8 yes");
+    }
+
+    #[test]
+    fn a_set_cancel_flag_kills_the_process_group() {
+        let flag: CancelFlag = Arc::new(AtomicBool::new(false));
+        let spec = sh("echo started; sleep 30 & sleep 30; echo never").cancel_on(Some(Arc::clone(&flag)));
+        let setter = Arc::clone(&flag);
+        let started = Instant::now();
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(300));
+            setter.store(true, Ordering::SeqCst);
+        });
+        let (result, lines) = collect(&spec);
+        assert!(matches!(result, Err(ProcessError::Cancelled { .. })), "{result:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(lines.len(), 1);
     }
 
     #[test]

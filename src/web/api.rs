@@ -53,7 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     components(schemas(
         ErrorBody, TokenRequest, TokenResponse, ProjectOut, ProjectSettings, crate::service::admin::FreezeSetting,
         TicketSummary, TicketPage, TicketDetail, super::changes::ProductionChanges, super::changes::FileChange, NewTicket, ActionBody, RollbackBody, super::live::LogPage,
-        super::live::LogLineOut
+        super::live::LogLineOut, super::view::RecoveryOut
     )),
     modifiers(&BearerAuth)
 )]

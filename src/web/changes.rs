@@ -20,7 +20,7 @@ use crate::service::Reader;
 use crate::store::{tickets, DbConn};
 use crate::vcs::SnapshotRepo;
 
-use super::view::TicketDetail;
+use super::view::{RecoveryOut, TicketDetail};
 use super::{AppError, AppState};
 
 /// At most this many files are listed.
@@ -133,11 +133,15 @@ pub fn production_changes(data_dir: &Path, view: &TicketView, inputs: DiffInputs
 /// reads with a pooled connection, then git on the blocking pool without one.
 pub async fn ticket_detail(state: &AppState, reader: Reader, id: i64) -> Result<TicketDetail, AppError> {
     let want_diff = state.data_dir.is_some();
-    let (view, inputs) = state
+    let (view, inputs, recovery, states) = state
         .db(move |conn| {
             let view = queries::ticket_view(conn, id, &reader, Utc::now())?;
             let inputs = if want_diff { diff_inputs(conn, &view) } else { None };
-            Ok((view, inputs))
+            let recovery = crate::service::recovery::for_ticket(conn, &view.ticket, &view.project)
+                .ok()
+                .flatten();
+            let states = crate::service::recovery::host_states(conn, view.ticket.id).unwrap_or_default();
+            Ok((view, inputs, recovery, states))
         })
         .await?;
     let changes = match (state.data_dir.clone(), inputs) {
@@ -149,7 +153,20 @@ pub async fn ticket_detail(state: &AppState, reader: Reader, id: i64) -> Result<
         }
         _ => None,
     };
+    let format = VersionFormat::parse(&view.project.version_format).unwrap_or_default();
     let mut detail = TicketDetail::from(view);
+    for host in &mut detail.hosts {
+        if let Some((_, state)) = states.iter().find(|(name, _)| *name == host.name) {
+            host.status.clone_from(state);
+        }
+    }
+    detail.recovery = recovery.map(|r| RecoveryOut {
+        version_tag: format.render(r.version),
+        switched: r.switched,
+        not_switched: r.not_switched,
+        revert_tag: r.revert_to.map(|v| format.render(v)),
+        revert_version: r.revert_to,
+    });
     detail.production_changes = changes;
     Ok(detail)
 }
