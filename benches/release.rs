@@ -145,6 +145,7 @@ fn main() {
         on_event: &on_event,
         on_line: &on_line,
         should_abort: &never,
+        cancel: None,
     };
     let check = |r: &ShipReport| assert!(r.all_switched(), "{r:#?}");
 

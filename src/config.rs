@@ -74,6 +74,11 @@ pub struct ServerConfig {
     pub public_url: String,
     /// HTTP worker threads.
     pub http_workers: usize,
+    /// Reverse proxies (IP addresses or CIDR ranges) whose
+    /// `X-Forwarded-For` header names the client; empty: the TCP peer is
+    /// the client and the header is ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// `[database]`.
@@ -166,6 +171,10 @@ pub struct AuthConfig {
     pub jwt_secret_file: Option<PathBuf>,
     /// Session length in hours.
     pub session_hours: u32,
+    /// Who reads a project: `members` (its members, watchers and admins;
+    /// the default) or `everyone` signed in.
+    #[serde(default)]
+    pub visibility: crate::service::Visibility,
 }
 
 /// How the SMTP connection is secured.

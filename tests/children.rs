@@ -294,6 +294,7 @@ fn ship_locally(target: &Path, version: &str, source: &Path) -> slipway::deploy:
         on_event: &|_| {},
         on_line: &|_, _| {},
         should_abort: &|| false,
+        cancel: None,
     };
     slipway::deploy::ship(&ctx, version, source, &[host])
 }

@@ -118,6 +118,7 @@ impl Fixture {
             on_event: &on_event,
             on_line: &on_line,
             should_abort,
+            cancel: None,
         };
         f(&ctx)
     }

@@ -206,6 +206,15 @@ enum Step {
     Health(DeployError),
 }
 
+/// Tells the caller that `current` on this host points at the new release.
+fn went_live(h: &Host<'_, '_>) {
+    (h.ctx.on_event)(HostEvent {
+        host: h.host.name.clone(),
+        state: HostState::Live,
+        error: None,
+    });
+}
+
 fn after_switch(h: &Host<'_, '_>, release_dir: &str) -> Result<(), Step> {
     let s = h.ctx.settings;
     h.hooks(&s.hooks.after_switch, release_dir).map_err(Step::After)?;
@@ -231,6 +240,7 @@ fn ship_atomic(
     let release_dir = format!("{}/releases/{version}", h.host.target.dir());
     if live.as_deref() == Some(version) {
         // A re-run: this host switched already; finish its after-switch work.
+        went_live(h);
         return after_switch(h, &release_dir);
     }
     *previous = live.clone();
@@ -253,6 +263,7 @@ fn ship_atomic(
     h.hooks(&h.ctx.settings.hooks.before_switch, &release_dir)
         .map_err(Step::Before)?;
     h.switch(version).map_err(Step::Before)?;
+    went_live(h);
     after_switch(h, &release_dir)?;
     prune(h, version, live.as_deref());
     Ok(())
@@ -262,6 +273,7 @@ fn switch_atomic(h: &Host<'_, '_>, version: &str, previous: &mut Option<String>)
     let (live, kept) = h.state().map_err(Step::Before)?;
     let release_dir = format!("{}/releases/{version}", h.host.target.dir());
     if live.as_deref() == Some(version) {
+        went_live(h);
         return after_switch(h, &release_dir);
     }
     if !kept.iter().any(|r| r == version) {
@@ -274,6 +286,7 @@ fn switch_atomic(h: &Host<'_, '_>, version: &str, previous: &mut Option<String>)
     h.hooks(&h.ctx.settings.hooks.before_switch, &release_dir)
         .map_err(Step::Before)?;
     h.switch(version).map_err(Step::Before)?;
+    went_live(h);
     after_switch(h, &release_dir)
 }
 
@@ -282,6 +295,7 @@ fn ship_inplace(h: &Host<'_, '_>, source: &Path, stats: &mut Stats) -> Result<()
     h.hooks(&h.ctx.settings.hooks.before_switch, &dir)
         .map_err(Step::Before)?;
     stats.add(h.upload(source, "", None, true).map_err(Step::Before)?);
+    went_live(h);
     after_switch(h, &dir)
 }
 

@@ -51,6 +51,10 @@ pub enum HostState {
     Pending,
     /// Upload (or switch) in progress.
     Uploading,
+    /// `current` points at the release now; the after-switch hooks and the
+    /// health check have not passed yet (sent as an event the moment the
+    /// host switches, so what runs where is recorded at once: invariant 10).
+    Live,
     /// `current` points at the new release (inplace: the upload completed) and
     /// the after-switch hooks and the health check passed.
     Switched,
@@ -63,11 +67,12 @@ pub enum HostState {
 }
 
 impl HostState {
-    /// `pending`, `uploading`, `switched`, `failed`, `skipped` or `reverted`.
+    /// `pending`, `uploading`, `live`, `switched`, `failed`, `skipped` or `reverted`.
     pub fn as_str(self) -> &'static str {
         match self {
             HostState::Pending => "pending",
             HostState::Uploading => "uploading",
+            HostState::Live => "live",
             HostState::Switched => "switched",
             HostState::Failed => "failed",
             HostState::Skipped => "skipped",
@@ -148,6 +153,9 @@ pub struct Context<'a> {
     /// Checked before each host and each batch starts; `true` stops the run
     /// (hosts not started: `Skipped`).
     pub should_abort: &'a (dyn Fn() -> bool + Sync),
+    /// Set when the job must stop at once (its worker could not renew the
+    /// lease, invariant 11): running rsync, ssh and hook processes are killed.
+    pub cancel: Option<&'a crate::vcs::process::CancelFlag>,
 }
 
 /// Why a deploy operation failed (messages meant for the ticket page).
@@ -274,7 +282,8 @@ pub fn run_local_hooks(ctx: &Context, hooks: &[Vec<String>]) -> Result<(), Deplo
         let mut spec = crate::vcs::process::ProcessSpec::new(program)
             .args(&hook[1..])
             .timeout(std::time::Duration::from_secs(600))
-            .as_build_user();
+            .as_build_user()
+            .cancel_on(ctx.cancel.cloned());
         for (k, v) in ctx.env {
             spec = spec.env(k, v);
         }

@@ -88,7 +88,8 @@ impl Host<'_, '_> {
     /// Runs `spec`, streaming its lines; stdout lines are returned.
     pub(super) fn exec(&self, spec: &ProcessSpec) -> Result<Ran, DeployError> {
         let mut stdout = Vec::new();
-        let outcome = run(spec, &mut |line: OutputLine| {
+        let spec = spec.clone().cancel_on(self.ctx.cancel.cloned());
+        let outcome = run(&spec, &mut |line: OutputLine| {
             if line.stream == crate::vcs::process::Stream::Stdout {
                 stdout.push(line.text.clone());
             }
@@ -213,6 +214,7 @@ impl Host<'_, '_> {
     pub(super) fn run_rsync(&self, spec: ProcessSpec) -> Result<(Stats, Vec<String>), DeployError> {
         let mut stats = Stats::default();
         let mut stdout = Vec::new();
+        let spec = spec.cancel_on(self.ctx.cancel.cloned());
         let outcome = run(&spec, &mut |line: OutputLine| {
             stats.add_line(&line.text);
             if line.stream == crate::vcs::process::Stream::Stdout {

@@ -8,6 +8,7 @@ pub mod policy;
 pub mod role;
 pub mod state;
 pub mod svn_url;
+pub mod system_reason;
 pub mod transition;
 pub mod validate;
 pub mod version;
@@ -17,9 +18,10 @@ pub use freeze::{FreezeCalendar, FreezeWindow, WeekTime};
 pub use policy::{Approval, ApprovalPolicy};
 pub use role::{Actor, Role, UserActor};
 pub use state::{TicketKind, TicketState, UnknownName};
+pub use system_reason::system_reason;
 pub use transition::{
     available_actions, decide, decide_create, Decision, Effect, JobKind, ProjectRules, Refusal, RefusalKind, Request,
     TicketFacts,
 };
-pub use validate::{InvalidInput, ProjectName, Reason, SvnPath, Username};
+pub use validate::{check_text, is_invisible_format, InvalidInput, ProjectName, Reason, SvnPath, Username};
 pub use version::VersionFormat;

@@ -516,10 +516,13 @@ fn check_release_start(
     request: Request<'_>,
     decision: &mut Decision,
 ) -> Result<(), Refusal> {
-    if rules
-        .production_snapshot_seq
-        .is_some_and(|prod| t.snapshot_seq.is_none_or(|seq| seq <= prod))
-    {
+    // A retry may find production running this very snapshot (every host
+    // switched, then a later step failed): finishing it is no step back.
+    let same_allowed = request.action == Action::Retry;
+    if rules.production_snapshot_seq.is_some_and(|prod| {
+        t.snapshot_seq
+            .is_none_or(|seq| seq < prod || (seq == prod && !same_allowed))
+    }) {
         return Err(Refusal::OlderThanProduction);
     }
     if let Some(window) = rules.freeze.active(request.now) {

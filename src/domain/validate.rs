@@ -11,6 +11,19 @@ pub struct InvalidInput {
     pub field: &'static str,
     /// What is wrong, in words a user can act on.
     pub problem: String,
+    /// A stable code for the kind of problem (also a translation key):
+    /// `invalid` unless a more precise one applies (see [`codes`]).
+    pub code: &'static str,
+}
+
+/// Stable codes of [`InvalidInput`] (translation keys under `[input]`).
+pub mod codes {
+    /// Generic refusal.
+    pub const INVALID: &str = "invalid";
+    /// A control character (escape, NUL, …) in the text.
+    pub const CONTROL_CHARACTER: &str = "input.control_character";
+    /// A bidirectional override or invisible format character in the text.
+    pub const INVISIBLE_CHARACTER: &str = "input.invisible_character";
 }
 
 impl InvalidInput {
@@ -19,13 +32,44 @@ impl InvalidInput {
         Self {
             field,
             problem: problem.into(),
+            code: codes::INVALID,
         }
     }
+
+    /// The same refusal with a more precise stable code.
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+}
+
+/// Whether `c` is a bidirectional embedding/override/isolate mark or an
+/// invisible format character (U+202A–U+202E, U+2066–U+2069,
+/// U+200B–U+200F, U+FEFF): text that reads differently from what it is.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{FEFF}')
 }
 
 fn has_control(s: &str, allow_newlines: bool) -> bool {
     s.chars()
         .any(|c| c.is_control() && !(allow_newlines && matches!(c, '\n' | '\r' | '\t')))
+}
+
+/// Refuses control characters (newlines and tabs allowed when asked) and
+/// invisible format characters in `value` (a name, reason, path), with
+/// their stable codes.
+pub fn check_text(field: &'static str, value: &str, allow_newlines: bool) -> Result<(), InvalidInput> {
+    if has_control(value, allow_newlines) {
+        return Err(InvalidInput::new(field, "must not contain control characters").with_code(codes::CONTROL_CHARACTER));
+    }
+    if value.chars().any(is_invisible_format) {
+        return Err(InvalidInput::new(
+            field,
+            "must not contain invisible or text-direction characters (U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF)",
+        )
+        .with_code(codes::INVISIBLE_CHARACTER));
+    }
+    Ok(())
 }
 
 /// Checks a short identifier: 1..=max chars from `[a-z0-9_.-]`, starting with
@@ -137,8 +181,10 @@ impl SvnPath {
         if value.len() > Self::MAX_BYTES {
             return bad("is longer than 1024 bytes");
         }
-        if has_control(value, false) {
-            return bad("must not contain control characters");
+        if let Err(e) = check_text("svn_paths", value, false) {
+            return Err(
+                InvalidInput::new("svn_paths", format!("`{}`: {}", value.escape_debug(), e.problem)).with_code(e.code),
+            );
         }
         if value.starts_with('/') || value.starts_with('\\') || value.contains("://") || value.contains('\\') {
             return bad("must be a relative path inside the repository");
@@ -194,9 +240,7 @@ impl Reason {
                 format!("must be at most {} characters", Self::MAX_CHARS),
             ));
         }
-        if has_control(value, true) {
-            return Err(InvalidInput::new(field, "must not contain control characters"));
-        }
+        check_text(field, value, true)?;
         Ok(Self(value.to_owned()))
     }
 
@@ -268,5 +312,39 @@ mod tests {
         assert!(Reason::parse("reason", "a\u{7}b").is_err());
         assert!(Reason::parse("reason", &"x".repeat(4001)).is_err());
         assert_eq!(Reason::parse_optional("note", Some("  ")), Ok(None));
+    }
+
+    /// Every invisible or direction-changing character of the issue, and a
+    /// few neighbours that stay allowed.
+    const INVISIBLE: [char; 15] = [
+        '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+        '\u{200B}', '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{FEFF}',
+    ];
+
+    #[test]
+    fn invisible_format_characters_are_refused_with_a_stable_code() {
+        for c in INVISIBLE {
+            assert!(is_invisible_format(c), "{c:?}");
+            let path = format!("src/a{c}b.js");
+            let e = SvnPath::parse(&path).expect_err("path with an invisible character");
+            assert_eq!((e.field, e.code), ("svn_paths", codes::INVISIBLE_CHARACTER), "{c:?}");
+            let e = Reason::parse("reason", &format!("fix {c}login")).expect_err("reason");
+            assert_eq!((e.field, e.code), ("reason", codes::INVISIBLE_CHARACTER), "{c:?}");
+            assert!(Reason::parse_optional("note", Some(&format!("{c}"))).is_err());
+            assert_eq!(
+                check_text("display_name", &format!("Li{c}Lei"), false).map_err(|e| e.code),
+                Err(codes::INVISIBLE_CHARACTER)
+            );
+            assert!(ProjectName::parse(&format!("shop{c}")).is_err());
+            assert!(Username::parse(&format!("li{c}")).is_err());
+        }
+        for fine in ['\u{2011}', '\u{2010}', '\u{2070}', '\u{200A}', '中', 'é'] {
+            assert!(!is_invisible_format(fine), "{fine:?}");
+            assert!(Reason::parse("reason", &format!("ok {fine}")).is_ok(), "{fine:?}");
+        }
+        let e = Reason::parse("reason", "a\u{1b}[31mb").expect_err("escape");
+        assert_eq!(e.code, codes::CONTROL_CHARACTER);
+        let e = SvnPath::parse("a\u{1b}b").expect_err("escape");
+        assert_eq!(e.code, codes::CONTROL_CHARACTER);
     }
 }

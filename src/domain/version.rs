@@ -53,6 +53,17 @@ impl VersionFormat {
         self.0.replace("{n}", &n.to_string())
     }
 
+    /// The number of the release named `name` in this format (`v7` → 7), if
+    /// it is one.
+    pub fn number_of(&self, name: &str) -> Option<i64> {
+        let (prefix, suffix) = self.0.split_once("{n}")?;
+        let digits = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
+    }
+
     /// The format text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -68,6 +79,20 @@ impl Default for VersionFormat {
 impl fmt::Display for VersionFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_number_back_from_a_rendered_name() {
+        let f = VersionFormat::parse("rel-{n}.x").expect("format");
+        assert_eq!(f.number_of(&f.render(12)), Some(12));
+        assert_eq!(f.number_of("rel-.x"), None);
+        assert_eq!(f.number_of("v12"), None);
+        assert_eq!(VersionFormat::default().number_of("v3"), Some(3));
     }
 }
 

@@ -26,10 +26,16 @@ pub const SVN_POLL: &str = "svn-poll";
 /// Job kind of the log cleanup.
 pub const LOG_CLEANUP: &str = "log-cleanup";
 
-/// Puts expired leases back in the queue; returns how many.
+/// Puts expired leases back in the queue, then fails every ticket left in a
+/// job-owned state without a live job ([`super::orphans`]); returns how
+/// many jobs and tickets it changed.
 pub fn sweep(pool: &Pool) -> Result<usize, crate::store::StoreError> {
-    let mut conn = pool.get()?;
-    jobs::requeue_expired(&mut conn, timestamp_now())
+    let requeued = {
+        let mut conn = pool.get()?;
+        let now = jobs::db_now(&mut conn)?;
+        jobs::requeue_expired(&mut conn, now)?
+    };
+    Ok(requeued + super::orphans::fail_orphaned(pool)?)
 }
 
 /// Enqueues an SVN poll for every project that has none waiting.
@@ -116,7 +122,7 @@ pub async fn start(pool: Pool, waker: Waker, options: &CronOptions) -> Result<Jo
             &options.sweep,
             pool.clone(),
             waker.clone(),
-            "re-queued expired leases",
+            "re-queued expired leases and failed orphaned tickets",
             sweep,
         )?)
         .await?;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::store::models::JobRow;
 use crate::store::Pool;
+use crate::vcs::process::CancelFlag;
 
 use super::log::JobLog;
 
@@ -31,6 +32,17 @@ pub struct JobContext {
     pub data_dir: PathBuf,
     /// The job's output.
     pub log: JobLog,
+    /// Set by the worker when it could not renew the job's lease: the
+    /// handler stops at once, writes nothing more, and hands this flag to
+    /// every external program it runs so they are killed (invariant 11).
+    pub cancel: CancelFlag,
+}
+
+impl JobContext {
+    /// Whether the worker fenced this job off (its lease is about to run out).
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// A job kind's behaviour. `run` must be safe to run twice: a job whose

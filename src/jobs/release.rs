@@ -1,4 +1,5 @@
-//! The `release` and `rollback` jobs.
+//! The `release` job (and what the `rollback` job in [`super::rollback`]
+//! shares with it).
 //!
 //! Release, for a ticket in `releasing`: check that the snapshot recorded at
 //! staging exists and descends from what production runs (invariants 2
@@ -16,65 +17,49 @@
 //! switched are left as they are, and the ticket fails with the reason.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::deploy::{self, Context, DeployHost, DeploySettings, HostEvent, HostState, ShipReport, Target};
-use crate::domain::{Action, Refusal, TicketKind, VersionFormat};
+use crate::deploy::{self, Context, DeployHost, DeploySettings, HostState, ShipReport, Target};
+use crate::domain::{Action, Refusal, VersionFormat};
 use crate::service::tickets::{self as service, ActionInput, ActorRef};
 use crate::service::ServiceError;
 use crate::store::models::{ProjectRow, TicketRow};
-use crate::store::{projects, releases, tickets, timestamp_now, users, Pool};
-use crate::vcs::{OutputLine, Signature, SnapshotRepo};
+use crate::store::{projects, releases, tickets, timestamp_now, users, DbConn, Pool};
+use crate::vcs::{Signature, SnapshotRepo};
 
 use super::handler::{Handler, JobContext, JobError};
 use super::log::JobLog;
+use super::ship_record::{hosts_to_do, DeployInputs, ProjectHost, Recorder};
 use super::stage::{mark_failed, snapshot_repo_path};
+
+pub use super::rollback::{Rollback, ROLLBACK};
 
 /// Job kind of a release.
 pub const RELEASE: &str = "release";
-/// Job kind of a rollback.
-pub const ROLLBACK: &str = "rollback";
 
-fn retry(e: impl std::fmt::Display) -> JobError {
+pub(super) fn retry(e: impl std::fmt::Display) -> JobError {
     JobError::Retryable(e.to_string())
 }
 
-fn permanent(e: impl std::fmt::Display) -> JobError {
+pub(super) fn permanent(e: impl std::fmt::Display) -> JobError {
     JobError::Permanent(e.to_string())
 }
 
 /// Ships releases.
 pub struct Release;
 
-/// Runs rollbacks.
-pub struct Rollback;
-
-/// A host of the project: its id, its target as stored, and how to reach it.
-#[derive(Clone)]
-struct ProjectHost {
-    id: i64,
-    target: String,
-    deploy: DeployHost,
-}
-
-/// The id of the host named `name`.
-fn host_id(hosts: &[ProjectHost], name: &str) -> Option<i64> {
-    hosts.iter().find(|h| h.deploy.name == name).map(|h| h.id)
-}
-
 /// What both jobs load.
-struct Work {
-    ticket: TicketRow,
-    project: ProjectRow,
-    settings: DeploySettings,
-    hosts: Vec<ProjectHost>,
-    format: VersionFormat,
+pub(super) struct Work {
+    pub(super) ticket: TicketRow,
+    pub(super) project: ProjectRow,
+    pub(super) settings: DeploySettings,
+    pub(super) hosts: Vec<ProjectHost>,
+    pub(super) format: VersionFormat,
 }
 
-fn load(ctx: &JobContext, expect_state: &str) -> Result<Option<Work>, JobError> {
+pub(super) fn load(ctx: &JobContext, expect_state: &str) -> Result<Option<Work>, JobError> {
     let ticket_id = ctx.job.ticket_id.ok_or_else(|| permanent("job without a ticket"))?;
     let mut conn = ctx.pool.get().map_err(retry)?;
     let ticket = tickets::by_id(&mut conn, ticket_id)
@@ -118,81 +103,7 @@ fn load(ctx: &JobContext, expect_state: &str) -> Result<Option<Work>, JobError> 
     }))
 }
 
-/// Writes each host's progress to `release_hosts` and the job log.
-struct Recorder<'a> {
-    pool: Pool,
-    ticket_id: i64,
-    log: Mutex<&'a mut JobLog>,
-    abort_checked: Mutex<(Instant, bool)>,
-}
-
-impl<'a> Recorder<'a> {
-    fn new(pool: Pool, ticket_id: i64, log: &'a mut JobLog) -> Self {
-        Self {
-            pool,
-            ticket_id,
-            log: Mutex::new(log),
-            abort_checked: Mutex::new((Instant::now() - Duration::from_secs(60), false)),
-        }
-    }
-
-    fn event(&self, event: HostEvent) {
-        let now = timestamp_now();
-        let written = self.pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-            releases::set_state(
-                &mut conn,
-                self.ticket_id,
-                &event.host,
-                event.state.as_str(),
-                event.error.as_deref(),
-                now,
-            )
-            .map_err(|e| e.to_string())
-        });
-        let mut line = format!("[{}] {}", event.host, event.state.as_str());
-        if let Some(error) = &event.error {
-            line.push_str(&format!(": {error}"));
-        }
-        if let Err(error) = written {
-            line.push_str(&format!(" (not recorded: {error})"));
-        }
-        if let Ok(mut log) = self.log.lock() {
-            log.info(&line);
-        }
-    }
-
-    fn line(&self, host: &str, line: OutputLine) {
-        if let Ok(mut log) = self.log.lock() {
-            log.line(line.stream.into(), &format!("[{host}] {}", line.text));
-        }
-    }
-
-    /// Whether someone asked to abort (asks the database at most twice a second).
-    fn aborted(&self) -> bool {
-        let Ok(mut checked) = self.abort_checked.lock() else {
-            return false;
-        };
-        if checked.1 || checked.0.elapsed() < Duration::from_millis(500) {
-            return checked.1;
-        }
-        let requested = self
-            .pool
-            .get()
-            .ok()
-            .and_then(|mut conn| tickets::by_id(&mut conn, self.ticket_id).ok().flatten())
-            .is_some_and(|t| t.abort_requested);
-        *checked = (Instant::now(), requested);
-        requested
-    }
-
-    fn info(&self, text: &str) {
-        if let Ok(mut log) = self.log.lock() {
-            log.info(text);
-        }
-    }
-}
-
-fn env_for(project: &ProjectRow, ticket: &TicketRow, version: &str) -> Vec<(String, String)> {
+pub(super) fn env_for(project: &ProjectRow, ticket: &TicketRow, version: &str) -> Vec<(String, String)> {
     vec![
         ("SLIPWAY_PROJECT".into(), project.name.clone()),
         ("SLIPWAY_VERSION".into(), version.to_owned()),
@@ -202,7 +113,13 @@ fn env_for(project: &ProjectRow, ticket: &TicketRow, version: &str) -> Vec<(Stri
 
 /// Exports `rev` into `<data_dir>/releases/<project>/<version>` unless a
 /// complete export is there; returns the directory.
-fn export(repo: &SnapshotRepo, data_dir: &Path, project: &str, version: &str, rev: &str) -> Result<PathBuf, JobError> {
+pub(super) fn export(
+    repo: &SnapshotRepo,
+    data_dir: &Path,
+    project: &str,
+    version: &str,
+    rev: &str,
+) -> Result<PathBuf, JobError> {
     let parent = data_dir.join("releases").join(project);
     let dir = parent.join(version);
     // The marker sits beside the export, so it is never shipped.
@@ -220,85 +137,8 @@ fn export(repo: &SnapshotRepo, data_dir: &Path, project: &str, version: &str, re
     Ok(dir)
 }
 
-/// Records the hosts of a ticket as pending (first run) and returns the ones
-/// still to do (a retry skips hosts already switched).
-fn hosts_to_do(pool: &Pool, ticket: &TicketRow, hosts: &[ProjectHost]) -> Result<Vec<DeployHost>, JobError> {
-    let mut conn = pool.get().map_err(retry)?;
-    let now = timestamp_now();
-    for host in hosts {
-        releases::ensure(&mut conn, ticket.id, host.id, &host.deploy.name, &host.target, now).map_err(retry)?;
-    }
-    let done: Vec<String> = releases::for_ticket(&mut conn, ticket.id)
-        .map_err(retry)?
-        .into_iter()
-        .filter(|h| h.state == HostState::Switched.as_str())
-        .map(|h| h.host_name)
-        .collect();
-    Ok(hosts
-        .iter()
-        .filter(|h| !done.contains(&h.deploy.name))
-        .map(|h| h.deploy.clone())
-        .collect())
-}
-
-fn record_running(
-    pool: &Pool,
-    ticket_id: i64,
-    report: &ShipReport,
-    hosts: &[ProjectHost],
-    version: i64,
-) -> Result<(), JobError> {
-    let mut conn = pool.get().map_err(retry)?;
-    for result in report.hosts.iter().filter(|r| r.state == HostState::Switched) {
-        releases::set_running(
-            &mut conn,
-            ticket_id,
-            &result.host,
-            host_id(hosts, &result.host),
-            Some(version),
-        )
-        .map_err(retry)?;
-    }
-    Ok(())
-}
-
-/// The pieces of a deploy [`Context`] that come from the ticket and project.
-struct DeployInputs<'a> {
-    settings: &'a DeploySettings,
-    excludes: Vec<String>,
-    env: Vec<(String, String)>,
-    known_hosts: PathBuf,
-}
-
-impl<'a> DeployInputs<'a> {
-    fn new(work: &'a Work, data_dir: &Path, version: &str) -> Self {
-        Self {
-            settings: &work.settings,
-            excludes: serde_json::from_str(&work.project.excludes).unwrap_or_default(),
-            env: env_for(&work.project, &work.ticket, version),
-            known_hosts: data_dir.join("ssh").join("known_hosts"),
-        }
-    }
-
-    /// Runs `f` with a deploy context whose progress goes to `recorder`.
-    fn run<R>(&self, recorder: &Recorder<'_>, f: impl FnOnce(&Context<'_>) -> R) -> R {
-        let on_event = |e: HostEvent| recorder.event(e);
-        let on_line = |h: &str, l: OutputLine| recorder.line(h, l);
-        let should_abort = || recorder.aborted();
-        f(&Context {
-            settings: self.settings,
-            excludes: &self.excludes,
-            env: &self.env,
-            known_hosts: &self.known_hosts,
-            on_event: &on_event,
-            on_line: &on_line,
-            should_abort: &should_abort,
-        })
-    }
-}
-
 /// Turns a report that is not a full success into the job's error.
-fn outcome(report: &ShipReport, what: &str) -> Result<(), JobError> {
+pub(super) fn outcome(report: &ShipReport, what: &str) -> Result<(), JobError> {
     if report.all_switched() {
         return Ok(());
     }
@@ -316,10 +156,25 @@ fn outcome(report: &ShipReport, what: &str) -> Result<(), JobError> {
         })
         .collect();
     let why = if report.aborted { "aborted" } else { "failed" };
-    Err(permanent(format!("{what} {why}: {}", failed.join("; "))))
+    let message = format!("{what} {why}: {}", failed.join("; "));
+    // Hosts that could not be reached may be next time: retry (the retry
+    // ships only the hosts not switched yet). Anything else fails at once.
+    let mut failures = report.hosts.iter().filter(|h| h.state == HostState::Failed).peekable();
+    let transient = !report.aborted
+        && failures.peek().is_some()
+        && failures.all(|h| {
+            h.error
+                .as_deref()
+                .is_some_and(super::transient::is_transient_host_error)
+        });
+    Err(if transient { retry(message) } else { permanent(message) })
 }
 
-fn finish(pool: &Pool, ticket_id: i64, log: &mut JobLog) -> Result<(), JobError> {
+pub(super) fn finish(pool: &Pool, ticket_id: i64, log: &mut JobLog, fenced: bool) -> Result<(), JobError> {
+    if fenced {
+        // The worker could not renew the lease: another may hold the job now.
+        return Err(retry("stopped before the end: the job's lease could not be renewed"));
+    }
     let mut conn = pool.get().map_err(retry)?;
     match service::apply(
         &mut conn,
@@ -351,18 +206,13 @@ impl Release {
             .clone()
             .ok_or_else(|| permanent("no staged snapshot to release"))?;
         let repo = SnapshotRepo::open_or_init(&snapshot_repo_path(&ctx.data_dir, &project.name)).map_err(retry)?;
-        // Invariant 3: production's snapshot must be an ancestor of this one.
+        // Invariant 3: what any host runs must be an ancestor of this snapshot.
         let mut conn = ctx.pool.get().map_err(retry)?;
-        if let Some(prod) = project.production_version {
-            let prod_commit = tickets::by_version(&mut conn, project.id, prod)
-                .map_err(retry)?
-                .and_then(|t| t.snapshot_commit);
-            if let Some(prod_commit) = prod_commit {
-                if !repo.is_ancestor(&prod_commit, &commit).map_err(permanent)? {
-                    return Err(permanent(format!(
-                        "snapshot {commit} does not descend from production's {prod_commit}; an older build only goes back by a rollback"
-                    )));
-                }
+        for prod_commit in production_commits(&mut conn, project, number)? {
+            if !repo.is_ancestor(&prod_commit, &commit).map_err(permanent)? {
+                return Err(permanent(format!(
+                    "snapshot {commit} does not descend from production's {prod_commit}; an older build only goes back by a rollback"
+                )));
             }
         }
         let submitter = users::by_id(&mut conn, ticket.submitter_id)
@@ -395,12 +245,14 @@ impl Release {
             targets.len(),
             work.hosts.len()
         ));
-        let inputs = DeployInputs::new(&work, &ctx.data_dir, &version);
+        let inputs = deploy_inputs(&work, &ctx.data_dir, &version, &ctx.cancel);
         let pool = ctx.pool.clone();
-        let recorder = Recorder::new(pool.clone(), ticket.id, &mut ctx.log);
+        let cancel = Arc::clone(&ctx.cancel);
+        let recorder = Recorder::new(pool.clone(), ticket.id, &work.hosts, &mut ctx.log, Arc::clone(&cancel));
+        recorder.switching_to(number);
         inputs.run(&recorder, |deploy_ctx| {
             let report = deploy::ship(deploy_ctx, &version, &dir, &targets);
-            record_running(&pool, ticket.id, &report, &work.hosts, number)?;
+            recorder.reconcile(deploy_ctx, &report, &targets, &work.format);
             if report.aborted && ticket_wants_revert(&pool, ticket.id) {
                 revert_switched(deploy_ctx, &pool, &work, &report, &recorder);
             }
@@ -411,9 +263,50 @@ impl Release {
             })
         })?;
         drop(recorder);
-        finish(&pool, ticket.id, &mut ctx.log)
+        finish(
+            &pool,
+            ticket.id,
+            &mut ctx.log,
+            ctx.cancel.load(std::sync::atomic::Ordering::SeqCst),
+        )
     }
 }
+
+/// The snapshots of every version production runs (the last full release
+/// and whatever any host runs), except release `own` itself (a retry).
+fn production_commits(conn: &mut DbConn, project: &ProjectRow, own: i64) -> Result<Vec<String>, JobError> {
+    let mut versions = releases::running_versions(conn, project.id).map_err(retry)?;
+    versions.extend(project.production_version);
+    versions.sort_unstable();
+    versions.dedup();
+    let mut commits = Vec::new();
+    for version in versions.into_iter().filter(|v| *v != own) {
+        if let Some(commit) = tickets::by_version(conn, project.id, version)
+            .map_err(retry)?
+            .and_then(|t| t.snapshot_commit)
+        {
+            commits.push(commit);
+        }
+    }
+    Ok(commits)
+}
+
+pub(super) fn deploy_inputs<'a>(
+    work: &'a Work,
+    data_dir: &Path,
+    version: &str,
+    cancel: &crate::vcs::process::CancelFlag,
+) -> DeployInputs<'a> {
+    DeployInputs {
+        settings: &work.settings,
+        excludes: serde_json::from_str(&work.project.excludes).unwrap_or_default(),
+        env: env_for(&work.project, &work.ticket, version),
+        known_hosts: DeployInputs::known_hosts(data_dir),
+        cancel: Arc::clone(cancel),
+    }
+}
+
+impl Release {}
 
 fn ticket_wants_revert(pool: &Pool, ticket_id: i64) -> bool {
     pool.get()
@@ -422,17 +315,19 @@ fn ticket_wants_revert(pool: &Pool, ticket_id: i64) -> bool {
         .is_some_and(|t| t.abort_revert)
 }
 
-/// After an abort with "revert switched hosts": switch them back to what
-/// production ran before.
+/// After an abort with "revert switched hosts": switch every host whose
+/// `current` moved back to what production ran before (each recorded as it
+/// switches back).
 fn revert_switched(deploy_ctx: &Context<'_>, pool: &Pool, work: &Work, report: &ShipReport, recorder: &Recorder<'_>) {
     let Some(previous) = work.project.production_version else {
         recorder.info("nothing ran before this release; switched hosts stay");
         return;
     };
+    let moved = recorder.went_live();
     let switched: Vec<DeployHost> = report
         .hosts
         .iter()
-        .filter(|r| r.state == HostState::Switched)
+        .filter(|r| r.state == HostState::Switched || (moved.contains(&r.host) && r.state == HostState::Failed))
         .filter_map(|r| {
             work.hosts
                 .iter()
@@ -440,10 +335,9 @@ fn revert_switched(deploy_ctx: &Context<'_>, pool: &Pool, work: &Work, report: &
                 .map(|h| h.deploy.clone())
         })
         .collect();
+    recorder.switching_to(previous);
     let back = deploy::switch_to(deploy_ctx, &work.format.render(previous), &switched);
-    if let Err(error) = record_running(pool, work.ticket.id, &back, &work.hosts, previous) {
-        recorder.info(&format!("could not record the reverted hosts: {error}"));
-    }
+    recorder.reconcile(deploy_ctx, &back, &switched, &work.format);
     if let Ok(mut conn) = pool.get() {
         for result in back.hosts.iter().filter(|r| r.state == HostState::Switched) {
             let reverted = HostState::Reverted.as_str();
@@ -454,7 +348,7 @@ fn revert_switched(deploy_ctx: &Context<'_>, pool: &Pool, work: &Work, report: &
 
 /// Loads the work, or says why there is none: the ticket moved on (done) or
 /// an abort came before any host was touched (failed).
-fn start(ctx: &mut JobContext, expect_state: &str) -> Result<Option<Work>, JobError> {
+pub(super) fn start(ctx: &mut JobContext, expect_state: &str) -> Result<Option<Work>, JobError> {
     match load(ctx, expect_state)? {
         None => {
             ctx.log
@@ -478,72 +372,6 @@ impl Handler for Release {
     fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
         match start(ctx, "releasing")? {
             Some(work) => self.release(ctx, work),
-            None => Ok(()),
-        }
-    }
-
-    fn give_up(&self, ctx: &mut JobContext, error: &str) {
-        mark_failed(ctx, error);
-    }
-}
-
-impl Rollback {
-    fn rollback(&self, ctx: &mut JobContext, work: Work) -> Result<(), JobError> {
-        let ticket = &work.ticket;
-        if ticket.kind != TicketKind::Rollback.as_str() {
-            return Err(permanent("not a rollback ticket"));
-        }
-        let target = ticket
-            .target_version
-            .ok_or_else(|| permanent("rollback without a target version"))?;
-        let version = work.format.render(target);
-        let repo = SnapshotRepo::open_or_init(&snapshot_repo_path(&ctx.data_dir, &work.project.name)).map_err(retry)?;
-        let targets = hosts_to_do(&ctx.pool, ticket, &work.hosts)?;
-        let inputs = DeployInputs::new(&work, &ctx.data_dir, &version);
-        let pool = ctx.pool.clone();
-        let data_dir = ctx.data_dir.clone();
-        let recorder = Recorder::new(pool.clone(), ticket.id, &mut ctx.log);
-        recorder.info(&format!("switching {} host(s) back to {version}", targets.len()));
-        inputs.run(&recorder, |deploy_ctx| {
-            let mut report = deploy::switch_to(deploy_ctx, &version, &targets);
-            record_running(&pool, ticket.id, &report, &work.hosts, target)?;
-            let not_kept: Vec<DeployHost> = report
-                .hosts
-                .iter()
-                .filter(|r| r.not_kept)
-                .filter_map(|r| targets.iter().find(|h| h.name == r.host).cloned())
-                .collect();
-            if !not_kept.is_empty() && !report.aborted {
-                recorder.info(&format!(
-                    "{version} was pruned on {} host(s); exporting the tag and shipping it",
-                    not_kept.len()
-                ));
-                let dir = export(&repo, &data_dir, &work.project.name, &version, &version)?;
-                let shipped = deploy::ship(deploy_ctx, &version, &dir, &not_kept);
-                record_running(&pool, ticket.id, &shipped, &work.hosts, target)?;
-                report.hosts.retain(|r| !not_kept.iter().any(|h| h.name == r.host));
-                report.aborted |= shipped.aborted;
-                report.hosts.extend(shipped.hosts);
-            }
-            outcome(&report, &format!("rollback to {version}"))
-        })?;
-        drop(recorder);
-        finish(&pool, ticket.id, &mut ctx.log)
-    }
-}
-
-impl Handler for Rollback {
-    fn kind(&self) -> &'static str {
-        ROLLBACK
-    }
-
-    fn locks_project(&self) -> bool {
-        true
-    }
-
-    fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
-        match start(ctx, "rolling_back")? {
-            Some(work) => self.rollback(ctx, work),
             None => Ok(()),
         }
     }

@@ -4,8 +4,14 @@
 //! `staged`. Safe to run twice: it does nothing once the ticket has left
 //! `submitted`, svn update is idempotent and an unchanged tree is not
 //! committed again.
+//!
+//! No pooled database connection is held while svn, the build or git run:
+//! the job reads what it needs, lets the connection go, runs the programs,
+//! and takes a connection again to write (a slow build must not starve the
+//! web pages of connections).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -16,6 +22,7 @@ use crate::service::ServiceError;
 use crate::store::models::{ProjectRow, TicketRow, UserRow};
 use crate::store::svn::{self as history, SvnRevisionRow};
 use crate::store::{projects, tickets as ticket_rows, users, DbConn};
+use crate::vcs::process::CancelFlag;
 use crate::vcs::{OutputLine, ProcessSpec, Signature, SnapshotRepo};
 
 use super::handler::{Handler, JobContext, JobError};
@@ -71,8 +78,8 @@ fn load(conn: &mut DbConn, ticket_id: i64) -> Result<Loaded, JobError> {
 }
 
 impl Stage {
-    fn update_staging(&self, l: &Loaded, log: &mut JobLog) -> Result<i64, JobError> {
-        let svn = self.svn.client_for(&l.project)?;
+    fn update_staging(&self, l: &Loaded, log: &mut JobLog, cancel: &CancelFlag) -> Result<i64, JobError> {
+        let svn = self.svn.client_for(&l.project)?.with_cancel(Arc::clone(cancel));
         let wc = Path::new(&l.project.staging_dir);
         let paths: Vec<String> =
             serde_json::from_str(&l.ticket.svn_paths).map_err(|e| JobError::Permanent(e.to_string()))?;
@@ -107,7 +114,7 @@ impl Stage {
             .map_err(classify)
     }
 
-    fn build(&self, project: &ProjectRow, log: &mut JobLog) -> Result<(), JobError> {
+    fn build(&self, project: &ProjectRow, log: &mut JobLog, cancel: &CancelFlag) -> Result<(), JobError> {
         let argv: Vec<String> =
             serde_json::from_str(&project.build_command).map_err(|e| JobError::Permanent(e.to_string()))?;
         let Some((program, args)) = argv.split_first() else {
@@ -123,7 +130,8 @@ impl Stage {
             .cwd(&project.staging_dir)
             .env("SLIPWAY_PROJECT", &project.name)
             .timeout(self.build_timeout)
-            .as_build_user();
+            .as_build_user()
+            .cancel_on(Some(Arc::clone(cancel)));
         let outcome = crate::vcs::process::run(&spec, &mut forward(log))
             .map_err(|e| JobError::Permanent(format!("build: {e}")))?;
         if outcome.success() {
@@ -138,7 +146,7 @@ impl Stage {
 
     fn record_history(
         &self,
-        conn: &mut DbConn,
+        pool: &crate::store::Pool,
         l: &Loaded,
         base: Option<i64>,
         revision: i64,
@@ -150,6 +158,8 @@ impl Stage {
         }
         let svn = self.svn.client_for(&l.project)?;
         let entries = svn.log(&l.project.svn_url, from, revision).map_err(classify)?;
+        // svn has finished: now a connection to write.
+        let mut conn = pool.get().map_err(retry)?;
         for entry in &entries {
             let row = SvnRevisionRow {
                 project_id: l.project.id,
@@ -159,7 +169,7 @@ impl Stage {
                 message: entry.message.clone(),
                 paths: serde_json::to_string(&entry.paths).unwrap_or_else(|_| "[]".into()),
             };
-            history::record(conn, &row).map_err(retry)?;
+            history::record(&mut conn, &row).map_err(retry)?;
         }
         log.info(&format!(
             "this ticket brings {} SVN commit(s) in r{}..r{revision}",
@@ -184,8 +194,10 @@ impl Handler for Stage {
             .job
             .ticket_id
             .ok_or_else(|| JobError::Permanent("stage job without a ticket".into()))?;
-        let mut conn = ctx.pool.get().map_err(retry)?;
-        let loaded = load(&mut conn, ticket_id)?;
+        let loaded = {
+            let mut conn = ctx.pool.get().map_err(retry)?;
+            load(&mut conn, ticket_id)?
+        };
         if loaded.ticket.state != "submitted" {
             ctx.log.info(&format!(
                 "ticket #{ticket_id} is {}; nothing to stage",
@@ -193,9 +205,9 @@ impl Handler for Stage {
             ));
             return Ok(());
         }
-        let revision = self.update_staging(&loaded, &mut ctx.log)?;
+        let revision = self.update_staging(&loaded, &mut ctx.log, &ctx.cancel)?;
         ctx.log.info(&format!("staging is at r{revision}"));
-        self.build(&loaded.project, &mut ctx.log)?;
+        self.build(&loaded.project, &mut ctx.log, &ctx.cancel)?;
         let repo =
             SnapshotRepo::open_or_init(&snapshot_repo_path(&ctx.data_dir, &loaded.project.name)).map_err(retry)?;
         let excludes: Vec<String> = serde_json::from_str(&loaded.project.excludes).unwrap_or_default();
@@ -223,10 +235,16 @@ impl Handler for Stage {
                 snapshot.commit
             ));
         }
-        let base = history::last_staged_revision(&mut conn, loaded.project.id, ticket_id).map_err(retry)?;
-        if let Err(error) = self.record_history(&mut conn, &loaded, base, revision, &mut ctx.log) {
+        let base = {
+            let mut conn = ctx.pool.get().map_err(retry)?;
+            history::last_staged_revision(&mut conn, loaded.project.id, ticket_id).map_err(retry)?
+        };
+        if let Err(error) = self.record_history(&ctx.pool, &loaded, base, revision, &mut ctx.log) {
             // The commit list is for people; staging itself succeeded.
             ctx.log.info(&format!("could not record the SVN log: {error}"));
+        }
+        if ctx.cancelled() {
+            return Err(retry("stopped before the end: the job's lease could not be renewed"));
         }
         let mut input = ActionInput::new(Action::StageSucceeded, ActorRef::System);
         input.snapshot = Some(Snapshot {
@@ -234,6 +252,7 @@ impl Handler for Stage {
             commit: snapshot.commit,
             base_revision: base,
         });
+        let mut conn = ctx.pool.get().map_err(retry)?;
         match tickets::apply(&mut conn, ticket_id, &input, Utc::now()) {
             Ok(_) => {
                 ctx.log.info(&format!("ticket #{ticket_id} is staged"));
@@ -257,8 +276,8 @@ impl Handler for Stage {
 /// still waiting on this job).
 pub fn mark_failed(ctx: &mut JobContext, error: &str) {
     let Some(ticket_id) = ctx.job.ticket_id else { return };
-    let input =
-        ActionInput::new(Action::JobFailed, ActorRef::System).with_note(error.chars().take(3900).collect::<String>());
+    // The service makes a system note readable (escapes stripped, cut), never refuses it.
+    let input = ActionInput::new(Action::JobFailed, ActorRef::System).with_note(error);
     let result = ctx
         .pool
         .get()

@@ -77,12 +77,15 @@ impl SvnAccess {
     }
 }
 
-/// Sorts an svn failure into retry-worthy or not.
+/// Sorts an svn failure into retry-worthy or not: a network problem, a
+/// timeout or a lock may pass; a revision or path that does not exist, bad
+/// credentials, a conflict or output we cannot read fail at once with the
+/// message (issue 9, defect 8).
 pub fn classify(error: crate::vcs::SvnError) -> JobError {
     use crate::vcs::SvnError as E;
     match error {
-        E::Failed(_) | E::Timeout(_) | E::Io(_) => JobError::Retryable(error.to_string()),
-        E::Auth(_) | E::Conflict(_) | E::MissingPath { .. } | E::Locked(_) | E::Parse(_) => {
+        E::Failed(_) | E::Timeout(_) | E::Io(_) | E::Cancelled | E::Locked(_) => JobError::Retryable(error.to_string()),
+        E::Auth(_) | E::Conflict(_) | E::MissingPath { .. } | E::NoSuchRevision { .. } | E::Parse(_) => {
             JobError::Permanent(error.to_string())
         }
     }

@@ -1,5 +1,6 @@
 //! The `svn-poll` job: records a project's new SVN revisions and their log,
-//! so the pages can show what is waiting to be shipped.
+//! so the pages can show what is waiting to be shipped. No pooled database
+//! connection is held while svn runs.
 
 use crate::store::projects;
 use crate::store::svn::{self as history, SvnRevisionRow};
@@ -27,20 +28,27 @@ impl Handler for SvnPoll {
             .job
             .project_id
             .ok_or_else(|| JobError::Permanent("svn-poll without a project".into()))?;
-        let mut conn = ctx.pool.get().map_err(|e| JobError::Retryable(e.to_string()))?;
-        let Some(project) = projects::by_id(&mut conn, project_id).map_err(|e| JobError::Retryable(e.to_string()))?
-        else {
-            return Ok(());
+        let retry = |e: crate::store::StoreError| JobError::Retryable(e.to_string());
+        let connect = || ctx.pool.get().map_err(|e| JobError::Retryable(e.to_string()));
+        let (project, known) = {
+            let mut conn = connect()?;
+            let Some(project) = projects::by_id(&mut conn, project_id).map_err(retry)? else {
+                return Ok(());
+            };
+            let known = history::latest(&mut conn, project.id).map_err(retry)?;
+            (project, known)
         };
+        // svn runs with no connection taken from the pool.
         let svn = self.svn.client_for(&project)?;
         let head = svn.head_revision(&project.svn_url).map_err(classify)?;
-        let known = history::latest(&mut conn, project.id).map_err(|e| JobError::Retryable(e.to_string()))?;
         let from = known.unwrap_or((head - FIRST_POLL_DEPTH).max(0));
         if from >= head {
             return Ok(());
         }
+        let entries = svn.log(&project.svn_url, from, head).map_err(classify)?;
+        let mut conn = connect()?;
         let mut new = 0;
-        for entry in svn.log(&project.svn_url, from, head).map_err(classify)? {
+        for entry in entries {
             let row = SvnRevisionRow {
                 project_id: project.id,
                 revision: entry.revision,
@@ -49,7 +57,7 @@ impl Handler for SvnPoll {
                 message: entry.message,
                 paths: serde_json::to_string(&entry.paths).unwrap_or_else(|_| "[]".into()),
             };
-            if history::record(&mut conn, &row).map_err(|e| JobError::Retryable(e.to_string()))? {
+            if history::record(&mut conn, &row).map_err(retry)? {
                 new += 1;
             }
         }

@@ -2,13 +2,14 @@
 //! blocking thread while a heartbeat keeps the lease, and record the
 //! outcome (done, retry with backoff, or failed for good). Up to
 //! `concurrency` jobs run at once; a wake-up or the poll interval starts the
-//! next claim.
+//! next claim. A job whose lease could not be renewed is stopped before the
+//! lease runs out and handed back ([`super::lease`], invariant 11).
 
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta};
 use tokio::sync::Semaphore;
@@ -18,6 +19,7 @@ use crate::store::{timestamp_now, Pool};
 
 use super::backoff;
 use super::handler::{JobContext, JobError, Registry};
+use super::lease::{Heartbeat, LeaseSpec};
 use super::log::JobLog;
 use super::wake::Waker;
 
@@ -70,6 +72,7 @@ pub struct Worker {
     registry: Registry,
     options: Arc<WorkerOptions>,
     waker: Waker,
+    renewal_fault: Option<Arc<AtomicBool>>,
 }
 
 fn to_delta(d: Duration) -> TimeDelta {
@@ -84,14 +87,26 @@ impl Worker {
             registry,
             options: Arc::new(options),
             waker,
+            renewal_fault: None,
         }
+    }
+
+    /// Fault injection for tests: while `fault` is set, every lease renewal
+    /// of this worker fails as if the database could not be reached.
+    pub fn with_renewal_fault(mut self, fault: Arc<AtomicBool>) -> Self {
+        self.renewal_fault = Some(fault);
+        self
     }
 
     /// Claims one job, if any is runnable (blocking).
     pub fn claim(&self) -> Result<Option<Claim>, crate::store::StoreError> {
         let kinds = self.registry.kinds();
         let locking = self.registry.locking_kinds();
-        let now = timestamp_now();
+        let mut conn = self.pool.get()?;
+        // Leases are measured on the database's clock; the lease starts no
+        // earlier than this instant on ours.
+        let leased_at = Instant::now();
+        let now = queue::db_now(&mut conn)?;
         let request = ClaimRequest {
             kinds: &kinds,
             locking_kinds: &locking,
@@ -99,8 +114,7 @@ impl Worker {
             now,
             lease_until: now + to_delta(self.options.lease),
         };
-        let mut conn = self.pool.get()?;
-        queue::claim(&mut conn, &request)
+        Ok(queue::claim(&mut conn, &request)?.map(|claim| Claim { leased_at, ..claim }))
     }
 
     /// Claims and runs one job on this thread; `None` when nothing was runnable.
@@ -155,6 +169,7 @@ impl Worker {
 
     /// Runs a claimed job to its outcome (blocking).
     pub fn execute(&self, claim: Claim) -> JobOutcome {
+        let leased_at = claim.leased_at;
         let job = claim.job;
         let Some(handler) = self.registry.get(&job.kind) else {
             return self.record(
@@ -171,6 +186,7 @@ impl Worker {
             log: JobLog::new(self.pool.clone(), job.id, job.ticket_id),
             data_dir: self.options.data_dir.clone(),
             job: job.clone(),
+            cancel: Arc::new(AtomicBool::new(false)),
         };
         let max = i32::try_from(self.options.max_attempts).unwrap_or(i32::MAX);
         if job.attempts > max {
@@ -187,11 +203,36 @@ impl Worker {
             "{} job #{} started (attempt {} of {max}) by {}",
             job.kind, job.id, job.attempts, self.options.name
         ));
-        let heartbeat = self.start_heartbeat(job.id);
+        let heartbeat = Heartbeat::start(
+            self.pool.clone(),
+            LeaseSpec {
+                job_id: job.id,
+                worker: self.options.name.clone(),
+                lease: self.options.lease,
+                leased_at,
+                cancel: Arc::clone(&ctx.cancel),
+                fault: self.renewal_fault.clone(),
+            },
+        );
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| handler.run(&mut ctx)))
             .unwrap_or_else(|_| Err(JobError::Retryable("the job panicked".into())));
         drop(heartbeat);
         match result {
+            Err(error) if ctx.cancelled() => {
+                // Fenced off: the lease could not be renewed. Its programs
+                // were killed; hand the job back (refused if another worker
+                // holds it by now) and leave the ticket to whoever runs it.
+                let error = format!("stopped: the worker could not renew the job's lease ({error})");
+                ctx.log.info(&error);
+                ctx.log.flush();
+                self.record(
+                    job.id,
+                    Outcome::Retry {
+                        error: &error,
+                        at: timestamp_now(),
+                    },
+                )
+            }
             Ok(()) => {
                 ctx.log.info(&format!("{} job #{} done", job.kind, job.id));
                 ctx.log.flush();
@@ -210,6 +251,8 @@ impl Worker {
                 self.record(job.id, Outcome::Retry { error: &error, at })
             }
             Err(JobError::Retryable(error) | JobError::Permanent(error)) => {
+                // The ticket's reason is shown to every reader: no known secret.
+                let error = crate::vcs::process::scrub_known(&error);
                 ctx.log.info(&format!("failed: {error}"));
                 handler.give_up(&mut ctx, &error);
                 ctx.log.flush();
@@ -219,6 +262,19 @@ impl Worker {
     }
 
     fn record(&self, job_id: i64, outcome: Outcome<'_>) -> JobOutcome {
+        // The job's error is shown on the ticket page like the ticket's
+        // reason: readable (no escape sequences), cut when long.
+        let readable = match &outcome {
+            Outcome::Done => None,
+            Outcome::Retry { error, .. } | Outcome::Failed { error } => {
+                Some(crate::domain::system_reason(&crate::vcs::process::scrub_known(error)).into_string())
+            }
+        };
+        let outcome = match (outcome, readable.as_deref()) {
+            (Outcome::Retry { at, .. }, Some(error)) => Outcome::Retry { error, at },
+            (Outcome::Failed { .. }, Some(error)) => Outcome::Failed { error },
+            (outcome, _) => outcome,
+        };
         let summary = match &outcome {
             Outcome::Done => JobOutcome::Done,
             Outcome::Retry { error, .. } => JobOutcome::Retrying((*error).to_owned()),
@@ -240,50 +296,6 @@ impl Worker {
                 tracing::error!(job = job_id, %error, "cannot record the job's outcome");
                 JobOutcome::LeaseLost
             }
-        }
-    }
-
-    fn start_heartbeat(&self, job_id: i64) -> Heartbeat {
-        let (stop, stopped) = mpsc::channel::<()>();
-        let pool = self.pool.clone();
-        let name = self.options.name.clone();
-        let lease = self.options.lease;
-        let every = lease / 3;
-        let thread = std::thread::spawn(move || {
-            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                let until = timestamp_now() + to_delta(lease);
-                let renewed = pool
-                    .get()
-                    .map_err(crate::store::StoreError::from)
-                    .and_then(|mut conn| queue::heartbeat(&mut conn, job_id, &name, until));
-                match renewed {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        tracing::warn!(job = job_id, "lease lost to another worker");
-                        break;
-                    }
-                    Err(error) => tracing::warn!(job = job_id, %error, "cannot renew the lease"),
-                }
-            }
-        });
-        Heartbeat {
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-}
-
-/// Stops the heartbeat thread when dropped.
-struct Heartbeat {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for Heartbeat {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
         }
     }
 }

@@ -102,3 +102,29 @@ pub fn user_actor(conn: &mut DbConn, user: &UserRow, project_id: i64) -> Service
         roles,
     }))
 }
+
+/// What production runs, for the "never older than production" gate
+/// (invariants 3 and 10): the newest version number and the newest
+/// snapshot order among the last full release and every version any of
+/// the project's hosts runs (a failed release may have switched them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProductionFloor {
+    /// The highest version number running anywhere.
+    pub version: Option<i64>,
+    /// The newest snapshot order running anywhere.
+    pub snapshot_seq: Option<i64>,
+}
+
+/// The [`ProductionFloor`] of `project`.
+pub fn production_floor(conn: &mut DbConn, project: &ProjectRow) -> ServiceResult<ProductionFloor> {
+    let mut floor = ProductionFloor {
+        version: project.production_version,
+        snapshot_seq: project.production_snapshot_seq,
+    };
+    for version in crate::store::releases::running_versions(conn, project.id)? {
+        floor.version = floor.version.max(Some(version));
+        let seq = crate::store::tickets::by_version(conn, project.id, version)?.and_then(|t| t.snapshot_seq);
+        floor.snapshot_seq = floor.snapshot_seq.max(seq);
+    }
+    Ok(floor)
+}

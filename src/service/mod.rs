@@ -9,7 +9,11 @@ pub mod import;
 pub mod notify;
 pub mod password;
 pub mod queries;
+pub mod reads;
+pub mod recovery;
 pub mod tickets;
 pub mod users;
+pub mod visibility;
 
 pub use error::{ErrorKind, ServiceError, ServiceResult};
+pub use visibility::{Reader, Visibility};

@@ -8,11 +8,12 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{available_actions, decide, Action, Actor, ProjectRules, Request, TicketState, VersionFormat};
 use crate::store::listing::{self, ApprovalWithName, EventWithActor, SvnRevisionRow, TicketFilter, TicketListRow};
-use crate::store::models::{HostRow, JobRow, ProjectRow, TicketRow, UserRow};
+use crate::store::models::{HostRow, JobRow, ProjectRow, TicketRow};
 use crate::store::{projects, tickets, DbConn};
 
 use super::error::{ServiceError, ServiceResult};
 use super::facts;
+use super::visibility::Reader;
 
 /// Everything the ticket page and `GET /api/v1/tickets/{id}` show.
 #[derive(Debug, Clone)]
@@ -63,14 +64,16 @@ fn rules_parts(
     Ok((policy, freeze))
 }
 
-/// The ticket page's data for `viewer`.
+/// The ticket page's data for `reader`; "not found" when the reader does
+/// not see the ticket's project.
 pub fn ticket_view(
     conn: &mut DbConn,
     ticket_id: i64,
-    viewer: &UserRow,
+    reader: &Reader,
     now: DateTime<Utc>,
 ) -> ServiceResult<TicketView> {
-    let ticket = tickets::by_id(conn, ticket_id)?.ok_or_else(|| ServiceError::not_found("ticket", ticket_id))?;
+    let viewer = &reader.user;
+    let ticket = reader.ticket(conn, ticket_id)?;
     let project = projects::by_id(conn, ticket.project_id)?
         .ok_or_else(|| ServiceError::not_found("project", ticket.project_id))?;
     let approvals = tickets::approvals(conn, ticket.id)?;
@@ -79,7 +82,7 @@ pub fn ticket_view(
     let rules = ProjectRules {
         policy: &policy,
         freeze: &freeze,
-        production_snapshot_seq: project.production_snapshot_seq,
+        production_snapshot_seq: facts::production_floor(conn, &project)?.snapshot_seq,
     };
     let actor = facts::user_actor(conn, viewer, project.id).unwrap_or(Actor::System);
     let override_actions = match &actor {
@@ -186,8 +189,9 @@ pub struct MyWork {
     pub recent: Vec<TicketListRow>,
 }
 
-/// The "my work" page of `user`.
-pub fn my_work(conn: &mut DbConn, user: &UserRow, now: DateTime<Utc>) -> ServiceResult<MyWork> {
+/// The "my work" page of `reader`: only projects the reader sees.
+pub fn my_work(conn: &mut DbConn, reader: &Reader, now: DateTime<Utc>) -> ServiceResult<MyWork> {
+    let user = &reader.user;
     let mut work = MyWork::default();
     let mut project_ids: Vec<i64> = listing::memberships(conn, user.id)?.into_iter().map(|m| m.0).collect();
     project_ids.dedup();
@@ -206,7 +210,7 @@ pub fn my_work(conn: &mut DbConn, user: &UserRow, now: DateTime<Utc>) -> Service
         let rules = ProjectRules {
             policy: &policy,
             freeze: &freeze,
-            production_snapshot_seq: project.production_snapshot_seq,
+            production_snapshot_seq: facts::production_floor(conn, &project)?.snapshot_seq,
         };
         let actor = facts::user_actor(conn, user, pid)?;
         let filter = TicketFilter {
@@ -260,6 +264,6 @@ pub fn my_work(conn: &mut DbConn, user: &UserRow, now: DateTime<Utc>) -> Service
         limit: 50,
         ..TicketFilter::default()
     };
-    work.mine = listing::tickets(conn, &mine)?.0;
+    work.mine = super::reads::tickets(conn, reader, mine)?.0;
     Ok(work)
 }

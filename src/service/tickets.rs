@@ -179,7 +179,7 @@ pub fn request_rollback(
             let problem = format!("version {version} was never released");
             return Err(crate::domain::InvalidInput::new("version", problem).into());
         }
-        if !rollback_target_ok(project.production_version, version) {
+        if !rollback_target_ok(facts::production_floor(conn, &project)?.version, version) {
             return Err(crate::domain::InvalidInput::new(
                 "version",
                 "a rollback goes back to a version older than the one production runs",
@@ -257,7 +257,12 @@ fn create(
 
 /// Applies `input` to ticket `ticket_id` at time `now`.
 pub fn apply(conn: &mut DbConn, ticket_id: i64, input: &ActionInput, now: DateTime<Utc>) -> ServiceResult<Applied> {
-    let note = Reason::parse_optional("note", input.note.as_deref())?;
+    let note = match input.actor {
+        // A reason Slipway writes (a job's failure) is made readable, never
+        // refused: a refusal would leave the ticket stuck (invariant 5).
+        ActorRef::System => input.note.as_deref().map(crate::domain::system_reason),
+        ActorRef::User(_) => Reason::parse_optional("note", input.note.as_deref())?,
+    };
     write_tx(conn, |conn| apply_in_tx(conn, ticket_id, input, note.as_ref(), now))
 }
 
@@ -287,7 +292,7 @@ fn apply_in_tx(
     let rules = ProjectRules {
         policy: &policy,
         freeze: &freeze,
-        production_snapshot_seq: project.production_snapshot_seq,
+        production_snapshot_seq: facts::production_floor(conn, &project)?.snapshot_seq,
     };
     let request = Request {
         action: input.action,

@@ -38,6 +38,7 @@ pub fn add(conn: &mut DbConn, account: &NewAccount<'_>) -> ServiceResult<i64> {
             crate::domain::InvalidInput::new("display_name", "must be at most 100 printable characters").into(),
         );
     }
+    crate::domain::check_text("display_name", display_name, false)?;
     let hash = password::hash(account.password)?;
     let now = timestamp_now();
     let new = NewUser {

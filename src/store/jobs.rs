@@ -3,7 +3,7 @@
 //! per-project pipeline lock, heartbeats, completion, retry and the sweep of
 //! expired leases; and job output lines.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, SubsecRound};
 use diesel::prelude::*;
 
 use super::db::{write_tx, DbConn};
@@ -56,6 +56,44 @@ pub fn pending_exists(conn: &mut DbConn, kind: &str, project_id: i64) -> StoreRe
     Ok(count > 0)
 }
 
+/// The database's clock (UTC), which every lease is measured on, so workers
+/// on machines whose clocks disagree still agree on when a lease ends.
+/// SQLite lives on this machine: its clock is this machine's.
+pub fn db_now(conn: &mut DbConn) -> StoreResult<NaiveDateTime> {
+    match conn {
+        DbConn::Pg(pg) => {
+            let now: NaiveDateTime = diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamp>(
+                "(clock_timestamp() AT TIME ZONE 'UTC')",
+            ))
+            .get_result(pg)?;
+            Ok(now.trunc_subsecs(6))
+        }
+        DbConn::Sqlite(_) => Ok(super::timestamp_now()),
+    }
+}
+
+/// Whether a job of `kind` for ticket `ticket_id` is waiting or running.
+pub fn active_for_ticket(conn: &mut DbConn, ticket_id: i64, kind: &str) -> StoreResult<bool> {
+    let count: i64 = jobs::table
+        .filter(jobs::ticket_id.eq(ticket_id))
+        .filter(jobs::kind.eq(kind))
+        .filter(jobs::state.eq_any(["queued", "running"]))
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}
+
+/// The newest job of `kind` for ticket `ticket_id`, if any.
+pub fn newest_for_ticket(conn: &mut DbConn, ticket_id: i64, kind: &str) -> StoreResult<Option<JobRow>> {
+    Ok(jobs::table
+        .filter(jobs::ticket_id.eq(ticket_id))
+        .filter(jobs::kind.eq(kind))
+        .order(jobs::id.desc())
+        .select(JobRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// A claimed job and the lease it holds.
 #[derive(Debug, Clone)]
 pub struct Claim {
@@ -63,6 +101,9 @@ pub struct Claim {
     pub job: JobRow,
     /// Whether it holds its project's pipeline lock.
     pub holds_project_lock: bool,
+    /// This machine's monotonic time no later than the lease's start (the
+    /// lease ends at most `lease` after it, whatever the wall clocks say).
+    pub leased_at: std::time::Instant,
 }
 
 /// What to claim.
@@ -124,6 +165,7 @@ fn try_lock_project(conn: &mut DbConn, project_id: i64, job_id: i64, request: &C
 /// Claims the oldest runnable job of the requested kinds whose project is
 /// not busy with another pipeline job; `None` when there is nothing to do.
 pub fn claim(conn: &mut DbConn, request: &ClaimRequest<'_>) -> StoreResult<Option<Claim>> {
+    let leased_at = std::time::Instant::now();
     write_tx(conn, |conn| {
         for job in candidates(conn, request)? {
             let locking = request.locking_kinds.contains(&job.kind.as_str());
@@ -151,6 +193,7 @@ pub fn claim(conn: &mut DbConn, request: &ClaimRequest<'_>) -> StoreResult<Optio
                 return Ok(Some(Claim {
                     job,
                     holds_project_lock: locking,
+                    leased_at,
                 }));
             }
         }

@@ -54,6 +54,8 @@ pub struct TicketFilter {
     pub oldest_first: bool,
     /// Page size.
     pub limit: i64,
+    /// Only tickets of these projects (the reader's visible ones); `None`: any.
+    pub projects: Option<Vec<i64>>,
 }
 
 /// One page of tickets; `more` tells whether another page follows.
@@ -76,6 +78,9 @@ pub fn tickets(conn: &mut DbConn, filter: &TicketFilter) -> StoreResult<(Vec<Tic
         .into_boxed();
     if let Some(p) = filter.project_id {
         query = query.filter(tickets::project_id.eq(p));
+    }
+    if let Some(ids) = &filter.projects {
+        query = query.filter(tickets::project_id.eq_any(ids.clone()));
     }
     if !filter.states.is_empty() {
         query = query.filter(tickets::state.eq_any(filter.states.clone()));
@@ -148,6 +153,8 @@ pub struct AuditFilter {
     pub cursor: Option<i64>,
     /// Page size.
     pub limit: i64,
+    /// Only events of these projects (the reader's visible ones); `None`: any.
+    pub projects: Option<Vec<i64>>,
 }
 
 /// One page of the audit log, newest first.
@@ -159,6 +166,9 @@ pub fn audit(conn: &mut DbConn, filter: &AuditFilter) -> StoreResult<(Vec<AuditR
         .into_boxed();
     if let Some(p) = filter.project_id {
         query = query.filter(tickets::project_id.eq(p));
+    }
+    if let Some(ids) = &filter.projects {
+        query = query.filter(tickets::project_id.eq_any(ids.clone()));
     }
     if let Some(a) = filter.actor_id {
         query = query.filter(ticket_events::actor_id.eq(a));
@@ -461,21 +471,6 @@ pub fn approvals_of_tickets(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<A
         .filter(approvals::ticket_id.eq_any(ids))
         .order(approvals::id.asc())
         .select(ApprovalRow::as_select())
-        .load(conn)?)
-}
-
-/// Jobs that finished (done or failed) since `since`: (kind, created, updated), at most `limit`.
-pub fn finished_jobs_since(
-    conn: &mut DbConn,
-    since: NaiveDateTime,
-    limit: i64,
-) -> StoreResult<Vec<(String, NaiveDateTime, NaiveDateTime)>> {
-    Ok(jobs::table
-        .filter(jobs::state.eq_any(["done", "failed"]))
-        .filter(jobs::updated_at.ge(since))
-        .order(jobs::id.desc())
-        .limit(limit)
-        .select((jobs::kind, jobs::created_at, jobs::updated_at))
         .load(conn)?)
 }
 

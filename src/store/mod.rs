@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod jobs;
 pub mod listing;
+pub mod metrics;
 pub mod migrate;
 pub mod models;
 pub mod notify;
@@ -17,6 +18,7 @@ pub mod svn;
 pub mod tickets;
 pub mod tokens;
 pub mod users;
+pub mod visibility;
 
 pub use db::{connect, write_tx, Backend, DbConn, DbLocation, Pool, PoolOptions, PooledConn};
 pub use error::{StoreError, StoreResult};

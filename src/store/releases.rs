@@ -93,6 +93,19 @@ pub fn set_state(
     Ok(())
 }
 
+/// The distinct versions the hosts of project `project_id` run, as
+/// recorded, oldest first (what "never older than production" compares
+/// against: every one of them, not only the last full release).
+pub fn running_versions(conn: &mut DbConn, project_id: i64) -> StoreResult<Vec<i64>> {
+    let mut versions: Vec<i64> = super::projects::hosts_of(conn, project_id)?
+        .into_iter()
+        .filter_map(|(_, host)| host.running_version)
+        .collect();
+    versions.sort_unstable();
+    versions.dedup();
+    Ok(versions)
+}
+
 /// Records that a host runs `version` now (on the ticket and on the host).
 pub fn set_running(
     conn: &mut DbConn,

@@ -54,6 +54,15 @@ pub fn update_if_unchanged(conn: &mut DbConn, row: &TicketRow) -> StoreResult<bo
     Ok(changed == 1)
 }
 
+/// Every ticket in one of `states`, oldest first.
+pub fn in_states(conn: &mut DbConn, states: &[&str]) -> StoreResult<Vec<TicketRow>> {
+    Ok(tickets::table
+        .filter(tickets::state.eq_any(states))
+        .order(tickets::id.asc())
+        .select(TicketRow::as_select())
+        .load(conn)?)
+}
+
 /// Released tickets of a project whose version is above `version`.
 pub fn released_after(conn: &mut DbConn, project_id: i64, version: i64) -> StoreResult<Vec<TicketRow>> {
     Ok(tickets::table

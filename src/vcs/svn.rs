@@ -63,6 +63,14 @@ pub enum SvnError {
         /// The revision it was looked up at, when known.
         revision: Option<i64>,
     },
+    /// The revision asked for does not exist in the repository (yet).
+    #[error("svn: revision {} does not exist in the repository{}", .revision.map(|r| format!("r{r}")).unwrap_or_else(|| "asked for".to_owned()), .detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    NoSuchRevision {
+        /// The revision, when known.
+        revision: Option<i64>,
+        /// svn's own line.
+        detail: Option<String>,
+    },
     /// The working copy is locked by an interrupted svn run and `svn cleanup`
     /// did not release it. Holds the working copy path.
     #[error(
@@ -75,6 +83,9 @@ pub enum SvnError {
     /// svn ran longer than the configured timeout and was killed.
     #[error("svn did not finish within {} s and was killed (is the SVN server reachable?)", .0.as_secs())]
     Timeout(Duration),
+    /// The job's cancel flag was set and svn was killed.
+    #[error("svn was stopped: its job was cancelled")]
+    Cancelled,
     /// svn could not be run at all.
     #[error("cannot run svn: {0}")]
     Io(#[from] std::io::Error),
@@ -134,6 +145,7 @@ pub struct SvnClient {
     config_dir: PathBuf,
     credentials: Option<SvnCredentials>,
     timeout: Duration,
+    cancel: Option<process::CancelFlag>,
 }
 
 /// What a finished svn run printed on stdout.
@@ -161,7 +173,15 @@ impl SvnClient {
             config_dir,
             credentials,
             timeout,
+            cancel: None,
         }
+    }
+
+    /// Kills any svn run of this client once `flag` is set (see
+    /// [`ProcessSpec::cancel_on`]).
+    pub fn with_cancel(mut self, flag: process::CancelFlag) -> Self {
+        self.cancel = Some(flag);
+        self
     }
 
     /// Uses `program` instead of `svn` from `PATH`.
@@ -501,7 +521,8 @@ impl SvnClient {
             .arg(subcommand)
             .args(["--non-interactive", "--no-auth-cache", "--config-dir"])
             .arg(self.config_dir.as_os_str())
-            .timeout(self.timeout);
+            .timeout(self.timeout)
+            .cancel_on(self.cancel.clone());
         if let (true, Some(creds)) = (remote, &self.credentials) {
             let mut stdin = creds.password.clone().into_bytes();
             stdin.push(b'\n');
@@ -530,6 +551,7 @@ impl SvnClient {
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(ProcessError::Timeout { after, .. }) => return Err(SvnError::Timeout(after)),
+            Err(ProcessError::Cancelled { .. }) => return Err(SvnError::Cancelled),
             Err(ProcessError::Spawn { source, .. } | ProcessError::Io { source, .. }) => {
                 return Err(SvnError::Io(source))
             }
@@ -556,6 +578,16 @@ fn classify(stderr: &[String], failure: &Failure<'_>, code: Option<i32>) -> SvnE
     }
     if has(&["E155004", "E155037"]) {
         return SvnError::Locked(failure.target.to_owned());
+    }
+    if has(&["E160006"]) {
+        // "No such revision N": asking again will not make it exist.
+        return SvnError::NoSuchRevision {
+            revision: failure.revision,
+            detail: stderr
+                .iter()
+                .find(|l| l.contains("E160006"))
+                .map(|l| l.trim_start_matches("svn: ").to_owned()),
+        };
     }
     if let Some(path) = failure.path {
         if has(&["E170000", "W160013", "E160013", "W155010", "E155010"]) {

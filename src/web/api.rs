@@ -10,8 +10,8 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::domain::{Action, TicketState};
 use crate::service::admin::{self, ProjectSettings};
-use crate::service::queries;
 use crate::service::tickets::{self as ticket_service, ActionInput, ActorRef, NewRelease};
+use crate::service::{queries, reads, Reader};
 use crate::store::listing::{self, TicketFilter};
 use crate::store::models::UserRow;
 
@@ -53,7 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     components(schemas(
         ErrorBody, TokenRequest, TokenResponse, ProjectOut, ProjectSettings, crate::service::admin::FreezeSetting,
         TicketSummary, TicketPage, TicketDetail, super::changes::ProductionChanges, super::changes::FileChange, NewTicket, ActionBody, RollbackBody, super::live::LogPage,
-        super::live::LogLineOut
+        super::live::LogLineOut, super::view::RecoveryOut
     )),
     modifiers(&BearerAuth)
 )]
@@ -95,6 +95,18 @@ fn json_body<T: serde::de::DeserializeOwned + Default>(body: &[u8], empty_ok: bo
         field: None,
         message: format!("bad JSON body: {}", e.to_string().chars().take(300).collect::<String>()),
     })
+}
+
+/// For a non-admin: "not found" when `name` is a project they do not see,
+/// before any "forbidden" that would tell it exists.
+async fn hide_unless_visible(state: &AppState, user: &UserRow, name: &str) -> Result<(), AppError> {
+    if user.is_admin {
+        return Ok(());
+    }
+    let (reader, name) = (state.reader(user.clone()), name.to_owned());
+    state
+        .db(move |conn| Ok(reads::guard_project_name(conn, &reader, &name)?))
+        .await
 }
 
 fn require_admin(user: &UserRow) -> Result<(), AppError> {
@@ -147,10 +159,11 @@ async fn create_token(
 /// Lists every project.
 #[utoipa::path(get, path = "/api/v1/projects", responses((status = 200, body = [ProjectOut]), (status = 401, body = ErrorBody)))]
 #[get("/projects")]
-async fn list_projects(state: web::Data<AppState>, _user: ApiUser) -> Result<HttpResponse, AppError> {
+async fn list_projects(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, AppError> {
+    let reader = state.reader(user.0);
     let projects = state
-        .db(|conn| {
-            listing::project_names(conn)?
+        .db(move |conn| {
+            reads::project_names(conn, &reader)?
                 .iter()
                 .map(|n| view::load_project(conn, n))
                 .collect::<Result<Vec<_>, _>>()
@@ -181,11 +194,17 @@ async fn create_project(state: web::Data<AppState>, user: ApiUser, body: web::By
 #[get("/projects/{name}")]
 async fn get_project(
     state: web::Data<AppState>,
-    _user: ApiUser,
+    user: ApiUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let name = name.into_inner();
-    let out = state.db(move |conn| view::load_project(conn, &name)).await?;
+    let reader = state.reader(user.0);
+    let out = state
+        .db(move |conn| {
+            reader.project(conn, &name)?;
+            view::load_project(conn, &name)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -199,9 +218,10 @@ async fn update_project(
     name: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
+    let name = name.into_inner();
+    hide_unless_visible(&state, &user.0, &name).await?;
     require_admin(&user.0)?;
     let settings: ProjectSettings = json_body(&body, false)?;
-    let name = name.into_inner();
     let out = state
         .db(move |conn| {
             admin::update_project(conn, &name, &settings)?;
@@ -220,8 +240,9 @@ async fn delete_project(
     user: ApiUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    require_admin(&user.0)?;
     let name = name.into_inner();
+    hide_unless_visible(&state, &user.0, &name).await?;
+    require_admin(&user.0)?;
     state.db(move |conn| Ok(admin::delete_project(conn, &name)?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -248,9 +269,11 @@ async fn request_rollback(
 ) -> Result<HttpResponse, AppError> {
     let input: RollbackBody = json_body(&body, false)?;
     let name = name.into_inner();
-    let user = user.0;
+    let reader = state.reader(user.0);
     let out = state
         .db_then_wake(move |conn| {
+            reads::guard_project_name(conn, &reader, &name)?;
+            let user = &reader.user;
             let applied = ticket_service::request_rollback(
                 conn,
                 ActorRef::User(user.id),
@@ -262,7 +285,7 @@ async fn request_rollback(
             Ok(TicketDetail::from(queries::ticket_view(
                 conn,
                 applied.ticket.id,
-                &user,
+                &reader,
                 Utc::now(),
             )?))
         })
@@ -343,8 +366,13 @@ impl ListPlan {
         })
     }
 
-    /// One page of rows and the next cursor (keyset pagination on the id).
-    pub fn run(self, conn: &mut crate::store::DbConn) -> Result<(Vec<listing::TicketListRow>, Option<i64>), AppError> {
+    /// One page of the rows `reader` sees and the next cursor (keyset
+    /// pagination on the id).
+    pub fn run(
+        self,
+        conn: &mut crate::store::DbConn,
+        reader: &Reader,
+    ) -> Result<(Vec<listing::TicketListRow>, Option<i64>), AppError> {
         let project_id = match &self.project {
             Some(p) => match listing::project_id(conn, p)? {
                 Some(id) => Some(id),
@@ -366,19 +394,20 @@ impl ListPlan {
             cursor: self.cursor,
             oldest_first: self.oldest_first,
             limit: self.limit,
+            projects: None,
         };
-        let (rows, more) = listing::tickets(conn, &filter)?;
+        let (rows, more) = reads::tickets(conn, reader, filter)?;
         let next_cursor = if more { rows.last().map(|r| r.id) } else { None };
         Ok((rows, next_cursor))
     }
 }
 
 /// Runs a ticket list query (the API).
-pub async fn run_list(state: &AppState, q: &ListQuery) -> Result<TicketPage, AppError> {
+pub async fn run_list(state: &AppState, reader: Reader, q: &ListQuery) -> Result<TicketPage, AppError> {
     let plan = ListPlan::new(q)?;
     state
         .db(move |conn| {
-            let (rows, next_cursor) = plan.run(conn)?;
+            let (rows, next_cursor) = plan.run(conn, &reader)?;
             Ok(TicketPage {
                 tickets: rows.into_iter().map(TicketSummary::from).collect(),
                 next_cursor,
@@ -393,10 +422,10 @@ pub async fn run_list(state: &AppState, q: &ListQuery) -> Result<TicketPage, App
 #[get("/tickets")]
 async fn list_tickets(
     state: web::Data<AppState>,
-    _user: ApiUser,
+    user: ApiUser,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(run_list(&state, &q).await?))
+    Ok(HttpResponse::Ok().json(run_list(&state, state.reader(user.0), &q).await?))
 }
 
 /// `POST /api/v1/tickets` body.
@@ -421,9 +450,11 @@ pub struct NewTicket {
 #[post("/tickets")]
 async fn create_ticket(state: web::Data<AppState>, user: ApiUser, body: web::Bytes) -> Result<HttpResponse, AppError> {
     let input: NewTicket = json_body(&body, false)?;
-    let user = user.0;
+    let reader = state.reader(user.0);
     let out = state
         .db_then_wake(move |conn| {
+            reads::guard_project_name(conn, &reader, &input.project)?;
+            let user = &reader.user;
             let applied = ticket_service::submit(
                 conn,
                 ActorRef::User(user.id),
@@ -438,7 +469,7 @@ async fn create_ticket(state: web::Data<AppState>, user: ApiUser, body: web::Byt
             Ok(TicketDetail::from(queries::ticket_view(
                 conn,
                 applied.ticket.id,
-                &user,
+                &reader,
                 Utc::now(),
             )?))
         })
@@ -451,15 +482,7 @@ async fn create_ticket(state: web::Data<AppState>, user: ApiUser, body: web::Byt
     responses((status = 200, body = TicketDetail), (status = 404, body = ErrorBody)))]
 #[get("/tickets/{id}")]
 async fn get_ticket(state: web::Data<AppState>, user: ApiUser, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let user = user.0;
-    let data_dir = state.data_dir.clone();
-    let out = state
-        .db(move |conn| {
-            let view = queries::ticket_view(conn, id, &user, Utc::now())?;
-            Ok(TicketDetail::build(conn, data_dir.as_deref(), view))
-        })
-        .await?;
+    let out = super::changes::ticket_detail(&state, state.reader(user.0), id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -481,14 +504,17 @@ pub struct ActionBody {
     pub revert_switched: bool,
 }
 
-/// Applies an action and returns the ticket.
+/// Applies an action and returns the ticket; "not found" when `reader`
+/// does not see the ticket.
 pub fn apply_action(
     conn: &mut crate::store::DbConn,
-    user: &UserRow,
+    reader: &Reader,
     id: i64,
     action: &str,
     body: ActionBody,
 ) -> Result<TicketDetail, AppError> {
+    reader.ticket(conn, id)?;
+    let user = &reader.user;
     let action: Action = action
         .parse()
         .map_err(|e: crate::domain::UnknownName| AppError::bad("action", e.to_string()))?;
@@ -508,7 +534,7 @@ pub fn apply_action(
         revert_switched: body.revert_switched,
     };
     ticket_service::apply(conn, id, &input, Utc::now())?;
-    Ok(TicketDetail::from(queries::ticket_view(conn, id, user, Utc::now())?))
+    Ok(TicketDetail::from(queries::ticket_view(conn, id, reader, Utc::now())?))
 }
 
 /// Takes an action: mark-tested, return, resubmit, approve, reject, release, execute, cancel, retry.
@@ -525,9 +551,9 @@ async fn act(
 ) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();
     let body: ActionBody = json_body(&body, true)?;
-    let user = user.0;
+    let reader = state.reader(user.0);
     let out = state
-        .db_then_wake(move |conn| apply_action(conn, &user, id, &action, body))
+        .db_then_wake(move |conn| apply_action(conn, &reader, id, &action, body))
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }

@@ -71,7 +71,12 @@ fn name_of(conn: &mut DbConn, id: i64) -> Result<Option<String>, AppError> {
 }
 
 /// Checks a verified link against the database (read only).
-fn check(conn: &mut DbConn, claims: &LinkClaims, viewer: Option<i64>) -> Result<Verdict, AppError> {
+fn check(
+    conn: &mut DbConn,
+    claims: &LinkClaims,
+    viewer: Option<i64>,
+    visibility: crate::service::Visibility,
+) -> Result<Verdict, AppError> {
     if viewer.is_some_and(|v| v != claims.uid) {
         return Ok(Verdict::Refused("other_user", Some(claims.tid)));
     }
@@ -81,9 +86,14 @@ fn check(conn: &mut DbConn, claims: &LinkClaims, viewer: Option<i64>) -> Result<
     let Some(ticket) = tickets::by_id(conn, claims.tid)? else {
         return Ok(Verdict::Refused("gone", None));
     };
-    let approver = users::by_id(conn, claims.uid)?;
-    if approver.as_ref().is_none_or(|u| u.disabled) {
-        return Ok(Verdict::Refused("gone", Some(ticket.id)));
+    let approver = match users::by_id(conn, claims.uid)? {
+        Some(u) if !u.disabled => u,
+        _ => return Ok(Verdict::Refused("gone", Some(ticket.id))),
+    };
+    // An approver who no longer sees the project (removed from it) is told
+    // nothing about the ticket, not even its number.
+    if !crate::service::Reader::new(approver, visibility).sees(conn, ticket.project_id)? {
+        return Ok(Verdict::Refused("gone", None));
     }
     if ticket.state != claims.st || ticket.stage_generation != claims.gen {
         return Ok(Verdict::Refused("stale", Some(ticket.id)));
@@ -131,7 +141,8 @@ async fn confirm_page(ctx: PageCtx, state: web::Data<AppState>, token: web::Path
     let viewer = ctx.viewer.as_ref().map(|u| u.id);
     let checked = {
         let claims = claims.clone();
-        state.db(move |conn| check(conn, &claims, viewer)).await
+        let visibility = state.visibility;
+        state.db(move |conn| check(conn, &claims, viewer, visibility)).await
     };
     match checked {
         Ok(Verdict::Usable(summary)) => {
@@ -178,9 +189,10 @@ async fn confirm(
     let viewer = ctx.viewer.as_ref().map(|u| u.id);
     let note = Some(form.note.trim().to_owned()).filter(|n| !n.is_empty());
     let act = claims.act.clone();
+    let visibility = state.visibility;
     let outcome = state
         .db_then_wake(move |conn| {
-            let summary = match check(conn, &claims, viewer)? {
+            let summary = match check(conn, &claims, viewer, visibility)? {
                 Verdict::Usable(s) => s,
                 Verdict::Refused(reason, ticket) => return Ok(Outcome::Refused(reason, ticket, None)),
             };

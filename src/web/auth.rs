@@ -1,15 +1,13 @@
 //! Sign-in: the login and logout pages, the session cookie (a HS256 JWT,
 //! HttpOnly, SameSite=Lax, Secure behind https), bearer tokens for the API
 //! (a JWT from `POST /api/v1/auth/token`, or a personal `slp_…` token),
-//! CSRF tokens for forms, and the failed-login throttle.
+//! CSRF tokens for forms, and sign-in through the throttle of
+//! [`super::throttle`].
 //!
 //! Every request loads the user row again: a disabled account is out at once.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
@@ -283,94 +281,21 @@ impl FromRequest for PageCtx {
     }
 }
 
-/// Failed sign-ins per key (user name or IP) in a sliding window; bounded.
-pub struct RateLimiter {
-    inner: Mutex<HashMap<String, (u32, Instant)>>,
-    max_entries: usize,
-}
-
-/// The window failed attempts are counted in.
-pub const LIMIT_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Failures per user name in the window before it is locked.
-pub const LIMIT_PER_USER: u32 = 5;
-/// Failures per client address in the window.
-pub const LIMIT_PER_IP: u32 = 20;
-
-impl RateLimiter {
-    /// A limiter remembering at most `max_entries` keys.
-    pub fn new(max_entries: usize) -> Self {
-        Self {
-            inner: Mutex::new(HashMap::new()),
-            max_entries,
-        }
-    }
-
-    /// Whether `key` has used up its `limit`.
-    pub fn blocked(&self, key: &str, limit: u32) -> bool {
-        let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key)
-            .is_some_and(|(n, since)| *n >= limit && since.elapsed() < LIMIT_WINDOW)
-    }
-
-    /// Counts a failure for `key`.
-    pub fn fail(&self, key: &str) {
-        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= self.max_entries && !map.contains_key(key) {
-            map.retain(|_, (_, since)| since.elapsed() < LIMIT_WINDOW);
-            if map.len() >= self.max_entries {
-                // Still full: forget the oldest half rather than grow.
-                let mut ages: Vec<Instant> = map.values().map(|(_, s)| *s).collect();
-                ages.sort();
-                let cut = ages[ages.len() / 2];
-                map.retain(|_, (_, since)| *since > cut);
-            }
-        }
-        let entry = map.entry(key.to_owned()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= LIMIT_WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
-    }
-
-    /// Forgets `key` (after a successful sign-in).
-    pub fn reset(&self, key: &str) {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
-    }
-
-    /// How many keys are remembered.
-    pub fn len(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    /// Whether nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// Checks a user name and password with throttling; `Ok(None)` for a wrong
-/// login, an error when throttled.
+/// Checks a user name and password with throttling (see [`super::throttle`]);
+/// `Ok(None)` for a wrong login, an error when throttled. The attempt is
+/// counted before the password is checked, atomically.
 pub async fn check_login(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     username: &str,
     password: &str,
 ) -> Result<Option<UserRow>, AppError> {
-    let user_key = format!("u:{}", username.to_lowercase());
-    let ip_key = format!("ip:{}", client_ip(req));
-    if state.limiter.blocked(&user_key, LIMIT_PER_USER) || state.limiter.blocked(&ip_key, LIMIT_PER_IP) {
-        return Err(AppError::TooManyRequests(
-            "too many failed sign-ins; wait 15 minutes and try again".into(),
-        ));
-    }
+    let addr = state.proxies.of(req);
+    state
+        .limiter
+        .attempt(username, &addr)
+        .map_err(|t| AppError::TooManyRequests(t.to_string()))?;
     if username.is_empty() || username.len() > 64 || password.is_empty() || password.len() > 1024 {
-        state.limiter.fail(&ip_key);
         return Ok(None);
     }
     let (u, p) = (username.to_owned(), password.to_owned());
@@ -378,12 +303,8 @@ pub async fn check_login(
         .db(move |conn| Ok(crate::service::users::authenticate(conn, &u, &p)?))
         .await?;
     match &user {
-        Some(_) => state.limiter.reset(&user_key),
-        None => {
-            state.limiter.fail(&user_key);
-            state.limiter.fail(&ip_key);
-            tracing::info!(username = %username.escape_debug(), "failed sign-in");
-        }
+        Some(_) => state.limiter.signed_in(username, &addr),
+        None => tracing::info!(username = %username.escape_debug(), client = %addr, "failed sign-in"),
     }
     Ok(user)
 }
@@ -398,12 +319,9 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// Only same-site paths are followed after login.
+/// Only same-site paths are followed after login (see [`super::redirect`]).
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 2000 => n.to_owned(),
-        _ => "/".to_owned(),
-    }
+    super::redirect::safe_local_path(next)
 }
 
 #[get("/login")]
@@ -505,22 +423,6 @@ async fn logout(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<CsrfFo
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limiter_blocks_after_limit_and_stays_bounded() {
-        let l = RateLimiter::new(100);
-        for _ in 0..LIMIT_PER_USER {
-            assert!(!l.blocked("u:a", LIMIT_PER_USER));
-            l.fail("u:a");
-        }
-        assert!(l.blocked("u:a", LIMIT_PER_USER));
-        l.reset("u:a");
-        assert!(!l.blocked("u:a", LIMIT_PER_USER));
-        for i in 0..1000 {
-            l.fail(&format!("ip:{i}"));
-        }
-        assert!(l.len() <= 100);
-    }
 
     #[test]
     fn next_must_stay_on_site() {

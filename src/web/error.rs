@@ -60,6 +60,11 @@ pub struct ErrorDetail {
     /// The input field at fault, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For `invalid`: the precise stable code when there is one (e.g.
+    /// `input.invisible_character`, `input.control_character`); also a
+    /// translation key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl AppError {
@@ -109,6 +114,14 @@ impl AppError {
         }
     }
 
+    /// The precise code of an input refusal, when more precise than `invalid`.
+    pub fn reason_code(&self) -> Option<&'static str> {
+        match self {
+            AppError::Service(ServiceError::Invalid(invalid)) if invalid.code != "invalid" => Some(invalid.code),
+            _ => None,
+        }
+    }
+
     fn detail(&self) -> String {
         match self {
             AppError::Internal(detail) => detail.clone(),
@@ -123,6 +136,7 @@ impl AppError {
                 code: self.code().0.to_owned(),
                 message: self.public_message(),
                 field: self.field(),
+                reason: self.reason_code().map(str::to_owned),
             },
         }
     }

@@ -12,7 +12,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::store::listing;
+use crate::service::{reads, Reader};
 
 use super::auth::{ApiUser, PageCtx};
 use super::error::{AppError, ErrorBody};
@@ -56,14 +56,11 @@ pub struct AfterQuery {
     pub after: Option<i64>,
 }
 
-async fn page(state: &AppState, ticket: i64, after: i64, limit: i64) -> Result<LogPage, AppError> {
+async fn page(state: &AppState, reader: &Reader, ticket: i64, after: i64, limit: i64) -> Result<LogPage, AppError> {
+    let reader = reader.clone();
     state
         .db(move |conn| {
-            if crate::store::tickets::by_id(conn, ticket)?.is_none() {
-                return Err(AppError::NotFound(format!("ticket #{ticket} not found")));
-            }
-            let lines = listing::log_lines(conn, ticket, after, limit)?;
-            let done = !listing::ticket_job_active(conn, ticket)?;
+            let (lines, done) = reads::job_log(conn, &reader, ticket, after, limit)?;
             Ok(LogPage {
                 lines: lines
                     .into_iter()
@@ -87,11 +84,12 @@ async fn page(state: &AppState, ticket: i64, after: i64, limit: i64) -> Result<L
 #[get("/tickets/{id}/log")]
 pub async fn api_log(
     state: web::Data<AppState>,
-    _user: ApiUser,
+    user: ApiUser,
     id: web::Path<i64>,
     q: web::Query<AfterQuery>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(page(&state, id.into_inner(), q.after.unwrap_or(0), 1000).await?))
+    let reader = state.reader(user.0);
+    Ok(HttpResponse::Ok().json(page(&state, &reader, id.into_inner(), q.after.unwrap_or(0), 1000).await?))
 }
 
 /// Server-sent events: `line` events (JSON of a log line, id = line id) while a
@@ -101,11 +99,12 @@ pub async fn api_log(
 #[get("/tickets/{id}/log/stream")]
 pub async fn api_log_stream(
     state: web::Data<AppState>,
-    _user: ApiUser,
+    user: ApiUser,
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    stream(state, &req, id.into_inner()).await
+    let reader = state.reader(user.0);
+    stream(state, reader, &req, id.into_inner()).await
 }
 
 #[get("/tickets/{id}/log/stream")]
@@ -115,12 +114,14 @@ async fn page_log_stream(
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.viewer.as_ref().ok_or(AppError::Unauthorized)?;
-    stream(state, &req, id.into_inner()).await
+    let user = ctx.viewer.clone().ok_or(AppError::Unauthorized)?;
+    let reader = state.reader(user);
+    stream(state, reader, &req, id.into_inner()).await
 }
 
 struct Cursor {
     state: web::Data<AppState>,
+    reader: Reader,
     ticket: i64,
     after: i64,
     polls: u32,
@@ -130,7 +131,12 @@ struct Cursor {
 /// Longest a stream stays open (the client reconnects with Last-Event-ID).
 const MAX_POLLS: u32 = 2 * 60 * 30;
 
-async fn stream(state: web::Data<AppState>, req: &HttpRequest, ticket: i64) -> Result<HttpResponse, AppError> {
+async fn stream(
+    state: web::Data<AppState>,
+    reader: Reader,
+    req: &HttpRequest,
+    ticket: i64,
+) -> Result<HttpResponse, AppError> {
     let after = req
         .headers()
         .get("last-event-id")
@@ -138,9 +144,10 @@ async fn stream(state: web::Data<AppState>, req: &HttpRequest, ticket: i64) -> R
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     // 404 before starting the stream.
-    page(&state, ticket, i64::MAX, 1).await?;
+    page(&state, &reader, ticket, i64::MAX, 1).await?;
     let start = Cursor {
         state,
+        reader,
         ticket,
         after,
         polls: 0,
@@ -155,7 +162,7 @@ async fn stream(state: web::Data<AppState>, req: &HttpRequest, ticket: i64) -> R
         }
         c.polls += 1;
         let mut out = String::new();
-        match page(&c.state, c.ticket, c.after, 500).await {
+        match page(&c.state, &c.reader, c.ticket, c.after, 500).await {
             Ok(p) => {
                 for l in &p.lines {
                     c.after = l.id;

@@ -11,6 +11,7 @@ pub mod approve;
 pub mod assets;
 pub mod auth;
 pub mod changes;
+pub mod client_addr;
 pub mod error;
 pub mod health;
 pub mod i18n;
@@ -18,7 +19,9 @@ pub mod live;
 pub mod ops;
 pub mod pages;
 pub mod picker;
+pub mod redirect;
 pub mod templates;
+pub mod throttle;
 pub mod view;
 
 pub use error::AppError;
@@ -41,8 +44,10 @@ pub struct AppState {
     pub session_hours: u32,
     /// Whether cookies carry `Secure` (the public URL is https).
     pub secure_cookies: bool,
-    /// Failed-login throttle.
-    pub limiter: auth::RateLimiter,
+    /// Sign-in throttle.
+    pub limiter: throttle::LoginThrottle,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub proxies: client_addr::TrustedProxies,
     /// HTTP figures for `/metrics`.
     pub metrics: ops::Metrics,
     /// The message catalogues.
@@ -54,6 +59,8 @@ pub struct AppState {
     pub data_dir: Option<std::path::PathBuf>,
     /// SVN access for the path picker; `None` when not configured.
     pub svn: Option<crate::jobs::svn_access::SvnAccess>,
+    /// Who reads which project (`auth.visibility`).
+    pub visibility: crate::service::Visibility,
 }
 
 impl AppState {
@@ -64,6 +71,9 @@ impl AppState {
         let mut state = Self::new(pool, &secret, config.auth.session_hours, secure)?;
         state.data_dir = Some(config.data_dir.clone());
         state.svn = Some(crate::jobs::svn_access::SvnAccess::from_config(config));
+        state.visibility = config.auth.visibility;
+        state.proxies =
+            client_addr::TrustedProxies::parse(&config.server.trusted_proxies).map_err(|e| e.to_string())?;
         Ok(state)
     }
 
@@ -75,13 +85,20 @@ impl AppState {
             keys: auth::Keys::new(secret),
             session_hours: session_hours.max(1),
             secure_cookies,
-            limiter: auth::RateLimiter::new(10_000),
+            limiter: throttle::LoginThrottle::default(),
+            proxies: client_addr::TrustedProxies::default(),
             metrics: ops::Metrics::default(),
             i18n: i18n::Catalogues::load().map_err(|e| format!("message catalogue: {e}"))?,
             waker: crate::jobs::Waker::new(),
             data_dir: None,
             svn: None,
+            visibility: crate::service::Visibility::default(),
         })
+    }
+
+    /// `user` reading under this site's visibility rule.
+    pub fn reader(&self, user: crate::store::models::UserRow) -> crate::service::Reader {
+        crate::service::Reader::new(user, self.visibility)
     }
 
     /// Like [`AppState::db`] for calls that change tickets: on success it

@@ -160,32 +160,21 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 const JOB_BUCKETS: [f64; 10] = [0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
 
 /// `slipway_job_duration_seconds`: enqueue to finish of the jobs that
-/// finished in the last 24 hours, by kind (recomputed from the jobs table on
-/// each scrape, so every instance reports the same figures).
-fn job_durations(out: &mut String, rows: &[(String, chrono::NaiveDateTime, chrono::NaiveDateTime)]) {
+/// finished in the last 24 hours, by kind. The database aggregates them
+/// (one row per kind, see `store::metrics`), so a scrape costs the same
+/// with ten jobs or a million, and every instance reports the same figures.
+fn job_durations(out: &mut String, rows: &[crate::store::metrics::DurationHistogram]) {
     out.push_str(
         "# HELP slipway_job_duration_seconds Enqueue to finish of jobs finished in the last 24 hours, by kind.\n\
          # TYPE slipway_job_duration_seconds histogram\n",
     );
-    let mut by_kind: BTreeMap<&str, Histogram> = BTreeMap::new();
-    for (kind, created, updated) in rows {
-        let secs = ((*updated - *created).num_milliseconds().max(0) as f64) / 1000.0;
-        let h = by_kind.entry(kind.as_str()).or_default();
-        for (i, b) in JOB_BUCKETS.iter().enumerate() {
-            if secs <= *b {
-                h.counts[i] += 1;
-            }
-        }
-        h.count += 1;
-        h.sum += secs;
-    }
-    for (kind, h) in by_kind {
-        let kind = kind.replace(['"', '\\', '\n'], "_");
+    for h in rows {
+        let kind = h.kind.replace(['"', '\\', '\n'], "_");
         for (i, b) in JOB_BUCKETS.iter().enumerate() {
             let _ = writeln!(
                 out,
                 "slipway_job_duration_seconds_bucket{{kind=\"{kind}\",le=\"{b}\"}} {}",
-                h.counts[i]
+                h.le.get(i).copied().unwrap_or(0)
             );
         }
         let _ = writeln!(
@@ -207,7 +196,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             Ok((
                 listing::ticket_counts(conn)?,
                 listing::job_counts(conn)?,
-                listing::finished_jobs_since(conn, since, 100_000)?,
+                crate::store::metrics::job_durations(conn, since, &JOB_BUCKETS)?,
             ))
         })
         .await;

@@ -13,8 +13,8 @@ use tera::Context;
 
 use crate::domain::Action;
 use crate::service::admin as admin_service;
-use crate::service::queries;
 use crate::service::tickets::{self as ticket_service, ActorRef, NewRelease};
+use crate::service::{queries, reads, Reader};
 use crate::store::listing::{self, AuditFilter};
 use crate::store::{projects, tokens};
 
@@ -22,7 +22,7 @@ use super::api::{self, ActionBody, ListQuery};
 use super::auth::{lang_cookie, PageCtx};
 use super::error::AppError;
 use super::i18n::Lang;
-use super::view::{self, ts, AuditOut, TicketDetail, TicketRowHtml, TicketSummary};
+use super::view::{self, ts, AuditOut, TicketRowHtml, TicketSummary};
 use super::AppState;
 
 /// Registers the pages.
@@ -129,9 +129,9 @@ pub async fn not_found(ctx: PageCtx, state: web::Data<AppState>, req: actix_web:
 #[get("/")]
 async fn index(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
     let r = async {
-        let user = ctx.user()?.clone();
+        let reader = state.reader(ctx.user()?.clone());
         let work = state
-            .db(move |conn| Ok(queries::my_work(conn, &user, Utc::now())?))
+            .db(move |conn| Ok(queries::my_work(conn, &reader, Utc::now())?))
             .await?;
         // At most 50 rows a section: the ticket list (filters) shows the rest.
         let conv = |v: Vec<listing::TicketListRow>| v.into_iter().take(50).map(TicketRowHtml::from).collect::<Vec<_>>();
@@ -153,13 +153,13 @@ async fn index(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
 #[get("/tickets")]
 async fn ticket_list(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<ListQuery>) -> HttpResponse {
     let r = async {
-        ctx.user()?;
+        let reader = state.reader(ctx.user()?.clone());
         let plan = api::ListPlan::new(&q)?;
         // One trip to the database pool for the page (this is the hot page).
         let (rows, next_cursor, names) = state
             .db(move |conn| {
-                let (rows, next) = plan.run(conn)?;
-                Ok((rows, next, listing::project_names(conn)?))
+                let (rows, next) = plan.run(conn, &reader)?;
+                Ok((rows, next, reads::project_names(conn, &reader)?))
             })
             .await?;
         let mut c = Context::new();
@@ -270,8 +270,10 @@ async fn new_ticket(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<Ne
             .filter(|l| !l.is_empty())
             .collect();
         let (project, reason) = (form.project.trim().to_owned(), form.reason.clone());
+        let reader = state.reader(user.clone());
         let submitted = state
             .db_then_wake(move |conn| {
+                reads::guard_project_name(conn, &reader, &project)?;
                 Ok(ticket_service::submit(
                     conn,
                     ActorRef::User(user.id),
@@ -310,14 +312,7 @@ async fn show_ticket(
     action_error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let user = ctx.user()?.clone();
-    let data_dir = state.data_dir.clone();
-    let detail = state
-        .db(move |conn| {
-            let view = queries::ticket_view(conn, id, &user, Utc::now())?;
-            Ok(TicketDetail::build(conn, data_dir.as_deref(), view))
-        })
-        .await?;
+    let detail = super::changes::ticket_detail(state, state.reader(ctx.user()?.clone()), id).await?;
     let needs_note: Vec<&str> = Action::ALL
         .iter()
         .filter(|a| a.needs_note())
@@ -376,7 +371,7 @@ async fn ticket_action(
 ) -> HttpResponse {
     let id = id.into_inner();
     let r = async {
-        let user = ctx.user()?.clone();
+        let reader = state.reader(ctx.user()?.clone());
         ctx.check_csrf(&form.csrf)?;
         let body = ActionBody {
             note: Some(form.note.clone()).filter(|n| !n.trim().is_empty()),
@@ -386,7 +381,7 @@ async fn ticket_action(
         };
         let action = form.action.clone();
         let done = state
-            .db_then_wake(move |conn| api::apply_action(conn, &user, id, &action, body))
+            .db_then_wake(move |conn| api::apply_action(conn, &reader, id, &action, body))
             .await;
         match done {
             Ok(_) => Ok(redirect(&format!("/tickets/{id}"))),
@@ -414,11 +409,12 @@ struct Released {
 async fn project_page(ctx: PageCtx, state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
     let r = async {
         let user = ctx.user()?.clone();
+        let reader = state.reader(user.clone());
         let name = name.into_inner();
         let (project, released, may_request, hosts) = state
             .db(move |conn| {
+                let row = reader.project(conn, &name)?;
                 let project = view::load_project(conn, &name)?;
-                let row = projects::by_name(conn, &name)?.ok_or_else(|| AppError::NotFound(name.clone()))?;
                 let format = crate::domain::VersionFormat::parse(&row.version_format).unwrap_or_default();
                 let rows = listing::released(conn, row.id, 100)?;
                 let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
@@ -495,8 +491,10 @@ async fn rollback(
             .parse()
             .map_err(|_| AppError::bad("version", "must be a version number"))?;
         let (name, reason) = (name.into_inner(), form.reason.clone());
+        let reader = state.reader(user.clone());
         let applied = state
             .db_then_wake(move |conn| {
+                reads::guard_project_name(conn, &reader, &name)?;
                 Ok(ticket_service::request_rollback(
                     conn,
                     ActorRef::User(user.id),
@@ -524,6 +522,7 @@ struct AuditQuery {
 
 async fn audit_rows(
     state: &AppState,
+    reader: &Reader,
     q: &AuditQuery,
     cursor: Option<i64>,
     limit: i64,
@@ -541,6 +540,7 @@ async fn audit_rows(
         a.parse::<Action>()
             .map_err(|e: crate::domain::UnknownName| AppError::bad("action", e.to_string()))?;
     }
+    let reader = reader.clone();
     state
         .db(move |conn| {
             let project_id = match q.project.as_deref().filter(|p| !p.is_empty()) {
@@ -564,8 +564,9 @@ async fn audit_rows(
                 ticket_id,
                 cursor,
                 limit,
+                projects: None,
             };
-            let (rows, more) = listing::audit(conn, &filter)?;
+            let (rows, more) = reads::audit(conn, &reader, filter)?;
             Ok((rows.into_iter().map(AuditOut::from).collect(), more))
         })
         .await
@@ -574,8 +575,8 @@ async fn audit_rows(
 #[get("/audit")]
 async fn audit(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<AuditQuery>) -> HttpResponse {
     let r = async {
-        ctx.user()?;
-        let (rows, more) = audit_rows(&state, &q, q.cursor, 100).await?;
+        let reader = state.reader(ctx.user()?.clone());
+        let (rows, more) = audit_rows(&state, &reader, &q, q.cursor, 100).await?;
         let filters = format!(
             "project={}&actor={}&action={}&ticket={}",
             urlencode(q.project.as_deref().unwrap_or("")),
@@ -588,7 +589,7 @@ async fn audit(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<AuditQuer
         } else {
             None
         };
-        let names = state.db(|conn| Ok(listing::project_names(conn)?)).await?;
+        let names = state.db(move |conn| Ok(reads::project_names(conn, &reader)?)).await?;
         let mut c = Context::new();
         c.insert("rows", &rows);
         c.insert("q", &*q);
@@ -615,12 +616,12 @@ fn csv_cell(s: &str) -> String {
 #[get("/audit.csv")]
 async fn audit_csv(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<AuditQuery>) -> HttpResponse {
     let r = async {
-        ctx.user()?;
+        let reader = state.reader(ctx.user()?.clone());
         let mut out =
             String::from("event_id,at,project,ticket,actor,action,from_state,to_state,emergency_override,note\n");
         let mut cursor = None;
         for _ in 0..100 {
-            let (rows, more) = audit_rows(&state, &q, cursor, 1000).await?;
+            let (rows, more) = audit_rows(&state, &reader, &q, cursor, 1000).await?;
             for r in &rows {
                 let e = &r.event;
                 out.push_str(
@@ -770,12 +771,7 @@ async fn switch_language(ctx: PageCtx, state: web::Data<AppState>, form: web::Fo
                 .db(move |conn| Ok(admin_service::set_locale(conn, user.id, lang.code())?))
                 .await?;
         }
-        let back = if form.back.starts_with('/') && !form.back.starts_with("//") && !form.back.contains('\\') {
-            form.back.clone()
-        } else {
-            "/".to_owned()
-        };
-        let mut res = redirect(&back);
+        let mut res = redirect(&super::redirect::safe_local_path(Some(&form.back)));
         let _ = res.add_cookie(&lang_cookie(&state, lang.code()));
         Ok(res)
     }

@@ -7,7 +7,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::SvnPath;
-use crate::store::{listing, projects};
+use crate::store::listing;
 
 use super::auth::PageCtx;
 use super::error::AppError;
@@ -53,10 +53,10 @@ async fn svn_list(
         p => Some(SvnPath::parse(p).map_err(|e| AppError::bad("path", e.to_string()))?),
     };
     let name = q.project.clone();
-    let entries = state
+    let reader = state.reader(user.clone());
+    let project = state
         .db(move |conn| {
-            let project = projects::by_name(conn, &name)?
-                .ok_or_else(|| AppError::NotFound(format!("project `{name}` not found")))?;
+            let project = reader.project(conn, &name)?;
             let member = listing::memberships(conn, user.id)?
                 .iter()
                 .any(|(pid, _, role)| *pid == project.id && role == "developer");
@@ -65,27 +65,34 @@ async fn svn_list(
                     "only the project's developers browse its SVN tree".into(),
                 ));
             }
-            // `svn list` runs here, on the blocking pool, with the project's credentials.
-            let client = svn
-                .client_for(&project)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            let listed = client.list(&project.svn_url, dir.as_ref()).map_err(|e| {
-                tracing::warn!(project = %project.name, error = %e, "svn list failed");
-                AppError::bad("path", format!("svn list failed: {e}"))
-            })?;
-            let prefix = dir.as_ref().map(|d| format!("{}/", d.as_str())).unwrap_or_default();
-            let mut out: Vec<Entry> = listed
-                .into_iter()
-                .take(MAX_ENTRIES)
-                .map(|e| Entry {
-                    path: format!("{prefix}{}", e.name),
-                    name: e.name,
-                    is_dir: e.is_dir,
-                })
-                .collect();
-            out.sort_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.name.cmp(&b.name)));
-            Ok(out)
+            Ok(project)
         })
         .await?;
+    // `svn list` runs on the blocking pool with the project's credentials,
+    // and with no database connection held: slow SVN must not starve the
+    // other pages of connections.
+    let entries = web::block(move || {
+        let client = svn
+            .client_for(&project)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let listed = client.list(&project.svn_url, dir.as_ref()).map_err(|e| {
+            tracing::warn!(project = %project.name, error = %e, "svn list failed");
+            AppError::bad("path", format!("svn list failed: {e}"))
+        })?;
+        let prefix = dir.as_ref().map(|d| format!("{}/", d.as_str())).unwrap_or_default();
+        let mut out: Vec<Entry> = listed
+            .into_iter()
+            .take(MAX_ENTRIES)
+            .map(|e| Entry {
+                path: format!("{prefix}{}", e.name),
+                name: e.name,
+                is_dir: e.is_dir,
+            })
+            .collect();
+        out.sort_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.name.cmp(&b.name)));
+        Ok::<_, AppError>(out)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("blocking task: {e}")))??;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "entries": entries })))
 }

@@ -306,6 +306,24 @@ pub struct TicketDetail {
     /// The files that will change on production if this ticket ships
     /// (staged, tested or approved release tickets).
     pub production_changes: Option<super::changes::ProductionChanges>,
+    /// A failed release that switched hosts: which, and what retry and
+    /// revert would do.
+    pub recovery: Option<RecoveryOut>,
+}
+
+/// What a failed release left on the hosts (see [`crate::service::recovery`]).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecoveryOut {
+    /// The failed release's tag.
+    pub version_tag: String,
+    /// Hosts that run it (switched).
+    pub switched: Vec<String>,
+    /// Hosts still on their earlier release.
+    pub not_switched: Vec<String>,
+    /// The tag a revert (rollback) goes back to.
+    pub revert_tag: Option<String>,
+    /// Its version number (for the rollback request form).
+    pub revert_version: Option<i64>,
 }
 
 /// Whether a release ticket in `state` has been staged (staging shows its
@@ -330,6 +348,7 @@ impl From<TicketView> for TicketDetail {
             .is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"));
         Self {
             production_changes: None,
+            recovery: None,
             staging_url,
             staging_url_is_link,
             id: t.id,
@@ -408,17 +427,6 @@ impl From<TicketView> for TicketDetail {
     }
 }
 
-impl TicketDetail {
-    /// The detail with the production diff filled in (when `data_dir` is known).
-    pub fn build(conn: &mut crate::store::DbConn, data_dir: Option<&std::path::Path>, v: TicketView) -> Self {
-        let changes = data_dir.and_then(|d| super::changes::production_changes(conn, d, &v));
-        let mut detail = Self::from(v);
-        detail.production_changes = changes;
-        detail
-    }
-}
-
-/// An audit line.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditOut {
     /// Project.

@@ -23,6 +23,8 @@ use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -36,8 +38,13 @@ mod spec;
 #[cfg(test)]
 mod tests;
 
+use output::Stop;
 pub use scrub::{scrub, scrub_known};
 pub use spec::ProcessSpec;
+
+/// A flag that, once set, makes [`run`] kill the program's process group
+/// (a worker that cannot renew its job's lease sets it: invariant 11).
+pub type CancelFlag = Arc<AtomicBool>;
 
 /// How many stderr lines [`ProcessOutcome::stderr_tail`] keeps.
 pub const STDERR_TAIL_LINES: usize = 50;
@@ -114,6 +121,12 @@ pub enum ProcessError {
         after: Duration,
         /// The last stderr lines before the kill, scrubbed.
         stderr_tail: Vec<String>,
+    },
+    /// The caller's cancel flag was set and the program was killed.
+    #[error("`{program}` was stopped: its job was cancelled")]
+    Cancelled {
+        /// The program name.
+        program: String,
     },
 }
 
@@ -225,46 +238,66 @@ pub fn run(spec: &ProcessSpec, on_line: &mut dyn FnMut(OutputLine)) -> Result<Pr
         on_line(OutputLine { stream, text });
     };
 
-    let timed_out = output::read_until_eof(&rx, &mut open_streams, deadline, &mut |s, b, d| {
+    let cancel = spec.cancel.as_deref();
+    let stop = output::read_until_eof(&rx, &mut open_streams, deadline, cancel, &mut |s, b, d| {
         deliver(s, b, d, &mut tail)
     });
-    let status = if timed_out {
-        None
-    } else {
-        // Both pipes are closed; the program is exiting (or a daemonised
-        // grandchild closed them). Wait within what is left of the timeout.
-        match deadline {
-            None => Some(child.wait().map_err(|source| ProcessError::Io {
-                program: program.clone(),
-                source,
-            })?),
-            Some(deadline) => child
-                .wait_timeout(deadline.saturating_duration_since(Instant::now()))
-                .map_err(|source| ProcessError::Io {
-                    program: program.clone(),
-                    source,
-                })?,
-        }
+    let status = match stop {
+        Stop::Eof => wait_exit(&mut child, deadline, cancel).map_err(|source| ProcessError::Io {
+            program: program.clone(),
+            source,
+        })?,
+        stop => Err(stop),
     };
     match status {
-        Some(status) => Ok(ProcessOutcome {
+        Ok(status) => Ok(ProcessOutcome {
             status,
             stderr_tail: tail.into_iter().collect(),
         }),
-        None => {
+        Err(stop) => {
             spawn::kill_group(&mut child);
             let _ = child.wait();
             // Pick up what was written before the kill, without blocking on a
             // pipe some escaped grandchild may still hold.
             let grace = Some(Instant::now() + Duration::from_millis(300));
-            output::read_until_eof(&rx, &mut open_streams, grace, &mut |s, b, d| {
+            output::read_until_eof(&rx, &mut open_streams, grace, None, &mut |s, b, d| {
                 deliver(s, b, d, &mut tail)
             });
-            Err(ProcessError::Timeout {
-                program,
-                after: spec.timeout.unwrap_or_default(),
-                stderr_tail: tail.into_iter().collect(),
+            Err(match stop {
+                Stop::Cancelled => ProcessError::Cancelled { program },
+                _ => ProcessError::Timeout {
+                    program,
+                    after: spec.timeout.unwrap_or_default(),
+                    stderr_tail: tail.into_iter().collect(),
+                },
             })
+        }
+    }
+}
+
+/// Both pipes are closed; the program is exiting (or a daemonised grandchild
+/// closed them). Waits within what is left of the timeout, looking at the
+/// cancel flag meanwhile.
+fn wait_exit(
+    child: &mut Child,
+    deadline: Option<Instant>,
+    cancel: Option<&AtomicBool>,
+) -> io::Result<Result<ExitStatus, Stop>> {
+    loop {
+        if output::is_set(cancel) {
+            return Ok(Err(Stop::Cancelled));
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let slice = match (left, cancel) {
+            (None, None) => return child.wait().map(Ok),
+            (Some(left), None) => left,
+            (left, Some(_)) => left.map_or(output::CANCEL_POLL, |l| l.min(output::CANCEL_POLL)),
+        };
+        if let Some(status) = child.wait_timeout(slice)? {
+            return Ok(Ok(status));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(Err(Stop::Deadline));
         }
     }
 }

@@ -8,9 +8,10 @@
 //! of queueing output in memory.
 
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::Stream;
 
@@ -113,27 +114,56 @@ pub(super) fn decode(mut bytes: Vec<u8>, dropped: u64) -> String {
     text
 }
 
-/// Delivers lines until both readers reported end of file (returns false) or
-/// the deadline passed (returns true).
+/// Delivers lines until both readers reported end of file, the deadline
+/// passed or the cancel flag was set.
 pub(super) fn read_until_eof(
     rx: &Receiver<Message>,
     open_streams: &mut usize,
     deadline: Option<Instant>,
+    cancel: Option<&AtomicBool>,
     deliver: &mut dyn FnMut(Stream, Vec<u8>, u64),
-) -> bool {
+) -> Stop {
     while *open_streams > 0 {
-        let message = match deadline {
-            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            Some(deadline) => rx.recv_timeout(deadline.saturating_duration_since(Instant::now())),
+        if is_set(cancel) {
+            return Stop::Cancelled;
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let message = match (left, cancel) {
+            (None, None) => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            (Some(left), None) => rx.recv_timeout(left),
+            (left, Some(_)) => match rx.recv_timeout(left.map_or(CANCEL_POLL, |l| l.min(CANCEL_POLL))) {
+                // A slice ended, not the deadline: look at the flag again.
+                Err(RecvTimeoutError::Timeout) if deadline.is_none_or(|d| Instant::now() < d) => continue,
+                other => other,
+            },
         };
         match message {
             Ok(Message::Line(stream, bytes, dropped)) => deliver(stream, bytes, dropped),
             Ok(Message::Eof) => *open_streams -= 1,
-            Err(RecvTimeoutError::Timeout) => return true,
+            Err(RecvTimeoutError::Timeout) => return Stop::Deadline,
             Err(RecvTimeoutError::Disconnected) => *open_streams = 0,
         }
     }
-    false
+    Stop::Eof
+}
+
+/// Why reading a program's output (or waiting for it) stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stop {
+    /// Both streams reached end of file.
+    Eof,
+    /// The deadline passed.
+    Deadline,
+    /// The cancel flag was set.
+    Cancelled,
+}
+
+/// How often a running program's cancel flag is looked at.
+pub(super) const CANCEL_POLL: Duration = Duration::from_millis(100);
+
+/// Whether the cancel flag is there and set.
+pub(super) fn is_set(cancel: Option<&AtomicBool>) -> bool {
+    cancel.is_some_and(|c| c.load(Ordering::SeqCst))
 }
 
 #[cfg(test)]

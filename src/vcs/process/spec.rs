@@ -18,6 +18,7 @@ pub struct ProcessSpec {
     pub(super) timeout: Option<Duration>,
     pub(super) secrets: Vec<String>,
     pub(super) build_user: bool,
+    pub(super) cancel: Option<super::CancelFlag>,
 }
 
 impl std::fmt::Debug for ProcessSpec {
@@ -38,6 +39,7 @@ impl std::fmt::Debug for ProcessSpec {
             .field("timeout", &self.timeout)
             .field("secrets", &self.secrets.len())
             .field("build_user", &self.build_user)
+            .field("cancellable", &self.cancel.is_some())
             .finish()
     }
 }
@@ -55,7 +57,16 @@ impl ProcessSpec {
             timeout: None,
             secrets: Vec::new(),
             build_user: false,
+            cancel: None,
         }
+    }
+
+    /// Kills the program's process group as soon as `flag` is set (checked
+    /// every 100 ms); [`super::run`] then fails with
+    /// [`super::ProcessError::Cancelled`].
+    pub fn cancel_on(mut self, flag: Option<super::CancelFlag>) -> Self {
+        self.cancel = flag;
+        self
     }
 
     /// Appends one argument.

@@ -231,3 +231,24 @@ fn children_die_with_slipway() {
         }
     }
 }
+
+#[test]
+fn a_set_cancel_flag_kills_the_process_group() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let flag: CancelFlag = Arc::new(AtomicBool::new(false));
+    let spec = sh("echo started; sleep 30 & sleep 30; echo never").cancel_on(Some(Arc::clone(&flag)));
+    let setter = Arc::clone(&flag);
+    let started = Instant::now();
+    thread::spawn(move || {
+        thread::sleep(Duration::from_millis(300));
+        setter.store(true, Ordering::SeqCst);
+    });
+    let (result, lines) = collect(&spec);
+    assert!(matches!(result, Err(ProcessError::Cancelled { .. })), "{result:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(lines.len(), 1);
+}

@@ -1,0 +1,95 @@
+//! The `rollback` job, for a ticket in `rolling_back`: switch every host
+//! back to the target version where that release is still kept (no copy),
+//! re-export the target tag and ship it where it was pruned, then
+//! `rolled_back`. Each host's running version is recorded as it switches
+//! (see [`super::ship_record`]).
+
+use std::sync::Arc;
+
+use crate::deploy::{self, DeployHost};
+use crate::domain::TicketKind;
+use crate::vcs::SnapshotRepo;
+
+use super::handler::{Handler, JobContext, JobError};
+use super::release::{deploy_inputs, export, finish, outcome, permanent, retry, start, Work};
+use super::ship_record::{hosts_to_do, Recorder};
+use super::stage::{mark_failed, snapshot_repo_path};
+
+/// Job kind of a rollback.
+pub const ROLLBACK: &str = "rollback";
+
+/// Runs rollbacks.
+pub struct Rollback;
+
+impl Rollback {
+    fn rollback(&self, ctx: &mut JobContext, work: Work) -> Result<(), JobError> {
+        let ticket = &work.ticket;
+        if ticket.kind != TicketKind::Rollback.as_str() {
+            return Err(permanent("not a rollback ticket"));
+        }
+        let target = ticket
+            .target_version
+            .ok_or_else(|| permanent("rollback without a target version"))?;
+        let version = work.format.render(target);
+        let repo = SnapshotRepo::open_or_init(&snapshot_repo_path(&ctx.data_dir, &work.project.name)).map_err(retry)?;
+        let targets = hosts_to_do(&ctx.pool, ticket, &work.hosts)?;
+        let inputs = deploy_inputs(&work, &ctx.data_dir, &version, &ctx.cancel);
+        let pool = ctx.pool.clone();
+        let data_dir = ctx.data_dir.clone();
+        let cancel = Arc::clone(&ctx.cancel);
+        let recorder = Recorder::new(pool.clone(), ticket.id, &work.hosts, &mut ctx.log, Arc::clone(&cancel));
+        recorder.switching_to(target);
+        recorder.info(&format!("switching {} host(s) back to {version}", targets.len()));
+        inputs.run(&recorder, |deploy_ctx| {
+            let mut report = deploy::switch_to(deploy_ctx, &version, &targets);
+            recorder.reconcile(deploy_ctx, &report, &targets, &work.format);
+            let not_kept: Vec<DeployHost> = report
+                .hosts
+                .iter()
+                .filter(|r| r.not_kept)
+                .filter_map(|r| targets.iter().find(|h| h.name == r.host).cloned())
+                .collect();
+            if !not_kept.is_empty() && !report.aborted {
+                recorder.info(&format!(
+                    "{version} was pruned on {} host(s); exporting the tag and shipping it",
+                    not_kept.len()
+                ));
+                let dir = export(&repo, &data_dir, &work.project.name, &version, &version)?;
+                let shipped = deploy::ship(deploy_ctx, &version, &dir, &not_kept);
+                recorder.reconcile(deploy_ctx, &shipped, &not_kept, &work.format);
+                report.hosts.retain(|r| !not_kept.iter().any(|h| h.name == r.host));
+                report.aborted |= shipped.aborted;
+                report.hosts.extend(shipped.hosts);
+            }
+            outcome(&report, &format!("rollback to {version}"))
+        })?;
+        drop(recorder);
+        finish(
+            &pool,
+            ticket.id,
+            &mut ctx.log,
+            cancel.load(std::sync::atomic::Ordering::SeqCst),
+        )
+    }
+}
+
+impl Handler for Rollback {
+    fn kind(&self) -> &'static str {
+        ROLLBACK
+    }
+
+    fn locks_project(&self) -> bool {
+        true
+    }
+
+    fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
+        match start(ctx, "rolling_back")? {
+            Some(work) => self.rollback(ctx, work),
+            None => Ok(()),
+        }
+    }
+
+    fn give_up(&self, ctx: &mut JobContext, error: &str) {
+        mark_failed(ctx, error);
+    }
+}

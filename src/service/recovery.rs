@@ -1,0 +1,65 @@
+//! What a failed release left on the hosts, and what each way out would do
+//! (issue 9, defect 2): the ticket page says which hosts already run the
+//! failed release, that *retry* finishes the remaining steps, and that
+//! *revert* (a rollback to the previous release) switches them back.
+
+use crate::store::models::{ProjectRow, TicketRow};
+use crate::store::{projects, releases, DbConn};
+
+use super::error::ServiceResult;
+
+/// The hosts of a failed release, split by what they run now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Recovery {
+    /// The failed release's version number.
+    pub version: i64,
+    /// Hosts whose `current` points at this release (they switched).
+    pub switched: Vec<String>,
+    /// Hosts still on what they ran before.
+    pub not_switched: Vec<String>,
+    /// The version a revert goes back to (the last full release), if any.
+    pub revert_to: Option<i64>,
+}
+
+/// The [`Recovery`] of `ticket` when it is a release that failed after at
+/// least one host switched to it; `None` otherwise.
+pub fn for_ticket(conn: &mut DbConn, ticket: &TicketRow, project: &ProjectRow) -> ServiceResult<Option<Recovery>> {
+    let Some(version) = ticket.version else {
+        return Ok(None);
+    };
+    if ticket.state != "failed" || ticket.kind != "release" {
+        return Ok(None);
+    }
+    // What each host runs now (a later rollback may have moved it again).
+    let running: Vec<(i64, Option<i64>)> = projects::hosts_of(conn, project.id)?
+        .into_iter()
+        .map(|(_, h)| (h.id, h.running_version))
+        .collect();
+    let runs_it = |host_id: Option<i64>| {
+        running
+            .iter()
+            .any(|(id, v)| Some(*id) == host_id && *v == Some(version))
+    };
+    let (switched, not_switched): (Vec<_>, Vec<_>) = releases::for_ticket(conn, ticket.id)?
+        .into_iter()
+        .partition(|h| runs_it(h.host_id));
+    if switched.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Recovery {
+        version,
+        switched: switched.into_iter().map(|h| h.host_name).collect(),
+        not_switched: not_switched.into_iter().map(|h| h.host_name).collect(),
+        revert_to: project.production_version.filter(|p| *p < version),
+    }))
+}
+
+/// Each host's state in the ticket's release or rollback (`pending`,
+/// `uploading`, `live`, `switched`, `failed`, `skipped`, `reverted`), by
+/// host name.
+pub fn host_states(conn: &mut DbConn, ticket_id: i64) -> ServiceResult<Vec<(String, String)>> {
+    Ok(releases::for_ticket(conn, ticket_id)?
+        .into_iter()
+        .map(|h| (h.host_name, h.state))
+        .collect())
+}
