@@ -1,0 +1,290 @@
+//! The fault suite (issue 9, "A fault suite of its own"), on SQLite and on
+//! PostgreSQL: rounds of a stage, release or rollback against a real SVN
+//! repository and two real sshd hosts, driven over `/api/v1` like a user
+//! would, with `slipway serve` or `slipway worker` (the real binary, lease
+//! 5 s, sweep every second) SIGKILLed at a random moment, in some rounds a
+//! hook failing or a host refusing connections, then started again. After
+//! each round:
+//!
+//! 1. no child of the killed process still runs (its descendants are read
+//!    from `/proc` just before the kill, by pid and start time);
+//! 2. no ticket stays `submitted`, `releasing` or `rolling_back` once no job
+//!    is left to move it (or after 60 s);
+//! 3. no host's `current` resolves to a tree other than its tag's;
+//! 4. `hosts.running_version` equals each host's `current`;
+//! 5. no host's snapshot went back (git ancestry) without a rollback ticket,
+//!    nor `production_version` down.
+//!
+//! It prints its counts (kills by phase, outcomes, violations per check)
+//! and fails on any violation, naming check, round and seed.
+//!
+//! `SLIPWAY_CHAOS_ROUNDS` (rounds per backend, default [`DEFAULT_ROUNDS`]),
+//! `SLIPWAY_CHAOS_SEED` (replay the actions and delays of a run).
+
+mod common;
+mod common_chaos;
+mod common_svn;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use common::TestDb;
+use common_chaos::checks::{self, Tags};
+use common_chaos::cluster::{Cluster, LEASE_SECS};
+use common_chaos::procs::{kill_leftovers, survivors, Role};
+use common_chaos::{phase, scenario, Report, Rng};
+
+/// Rounds per backend unless `SLIPWAY_CHAOS_ROUNDS` says otherwise.
+const DEFAULT_ROUNDS: usize = 25;
+const HOOKS: [&str; 3] = ["before_switch", "after_switch", "after_release"];
+
+fn rounds() -> usize {
+    std::env::var("SLIPWAY_CHAOS_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_ROUNDS)
+}
+
+fn seed(backend: &str) -> u64 {
+    if let Some(seed) = std::env::var("SLIPWAY_CHAOS_SEED").ok().and_then(|v| v.parse().ok()) {
+        return seed;
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    nanos ^ u64::from(std::process::id()) ^ (backend.len() as u64) << 48
+}
+
+/// What carries over from one round to the next.
+#[derive(Default)]
+struct Memory {
+    /// Per host: the release and commit `current` named after the last round.
+    live: BTreeMap<String, (String, String)>,
+    production: Option<i64>,
+    /// Violations already reported (a persisting state is reported once).
+    seen: BTreeSet<(usize, String)>,
+}
+
+impl Memory {
+    fn report(&mut self, report: &mut Report, check: usize, round: usize, key: String, detail: String) {
+        if self.seen.insert((check, key)) {
+            report.violation(check, round, detail);
+        }
+    }
+}
+
+/// Starts the round's action; returns what was started and its ticket.
+fn start(c: &Cluster, db: &TestDb, rng: &mut Rng, round: usize, action: &str) -> Result<(String, i64), String> {
+    if action == "rollback" {
+        if let Some(id) = scenario::start_rollback(c, &db.pool, rng)? {
+            return Ok(("rollback".into(), id));
+        }
+    }
+    if action == "stage" {
+        scenario::commit_change(c, round);
+        return Ok(("stage".into(), scenario::file_ticket(c, round)?));
+    }
+    let (id, how) = scenario::start_release(c, &db.pool, rng, round)?;
+    Ok((how.to_owned(), id))
+}
+
+fn round(c: &mut Cluster, db: &TestDb, tags: &Tags, rng: &mut Rng, report: &mut Report, memory: &mut Memory, n: usize) {
+    let roll = rng.unit();
+    let action = if roll < 0.25 {
+        "stage"
+    } else if roll < 0.75 {
+        "release"
+    } else {
+        "rollback"
+    };
+    let mut fault = "none".to_owned();
+    if action != "stage" {
+        let f = rng.unit();
+        if f < 0.25 {
+            let hook = HOOKS[rng.below(HOOKS.len())];
+            c.fail_hook(hook, true);
+            fault = format!("{hook} hook fails");
+        } else if f < 0.4 {
+            c.ssh[1].stop();
+            fault = "web2 refuses ssh".into();
+        }
+    }
+    let delay = rng.unit() * if action == "release" { 5.0 } else { 3.0 };
+    let victim_pick = rng.below(2);
+    let started = start(c, db, rng, n, action);
+    let (what, id) = match started {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("chaos[{}] round {n}: could not start {action}: {e}", report.backend);
+            Report::count(&mut report.outcomes, format!("{action}:not started"));
+            clear_faults(c);
+            return;
+        }
+    };
+    Report::count(&mut report.actions, what.clone());
+    Report::count(&mut report.faults, fault.clone());
+
+    std::thread::sleep(Duration::from_secs_f64(delay));
+    let running = checks::running_job(&db.pool);
+    let holder = running.as_ref().and_then(|(_, pid)| *pid);
+    let index = c
+        .procs
+        .iter()
+        .position(|p| p.pid().is_some() && p.pid() == holder)
+        .unwrap_or(victim_pick);
+    let role = c.procs[index].role;
+    let children = c.procs[index].kill_hard();
+    let killed_in = phase(running.as_ref().map(|(j, _)| j), &children);
+    Report::count(&mut report.kills, killed_in.clone());
+    Report::count(&mut report.victims, role.as_str());
+    c.restart(role);
+
+    // Check 1: children of the killed process.
+    let left = survivors(&children, Duration::from_secs(2));
+    if !left.is_empty() {
+        let names: Vec<String> = left.iter().map(|p| format!("{} `{}`", p.pid, p.cmdline)).collect();
+        report.violation(
+            1,
+            n,
+            format!(
+                "{what} #{id}, killed {} in {killed_in} after {delay:.2} s: {} of its {} children still run 2 s later: {}",
+                role.as_str(),
+                left.len(),
+                children.len(),
+                names.join("; ")
+            ),
+        );
+        kill_leftovers(&left);
+    }
+
+    // Check 2: job-owned states after lease expiry and sweep.
+    if let Err(stuck) = checks::settle(&db.pool, Duration::from_secs(60 + LEASE_SECS)) {
+        for (ticket, text) in stuck {
+            let detail = format!(
+                "{text} (round: {what} #{id}, fault {fault}, killed {} in {killed_in})",
+                role.as_str()
+            );
+            memory.report(report, 2, n, ticket.to_string(), detail);
+        }
+    }
+    clear_faults(c);
+    let state = checks::ticket(&db.pool, id).state;
+    Report::count(&mut report.outcomes, format!("{what}:{state}"));
+    after_round(
+        c,
+        db,
+        tags,
+        report,
+        memory,
+        n,
+        &format!("{what} #{id} ({fault}, killed {} in {killed_in})", role.as_str()),
+        what == "rollback",
+    );
+}
+
+fn clear_faults(c: &mut Cluster) {
+    for hook in HOOKS {
+        c.fail_hook(hook, false);
+    }
+    if !c.ssh[1].running() {
+        c.ssh[1].start();
+    }
+}
+
+/// Checks 3, 4 and 5 once the round settled.
+fn after_round(
+    c: &Cluster,
+    db: &TestDb,
+    tags: &Tags,
+    report: &mut Report,
+    memory: &mut Memory,
+    n: usize,
+    context: &str,
+    rollback: bool,
+) {
+    for (name, dir) in &c.hosts {
+        if let Err(e) = tags.check_current(name, dir) {
+            memory.report(report, 3, n, e.clone(), format!("{e} (after {context})"));
+        }
+    }
+    for e in checks::check_recorded(&db.pool, &c.hosts) {
+        memory.report(report, 4, n, e.clone(), format!("{e} (after {context})"));
+    }
+    for (name, dir) in &c.hosts {
+        let Some(live) = checks::live(dir) else { continue };
+        let Some(commit) = tags.commit(&live.release) else {
+            continue;
+        };
+        if let Some((before, before_commit)) = memory.live.get(name) {
+            if !rollback && tags.strictly_older(&commit, before_commit) {
+                let detail = format!(
+                    "{name} went from {before} to {} (an older snapshot: {commit} is an ancestor of {before_commit}) with no rollback ticket (after {context})",
+                    live.release
+                );
+                memory.report(report, 5, n, detail.clone(), detail);
+            }
+        }
+        memory.live.insert(name.clone(), (live.release, commit));
+    }
+    let production = checks::project(&db.pool).production_version;
+    if !rollback && production < memory.production {
+        let detail = format!(
+            "production_version went from {:?} to {production:?} with no rollback ticket (after {context})",
+            memory.production
+        );
+        memory.report(report, 5, n, detail.clone(), detail);
+    }
+    memory.production = production;
+}
+
+fn run(db: TestDb, backend: &str) {
+    let rounds = rounds();
+    let seed = seed(backend);
+    eprintln!("chaos[{backend}] seed {seed}, {rounds} rounds (replay: SLIPWAY_CHAOS_SEED={seed})");
+    let started = Instant::now();
+    let mut c = Cluster::start(&db);
+    let tags = Tags::new(&c.data);
+    let mut rng = Rng::new(seed);
+    let mut report = Report::new(backend, seed);
+    let mut memory = Memory::default();
+    for n in 1..=rounds {
+        round(&mut c, &db, &tags, &mut rng, &mut report, &mut memory, n);
+        report.rounds = n;
+    }
+    for p in &mut c.procs {
+        let left = p.kill_hard();
+        kill_leftovers(&left);
+    }
+    let summary = report.summary(started.elapsed());
+    eprintln!("{summary}");
+    if !report.violations.is_empty() {
+        let mut log = std::fs::read_to_string(c.log_path()).unwrap_or_default();
+        if log.len() > 4000 {
+            log = log[log.len() - 4000..].to_owned();
+        }
+        eprintln!("chaos[{backend}] slipway log tail:\n{log}");
+    }
+    let listed: Vec<String> = report
+        .violations
+        .iter()
+        .map(|v| format!("round {} check {}: {}", v.round, v.check, v.detail))
+        .collect();
+    assert!(
+        report.violations.is_empty(),
+        "{} violation(s) on {backend} (seed {seed}):\n{}\n{summary}",
+        listed.len(),
+        listed.join("\n")
+    );
+    let _ = Role::Serve;
+}
+
+#[test]
+fn chaos_sqlite() {
+    run(TestDb::sqlite(), "sqlite");
+}
+
+#[test]
+fn chaos_postgres() {
+    run(TestDb::postgres(), "postgres");
+}
