@@ -19,7 +19,8 @@
 //! and fails on any violation, naming check, round and seed.
 //!
 //! `SLIPWAY_CHAOS_ROUNDS` (rounds per backend, default [`DEFAULT_ROUNDS`]),
-//! `SLIPWAY_CHAOS_SEED` (replay the actions and delays of a run).
+//! `SLIPWAY_CHAOS_SEED` (replay the actions and delays of a run),
+//! `SLIPWAY_CHAOS_KEEP=1` (keep the data dir, hosts and slipway log).
 
 mod common;
 mod common_chaos;
@@ -31,7 +32,7 @@ use std::time::{Duration, Instant};
 use common::TestDb;
 use common_chaos::checks::{self, Tags};
 use common_chaos::cluster::{Cluster, LEASE_SECS};
-use common_chaos::procs::{kill_leftovers, survivors, Role};
+use common_chaos::procs::{kill_leftovers, survivors};
 use common_chaos::{phase, scenario, Report, Rng};
 
 /// Rounds per backend unless `SLIPWAY_CHAOS_ROUNDS` says otherwise.
@@ -54,6 +55,13 @@ fn seed(backend: &str) -> u64 {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
     nanos ^ u64::from(std::process::id()) ^ (backend.len() as u64) << 48
+}
+
+/// The processes, hosts and database of a run.
+struct World<'a> {
+    c: Cluster,
+    db: &'a TestDb,
+    tags: Tags,
 }
 
 /// What carries over from one round to the next.
@@ -89,7 +97,33 @@ fn start(c: &Cluster, db: &TestDb, rng: &mut Rng, round: usize, action: &str) ->
     Ok((how.to_owned(), id))
 }
 
-fn round(c: &mut Cluster, db: &TestDb, tags: &Tags, rng: &mut Rng, report: &mut Report, memory: &mut Memory, n: usize) {
+/// One round's plan, drawn from the seeded generator before anything runs.
+struct Plan {
+    action: &'static str,
+    fault: Fault,
+    delay: f64,
+    victim: usize,
+}
+
+#[derive(Clone, Copy)]
+enum Fault {
+    None,
+    Hook(&'static str, bool),
+    Refuse,
+}
+
+impl Fault {
+    fn describe(self) -> String {
+        match self {
+            Fault::None => "none".into(),
+            Fault::Hook(hook, true) => format!("{hook} hook fails (ansi)"),
+            Fault::Hook(hook, false) => format!("{hook} hook fails"),
+            Fault::Refuse => "web2 refuses ssh".into(),
+        }
+    }
+}
+
+fn plan(rng: &mut Rng) -> Plan {
     let roll = rng.unit();
     let action = if roll < 0.25 {
         "stage"
@@ -98,94 +132,112 @@ fn round(c: &mut Cluster, db: &TestDb, tags: &Tags, rng: &mut Rng, report: &mut 
     } else {
         "rollback"
     };
-    let mut fault = "none".to_owned();
-    if action != "stage" {
-        let f = rng.unit();
-        if f < 0.25 {
-            let hook = HOOKS[rng.below(HOOKS.len())];
-            c.fail_hook(hook, true);
-            fault = format!("{hook} hook fails");
-        } else if f < 0.4 {
-            c.ssh[1].stop();
-            fault = "web2 refuses ssh".into();
-        }
-    }
+    let f = rng.unit();
+    let fault = if action == "stage" {
+        Fault::None
+    } else if f < 0.25 {
+        Fault::Hook(HOOKS[rng.below(HOOKS.len())], rng.chance(0.5))
+    } else if f < 0.4 {
+        Fault::Refuse
+    } else {
+        Fault::None
+    };
     let delay = rng.unit() * if action == "release" { 5.0 } else { 3.0 };
-    let victim_pick = rng.below(2);
-    let started = start(c, db, rng, n, action);
-    let (what, id) = match started {
+    Plan {
+        action,
+        fault,
+        delay,
+        victim: rng.below(2),
+    }
+}
+
+fn round(w: &mut World<'_>, rng: &mut Rng, report: &mut Report, memory: &mut Memory, n: usize) {
+    let db = w.db;
+    let plan = plan(rng);
+    let fault = plan.fault.describe();
+    match plan.fault {
+        Fault::Hook(hook, ansi) => w.c.fail_hook(hook, ansi),
+        Fault::Refuse => w.c.ssh[1].stop(),
+        Fault::None => {}
+    }
+    let (what, id) = match start(&w.c, db, rng, n, plan.action) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("chaos[{}] round {n}: could not start {action}: {e}", report.backend);
-            Report::count(&mut report.outcomes, format!("{action}:not started"));
-            clear_faults(c);
+            eprintln!(
+                "chaos[{}] round {n}: could not start {}: {e}",
+                report.backend, plan.action
+            );
+            Report::count(&mut report.outcomes, format!("{}:not started", plan.action));
+            clear_faults(&mut w.c);
             return;
         }
     };
     Report::count(&mut report.actions, what.clone());
     Report::count(&mut report.faults, fault.clone());
 
-    std::thread::sleep(Duration::from_secs_f64(delay));
+    std::thread::sleep(Duration::from_secs_f64(plan.delay));
     let running = checks::running_job(&db.pool);
     let holder = running.as_ref().and_then(|(_, pid)| *pid);
-    let index = c
-        .procs
-        .iter()
-        .position(|p| p.pid().is_some() && p.pid() == holder)
-        .unwrap_or(victim_pick);
-    let role = c.procs[index].role;
-    let children = c.procs[index].kill_hard();
+    let index =
+        w.c.procs
+            .iter()
+            .position(|p| p.pid().is_some() && p.pid() == holder)
+            .unwrap_or(plan.victim);
+    let role = w.c.procs[index].role;
+    let children = w.c.procs[index].kill_hard();
     let killed_in = phase(running.as_ref().map(|(j, _)| j), &children);
     Report::count(&mut report.kills, killed_in.clone());
     Report::count(&mut report.victims, role.as_str());
-    c.restart(role);
+    w.c.restart(role);
+    let context = format!(
+        "{what} #{id}, fault: {fault}, {} killed in {killed_in} after {:.2} s",
+        role.as_str(),
+        plan.delay
+    );
+    let before = report.violations.len();
 
     // Check 1: children of the killed process.
     let left = survivors(&children, Duration::from_secs(2));
     if !left.is_empty() {
         let names: Vec<String> = left.iter().map(|p| format!("{} `{}`", p.pid, p.cmdline)).collect();
-        report.violation(
-            1,
-            n,
-            format!(
-                "{what} #{id}, killed {} in {killed_in} after {delay:.2} s: {} of its {} children still run 2 s later: {}",
-                role.as_str(),
-                left.len(),
-                children.len(),
-                names.join("; ")
-            ),
+        let detail = format!(
+            "{} of its {} children still run 2 s later: {} ({context})",
+            left.len(),
+            children.len(),
+            names.join("; ")
         );
+        report.violation(1, n, detail);
         kill_leftovers(&left);
     }
 
     // Check 2: job-owned states after lease expiry and sweep.
     if let Err(stuck) = checks::settle(&db.pool, Duration::from_secs(60 + LEASE_SECS)) {
         for (ticket, text) in stuck {
-            let detail = format!(
-                "{text} (round: {what} #{id}, fault {fault}, killed {} in {killed_in})",
-                role.as_str()
-            );
-            memory.report(report, 2, n, ticket.to_string(), detail);
+            memory.report(report, 2, n, ticket.to_string(), format!("{text} ({context})"));
         }
     }
-    clear_faults(c);
+    clear_faults(&mut w.c);
     let state = checks::ticket(&db.pool, id).state;
     Report::count(&mut report.outcomes, format!("{what}:{state}"));
-    after_round(
-        c,
-        db,
-        tags,
-        report,
-        memory,
-        n,
-        &format!("{what} #{id} ({fault}, killed {} in {killed_in})", role.as_str()),
-        what == "rollback",
+    after_round(w, report, memory, n, &context, what == "rollback");
+    eprintln!(
+        "chaos[{}] round {n}: {context}; ticket {state}; production {:?}; {}",
+        report.backend,
+        checks::project(&db.pool).production_version,
+        checks::hosts_line(&db.pool, &w.c.hosts)
     );
+    if report.violations[before..].iter().any(|v| v.check > 1) {
+        eprintln!(
+            "chaos[{}] round {n}: job output of #{id}, last lines:\n{}",
+            report.backend,
+            checks::log_tail(&db.pool, id, 25)
+        );
+    }
 }
 
 fn clear_faults(c: &mut Cluster) {
     for hook in HOOKS {
-        c.fail_hook(hook, false);
+        c.pass_hook(hook);
     }
     if !c.ssh[1].running() {
         c.ssh[1].start();
@@ -193,16 +245,8 @@ fn clear_faults(c: &mut Cluster) {
 }
 
 /// Checks 3, 4 and 5 once the round settled.
-fn after_round(
-    c: &Cluster,
-    db: &TestDb,
-    tags: &Tags,
-    report: &mut Report,
-    memory: &mut Memory,
-    n: usize,
-    context: &str,
-    rollback: bool,
-) {
+fn after_round(w: &World<'_>, report: &mut Report, memory: &mut Memory, n: usize, context: &str, rollback: bool) {
+    let World { c, db, tags } = w;
     for (name, dir) in &c.hosts {
         if let Err(e) = tags.check_current(name, dir) {
             memory.report(report, 3, n, e.clone(), format!("{e} (after {context})"));
@@ -243,23 +287,31 @@ fn run(db: TestDb, backend: &str) {
     let seed = seed(backend);
     eprintln!("chaos[{backend}] seed {seed}, {rounds} rounds (replay: SLIPWAY_CHAOS_SEED={seed})");
     let started = Instant::now();
-    let mut c = Cluster::start(&db);
+    let c = Cluster::start(&db);
     let tags = Tags::new(&c.data);
+    let mut w = World { c, db: &db, tags };
     let mut rng = Rng::new(seed);
     let mut report = Report::new(backend, seed);
     let mut memory = Memory::default();
     for n in 1..=rounds {
-        round(&mut c, &db, &tags, &mut rng, &mut report, &mut memory, n);
+        round(&mut w, &mut rng, &mut report, &mut memory, n);
         report.rounds = n;
     }
-    for p in &mut c.procs {
+    for p in &mut w.c.procs {
         let left = p.kill_hard();
         kill_leftovers(&left);
+    }
+    if std::env::var_os("SLIPWAY_CHAOS_KEEP").is_some() {
+        let dir = std::mem::replace(&mut w.c.dir, tempfile::tempdir().expect("temp dir"));
+        eprintln!(
+            "chaos[{backend}] kept the data dir, hosts and log in {}",
+            dir.keep().display()
+        );
     }
     let summary = report.summary(started.elapsed());
     eprintln!("{summary}");
     if !report.violations.is_empty() {
-        let mut log = std::fs::read_to_string(c.log_path()).unwrap_or_default();
+        let mut log = std::fs::read_to_string(w.c.log_path()).unwrap_or_default();
         if log.len() > 4000 {
             log = log[log.len() - 4000..].to_owned();
         }
@@ -276,7 +328,6 @@ fn run(db: TestDb, backend: &str) {
         listed.len(),
         listed.join("\n")
     );
-    let _ = Role::Serve;
 }
 
 #[test]

@@ -281,3 +281,38 @@ pub fn check_recorded(pool: &Pool, hosts: &[(String, PathBuf)]) -> Vec<String> {
     }
     out
 }
+
+/// The last `n` lines of a ticket's job output (for violation reports).
+pub fn log_tail(pool: &Pool, ticket_id: i64, n: usize) -> String {
+    let lines = match slipway::store::jobs::logs_for_ticket(&mut pool.get().expect("conn"), ticket_id, 0, 100_000) {
+        Ok(lines) => lines,
+        Err(e) => return format!("    | (cannot read the job output: {e})"),
+    };
+    let start = lines.len().saturating_sub(n);
+    lines[start..]
+        .iter()
+        .map(|l| format!("    | {}", short(&l.line)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One line on where the hosts stand: `web1 v3 (recorded v3), web2 …`.
+pub fn hosts_line(pool: &Pool, hosts: &[(String, PathBuf)]) -> String {
+    let pid = project(pool).id;
+    let rows = projects::hosts_of(&mut pool.get().expect("conn"), pid).expect("hosts");
+    hosts
+        .iter()
+        .map(|(name, dir)| {
+            let recorded = rows
+                .iter()
+                .find(|(_, h)| &h.name == name)
+                .and_then(|(_, h)| h.running_version);
+            let current = live(dir).map_or("-".to_owned(), |l| l.release);
+            format!(
+                "{name} {current} (recorded {})",
+                recorded.map_or("-".into(), |v| format!("v{v}"))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -186,9 +186,13 @@ impl Cluster {
         fs::write(
             &hook,
             format!(
-                "# chaos hook: $1 = which hook; fails (with colours) while its flag file exists\n\
+                "# chaos hook: $1 = which hook; fails while its flag file exists (in colour if it says ansi)\n\
                  sleep 0.3\n\
-                 if [ -e {flags}/fail-$1 ]; then printf '\\033[31mboom in %s\\033[0m\\n' \"$1\" >&2; exit 1; fi\n",
+                 f={flags}/fail-$1\n\
+                 if [ -e $f ]; then\n\
+                 \x20 if grep -q ansi $f; then printf '\\033[31mboom in %s\\033[0m\\n' \"$1\" >&2; else echo \"boom in $1\" >&2; fi\n\
+                 \x20 exit 1\n\
+                 fi\n",
                 flags = flags.display()
             ),
         )
@@ -289,14 +293,16 @@ impl Cluster {
         panic!("slipway {} did not come back", role.as_str());
     }
 
-    /// Turns a hook failure on or off.
-    pub fn fail_hook(&self, which: &str, on: bool) {
+    /// Makes hook `which` fail (printing in colour with `ansi`, as npm or
+    /// mvn do) until [`Self::pass_hook`].
+    pub fn fail_hook(&self, which: &str, ansi: bool) {
         let flag = self.flags.join(format!("fail-{which}"));
-        if on {
-            fs::write(flag, b"").expect("flag");
-        } else {
-            let _ = fs::remove_file(flag);
-        }
+        fs::write(flag, if ansi { "ansi" } else { "plain" }).expect("flag");
+    }
+
+    /// Lets hook `which` pass again.
+    pub fn pass_hook(&self, which: &str) {
+        let _ = fs::remove_file(self.flags.join(format!("fail-{which}")));
     }
 }
 
