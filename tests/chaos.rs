@@ -142,7 +142,18 @@ fn plan(rng: &mut Rng) -> Plan {
     } else {
         Fault::None
     };
-    let delay = rng.unit() * if action == "release" { 5.0 } else { 3.0 };
+    // Most kills land while the job runs (its usual length here: stage
+    // ~1.5 s, rollback ~2.5 s, release ~4 s); one in ten comes later.
+    let window = match action {
+        "stage" => 1.5,
+        "rollback" => 2.5,
+        _ => 4.0,
+    };
+    let delay = if rng.chance(0.1) {
+        window + rng.unit() * 2.0
+    } else {
+        rng.unit() * window
+    };
     Plan {
         action,
         fault,
@@ -175,6 +186,7 @@ fn round(w: &mut World<'_>, rng: &mut Rng, report: &mut Report, memory: &mut Mem
     Report::count(&mut report.actions, what.clone());
     Report::count(&mut report.faults, fault.clone());
 
+    wait_for_job(db, id);
     std::thread::sleep(Duration::from_secs_f64(plan.delay));
     let running = checks::running_job(&db.pool);
     let holder = running.as_ref().and_then(|(_, pid)| *pid);
@@ -190,7 +202,7 @@ fn round(w: &mut World<'_>, rng: &mut Rng, report: &mut Report, memory: &mut Mem
     Report::count(&mut report.victims, role.as_str());
     w.c.restart(role);
     let context = format!(
-        "{what} #{id}, fault: {fault}, {} killed in {killed_in} after {:.2} s",
+        "{what} #{id}, fault: {fault}, {} killed in {killed_in} {:.2} s after its job started",
         role.as_str(),
         plan.delay
     );
@@ -232,6 +244,20 @@ fn round(w: &mut World<'_>, rng: &mut Rng, report: &mut Report, memory: &mut Mem
             report.backend,
             checks::log_tail(&db.pool, id, 25)
         );
+    }
+}
+
+/// Waits (up to 10 s) until a worker runs ticket `id`'s job, or the
+/// ticket left its job-owned state: kill delays count from the job's start.
+fn wait_for_job(db: &TestDb, id: i64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let running = checks::running_job(&db.pool).is_some_and(|(j, _)| j.ticket_id == Some(id));
+        let owned = checks::JOB_OWNED.contains(&checks::ticket(&db.pool, id).state.as_str());
+        if running || !owned {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

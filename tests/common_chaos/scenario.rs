@@ -98,7 +98,7 @@ pub fn start_release(c: &Cluster, pool: &Pool, rng: &mut Rng, round: usize) -> R
             })
             .collect();
         let approved = candidates.iter().filter(|(_, a)| *a == "release").count();
-        if candidates.is_empty() || (approved < 2 && rng.chance(0.4)) {
+        if candidates.is_empty() || (approved < 2 && rng.chance(0.6)) {
             candidates.push((prepare_approved(c, pool, round)?, "release"));
         }
         let (id, action) = candidates[rng.below(candidates.len())];
@@ -106,6 +106,10 @@ pub fn start_release(c: &Cluster, pool: &Pool, rng: &mut Rng, round: usize) -> R
             Ok(r) if r.status == 200 => return Ok((id, action)),
             Ok(r) if r.status == 409 || r.status == 400 => {
                 // e.g. older than production: a correct refusal; clear it away.
+                eprintln!(
+                    "chaos: {action} #{id} refused ({}): {}; cancelling it",
+                    r.status, r.body["error"]["message"]
+                );
                 let _ = c.dev.act(id, "cancel");
             }
             Ok(r) => return Err(format!("{action} #{id}: {} {}", r.status, r.body)),
