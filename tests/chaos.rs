@@ -89,6 +89,15 @@ fn start(c: &Cluster, db: &TestDb, rng: &mut Rng, round: usize, action: &str) ->
             return Ok(("rollback".into(), id));
         }
     }
+    if action == "older" {
+        let (id, started) = scenario::start_older_release(c, &db.pool, round)?;
+        let what = if started {
+            "older release"
+        } else {
+            "older release (refused)"
+        };
+        return Ok((what.into(), id));
+    }
     if action == "stage" {
         scenario::commit_change(c, round);
         return Ok(("stage".into(), scenario::file_ticket(c, round)?));
@@ -127,13 +136,15 @@ fn plan(rng: &mut Rng) -> Plan {
     let roll = rng.unit();
     let action = if roll < 0.25 {
         "stage"
-    } else if roll < 0.75 {
+    } else if roll < 0.65 {
         "release"
+    } else if roll < 0.75 {
+        "older"
     } else {
         "rollback"
     };
     let f = rng.unit();
-    let fault = if action == "stage" {
+    let fault = if action == "stage" || action == "older" {
         Fault::None
     } else if f < 0.25 {
         Fault::Hook(HOOKS[rng.below(HOOKS.len())], rng.chance(0.5))

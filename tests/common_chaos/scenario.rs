@@ -3,6 +3,7 @@
 //! or retry it, request, approve and execute a rollback. Waiting is polling
 //! the database with a deadline.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -27,8 +28,10 @@ pub fn wait_state(pool: &Pool, id: i64, limit: Duration, done: impl Fn(&str) -> 
 /// Commits a change to SVN (a new line in index.html and a new file), so
 /// every staged snapshot differs from the one before.
 pub fn commit_change(c: &Cluster, round: usize) {
-    let index = format!("<h1>chaos round {round}</h1>\n");
-    let extra = format!("data/round-{round}.txt");
+    static COMMITS: AtomicUsize = AtomicUsize::new(0);
+    let k = COMMITS.fetch_add(1, Ordering::Relaxed);
+    let index = format!("<h1>chaos round {round}, commit {k}</h1>\n");
+    let extra = format!("data/commit-{k}.txt");
     let body = format!("round {round}\n");
     c.svn.commit(
         &[("index.html", Some(&index)), (&extra, Some(&body))],
@@ -66,20 +69,46 @@ pub fn prepare_approved(c: &Cluster, pool: &Pool, round: usize) -> Result<i64, S
     let staged = checks::all_tickets(pool)
         .into_iter()
         .find(|t| t.kind == "release" && t.state == "staged");
-    let id = match staged {
-        Some(t) => t.id,
-        None => {
-            commit_change(c, round);
-            let id = file_ticket(c, round)?;
-            let state = wait_state(pool, id, Duration::from_secs(60), |s| s != "submitted");
-            if state != "staged" {
-                return Err(format!("preparing: ticket #{id} ended {state}, not staged"));
-            }
-            id
-        }
-    };
+    match staged {
+        Some(t) => test_and_approve(c, t.id).map(|()| t.id),
+        None => prepare_fresh(c, pool, round),
+    }
+}
+
+/// A new ticket with the newest snapshot, staged and approved.
+pub fn prepare_fresh(c: &Cluster, pool: &Pool, round: usize) -> Result<i64, String> {
+    commit_change(c, round);
+    let id = file_ticket(c, round)?;
+    let state = wait_state(pool, id, Duration::from_secs(60), |s| s != "submitted");
+    if state != "staged" {
+        return Err(format!("preparing: ticket #{id} ended {state}, not staged"));
+    }
     test_and_approve(c, id)?;
     Ok(id)
+}
+
+/// Defect 2's path to an older production: two approved tickets; the newer
+/// one ships and its after-switch hook fails (every host switched); then the
+/// older one is released. Returns the older ticket and whether its release
+/// started (a correct gate refuses it: it is then cancelled).
+pub fn start_older_release(c: &Cluster, pool: &Pool, round: usize) -> Result<(i64, bool), String> {
+    let older = prepare_approved(c, pool, round)?;
+    let newer = prepare_fresh(c, pool, round)?;
+    c.fail_hook("after_switch", false);
+    let shipped = expect_ok("release the newer ticket", c.dev.act(newer, "release"))
+        .map(|()| wait_state(pool, newer, Duration::from_secs(60), |s| s != "releasing"));
+    c.pass_hook("after_switch");
+    let shipped = shipped?;
+    eprintln!("chaos: round {round}: newer #{newer} (after_switch hook failing) ended {shipped}; now releasing older #{older}");
+    match c.dev.act(older, "release") {
+        Ok(r) if r.status == 200 => Ok((older, true)),
+        Ok(r) if r.status == 409 => {
+            let _ = c.dev.act(older, "cancel");
+            Ok((older, false))
+        }
+        Ok(r) => Err(format!("release #{older}: {} {}", r.status, r.body)),
+        Err(e) => Err(format!("release #{older}: {e}")),
+    }
 }
 
 /// What a release round starts: `release` of an approved ticket or `retry`
