@@ -32,12 +32,12 @@ use std::time::{Duration, Instant};
 use common::TestDb;
 use common_chaos::checks::{self, Tags};
 use common_chaos::cluster::{Cluster, LEASE_SECS};
+use common_chaos::plan::{plan, Fault, HOOKS};
 use common_chaos::procs::{kill_leftovers, survivors};
 use common_chaos::{phase, scenario, Report, Rng};
 
 /// Rounds per backend unless `SLIPWAY_CHAOS_ROUNDS` says otherwise.
 const DEFAULT_ROUNDS: usize = 25;
-const HOOKS: [&str; 3] = ["before_switch", "after_switch", "after_release"];
 
 fn rounds() -> usize {
     std::env::var("SLIPWAY_CHAOS_ROUNDS")
@@ -106,73 +106,6 @@ fn start(c: &Cluster, db: &TestDb, rng: &mut Rng, round: usize, action: &str) ->
     Ok((how.to_owned(), id))
 }
 
-/// One round's plan, drawn from the seeded generator before anything runs.
-struct Plan {
-    action: &'static str,
-    fault: Fault,
-    delay: f64,
-    victim: usize,
-}
-
-#[derive(Clone, Copy)]
-enum Fault {
-    None,
-    Hook(&'static str, bool),
-    Refuse,
-}
-
-impl Fault {
-    fn describe(self) -> String {
-        match self {
-            Fault::None => "none".into(),
-            Fault::Hook(hook, true) => format!("{hook} hook fails (ansi)"),
-            Fault::Hook(hook, false) => format!("{hook} hook fails"),
-            Fault::Refuse => "web2 refuses ssh".into(),
-        }
-    }
-}
-
-fn plan(rng: &mut Rng) -> Plan {
-    let roll = rng.unit();
-    let action = if roll < 0.25 {
-        "stage"
-    } else if roll < 0.65 {
-        "release"
-    } else if roll < 0.75 {
-        "older"
-    } else {
-        "rollback"
-    };
-    let f = rng.unit();
-    let fault = if action == "stage" || action == "older" {
-        Fault::None
-    } else if f < 0.25 {
-        Fault::Hook(HOOKS[rng.below(HOOKS.len())], rng.chance(0.5))
-    } else if f < 0.4 {
-        Fault::Refuse
-    } else {
-        Fault::None
-    };
-    // Most kills land while the job runs (its usual length here: stage
-    // ~1.5 s, rollback ~2.5 s, release ~4 s); one in ten comes later.
-    let window = match action {
-        "stage" => 1.5,
-        "rollback" => 2.5,
-        _ => 4.0,
-    };
-    let delay = if rng.chance(0.1) {
-        window + rng.unit() * 2.0
-    } else {
-        rng.unit() * window
-    };
-    Plan {
-        action,
-        fault,
-        delay,
-        victim: rng.below(2),
-    }
-}
-
 fn round(w: &mut World<'_>, rng: &mut Rng, report: &mut Report, memory: &mut Memory, n: usize) {
     let db = w.db;
     let plan = plan(rng);
@@ -196,6 +129,14 @@ fn round(w: &mut World<'_>, rng: &mut Rng, report: &mut Report, memory: &mut Mem
     };
     Report::count(&mut report.actions, what.clone());
     Report::count(&mut report.faults, fault.clone());
+    no_step_back(
+        w,
+        report,
+        memory,
+        n,
+        &format!("once {what} #{id} was started"),
+        plan.action == "rollback",
+    );
 
     wait_for_job(db, id);
     std::thread::sleep(Duration::from_secs_f64(plan.delay));
@@ -292,6 +233,15 @@ fn after_round(w: &World<'_>, report: &mut Report, memory: &mut Memory, n: usize
     for e in checks::check_recorded(&db.pool, &c.hosts) {
         memory.report(report, 4, n, e.clone(), format!("{e} (after {context})"));
     }
+    no_step_back(w, report, memory, n, &format!("after {context}"), rollback);
+}
+
+/// Check 5: no host's snapshot went back (git ancestry of the tags) and
+/// `production_version` did not go down since the last look, unless a
+/// rollback ran. Looked at after each round and once its action started
+/// (a round may ship twice).
+fn no_step_back(w: &World<'_>, report: &mut Report, memory: &mut Memory, n: usize, when: &str, rollback: bool) {
+    let World { c, db, tags } = w;
     for (name, dir) in &c.hosts {
         let Some(live) = checks::live(dir) else { continue };
         let Some(commit) = tags.commit(&live.release) else {
@@ -300,7 +250,7 @@ fn after_round(w: &World<'_>, report: &mut Report, memory: &mut Memory, n: usize
         if let Some((before, before_commit)) = memory.live.get(name) {
             if !rollback && tags.strictly_older(&commit, before_commit) {
                 let detail = format!(
-                    "{name} went from {before} to {} (an older snapshot: {commit} is an ancestor of {before_commit}) with no rollback ticket (after {context})",
+                    "{name} went from {before} to {} (an older snapshot: {commit} is an ancestor of {before_commit}) with no rollback ticket ({when})",
                     live.release
                 );
                 memory.report(report, 5, n, detail.clone(), detail);
@@ -310,8 +260,16 @@ fn after_round(w: &World<'_>, report: &mut Report, memory: &mut Memory, n: usize
     }
     let production = checks::project(&db.pool).production_version;
     if !rollback && production < memory.production {
+        let tag = |v: Option<i64>| v.and_then(|v| tags.commit(&format!("v{v}")));
+        let content = match (tag(memory.production), tag(production)) {
+            (Some(old), Some(new)) if tags.strictly_older(&new, &old) => "its snapshot is older too",
+            (Some(old), Some(new)) if tags.strictly_older(&old, &new) => {
+                "its snapshot is newer: the number went down, not the content"
+            }
+            _ => "snapshots not comparable",
+        };
         let detail = format!(
-            "production_version went from {:?} to {production:?} with no rollback ticket (after {context})",
+            "production_version went from {:?} to {production:?} with no rollback ticket; {content} ({when})",
             memory.production
         );
         memory.report(report, 5, n, detail.clone(), detail);

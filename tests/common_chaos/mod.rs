@@ -7,6 +7,7 @@
 pub mod checks;
 pub mod cluster;
 pub mod http;
+pub mod plan;
 pub mod procs;
 pub mod scenario;
 
