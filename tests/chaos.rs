@@ -181,8 +181,12 @@ fn round(w: &mut World<'_>, rng: &mut Rng, report: &mut Report, memory: &mut Mem
         }
     }
     clear_faults(&mut w.c);
-    let state = checks::ticket(&db.pool, id).state;
-    Report::count(&mut report.outcomes, format!("{what}:{state}"));
+    let row = checks::ticket(&db.pool, id);
+    let state = match (row.state.as_str(), row.last_error.as_deref()) {
+        ("failed", Some(e)) => format!("failed ({})", checks::short(e)),
+        _ => row.state.clone(),
+    };
+    Report::count(&mut report.outcomes, format!("{what}:{}", row.state));
     after_round(w, report, memory, n, &context, what == "rollback");
     eprintln!(
         "chaos[{}] round {n}: {context}; ticket {state}; production {:?}; {}",
