@@ -70,6 +70,8 @@ struct Memory {
     /// Per host: the release and commit `current` named after the last round.
     live: BTreeMap<String, (String, String)>,
     production: Option<i64>,
+    /// Tickets already reported stuck in a job-owned state.
+    stuck: BTreeSet<i64>,
     /// Violations already reported (a persisting state is reported once).
     seen: BTreeSet<(usize, String)>,
 }
@@ -175,8 +177,9 @@ fn round(w: &mut World<'_>, rng: &mut Rng, report: &mut Report, memory: &mut Mem
     }
 
     // Check 2: job-owned states after lease expiry and sweep.
-    if let Err(stuck) = checks::settle(&db.pool, Duration::from_secs(60 + LEASE_SECS)) {
+    if let Err(stuck) = checks::settle(&db.pool, Duration::from_secs(60 + LEASE_SECS), &memory.stuck) {
         for (ticket, text) in stuck {
+            memory.stuck.insert(ticket);
             memory.report(report, 2, n, ticket.to_string(), format!("{text} ({context})"));
         }
     }

@@ -72,7 +72,8 @@ pub fn running_job(pool: &Pool) -> Option<(JobRow, Option<u32>)> {
 /// running; returns the tickets then still in a job-owned state, each
 /// described with its jobs. A ticket counts as stuck only when it stays so
 /// over two looks a second apart with no job left to move it.
-pub fn settle(pool: &Pool, limit: Duration) -> Result<(), Vec<(i64, String)>> {
+/// Tickets in `known` (already reported stuck) are not waited for again.
+pub fn settle(pool: &Pool, limit: Duration, known: &BTreeSet<i64>) -> Result<(), Vec<(i64, String)>> {
     let deadline = Instant::now() + limit;
     let mut quiet_since: Option<Instant> = None;
     loop {
@@ -80,7 +81,7 @@ pub fn settle(pool: &Pool, limit: Duration) -> Result<(), Vec<(i64, String)>> {
         let pending = jobs.iter().any(|j| j.state == "queued" || j.state == "running");
         let owned: Vec<TicketRow> = all_tickets(pool)
             .into_iter()
-            .filter(|t| JOB_OWNED.contains(&t.state.as_str()))
+            .filter(|t| JOB_OWNED.contains(&t.state.as_str()) && !known.contains(&t.id))
             .collect();
         if !pending && owned.is_empty() {
             return Ok(());
