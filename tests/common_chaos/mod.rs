@@ -55,13 +55,15 @@ pub fn phase(job: Option<&JobRow>, children: &[Proc]) -> String {
     let Some(job) = job else {
         return "idle (no pipeline job)".into();
     };
-    let has = |needle: &str| children.iter().any(|p| p.cmdline.contains(needle));
+    // Commands sent over ssh are shell-quoted words: match without the quotes.
+    let words: Vec<String> = children.iter().map(|p| p.cmdline.replace('\'', "")).collect();
+    let has = |needle: &str| words.iter().any(|w| w.contains(needle));
     let step = if let Some(hook) = ["before_switch", "after_switch", "after_release"]
         .into_iter()
         .find(|h| has(&format!("hook.sh {h}")))
     {
         format!("hook:{hook}")
-    } else if children.iter().any(|p| p.cmdline.starts_with("rsync")) {
+    } else if words.iter().any(|w| w.starts_with("rsync")) {
         "upload".into()
     } else if has("mv -T") || has("ln -sfn") {
         "switch".into()
@@ -69,12 +71,12 @@ pub fn phase(job: Option<&JobRow>, children: &[Proc]) -> String {
         "prune".into()
     } else if has("readlink") || has("ls -1") {
         "read-live".into()
-    } else if children.iter().any(|p| p.cmdline.starts_with("svn")) {
+    } else if words.iter().any(|w| w.starts_with("svn")) {
         "svn".into()
     } else if has("sleep 0.5") {
         "build".into()
     } else if has("ssh") {
-        "ssh-connect".into()
+        "ssh master only (connect, or between steps)".into()
     } else {
         "in-process (db/git/export)".into()
     };
