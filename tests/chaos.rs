@@ -37,7 +37,7 @@ use common_chaos::procs::{kill_leftovers, survivors};
 use common_chaos::{phase, scenario, Report, Rng};
 
 /// Rounds per backend unless `SLIPWAY_CHAOS_ROUNDS` says otherwise.
-const DEFAULT_ROUNDS: usize = 25;
+const DEFAULT_ROUNDS: usize = 50;
 
 fn rounds() -> usize {
     std::env::var("SLIPWAY_CHAOS_ROUNDS")
