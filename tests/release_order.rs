@@ -4,7 +4,8 @@
 //! - a release retried after another one went out takes a fresh version
 //!   number, so production's version never goes down while its content moves
 //!   forward (invariant 3), and the release it overtook stays reachable by a
-//!   rollback;
+//!   rollback; a release job that finds a newer number already running
+//!   refuses to ship its own;
 //! - a rollback to a release that the hosts pruned uploads it and switches,
 //!   under the `serial` strategy too, and every host's recorded version
 //!   equals its `current` (invariant 10).
@@ -195,6 +196,50 @@ fn a_retried_release_overtaken_by_another_takes_a_fresh_version(db: &TestDb) {
     s.assert_hosts_run(2, "<h1>older</h1>\n");
 }
 
+/// Moves job `id`'s start `seconds` from now.
+fn defer(db: &TestDb, id: i64, seconds: i64) {
+    use diesel::prelude::*;
+    use slipway::store::schema::jobs;
+    diesel::update(jobs::table.find(id))
+        .set(jobs::run_after.eq(Utc::now().naive_utc() + chrono::TimeDelta::seconds(seconds)))
+        .execute(&mut *db.conn())
+        .expect("defer");
+}
+
+fn a_release_job_overtaken_in_the_queue_refuses_its_older_number(db: &TestDb) {
+    let s = shop(db, 1, "");
+    let older = s.approved("<h1>older</h1>\n");
+    let newer = s.approved("<h1>newer</h1>\n");
+    // `newer` is released first (v1) but its job runs after `older`'s (v2).
+    let release = |id| {
+        tickets::apply(
+            &mut db.conn(),
+            id,
+            &ActionInput::new(Action::Release, ActorRef::User(s.p.dev)),
+            Utc::now(),
+        )
+        .expect("release")
+        .job_id
+        .expect("a release job")
+    };
+    let late = release(newer);
+    release(older);
+    defer(db, late, 3600);
+    assert_eq!(drain(&s.p.worker(BTreeMap::new())), [JobOutcome::Done]);
+    assert_eq!(s.p.ticket(older).version, Some(2));
+    s.assert_hosts_run(2, "<h1>older</h1>\n");
+    defer(db, late, -1);
+    let outcomes = drain(&s.p.worker(BTreeMap::new()));
+    assert!(
+        matches!(outcomes.as_slice(), [JobOutcome::Failed(e)] if e.contains("v1 is older than v2")),
+        "{outcomes:?}"
+    );
+    s.assert_hosts_run(2, "<h1>older</h1>\n");
+    assert_eq!(s.run(newer, Action::Retry), [JobOutcome::Done]);
+    assert_eq!(s.p.ticket(newer).version, Some(3));
+    s.assert_hosts_run(3, "<h1>newer</h1>\n");
+}
+
 fn a_rollback_to_a_pruned_release_ships_it_under_serial(db: &TestDb) {
     let s = shop(db, 2, "strategy = \"serial\"\nkeep_releases = 3");
     for n in 1..=5 {
@@ -215,5 +260,6 @@ fn a_rollback_to_a_pruned_release_ships_it_under_serial(db: &TestDb) {
 
 backend_tests!(
     a_retried_release_overtaken_by_another_takes_a_fresh_version,
+    a_release_job_overtaken_in_the_queue_refuses_its_older_number,
     a_rollback_to_a_pruned_release_ships_it_under_serial,
 );
