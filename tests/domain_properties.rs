@@ -376,7 +376,7 @@ impl Model {
                     self.facts.snapshot_seq = Some(self.next_seq);
                     self.next_seq += 1;
                 }
-                Effect::AssignVersion | Effect::RequestAbort => {}
+                Effect::AssignVersion | Effect::RenewVersionIfBehind | Effect::RequestAbort => {}
                 Effect::RememberFailedFrom(state) => self.facts.failed_from = Some(*state),
                 Effect::ClearFailedFrom => self.facts.failed_from = None,
                 Effect::EmergencyOverride => emergency_override = true,

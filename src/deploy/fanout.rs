@@ -17,8 +17,9 @@ use crate::vcs::process::{OutputLine, Stream};
 pub(crate) enum Op<'p> {
     /// Upload and switch.
     Ship { source: &'p Path },
-    /// Switch to a kept release.
-    Switch,
+    /// Switch to a kept release; where it is not kept, upload `fallback`
+    /// (the exported release) and switch, if given.
+    Switch { fallback: Option<&'p Path> },
 }
 
 /// The batches (index ranges into the host list) of the project's strategy.
@@ -160,9 +161,11 @@ fn one_host(h: &Host<'_, '_>, version: &str, op: Op<'_>, canary: bool) -> HostRe
     let mut previous = None;
     let outcome = match (h.ctx.settings.mode, op) {
         (DeployMode::Atomic, Op::Ship { source }) => ship_atomic(h, version, source, &mut stats, &mut previous),
-        (DeployMode::Atomic, Op::Switch) => switch_atomic(h, version, &mut previous),
-        (DeployMode::Inplace, Op::Ship { source }) => ship_inplace(h, source, &mut stats),
-        (DeployMode::Inplace, Op::Switch) => Err(Step::Before(DeployError::NotKept {
+        (DeployMode::Atomic, Op::Switch { fallback }) => switch_atomic(h, version, fallback, &mut stats, &mut previous),
+        (DeployMode::Inplace, Op::Ship { source } | Op::Switch { fallback: Some(source) }) => {
+            ship_inplace(h, source, &mut stats)
+        }
+        (DeployMode::Inplace, Op::Switch { fallback: None }) => Err(Step::Before(DeployError::NotKept {
             host: h.host.name.clone(),
             version: version.to_owned(),
         })),
@@ -269,7 +272,13 @@ fn ship_atomic(
     Ok(())
 }
 
-fn switch_atomic(h: &Host<'_, '_>, version: &str, previous: &mut Option<String>) -> Result<(), Step> {
+fn switch_atomic(
+    h: &Host<'_, '_>,
+    version: &str,
+    fallback: Option<&Path>,
+    stats: &mut Stats,
+    previous: &mut Option<String>,
+) -> Result<(), Step> {
     let (live, kept) = h.state().map_err(Step::Before)?;
     let release_dir = format!("{}/releases/{version}", h.host.target.dir());
     if live.as_deref() == Some(version) {
@@ -277,6 +286,17 @@ fn switch_atomic(h: &Host<'_, '_>, version: &str, previous: &mut Option<String>)
         return after_switch(h, &release_dir);
     }
     if !kept.iter().any(|r| r == version) {
+        if let Some(source) = fallback {
+            // Pruned here: ship the exported release like a release does.
+            (h.ctx.on_line)(
+                &h.host.name,
+                OutputLine {
+                    stream: Stream::Stdout,
+                    text: format!("{version} is not kept on this host; uploading it"),
+                },
+            );
+            return ship_atomic(h, version, source, stats, previous);
+        }
         return Err(Step::Before(DeployError::NotKept {
             host: h.host.name.clone(),
             version: version.to_owned(),

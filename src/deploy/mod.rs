@@ -261,7 +261,16 @@ pub fn ship(ctx: &Context, version: &str, source_dir: &Path, hosts: &[DeployHost
 /// pruned (and every host in inplace mode) ends `Failed` with the
 /// [`DeployError::NotKept`] text, so the caller re-exports the tag and ships it.
 pub fn switch_to(ctx: &Context, version: &str, hosts: &[DeployHost]) -> ShipReport {
-    fanout::run(ctx, hosts, version, fanout::Op::Switch)
+    fanout::run(ctx, hosts, version, fanout::Op::Switch { fallback: None })
+}
+
+/// Rollback: like [`switch_to`], but a host where `version` is not kept
+/// (and, in inplace mode, every host) gets `release_dir` (the exported
+/// release) uploaded and switched to, within the same run of the project's
+/// strategy, so a pruned release neither fails that host nor stops the
+/// hosts after it. Without `release_dir` this is [`switch_to`].
+pub fn restore(ctx: &Context, version: &str, release_dir: Option<&Path>, hosts: &[DeployHost]) -> ShipReport {
+    fanout::run(ctx, hosts, version, fanout::Op::Switch { fallback: release_dir })
 }
 
 /// Which release `current` points at on each host (`None`: none, or the host

@@ -94,6 +94,10 @@ pub enum Effect {
     NewSnapshot,
     /// Give the ticket the project's next version number, unless it has one.
     AssignVersion,
+    /// A retried release: give the ticket a fresh version number if its own
+    /// is older than what production runs and no host runs it
+    /// ([`super::version::needs_fresh_number`]).
+    RenewVersionIfBehind,
     /// Remember where the failed job left from.
     RememberFailedFrom(TicketState),
     /// The failure is being retried.
@@ -313,6 +317,7 @@ pub fn decide(t: &TicketFacts, rules: ProjectRules<'_>, request: Request<'_>) ->
             if to == TicketState::Releasing {
                 // Retrying a failed release starts the release again.
                 check_release_start(t, rules, request, &mut decision)?;
+                decision.effects.push(Effect::RenewVersionIfBehind);
             }
             decision.effects.push(Effect::ClearFailedFrom);
             decision.enqueue = job_for(to);

@@ -101,9 +101,34 @@ pub fn next_version(last: Option<i64>) -> i64 {
     last.unwrap_or(0) + 1
 }
 
+/// Whether a release holding version number `own` must take a fresh number
+/// before it ships (invariant 3 for numbers): it must when production or any
+/// host already runs a newer number and no host runs `own`. Shipping `own`
+/// then would make production's version go down while its content moves
+/// forward, and rollbacks (gated by number) could no longer reach the newer
+/// one. A number some host runs stays: those hosts run it under that name.
+///
+/// `running` holds the versions the project's hosts run; `production` the
+/// last full release.
+pub fn needs_fresh_number(own: i64, running: &[i64], production: Option<i64>) -> bool {
+    !running.contains(&own) && running.iter().copied().chain(production).any(|v| v > own)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_behind_production_that_no_host_runs_is_renewed() {
+        assert!(needs_fresh_number(1, &[2], Some(2)));
+        assert!(needs_fresh_number(1, &[], Some(2)));
+        assert!(needs_fresh_number(3, &[4, 2], None));
+        // Some host runs it: the number stays.
+        assert!(!needs_fresh_number(1, &[1, 2], Some(2)));
+        // Ahead of (or equal to) everything running: nothing to renew.
+        assert!(!needs_fresh_number(3, &[2], Some(2)));
+        assert!(!needs_fresh_number(1, &[], None));
+    }
 
     #[test]
     fn formats_render_and_validate() {

@@ -12,6 +12,7 @@ pub mod notify;
 pub mod orphans;
 pub mod pipeline;
 pub mod release;
+mod release_gate;
 pub mod rollback;
 pub mod secrets;
 mod ship_record;

@@ -10,8 +10,9 @@
 //! only the hosts that have not switched yet.
 //!
 //! Rollback, for a ticket in `rolling_back`: switch every host back to the
-//! target version where that release is still kept (no copy), re-export the
-//! target tag and ship it where it was pruned, then `rolled_back`.
+//! target version where that release is still kept (no copy) and ship the
+//! exported target tag where it was pruned, in one run of the strategy,
+//! then `rolled_back`.
 //!
 //! Both stop at the next host or batch when someone aborts; hosts not yet
 //! switched are left as they are, and the ticket fails with the reason.
@@ -26,7 +27,7 @@ use crate::domain::{Action, Refusal, VersionFormat};
 use crate::service::tickets::{self as service, ActionInput, ActorRef};
 use crate::service::ServiceError;
 use crate::store::models::{ProjectRow, TicketRow};
-use crate::store::{projects, releases, tickets, timestamp_now, users, DbConn, Pool};
+use crate::store::{projects, releases, tickets, timestamp_now, users, Pool};
 use crate::vcs::{Signature, SnapshotRepo};
 
 use super::handler::{Handler, JobContext, JobError};
@@ -206,15 +207,8 @@ impl Release {
             .clone()
             .ok_or_else(|| permanent("no staged snapshot to release"))?;
         let repo = SnapshotRepo::open_or_init(&snapshot_repo_path(&ctx.data_dir, &project.name)).map_err(retry)?;
-        // Invariant 3: what any host runs must be an ancestor of this snapshot.
         let mut conn = ctx.pool.get().map_err(retry)?;
-        for prod_commit in production_commits(&mut conn, project, number)? {
-            if !repo.is_ancestor(&prod_commit, &commit).map_err(permanent)? {
-                return Err(permanent(format!(
-                    "snapshot {commit} does not descend from production's {prod_commit}; an older build only goes back by a rollback"
-                )));
-            }
-        }
+        super::release_gate::check(&mut conn, &repo, project, number, &commit, &work.format)?;
         let submitter = users::by_id(&mut conn, ticket.submitter_id)
             .map_err(retry)?
             .map(|u| u.username)
@@ -239,7 +233,7 @@ impl Release {
         repo.tag(&commit, &version, &message, &tagger).map_err(permanent)?;
         ctx.log.info(&format!("tagged {commit} as {version}"));
         let dir = export(&repo, &ctx.data_dir, &project.name, &version, &version)?;
-        let targets = hosts_to_do(&ctx.pool, ticket, &work.hosts)?;
+        let targets = hosts_to_do(&ctx.pool, ticket, &work.hosts, number)?;
         ctx.log.info(&format!(
             "shipping {version} to {} of {} host(s)",
             targets.len(),
@@ -272,25 +266,6 @@ impl Release {
     }
 }
 
-/// The snapshots of every version production runs (the last full release
-/// and whatever any host runs), except release `own` itself (a retry).
-fn production_commits(conn: &mut DbConn, project: &ProjectRow, own: i64) -> Result<Vec<String>, JobError> {
-    let mut versions = releases::running_versions(conn, project.id).map_err(retry)?;
-    versions.extend(project.production_version);
-    versions.sort_unstable();
-    versions.dedup();
-    let mut commits = Vec::new();
-    for version in versions.into_iter().filter(|v| *v != own) {
-        if let Some(commit) = tickets::by_version(conn, project.id, version)
-            .map_err(retry)?
-            .and_then(|t| t.snapshot_commit)
-        {
-            commits.push(commit);
-        }
-    }
-    Ok(commits)
-}
-
 pub(super) fn deploy_inputs<'a>(
     work: &'a Work,
     data_dir: &Path,
@@ -305,8 +280,6 @@ pub(super) fn deploy_inputs<'a>(
         cancel: Arc::clone(cancel),
     }
 }
-
-impl Release {}
 
 fn ticket_wants_revert(pool: &Pool, ticket_id: i64) -> bool {
     pool.get()

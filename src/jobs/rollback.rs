@@ -1,12 +1,12 @@
-//! The `rollback` job, for a ticket in `rolling_back`: switch every host
-//! back to the target version where that release is still kept (no copy),
-//! re-export the target tag and ship it where it was pruned, then
-//! `rolled_back`. Each host's running version is recorded as it switches
+//! The `rollback` job, for a ticket in `rolling_back`: in one run of the
+//! project's strategy, switch each host back to the target version where
+//! that release is still kept (no copy) and upload the exported target tag
+//! where it was pruned, then `rolled_back`. Each host's running version is recorded as it switches
 //! (see [`super::ship_record`]).
 
 use std::sync::Arc;
 
-use crate::deploy::{self, DeployHost};
+use crate::deploy;
 use crate::domain::TicketKind;
 use crate::vcs::SnapshotRepo;
 
@@ -32,35 +32,29 @@ impl Rollback {
             .ok_or_else(|| permanent("rollback without a target version"))?;
         let version = work.format.render(target);
         let repo = SnapshotRepo::open_or_init(&snapshot_repo_path(&ctx.data_dir, &work.project.name)).map_err(retry)?;
-        let targets = hosts_to_do(&ctx.pool, ticket, &work.hosts)?;
+        let targets = hosts_to_do(&ctx.pool, ticket, &work.hosts, target)?;
+        // Hosts that pruned the release get it uploaded: export the tag once
+        // (a stored export is reused). Without it, such hosts fail NotKept
+        // and the hosts that keep the release are still switched.
+        let dir = match export(&repo, &ctx.data_dir, &work.project.name, &version, &version) {
+            Ok(dir) => Some(dir),
+            Err(JobError::Retryable(error)) => return Err(retry(error)),
+            Err(JobError::Permanent(error)) => {
+                ctx.log.info(&format!(
+                    "cannot export {version} ({error}); only hosts that keep it can switch"
+                ));
+                None
+            }
+        };
         let inputs = deploy_inputs(&work, &ctx.data_dir, &version, &ctx.cancel);
         let pool = ctx.pool.clone();
-        let data_dir = ctx.data_dir.clone();
         let cancel = Arc::clone(&ctx.cancel);
         let recorder = Recorder::new(pool.clone(), ticket.id, &work.hosts, &mut ctx.log, Arc::clone(&cancel));
         recorder.switching_to(target);
         recorder.info(&format!("switching {} host(s) back to {version}", targets.len()));
         inputs.run(&recorder, |deploy_ctx| {
-            let mut report = deploy::switch_to(deploy_ctx, &version, &targets);
+            let report = deploy::restore(deploy_ctx, &version, dir.as_deref(), &targets);
             recorder.reconcile(deploy_ctx, &report, &targets, &work.format);
-            let not_kept: Vec<DeployHost> = report
-                .hosts
-                .iter()
-                .filter(|r| r.not_kept)
-                .filter_map(|r| targets.iter().find(|h| h.name == r.host).cloned())
-                .collect();
-            if !not_kept.is_empty() && !report.aborted {
-                recorder.info(&format!(
-                    "{version} was pruned on {} host(s); exporting the tag and shipping it",
-                    not_kept.len()
-                ));
-                let dir = export(&repo, &data_dir, &work.project.name, &version, &version)?;
-                let shipped = deploy::ship(deploy_ctx, &version, &dir, &not_kept);
-                recorder.reconcile(deploy_ctx, &shipped, &not_kept, &work.format);
-                report.hosts.retain(|r| !not_kept.iter().any(|h| h.name == r.host));
-                report.aborted |= shipped.aborted;
-                report.hosts.extend(shipped.hosts);
-            }
             outcome(&report, &format!("rollback to {version}"))
         })?;
         drop(recorder);

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::deploy::{self, Context, DeployHost, DeploySettings, HostEvent, HostState, ShipReport};
 use crate::domain::VersionFormat;
 use crate::store::models::TicketRow;
-use crate::store::{releases, tickets, timestamp_now, Pool};
+use crate::store::{projects, releases, tickets, timestamp_now, Pool};
 use crate::vcs::process::CancelFlag;
 use crate::vcs::OutputLine;
 
@@ -201,17 +201,34 @@ impl<'a> Recorder<'a> {
 }
 
 /// Records the hosts of a ticket as pending (first run) and returns the ones
-/// still to do (a retry skips hosts already switched).
-pub(crate) fn hosts_to_do(pool: &Pool, ticket: &TicketRow, hosts: &[ProjectHost]) -> Result<Vec<DeployHost>, JobError> {
+/// still to do: a retry skips hosts that switched in an earlier run and
+/// still run `version` (a host that moved on since, or a ticket renumbered
+/// since, is done again).
+pub(crate) fn hosts_to_do(
+    pool: &Pool,
+    ticket: &TicketRow,
+    hosts: &[ProjectHost],
+    version: i64,
+) -> Result<Vec<DeployHost>, JobError> {
     let mut conn = pool.get().map_err(retry)?;
     let now = timestamp_now();
     for host in hosts {
         releases::ensure(&mut conn, ticket.id, host.id, &host.deploy.name, &host.target, now).map_err(retry)?;
     }
+    let running: Vec<(i64, Option<i64>)> = projects::hosts_of(&mut conn, ticket.project_id)
+        .map_err(retry)?
+        .into_iter()
+        .map(|(_, h)| (h.id, h.running_version))
+        .collect();
     let done: Vec<String> = releases::for_ticket(&mut conn, ticket.id)
         .map_err(retry)?
         .into_iter()
         .filter(|h| h.state == HostState::Switched.as_str())
+        .filter(|h| {
+            running
+                .iter()
+                .any(|(id, v)| Some(*id) == h.host_id && *v == Some(version))
+        })
         .map(|h| h.host_name)
         .collect();
     Ok(hosts

@@ -11,6 +11,7 @@ pub mod password;
 pub mod queries;
 pub mod reads;
 pub mod recovery;
+mod renumber;
 pub mod tickets;
 pub mod users;
 pub mod visibility;

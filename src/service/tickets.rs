@@ -305,6 +305,7 @@ fn apply_in_tx(
     let naive_now = to_naive(now);
     let mut emergency_override = false;
     let mut shipped = false;
+    let mut renumbered = None;
     for effect in &decision.effects {
         match effect {
             Effect::RecordApproval => tickets::insert_approval(
@@ -333,6 +334,9 @@ fn apply_in_tx(
                 if ticket.version.is_none() {
                     ticket.version = Some(projects::next_version(conn, project.id)?);
                 }
+            }
+            Effect::RenewVersionIfBehind => {
+                renumbered = super::renumber::renew_if_behind(conn, &project, &mut ticket)?;
             }
             Effect::RememberFailedFrom(state) => {
                 ticket.failed_from = Some(state.as_str().to_owned());
@@ -368,7 +372,10 @@ fn apply_in_tx(
             action: input.action.as_str().to_owned(),
             from_state: Some(decision.from.as_str().to_owned()),
             to_state: decision.to.as_str().to_owned(),
-            note: note.map(|n| n.as_str().to_owned()),
+            note: match (note, renumbered) {
+                (Some(note), Some(renumbered)) => Some(format!("{}\n\n{renumbered}", note.as_str())),
+                (note, renumbered) => renumbered.or_else(|| note.map(|n| n.as_str().to_owned())),
+            },
             emergency_override,
             created_at: naive_now,
         },
