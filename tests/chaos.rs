@@ -27,6 +27,7 @@ mod common_chaos;
 mod common_svn;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use common::TestDb;
@@ -311,7 +312,9 @@ fn run(db: TestDb, backend: &str) {
         );
     }
     let summary = report.summary(started.elapsed());
-    eprintln!("{summary}");
+    // Straight to the process's stderr, past the test harness's capture: the
+    // counts are printed in every run, passing or not.
+    let _ = writeln!(std::io::stderr(), "{summary}");
     if !report.violations.is_empty() {
         let mut log = std::fs::read_to_string(w.c.log_path()).unwrap_or_default();
         if log.len() > 4000 {
