@@ -205,7 +205,7 @@ fn builds_run_as_another_user_who_cannot_read_the_data_dir(db: &TestDb) {
 /// passwords, JWT key, database URL and password) and every webhook's secret
 /// and URL from the database.
 fn every_known_secret_is_scrubbed(db: &TestDb) {
-    use slipway::vcs::process::scrub_known;
+    use slipway::process::scrub_known;
     let project = db.import(
         "[[project]]\nname = \"hooked\"\nsvn_url = \"file:///srv/svn/hooked\"\nstaging_dir = \"/srv/staging/hooked\"\n",
     );

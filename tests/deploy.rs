@@ -349,7 +349,7 @@ fn data_dir() -> &'static Path {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp dir").keep();
-        slipway::vcs::process::env::configure(&dir, None, None).expect("child set-up");
+        slipway::process::env::configure(&dir, None, None).expect("child set-up");
         dir
     })
 }

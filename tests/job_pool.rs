@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use slipway::jobs::log::JobLog;
 use slipway::jobs::stage::Stage;
-use slipway::jobs::svn_access::SvnAccess;
 use slipway::jobs::svn_poll::SvnPoll;
 use slipway::jobs::{Handler, JobContext};
 use slipway::store::models::NewJob;
 use slipway::store::{jobs as queue, timestamp_now};
+use slipway::vcs::SvnAccess;
 
 use common::TestDb;
 use common_pipeline::Pipeline;

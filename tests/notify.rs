@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use jsonwebtoken::EncodingKey;
 use sha2::Sha256;
 use slipway::domain::Action;
-use slipway::jobs::notify::{enqueue_reminders_at, NotifyHandler, NotifySettings, WebhookHandler};
+use slipway::jobs::announce::{enqueue_reminders_at, NotifyHandler, NotifySettings, WebhookHandler};
 use slipway::jobs::worker::JobOutcome;
 use slipway::jobs::{Registry, Waker, Worker, WorkerOptions};
 use slipway::notify::links::{self, LinkClaims};

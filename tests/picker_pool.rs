@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App};
-use slipway::jobs::svn_access::SvnAccess;
 use slipway::store::{self, Backend, DbLocation, PoolOptions};
+use slipway::vcs::SvnAccess;
 use slipway::web::{auth, configure, AppState};
 
 use common::TestDb;

@@ -12,10 +12,10 @@ use std::path::Path;
 
 use chrono::Utc;
 use slipway::domain::Action;
-use slipway::jobs::stage::snapshot_repo_path;
 use slipway::jobs::worker::JobOutcome;
 use slipway::service::tickets::{self, ActionInput, ActorRef};
 use slipway::store::{projects, releases, users};
+use slipway::vcs::snapshot_repo_path;
 use slipway::vcs::SnapshotRepo;
 
 use common::TestDb;

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use slipway::domain::Action;
-use slipway::jobs::stage::snapshot_repo_path;
 use slipway::jobs::worker::JobOutcome;
 use slipway::jobs::Worker;
 use slipway::service::tickets::{self, ActionInput, ActorRef};
 use slipway::store::jobs as queue;
+use slipway::vcs::snapshot_repo_path;
 use slipway::vcs::{SnapshotRepo, SvnCredentials};
 
 use common::TestDb;

@@ -1,5 +1,6 @@
 //! The command line: `slipway serve|worker|migrate|user|project`.
 //! Exit codes: 0 ok, 1 the operation failed, 2 bad configuration or usage.
+//! See docs/design.md#layers.
 
 mod project;
 mod serve;

@@ -35,12 +35,11 @@ fn worker(config: &Config, pool: Pool, waker: Waker) -> Worker {
 /// a 0700 data dir with `run_as`) and the secrets scrubbed from their output.
 fn prepare_children(config: &Config, pool: &Pool) -> Result<(), Failure> {
     let run_as = Some(config.worker.run_as.as_str()).filter(|r| !r.trim().is_empty());
-    crate::vcs::process::env::configure(&config.data_dir, Some(&config.worker.child_path), run_as)
-        .map_err(Failure::op)?;
+    crate::process::env::configure(&config.data_dir, Some(&config.worker.child_path), run_as).map_err(Failure::op)?;
     let key = crate::keys::signing_key(config).ok();
     crate::jobs::secrets::register_config(config, key.as_deref());
     crate::jobs::secrets::refresh(pool);
-    if let Some(user) = &crate::vcs::process::env::current().run_as {
+    if let Some(user) = &crate::process::env::current().run_as {
         tracing::info!(user = %user.name, uid = user.uid, "builds and local hooks run as another user");
     }
     Ok(())

@@ -10,7 +10,7 @@ use super::remote::{valid_release_name, Host};
 use super::rsync::Stats;
 use super::settings::{DeployMode, Strategy};
 use super::{health, Context, DeployError, DeployHost, HostEvent, HostResult, HostState, ShipReport};
-use crate::vcs::process::{OutputLine, Stream};
+use crate::process::{OutputLine, Stream};
 
 /// What to do on each host.
 #[derive(Clone, Copy)]

@@ -7,7 +7,7 @@
 //! rollback jobs (`src/jobs/`) call [`ship`], [`switch_to`] and
 //! [`live_versions`] and record what they report.
 //!
-//! Invariant 6: `rsync` and `ssh` run from argument vectors ([`crate::vcs::process`]).
+//! Invariant 6: `rsync` and `ssh` run from argument vectors ([`crate::process`]).
 //! The remote login shell does run the command words sent over ssh, so those
 //! are only fixed words plus values quoted by [`quote::shell_quote`].
 //!
@@ -19,7 +19,7 @@
 
 use std::path::Path;
 
-pub use crate::vcs::process::OutputLine;
+pub use crate::process::OutputLine;
 
 mod fanout;
 pub mod health;
@@ -155,7 +155,7 @@ pub struct Context<'a> {
     pub should_abort: &'a (dyn Fn() -> bool + Sync),
     /// Set when the job must stop at once (its worker could not renew the
     /// lease, invariant 11): running rsync, ssh and hook processes are killed.
-    pub cancel: Option<&'a crate::vcs::process::CancelFlag>,
+    pub cancel: Option<&'a crate::process::CancelFlag>,
 }
 
 /// Why a deploy operation failed (messages meant for the ticket page).
@@ -226,7 +226,7 @@ pub enum DeployError {
     Unsupported(String),
     /// A program could not be run.
     #[error(transparent)]
-    Process(#[from] crate::vcs::process::ProcessError),
+    Process(#[from] crate::process::ProcessError),
     /// A local file operation failed.
     #[error("{what}: {source}")]
     Io {
@@ -288,7 +288,7 @@ pub fn run_local_hooks(ctx: &Context, hooks: &[Vec<String>]) -> Result<(), Deplo
         let Some(program) = hook.first() else {
             continue;
         };
-        let mut spec = crate::vcs::process::ProcessSpec::new(program)
+        let mut spec = crate::process::ProcessSpec::new(program)
             .args(&hook[1..])
             .timeout(std::time::Duration::from_secs(600))
             .as_build_user()
@@ -301,8 +301,8 @@ pub fn run_local_hooks(ctx: &Context, hooks: &[Vec<String>]) -> Result<(), Deplo
             command: hook.join(" "),
             message,
         };
-        let outcome = crate::vcs::process::run(&spec, &mut |line| (ctx.on_line)("local", line))
-            .map_err(|e| failed(e.to_string()))?;
+        let outcome =
+            crate::process::run(&spec, &mut |line| (ctx.on_line)("local", line)).map_err(|e| failed(e.to_string()))?;
         if !outcome.success() {
             return Err(failed(remote::describe(outcome.status.code(), &outcome.stderr_tail)));
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::rsync::ssh_options;
 use super::{Context, DeployError, Target};
-use crate::vcs::process::{Background, ProcessSpec};
+use crate::process::{Background, ProcessSpec};
 
 /// A directory under the system temp dir, removed on drop.
 pub(crate) struct ScratchDir(PathBuf);
@@ -71,7 +71,7 @@ impl Mux {
         let Target::Ssh { user, host, .. } = target else {
             return None;
         };
-        let dir = crate::vcs::process::env::runtime_dir()
+        let dir = crate::process::env::runtime_dir()
             .and_then(|run| ScratchDir::new_in(&run, "m").ok())
             .filter(|d| d.path().join("s").as_os_str().len() <= MAX_SOCKET_PATH);
         let dir = match dir {

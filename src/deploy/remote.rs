@@ -10,7 +10,7 @@ use super::mux::{Mux, ScratchDir};
 use super::quote::shell_join;
 use super::rsync::{rsh, ssh_options, Stats};
 use super::{Context, DeployError, DeployHost, Target};
-use crate::vcs::process::{run, OutputLine, ProcessError, ProcessSpec};
+use crate::process::{run, OutputLine, ProcessError, ProcessSpec};
 
 /// Commands on a host (readlink, ln, mv, ls, rm) are quick; a hook or an
 /// upload may take long but not forever.
@@ -90,7 +90,7 @@ impl Host<'_, '_> {
         let mut stdout = Vec::new();
         let spec = spec.clone().cancel_on(self.ctx.cancel.cloned());
         let outcome = run(&spec, &mut |line: OutputLine| {
-            if line.stream == crate::vcs::process::Stream::Stdout {
+            if line.stream == crate::process::Stream::Stdout {
                 stdout.push(line.text.clone());
             }
             (self.ctx.on_line)(self.name(), line);
@@ -217,7 +217,7 @@ impl Host<'_, '_> {
         let spec = spec.cancel_on(self.ctx.cancel.cloned());
         let outcome = run(&spec, &mut |line: OutputLine| {
             stats.add_line(&line.text);
-            if line.stream == crate::vcs::process::Stream::Stdout {
+            if line.stream == crate::process::Stream::Stdout {
                 stdout.push(line.text.clone());
             }
             (self.ctx.on_line)(self.name(), line);

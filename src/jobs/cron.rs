@@ -141,7 +141,7 @@ pub async fn start(pool: Pool, waker: Waker, options: &CronOptions) -> Result<Jo
             pool.clone(),
             waker.clone(),
             "queued approval reminders",
-            super::notify::enqueue_reminders,
+            super::announce::enqueue_reminders,
         )?)
         .await?;
     scheduler

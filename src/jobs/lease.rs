@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 
+use crate::process::CancelFlag;
 use crate::store::jobs as queue;
 use crate::store::Pool;
-use crate::vcs::process::CancelFlag;
 
 /// How long before the lease ends a worker that could not renew it stops
 /// the job: a quarter of the lease (at least 200 ms), time enough to kill

@@ -64,7 +64,7 @@ impl JobLog {
 
     /// Records one line.
     pub fn line(&mut self, stream: LogStream, text: &str) {
-        let text = crate::vcs::process::scrub_known(text);
+        let text = crate::process::scrub_known(text);
         let mut line: String = text.chars().filter(|c| !c.is_control() || *c == '\t').collect();
         if line.len() > MAX_LINE {
             let mut cut = MAX_LINE;
@@ -88,7 +88,7 @@ impl JobLog {
 
     /// Records one of Slipway's own progress lines.
     pub fn info(&mut self, text: &str) {
-        let text = crate::vcs::process::scrub_known(text);
+        let text = crate::process::scrub_known(text);
         tracing::info!(job = self.job_id, "{text}");
         self.line(LogStream::Info, &text);
     }

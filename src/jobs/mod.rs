@@ -1,14 +1,18 @@
 //! Background work: the job queue in the database, the worker loop that
 //! claims jobs with a lease and runs their handlers, the wake-up signal,
-//! and the cron schedule that only enqueues.
+//! and the cron schedule that only enqueues. See docs/design.md#jobs for the
+//! job model (queue table, lease, heartbeat and self-fencing, per-project
+//! lock, retries, the orphan sweep).
 
+pub mod announce;
 pub mod backoff;
 pub mod cleanup;
 pub mod cron;
 pub mod handler;
 pub mod lease;
 pub mod log;
-pub mod notify;
+/// Old path of [`announce`], removed after the merge.
+pub use announce as notify;
 pub mod orphans;
 pub mod pipeline;
 pub mod release;
@@ -17,7 +21,9 @@ pub mod rollback;
 pub mod secrets;
 mod ship_record;
 pub mod stage;
-pub mod svn_access;
+/// Old path of [`crate::vcs::svn_access`], removed after the merge.
+pub use crate::vcs::svn_access;
+pub mod svn_failure;
 pub mod svn_poll;
 pub mod transient;
 pub mod wake;

@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use crate::config::Config;
 
+use super::announce::{NotifyHandler, NotifySettings, WebhookHandler};
 use super::cleanup::LogCleanup;
 use super::handler::Registry;
-use super::notify::{NotifyHandler, NotifySettings, WebhookHandler};
 use super::release::{Release, Rollback};
 use super::stage::Stage;
-use super::svn_access::SvnAccess;
 use super::svn_poll::SvnPoll;
+use crate::vcs::SvnAccess;
 
 /// Every handler of this build.
 pub fn registry(config: &Config) -> Registry {

@@ -33,7 +33,8 @@ use crate::vcs::{Signature, SnapshotRepo};
 use super::handler::{Handler, JobContext, JobError};
 use super::log::JobLog;
 use super::ship_record::{hosts_to_do, DeployInputs, ProjectHost, Recorder};
-use super::stage::{mark_failed, snapshot_repo_path};
+use super::stage::mark_failed;
+use crate::vcs::snapshot_repo_path;
 
 pub use super::rollback::{Rollback, ROLLBACK};
 
@@ -270,7 +271,7 @@ pub(super) fn deploy_inputs<'a>(
     work: &'a Work,
     data_dir: &Path,
     version: &str,
-    cancel: &crate::vcs::process::CancelFlag,
+    cancel: &crate::process::CancelFlag,
 ) -> DeployInputs<'a> {
     DeployInputs {
         settings: &work.settings,

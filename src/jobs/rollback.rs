@@ -13,7 +13,8 @@ use crate::vcs::SnapshotRepo;
 use super::handler::{Handler, JobContext, JobError};
 use super::release::{deploy_inputs, export, finish, outcome, permanent, retry, start, Work};
 use super::ship_record::{hosts_to_do, Recorder};
-use super::stage::{mark_failed, snapshot_repo_path};
+use super::stage::mark_failed;
+use crate::vcs::snapshot_repo_path;
 
 /// Job kind of a rollback.
 pub const ROLLBACK: &str = "rollback";

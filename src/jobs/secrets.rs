@@ -1,12 +1,12 @@
 //! Filling the process-wide list of known secrets that
-//! [`mod@crate::vcs::process::scrub`] removes from every child's output and from
-//! failure text (DESIGN.md invariant 7): the configuration's secrets at
+//! [`mod@crate::process::scrub`] removes from every child's output and from
+//! failure text (invariant 7, see docs/design.md#invariants): the configuration's secrets at
 //! start-up, the webhooks' (kept in the database) at start-up and before
 //! each job, so a webhook added on another instance is known too.
 
 use crate::config::Config;
+use crate::process::scrub;
 use crate::store::{notify, DbConn, Pool};
-use crate::vcs::process::scrub;
 
 /// Registers every secret of `config`: the SVN passwords, the SMTP password,
 /// the database URL (whole, and its password),

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use crate::deploy::{self, Context, DeployHost, DeploySettings, HostEvent, HostState, ShipReport};
 use crate::domain::VersionFormat;
+use crate::process::CancelFlag;
 use crate::store::models::TicketRow;
 use crate::store::{projects, releases, tickets, timestamp_now, Pool};
-use crate::vcs::process::CancelFlag;
 use crate::vcs::OutputLine;
 
 use super::handler::JobError;

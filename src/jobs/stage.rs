@@ -10,24 +10,27 @@
 //! and takes a connection again to write (a slow build must not starve the
 //! web pages of connections).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 
 use crate::domain::{Action, Refusal, SvnPath};
+use crate::process::CancelFlag;
 use crate::service::tickets::{self, ActionInput, ActorRef, Snapshot};
 use crate::service::ServiceError;
 use crate::store::models::{ProjectRow, TicketRow, UserRow};
 use crate::store::svn::{self as history, SvnRevisionRow};
 use crate::store::{projects, tickets as ticket_rows, users, DbConn};
-use crate::vcs::process::CancelFlag;
-use crate::vcs::{OutputLine, ProcessSpec, Signature, SnapshotRepo};
+use crate::vcs::{OutputLine, ProcessSpec, Signature, SnapshotRepo, SvnAccess};
+
+/// Old path of [`crate::vcs::snapshot_repo_path`], removed after the merge.
+pub use crate::vcs::snapshot_repo_path;
 
 use super::handler::{Handler, JobContext, JobError};
 use super::log::JobLog;
-use super::svn_access::{classify, SvnAccess};
+use super::svn_failure::classify;
 
 /// Job kind.
 pub const KIND: &str = "stage";
@@ -43,11 +46,6 @@ pub struct Stage {
 
 fn retry(e: impl std::fmt::Display) -> JobError {
     JobError::Retryable(e.to_string())
-}
-
-/// Where a project's snapshot repository lives.
-pub fn snapshot_repo_path(data_dir: &Path, project: &str) -> PathBuf {
-    data_dir.join("git").join(format!("{project}.git"))
 }
 
 fn forward(log: &mut JobLog) -> impl FnMut(OutputLine) + '_ {
@@ -123,7 +121,7 @@ impl Stage {
         log.info(&format!("build: {}", argv.join(" ")));
         // With `worker.run_as` the build runs as that user: it gets the
         // working copy, never the data dir.
-        crate::vcs::process::env::hand_over(Path::new(&project.staging_dir))
+        crate::process::env::hand_over(Path::new(&project.staging_dir))
             .map_err(|e| JobError::Permanent(format!("build: {e}")))?;
         let spec = ProcessSpec::new(program)
             .args(args)
@@ -132,8 +130,8 @@ impl Stage {
             .timeout(self.build_timeout)
             .as_build_user()
             .cancel_on(Some(Arc::clone(cancel)));
-        let outcome = crate::vcs::process::run(&spec, &mut forward(log))
-            .map_err(|e| JobError::Permanent(format!("build: {e}")))?;
+        let outcome =
+            crate::process::run(&spec, &mut forward(log)).map_err(|e| JobError::Permanent(format!("build: {e}")))?;
         if outcome.success() {
             Ok(())
         } else {

@@ -7,7 +7,8 @@ use crate::store::svn::{self as history, SvnRevisionRow};
 
 use super::cron::SVN_POLL;
 use super::handler::{Handler, JobContext, JobError};
-use super::svn_access::{classify, SvnAccess};
+use super::svn_failure::classify;
+use crate::vcs::SvnAccess;
 
 /// How far back the first poll of a project looks.
 const FIRST_POLL_DEPTH: i64 = 50;

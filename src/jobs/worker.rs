@@ -252,7 +252,7 @@ impl Worker {
             }
             Err(JobError::Retryable(error) | JobError::Permanent(error)) => {
                 // The ticket's reason is shown to every reader: no known secret.
-                let error = crate::vcs::process::scrub_known(&error);
+                let error = crate::process::scrub_known(&error);
                 ctx.log.info(&format!("failed: {error}"));
                 handler.give_up(&mut ctx, &error);
                 ctx.log.flush();
@@ -267,7 +267,7 @@ impl Worker {
         let readable = match &outcome {
             Outcome::Done => None,
             Outcome::Retry { error, .. } | Outcome::Failed { error } => {
-                Some(crate::domain::system_reason(&crate::vcs::process::scrub_known(error)).into_string())
+                Some(crate::domain::system_reason(&crate::process::scrub_known(error)).into_string())
             }
         };
         let outcome = match (outcome, readable.as_deref()) {

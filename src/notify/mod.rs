@@ -5,7 +5,8 @@
 //! ([`enqueue_event`]). That job works out who is told (and which webhooks
 //! fire) and fans out into one `notify` job per recipient and one `webhook`
 //! job per URL, so each delivery is retried on its own and none is sent
-//! twice by a retry of another.
+//! twice by a retry of another. The jobs themselves are in
+//! [`crate::jobs::announce`]; see docs/design.md#jobs.
 
 pub mod links;
 pub mod mail;

@@ -1,12 +1,15 @@
 //! The service layer: every change to Slipway's state goes through here, as
 //! one transaction that checks the domain rule and writes state, event and
 //! job together. Web handlers, the CLI and jobs call these functions.
+//! See docs/design.md#layers and docs/design.md#errors.
 
 pub mod admin;
 pub mod error;
 pub mod facts;
 pub mod import;
-pub mod notify;
+pub mod mail_prefs;
+/// Old path of [`mail_prefs`], removed after the merge.
+pub use mail_prefs as notify;
 pub mod password;
 pub mod queries;
 pub mod reads;

@@ -1,20 +1,24 @@
 //! Version control: the `svn` client that updates staging working copies and
 //! the git snapshot repository that records exactly what was staged.
 //!
-//! - [`process`]: runs external programs from argument vectors (never a
-//!   shell), streams their output line by line, scrubs secrets, enforces
-//!   timeouts.
+//! External programs run through [`crate::process`] (argument vectors, never
+//! a shell).
 //! - [`svn`]: checkout, update of a ticket's paths, info, log, list — through
 //!   the `svn` CLI, non-interactive, credentials via stdin.
+//! - [`svn_access`]: an [`SvnClient`] per project from the configuration.
 //! - [`git`]: snapshots of a staged tree as commits in a per-project bare
 //!   repository (git2), diffs between snapshots, ancestry checks.
 //!
 //! Everything here is blocking; async callers run it on a blocking thread.
+//! See docs/design.md#layers.
 
 pub mod git;
-pub mod process;
+/// Old path of [`crate::process`], removed after the merge.
+pub use crate::process;
 pub mod svn;
+pub mod svn_access;
 
-pub use git::{GitError, IgnoreRules, Signature, Snapshot, SnapshotRepo, STAGING_REF};
+pub use git::{snapshot_repo_path, GitError, IgnoreRules, Signature, Snapshot, SnapshotRepo, STAGING_REF};
 pub use process::{Background, OutputLine, ProcessError, ProcessOutcome, ProcessSpec, Stream};
 pub use svn::{ChangedPath, SvnClient, SvnCredentials, SvnError, SvnListEntry, SvnLogEntry, WcInfo};
+pub use svn_access::{SvnAccess, SvnAccessError};

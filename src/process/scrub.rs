@@ -1,4 +1,4 @@
-//! Scrubbing secrets out of text (DESIGN.md invariant 7).
+//! Scrubbing secrets out of text (invariant 7, see docs/design.md#invariants).
 //!
 //! Two lists are scrubbed from every output line of every child:
 //! - the secrets a [`super::ProcessSpec`] names itself (e.g. the SVN password

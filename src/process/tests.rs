@@ -201,12 +201,7 @@ fn children_die_with_slipway() {
     let dir = tempfile::tempdir().expect("temp dir");
     let exe = std::env::current_exe().expect("test binary");
     let mut helper = Command::new(exe)
-        .args([
-            "--exact",
-            "vcs::process::tests::pdeath_helper",
-            "--ignored",
-            "--nocapture",
-        ])
+        .args(["--exact", "process::tests::pdeath_helper", "--ignored", "--nocapture"])
         .env(HELPER_ENV, dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

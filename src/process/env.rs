@@ -1,4 +1,4 @@
-//! What a child sees (DESIGN.md invariant 9): a minimal, documented
+//! What a child sees (invariant 9, see docs/design.md#invariants): a minimal, documented
 //! environment and, for builds and local hooks, another Unix user.
 //!
 //! Every child starts from an empty environment and gets exactly:

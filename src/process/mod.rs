@@ -1,5 +1,5 @@
 //! Running external programs from an argument vector — never through a shell
-//! (DESIGN.md invariant 6). This is the one runner of child processes.
+//! (invariant 6, see docs/design.md#invariants). This is the one runner of child processes.
 //!
 //! [`run`] starts the program in a process group of its own, feeds it optional
 //! stdin bytes, and reads stdout and stderr concurrently (one reader thread

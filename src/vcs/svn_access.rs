@@ -1,14 +1,39 @@
-//! Building an [`SvnClient`] for a project from the configuration.
+//! Building an [`SvnClient`] for a project from the configuration: the svn
+//! config dir, the named credentials of `[svn.credentials.*]` and the timeout.
+//! See docs/design.md#layers.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::svn::{SvnClient, SvnCredentials};
 use crate::config::Config;
 use crate::store::models::ProjectRow;
-use crate::vcs::{SvnClient, SvnCredentials};
 
-use super::handler::JobError;
+/// Why no client could be built for a project; both are configuration
+/// mistakes that trying again cannot fix.
+#[derive(Debug, thiserror::Error)]
+pub enum SvnAccessError {
+    /// The project's `svn_url` holds a password.
+    #[error("project {project}: {source}")]
+    Password {
+        /// The project's name.
+        project: String,
+        /// The URL check's verdict.
+        source: crate::domain::svn_url::SvnUrlError,
+    },
+    /// The project names credentials the configuration does not define.
+    #[error(
+        "project {project} names SVN credentials `{name}`, which the configuration does not define \
+         (add [svn.credentials.{name}])"
+    )]
+    UnknownCredentials {
+        /// The project's name.
+        project: String,
+        /// The credentials' name.
+        name: String,
+    },
+}
 
 /// How Slipway reaches SVN: the config dir, named credentials, a timeout.
 #[derive(Clone)]
@@ -55,38 +80,27 @@ impl SvnAccess {
     /// A client for `project`, with its named credentials.
     /// A project whose `svn_url` holds a password (stored before that was
     /// refused) is refused here too.
-    pub fn client_for(&self, project: &ProjectRow) -> Result<SvnClient, JobError> {
+    pub fn client_for(&self, project: &ProjectRow) -> Result<SvnClient, SvnAccessError> {
         if crate::domain::svn_url::has_password(&project.svn_url) {
-            return Err(JobError::Permanent(format!(
-                "project {}: {}",
-                project.name,
-                crate::domain::svn_url::SvnUrlError::Password
-            )));
+            return Err(SvnAccessError::Password {
+                project: project.name.clone(),
+                source: crate::domain::svn_url::SvnUrlError::Password,
+            });
         }
         let credentials = match &project.svn_credentials {
             None => None,
-            Some(name) => Some(self.credentials.get(name).cloned().ok_or_else(|| {
-                JobError::Permanent(format!(
-                    "project {} names SVN credentials `{name}`, which the configuration does not define \
-                     (add [svn.credentials.{name}])",
-                    project.name
-                ))
-            })?),
+            Some(name) => {
+                Some(
+                    self.credentials
+                        .get(name)
+                        .cloned()
+                        .ok_or_else(|| SvnAccessError::UnknownCredentials {
+                            project: project.name.clone(),
+                            name: name.clone(),
+                        })?,
+                )
+            }
         };
         Ok(SvnClient::new(self.config_dir.clone(), credentials, self.timeout))
-    }
-}
-
-/// Sorts an svn failure into retry-worthy or not: a network problem, a
-/// timeout or a lock may pass; a revision or path that does not exist, bad
-/// credentials, a conflict or output we cannot read fail at once with the
-/// message (issue 9, defect 8).
-pub fn classify(error: crate::vcs::SvnError) -> JobError {
-    use crate::vcs::SvnError as E;
-    match error {
-        E::Failed(_) | E::Timeout(_) | E::Io(_) | E::Cancelled | E::Locked(_) => JobError::Retryable(error.to_string()),
-        E::Auth(_) | E::Conflict(_) | E::MissingPath { .. } | E::NoSuchRevision { .. } | E::Parse(_) => {
-            JobError::Permanent(error.to_string())
-        }
     }
 }

@@ -1,4 +1,5 @@
-//! Notification preferences: which kinds of mail a user gets.
+//! Mail preferences: which kinds of notification mail a user gets (the
+//! opt-outs kept by [`crate::store::notify`]). See docs/design.md#layers.
 
 use crate::notify::Kind;
 use crate::store::{notify, write_tx, DbConn};

@@ -1,4 +1,4 @@
-//! Starting a child so that it never outlives Slipway (DESIGN.md "process";
+//! Starting a child so that it never outlives Slipway (docs/design.md#layers, "process";
 //! issue 9 defect 9).
 //!
 //! Each child gets `PR_SET_PDEATHSIG(SIGKILL)` between fork and exec, after

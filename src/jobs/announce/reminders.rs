@@ -1,0 +1,56 @@
+//! Approval reminders: the scan the cron schedule runs (see [`super`]).
+
+use chrono::NaiveDateTime;
+
+use crate::notify::{insert_job, NotifyPayload, NOTIFY_JOB};
+use crate::store::{notify, timestamp_now, write_tx, Pool, StoreError};
+
+/// Queues reminders for tickets that wait for approval longer than their
+/// project's interval (level 1: approvers; after twice the interval, level
+/// 2: approvers and admins). Each level is sent once per approval request.
+/// Returns how many reminder jobs were queued.
+pub fn enqueue_reminders(pool: &Pool) -> Result<usize, StoreError> {
+    enqueue_reminders_at(pool, timestamp_now())
+}
+
+/// [`enqueue_reminders`] as of `now` (tests).
+pub fn enqueue_reminders_at(pool: &Pool, now: NaiveDateTime) -> Result<usize, StoreError> {
+    let mut conn = pool.get()?;
+    write_tx(&mut conn, |conn| {
+        let mut queued = 0;
+        for ticket in notify::awaiting_approval(conn)? {
+            let Some(event) = notify::last_event_into(conn, ticket.id, &ticket.state)? else {
+                continue;
+            };
+            let interval = i64::from(notify::reminder_minutes(conn, ticket.project_id)?);
+            let waited = (now - event.created_at).num_minutes();
+            let due = if waited >= 2 * interval {
+                2
+            } else if waited >= interval {
+                1
+            } else {
+                0
+            };
+            for level in 1..=due {
+                // A level that came due together with a higher one is recorded, not sent.
+                if notify::record_reminder(conn, event.id, level, now)? && level == due {
+                    let payload = NotifyPayload {
+                        event_id: event.id,
+                        user_id: None,
+                        reminder: Some(level),
+                    };
+                    // Due at once (`now` is only the clock the waiting is measured by).
+                    insert_job(
+                        conn,
+                        NOTIFY_JOB,
+                        payload.to_json(),
+                        Some(ticket.project_id),
+                        timestamp_now(),
+                    )?;
+                    queued += 1;
+                }
+            }
+        }
+        Ok(queued)
+    })
+}

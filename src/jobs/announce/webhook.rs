@@ -1,0 +1,68 @@
+//! The `webhook` job: posts one event to one project webhook (see [`super`]).
+
+use crate::notify::webhook::{self, EventFacts, PostError};
+use crate::notify::WebhookPayload;
+use crate::notify::WEBHOOK_JOB;
+use crate::store::{notify, users};
+
+use super::super::handler::{Handler, JobContext, JobError};
+use super::{load, pool_conn, store_err, version_name, Loaded};
+
+/// Posts one event to one webhook (kind `webhook`).
+pub struct WebhookHandler {
+    /// Base URL of ticket links, without a trailing slash.
+    pub public_url: String,
+    /// Posts (TLS settings, timeout).
+    pub client: webhook::Client,
+}
+
+impl Handler for WebhookHandler {
+    fn kind(&self) -> &'static str {
+        WEBHOOK_JOB
+    }
+
+    fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
+        let payload: WebhookPayload = serde_json::from_str(&ctx.job.payload)
+            .map_err(|e| JobError::Permanent(format!("bad webhook payload: {e}")))?;
+        let mut conn = pool_conn(ctx)?;
+        let Some(hook) = notify::webhook(&mut conn, payload.webhook_id).map_err(store_err)? else {
+            ctx.log.info("the webhook was removed; nothing to post");
+            return Ok(());
+        };
+        let Some(Loaded { event, ticket, project }) = load(&mut conn, payload.event_id).map_err(store_err)? else {
+            return Ok(());
+        };
+        let actor = match event.actor_id {
+            Some(id) => users::by_id(&mut conn, id).map_err(store_err)?.map(|u| u.username),
+            None => None,
+        };
+        drop(conn);
+        let facts = EventFacts {
+            event_id: event.id,
+            ticket_id: ticket.id,
+            ticket_kind: ticket.kind.clone(),
+            project: project.name.clone(),
+            reason: ticket.reason.clone(),
+            action: event.action.clone(),
+            from: event.from_state.clone(),
+            to: event.to_state.clone(),
+            actor,
+            note: event.note.clone(),
+            version: version_name(&project, &ticket),
+            at: event.created_at.and_utc().to_rfc3339(),
+            url: format!("{}/tickets/{}", self.public_url, ticket.id),
+        };
+        let body = serde_json::to_vec(&webhook::body(&hook.preset, &facts)).unwrap_or_default();
+        match self.client.post(&hook.url, &hook.secret, &body) {
+            Ok(status) => {
+                ctx.log.info(&format!(
+                    "event #{} posted to webhook #{} ({}): {status}",
+                    event.id, hook.id, hook.preset
+                ));
+                Ok(())
+            }
+            Err(PostError::Transient(e)) => Err(JobError::Retryable(format!("webhook #{}: {e}", hook.id))),
+            Err(PostError::Permanent(e)) => Err(JobError::Permanent(format!("webhook #{}: {e}", hook.id))),
+        }
+    }
+}
