@@ -6,6 +6,7 @@ pub mod backoff;
 pub mod cleanup;
 pub mod cron;
 pub mod handler;
+pub mod job;
 pub mod lease;
 pub mod log;
 pub mod notify;

@@ -38,7 +38,7 @@ use super::stage::{mark_failed, snapshot_repo_path};
 pub use super::rollback::{Rollback, ROLLBACK};
 
 /// Job kind of a release.
-pub const RELEASE: &str = "release";
+pub const RELEASE: &str = <super::job::ReleaseJob as super::job::Job>::KIND;
 
 pub(super) fn retry(e: impl std::fmt::Display) -> JobError {
     JobError::Retryable(e.to_string())

@@ -16,7 +16,7 @@ use super::ship_record::{hosts_to_do, Recorder};
 use super::stage::{mark_failed, snapshot_repo_path};
 
 /// Job kind of a rollback.
-pub const ROLLBACK: &str = "rollback";
+pub const ROLLBACK: &str = <super::job::RollbackJob as super::job::Job>::KIND;
 
 /// Runs rollbacks.
 pub struct Rollback;

@@ -30,7 +30,7 @@ use super::log::JobLog;
 use super::svn_access::{classify, SvnAccess};
 
 /// Job kind.
-pub const KIND: &str = "stage";
+pub const KIND: &str = <super::job::StageJob as super::job::Job>::KIND;
 
 /// The stage job's settings.
 #[derive(Clone)]
