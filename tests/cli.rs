@@ -151,6 +151,26 @@ fn user_commands_never_take_passwords_from_argv() {
     );
 }
 
+/// `slipway user add/set-password` follow the one password policy (the
+/// admin form and the API use the same `service::password::check`).
+#[test]
+fn cli_passwords_follow_the_one_policy() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let user = |args: &[&str], password: &str| {
+        run(
+            slipway(dir.path()).args(["user"]).args(args).arg("--password-stdin"),
+            &format!("{password}\n"),
+        )
+    };
+    assert!(!user(&["add", "bob"], "nine-char").status.success(), "9 characters");
+    assert!(user(&["add", "bob"], "ten-chars!").status.success(), "10 characters");
+    assert!(!user(&["set-password", "bob"], "nine-char").status.success());
+    assert!(!user(&["set-password", "bob"], &"x".repeat(1025)).status.success());
+    assert!(user(&["set-password", "bob"], &"x".repeat(1024)).status.success());
+    let policy = slipway::service::password::check;
+    assert!(policy("nine-char").is_err() && policy("ten-chars!").is_ok());
+}
+
 #[test]
 fn project_import_reports_file_and_line() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -190,7 +190,89 @@ fn refuses_a_password_in_the_svn_url(db: &TestDb) {
     assert!(projects::list(&mut db.conn()).expect("list").is_empty());
 }
 
+/// One check of project settings: the import file and the admin form / API
+/// (`service::admin::create_project`, `update_project`) refuse the same bad
+/// values with the same limits, and accept the same boundary values.
+fn every_entry_point_refuses_the_same_settings(db: &TestDb) {
+    people(db);
+    let form = |name: &str| slipway::service::admin::ProjectSettings {
+        name: name.into(),
+        svn_url: "svn://127.0.0.1/shop/trunk".into(),
+        staging_dir: "/srv/staging/shop".into(),
+        version_format: "v{n}".into(),
+        approvals_required: 1,
+        ..Default::default()
+    };
+    // (field, import file edit, form edit)
+    type Edit = Box<dyn Fn(&mut slipway::service::admin::ProjectSettings)>;
+    let cases: Vec<(&str, (&str, &str), Edit)> = vec![
+        (
+            "approvals_required",
+            ("required = 2", "required = 21"),
+            Box::new(|s| s.approvals_required = 21),
+        ),
+        (
+            "approvals_required",
+            ("required = 2", "required = 0"),
+            Box::new(|s| s.approvals_required = 0),
+        ),
+        (
+            "staging_dir",
+            ("/var/lib/slipway/staging/shop", "/var/lib/slipway/../../etc"),
+            Box::new(|s| s.staging_dir = "/var/lib/slipway/../../etc".into()),
+        ),
+        (
+            "staging_url",
+            ("http://staging.shop.test/", "ftp://staging.shop.test/"),
+            Box::new(|s| s.staging_url = "ftp://staging.shop.test/".into()),
+        ),
+        (
+            "build_command",
+            (r#"["mvn", "-B", "package"]"#, r#"["-rf", "/"]"#),
+            Box::new(|s| s.build_command = vec!["-rf".into(), "/".into()]),
+        ),
+        (
+            "excludes",
+            ("\"*.log\"", "\"--delete-excluded\""),
+            Box::new(|s| s.excludes = vec!["--delete-excluded".into()]),
+        ),
+        (
+            "approval_expiry_hours",
+            ("expiry_hours = 24", "expiry_hours = 9000"),
+            Box::new(|s| s.approval_expiry_hours = Some(9000)),
+        ),
+        (
+            "version_format",
+            ("version_format = \"shop-{n}\"", "version_format = \"shop\""),
+            Box::new(|s| s.version_format = "shop".into()),
+        ),
+    ];
+    for (field, (from, to), edit) in cases {
+        let file = GOOD.replace(from, to);
+        assert_ne!(file, GOOD, "{field}: the edit applies");
+        let found = problems(import(&mut db.conn(), &file));
+        assert_eq!(found.len(), 1, "{field}: {found:?}");
+        assert_eq!(found[0].line, line_of(&file, to), "{field}: {found:?}");
+        let mut settings = form("formshop");
+        edit(&mut settings);
+        let error = slipway::service::admin::create_project(&mut db.conn(), &settings).expect_err(field);
+        match error {
+            slipway::service::ServiceError::Invalid(e) => assert_eq!(e.field, field, "{e}"),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    assert!(projects::list(&mut db.conn()).expect("list").is_empty());
+    // The upper limit is the same too: 20 approvals pass both ways.
+    let mut settings = form("formshop");
+    settings.approvals_required = 20;
+    slipway::service::admin::create_project(&mut db.conn(), &settings).expect("20 approvals");
+    settings.approvals_required = 21;
+    assert!(slipway::service::admin::update_project(&mut db.conn(), "formshop", &settings).is_err());
+    db.import(&GOOD.replace("required = 2", "required = 20"));
+}
+
 backend_tests!(
+    every_entry_point_refuses_the_same_settings,
     refuses_a_password_in_the_svn_url,
     imports_a_good_file,
     reports_every_problem_with_its_line,

@@ -229,7 +229,40 @@ fn abort_before_start_fails_the_release_untouched(db: &TestDb) {
     assert_eq!(current(&host_dir(db, "web1")), "", "no host was touched");
 }
 
+/// A malformed stored `excludes` is an error, never "no excludes": the
+/// release fails naming the column, and no host is touched (rsync never
+/// ran, so `--delete` could not remove host-only files).
+fn malformed_excludes_fail_the_release_before_any_rsync(db: &TestDb) {
+    use diesel::RunQueryDsl;
+    let (p, _hosts) = shop(db, 1);
+    let id = approved(&p);
+    let web1 = host_dir(db, "web1");
+    std::fs::write(web1.join("jdbc.properties"), "host only\n").expect("host-only file");
+    diesel::sql_query("UPDATE projects SET excludes = '[\"jdbc.properties\"' WHERE name = 'shop'")
+        .execute(&mut db.conn())
+        .expect("corrupt excludes");
+    let project = projects::by_name(&mut db.conn(), "shop")
+        .expect("query")
+        .expect("project");
+    assert!(project.excludes.get().is_err(), "the row loads; the value is an error");
+    act(&p, id, Action::Release, p.dev);
+    let outcomes = drain(&p.worker(BTreeMap::new()));
+    assert!(
+        matches!(outcomes.as_slice(), [JobOutcome::Failed(e)] if e.contains("excludes") && e.contains("malformed")),
+        "{outcomes:?}"
+    );
+    assert_eq!(p.ticket(id).state, "failed");
+    assert_eq!(current(&web1), "", "no host was switched");
+    assert!(!web1.join("releases").exists(), "rsync never ran");
+    assert_eq!(
+        std::fs::read_to_string(web1.join("jdbc.properties")).expect("kept"),
+        "host only\n"
+    );
+    assert!(p.log_text(id).contains("excludes"), "{}", p.log_text(id));
+}
+
 backend_tests!(
+    malformed_excludes_fail_the_release_before_any_rsync,
     releases_the_tested_snapshot_to_every_host,
     what_ships_is_the_snapshot_not_the_live_staging_dir,
     failed_host_fails_the_release_and_retry_ships_only_it,

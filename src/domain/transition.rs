@@ -24,7 +24,7 @@ pub enum JobKind {
 
 impl JobKind {
     /// The stable name stored in the jobs table.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             JobKind::Stage => "stage",
             JobKind::Release => "release",

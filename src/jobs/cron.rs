@@ -3,9 +3,9 @@
 
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
-use crate::store::models::NewJob;
 use crate::store::{jobs, projects, timestamp_now, Pool};
 
+use super::job::{self, Job as _, LogCleanupJob, SvnPollJob};
 use super::wake::Waker;
 
 /// Schedules.
@@ -22,9 +22,9 @@ pub struct CronOptions {
 }
 
 /// Job kind of the SVN poller.
-pub const SVN_POLL: &str = "svn-poll";
+pub const SVN_POLL: &str = SvnPollJob::KIND;
 /// Job kind of the log cleanup.
-pub const LOG_CLEANUP: &str = "log-cleanup";
+pub const LOG_CLEANUP: &str = LogCleanupJob::KIND;
 
 /// Puts expired leases back in the queue, then fails every ticket left in a
 /// job-owned state without a live job ([`super::orphans`]); returns how
@@ -44,7 +44,7 @@ pub fn enqueue_svn_polls(pool: &Pool) -> Result<usize, crate::store::StoreError>
     let mut queued = 0;
     for project in projects::list(&mut conn)? {
         if !jobs::pending_exists(&mut conn, SVN_POLL, project.id)? {
-            enqueue(&mut conn, SVN_POLL, Some(project.id))?;
+            enqueue(&mut conn, &SvnPollJob {}, Some(project.id))?;
             queued += 1;
         }
     }
@@ -65,29 +65,22 @@ pub fn enqueue_log_cleanup(pool: &Pool) -> Result<(), crate::store::StoreError> 
             > 0
     };
     if !waiting {
-        enqueue(&mut conn, LOG_CLEANUP, None)?;
+        enqueue(&mut conn, &LogCleanupJob {}, None)?;
     }
     Ok(())
 }
 
-fn enqueue(
+fn enqueue<J: job::Job>(
     conn: &mut crate::store::DbConn,
-    kind: &str,
+    payload: &J,
     project_id: Option<i64>,
 ) -> Result<i64, crate::store::StoreError> {
-    let now = timestamp_now();
-    jobs::insert(
-        conn,
-        &NewJob {
-            kind: kind.to_owned(),
-            payload: "{}".to_owned(),
-            project_id,
-            ticket_id: None,
-            run_after: now,
-            created_at: now,
-            updated_at: now,
-        },
-    )
+    let at = job::Placement {
+        project_id,
+        ticket_id: None,
+        run_after: timestamp_now(),
+    };
+    job::enqueue(conn, payload, at)
 }
 
 fn blocking_entry(

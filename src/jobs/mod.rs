@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod cleanup;
 pub mod cron;
 pub mod handler;
+pub mod job;
 pub mod lease;
 pub mod log;
 /// Old path of [`announce`], removed after the merge.

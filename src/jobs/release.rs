@@ -39,7 +39,7 @@ use crate::vcs::snapshot_repo_path;
 pub use super::rollback::{Rollback, ROLLBACK};
 
 /// Job kind of a release.
-pub const RELEASE: &str = "release";
+pub const RELEASE: &str = <super::job::ReleaseJob as super::job::Job>::KIND;
 
 pub(super) fn retry(e: impl std::fmt::Display) -> JobError {
     JobError::Retryable(e.to_string())
@@ -59,6 +59,8 @@ pub(super) struct Work {
     pub(super) settings: DeploySettings,
     pub(super) hosts: Vec<ProjectHost>,
     pub(super) format: VersionFormat,
+    /// The project's rsync excludes (checked when loaded).
+    pub(super) excludes: Vec<String>,
 }
 
 pub(super) fn load(ctx: &JobContext, expect_state: &str) -> Result<Option<Work>, JobError> {
@@ -74,6 +76,13 @@ pub(super) fn load(ctx: &JobContext, expect_state: &str) -> Result<Option<Work>,
         .map_err(retry)?
         .ok_or_else(|| permanent("no such project"))?;
     let settings = DeploySettings::from_json(&project.deploy).map_err(permanent)?;
+    // A malformed exclude list stops the job here: shipping with no
+    // excludes would overwrite or delete host-only files.
+    let excludes = project
+        .excludes
+        .get()
+        .map_err(|e| permanent(format!("project `{}` excludes: {e}", project.name)))?
+        .clone();
     let hosts = projects::hosts_of(&mut conn, project.id)
         .map_err(retry)?
         .into_iter()
@@ -102,6 +111,7 @@ pub(super) fn load(ctx: &JobContext, expect_state: &str) -> Result<Option<Work>,
         settings,
         hosts,
         format,
+        excludes,
     }))
 }
 
@@ -275,7 +285,7 @@ pub(super) fn deploy_inputs<'a>(
 ) -> DeployInputs<'a> {
     DeployInputs {
         settings: &work.settings,
-        excludes: serde_json::from_str(&work.project.excludes).unwrap_or_default(),
+        excludes: work.excludes.clone(),
         env: env_for(&work.project, &work.ticket, version),
         known_hosts: DeployInputs::known_hosts(data_dir),
         cancel: Arc::clone(cancel),

@@ -17,7 +17,7 @@ use super::stage::mark_failed;
 use crate::vcs::snapshot_repo_path;
 
 /// Job kind of a rollback.
-pub const ROLLBACK: &str = "rollback";
+pub const ROLLBACK: &str = <super::job::RollbackJob as super::job::Job>::KIND;
 
 /// Runs rollbacks.
 pub struct Rollback;

@@ -33,7 +33,7 @@ use super::log::JobLog;
 use super::svn_failure::classify;
 
 /// Job kind.
-pub const KIND: &str = "stage";
+pub const KIND: &str = <super::job::StageJob as super::job::Job>::KIND;
 
 /// The stage job's settings.
 #[derive(Clone)]
@@ -79,9 +79,12 @@ impl Stage {
     fn update_staging(&self, l: &Loaded, log: &mut JobLog, cancel: &CancelFlag) -> Result<i64, JobError> {
         let svn = self.svn.client_for(&l.project)?.with_cancel(Arc::clone(cancel));
         let wc = Path::new(&l.project.staging_dir);
-        let paths: Vec<String> =
-            serde_json::from_str(&l.ticket.svn_paths).map_err(|e| JobError::Permanent(e.to_string()))?;
-        let paths = SvnPath::parse_list(&paths).map_err(|e| JobError::Permanent(e.to_string()))?;
+        let paths = l
+            .ticket
+            .svn_paths
+            .get()
+            .map_err(|e| JobError::Permanent(format!("ticket #{} svn_paths: {e}", l.ticket.id)))?;
+        let paths = SvnPath::parse_list(paths).map_err(|e| JobError::Permanent(e.to_string()))?;
         if !wc.join(".svn").is_dir() {
             log.info(&format!("checking out {} into {}", l.project.svn_url, wc.display()));
             if let Some(parent) = wc.parent() {
@@ -113,8 +116,10 @@ impl Stage {
     }
 
     fn build(&self, project: &ProjectRow, log: &mut JobLog, cancel: &CancelFlag) -> Result<(), JobError> {
-        let argv: Vec<String> =
-            serde_json::from_str(&project.build_command).map_err(|e| JobError::Permanent(e.to_string()))?;
+        let argv = project
+            .build_command
+            .get()
+            .map_err(|e| JobError::Permanent(format!("project `{}` build_command: {e}", project.name)))?;
         let Some((program, args)) = argv.split_first() else {
             return Ok(());
         };
@@ -208,7 +213,12 @@ impl Handler for Stage {
         self.build(&loaded.project, &mut ctx.log, &ctx.cancel)?;
         let repo =
             SnapshotRepo::open_or_init(&snapshot_repo_path(&ctx.data_dir, &loaded.project.name)).map_err(retry)?;
-        let excludes: Vec<String> = serde_json::from_str(&loaded.project.excludes).unwrap_or_default();
+        let excludes: Vec<String> = loaded
+            .project
+            .excludes
+            .get()
+            .map_err(|e| JobError::Permanent(format!("project `{}` excludes: {e}", loaded.project.name)))?
+            .clone();
         let author = Signature {
             name: if loaded.submitter.display_name.is_empty() {
                 loaded.submitter.username.clone()

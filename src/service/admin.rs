@@ -4,109 +4,17 @@
 //! API tokens). Each call validates all input first and writes in one
 //! transaction.
 
-use chrono::{DateTime, NaiveDateTime};
 use rand_core::{OsRng, RngCore};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{InvalidInput, ProjectName, Role, Username, VersionFormat, WeekTime};
+use crate::domain::{InvalidInput, ProjectName, Role};
 use crate::store::admin::{self as store_admin, ProjectChanges};
 use crate::store::models::{FreezeWindowRow, NewProject};
 use crate::store::{listing, projects, timestamp_now, tokens, users, write_tx, DbConn};
 
 use super::error::{ServiceError, ServiceResult};
-
-/// A project's settings as the admin form and `POST/PUT /api/v1/projects` give them.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProjectSettings {
-    /// a-z, 0-9, `-`; cannot be changed later.
-    pub name: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: String,
-    /// file:///, svn://, svn+ssh://, http:// or https:// URL.
-    pub svn_url: String,
-    /// Name of a credentials entry in the config (never the secret).
-    #[serde(default)]
-    pub svn_credentials: Option<String>,
-    /// Absolute path of the staging working copy.
-    pub staging_dir: String,
-    /// Where testers open the staged build.
-    #[serde(default)]
-    pub staging_url: String,
-    /// Build command as an argument vector (empty: no build).
-    #[serde(default)]
-    pub build_command: Vec<String>,
-    /// rsync exclude patterns never overwritten on hosts.
-    #[serde(default)]
-    pub excludes: Vec<String>,
-    /// Tag format, e.g. `v{n}`.
-    #[serde(default = "default_version_format")]
-    pub version_format: String,
-    /// Distinct lead approvals needed (1–20).
-    #[serde(default = "one")]
-    pub approvals_required: u32,
-    /// Whether a lead may approve their own ticket.
-    #[serde(default)]
-    pub allow_self_approval: bool,
-    /// Whether whoever marked it tested may approve.
-    #[serde(default = "yes")]
-    pub tested_by_may_approve: bool,
-    /// Approvals expire after this many hours.
-    #[serde(default)]
-    pub approval_expiry_hours: Option<u32>,
-    /// Project local time minus UTC in minutes.
-    #[serde(default)]
-    pub utc_offset_minutes: i32,
-    /// Lead user names.
-    #[serde(default)]
-    pub leads: Vec<String>,
-    /// Developer user names.
-    #[serde(default)]
-    pub developers: Vec<String>,
-    /// Tester user names.
-    #[serde(default)]
-    pub testers: Vec<String>,
-    /// Host group names the project ships to.
-    #[serde(default)]
-    pub host_groups: Vec<String>,
-    /// Freeze windows.
-    #[serde(default)]
-    pub freeze: Vec<FreezeSetting>,
-}
-
-/// A freeze window: either weekly (`weekly_from`/`weekly_to` like `Fri 18:00`)
-/// or a date range (`from`/`to` in RFC 3339).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FreezeSetting {
-    /// Weekly start, e.g. `Fri 18:00` (project local time).
-    #[serde(default)]
-    pub weekly_from: Option<String>,
-    /// Weekly end, e.g. `Mon 09:00`.
-    #[serde(default)]
-    pub weekly_to: Option<String>,
-    /// Range start, RFC 3339.
-    #[serde(default)]
-    pub from: Option<String>,
-    /// Range end, RFC 3339.
-    #[serde(default)]
-    pub to: Option<String>,
-    /// Label shown to users.
-    #[serde(default)]
-    pub label: String,
-}
-
-fn default_version_format() -> String {
-    "v{n}".to_owned()
-}
-fn one() -> u32 {
-    1
-}
-fn yes() -> bool {
-    true
-}
+pub use super::settings::{check_target, FreezeSetting, ProjectSettings};
+use super::settings::{check_word, validate};
 
 fn invalid(field: &'static str, problem: impl Into<String>) -> ServiceError {
     InvalidInput::new(field, problem).into()
@@ -115,47 +23,7 @@ fn invalid(field: &'static str, problem: impl Into<String>) -> ServiceError {
 /// Checks free text: at most `max` characters, no control characters
 /// (newlines allowed when `multiline`).
 pub fn check_text(field: &'static str, value: &str, max: usize, multiline: bool) -> ServiceResult<String> {
-    if value.chars().count() > max {
-        return Err(invalid(field, format!("must be at most {max} characters")));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
-    {
-        return Err(invalid(field, "must not contain control characters"));
-    }
-    Ok(value.trim().to_owned())
-}
-
-fn check_word(field: &'static str, value: &str, max: usize) -> ServiceResult<String> {
-    let value = check_text(field, value, max, false)?;
-    if value.is_empty() {
-        return Err(invalid(field, "must not be empty"));
-    }
-    if value.starts_with('-') {
-        return Err(invalid(field, "must not start with `-`"));
-    }
-    if value.chars().any(char::is_whitespace) {
-        return Err(invalid(field, "must not contain spaces"));
-    }
-    Ok(value)
-}
-
-/// Checks a host target: `user@host:/path`, `rsync://host/module` or an
-/// absolute local path; no spaces, no leading `-`, no `..`.
-pub fn check_target(value: &str) -> ServiceResult<String> {
-    let value = check_word("target", value, 500)?;
-    if value.split('/').any(|p| p == "..") {
-        return Err(invalid("target", "must not contain `..`"));
-    }
-    let ok = value.starts_with('/') || value.starts_with("rsync://") || value.contains(":/");
-    if !ok {
-        return Err(invalid(
-            "target",
-            "must be user@host:/path, rsync://host/module or an absolute path",
-        ));
-    }
-    Ok(value)
+    Ok(super::settings::check_text(field, value, max, multiline)?)
 }
 
 struct Checked {
@@ -166,158 +34,34 @@ struct Checked {
     windows: Vec<FreezeWindowRow>,
 }
 
-fn check_settings(conn: &mut DbConn, s: &ProjectSettings, now: NaiveDateTime) -> ServiceResult<Checked> {
-    let name = ProjectName::parse(&s.name)?.into_string();
-    let description = check_text("description", &s.description, 1000, true)?;
-    if crate::domain::svn_url::has_password(&s.svn_url) {
-        // Checked first: the other messages would echo the URL.
-        return Err(invalid(
-            "svn_url",
-            crate::domain::svn_url::SvnUrlError::Password.to_string(),
-        ));
-    }
-    let svn_url = check_word("svn_url", &s.svn_url, 1000)?;
-    crate::domain::svn_url::check(&svn_url).map_err(|e| invalid("svn_url", e.to_string()))?;
-    let svn_credentials = match s.svn_credentials.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(c) => Some(check_word("svn_credentials", c, 100)?),
-    };
-    let staging_dir = check_word("staging_dir", &s.staging_dir, 1000)?;
-    if !staging_dir.starts_with('/') || staging_dir.split('/').any(|p| p == "..") {
-        return Err(invalid("staging_dir", "must be an absolute path without `..`"));
-    }
-    let staging_url = check_text("staging_url", &s.staging_url, 1000, false)?;
-    if !(staging_url.is_empty() || staging_url.starts_with("http://") || staging_url.starts_with("https://")) {
-        return Err(invalid("staging_url", "must be an http:// or https:// URL"));
-    }
-    if s.build_command.len() > 100 {
-        return Err(invalid("build_command", "at most 100 arguments"));
-    }
-    for (i, arg) in s.build_command.iter().enumerate() {
-        check_text("build_command", arg, 1000, false)?;
-        if i == 0 && (arg.trim().is_empty() || arg.starts_with('-')) {
-            return Err(invalid(
-                "build_command",
-                "the program must be named and not start with `-`",
-            ));
-        }
-    }
-    if s.excludes.len() > 200 {
-        return Err(invalid("excludes", "at most 200 patterns"));
-    }
-    let excludes = s
-        .excludes
-        .iter()
-        .map(|e| check_word("excludes", e, 500))
-        .collect::<ServiceResult<Vec<_>>>()?;
-    let version_format = VersionFormat::parse(s.version_format.trim())
-        .map_err(|e| invalid("version_format", e.to_string()))?
-        .as_str()
-        .to_owned();
-    if !(1..=20).contains(&s.approvals_required) {
-        return Err(invalid("approvals_required", "must be between 1 and 20"));
-    }
-    if s.approval_expiry_hours.is_some_and(|h| !(1..=8760).contains(&h)) {
-        return Err(invalid("approval_expiry_hours", "must be between 1 and 8760 hours"));
-    }
-    if !(-840..=840).contains(&s.utc_offset_minutes) {
-        return Err(invalid("utc_offset_minutes", "must be between -840 and 840"));
-    }
+/// Checks `s` with the one settings check ([`validate`]; the first problem
+/// is the answer) and resolves user and host group names.
+fn check_settings(conn: &mut DbConn, s: &ProjectSettings, now: chrono::NaiveDateTime) -> ServiceResult<Checked> {
+    let valid = validate(s, now).map_err(|problems| match problems.into_iter().next() {
+        Some(p) => ServiceError::from(p.error),
+        None => invalid("name", "invalid settings"),
+    })?;
     let mut members = Vec::new();
-    for (field, role, names) in [
-        ("leads", Role::Lead, &s.leads),
-        ("developers", Role::Developer, &s.developers),
-        ("testers", Role::Tester, &s.testers),
-    ] {
-        for n in names {
-            let user = Username::parse(n.trim()).map_err(|e| invalid(field, e.problem))?;
-            let id =
-                listing::user_id(conn, user.as_str())?.ok_or_else(|| invalid(field, format!("no user `{user}`")))?;
-            if !members.contains(&(id, role)) {
-                members.push((id, role));
-            }
+    for (field, role, user) in &valid.members {
+        let id = listing::user_id(conn, user.as_str())?.ok_or_else(|| invalid(field, format!("no user `{user}`")))?;
+        if !members.contains(&(id, *role)) {
+            members.push((id, *role));
         }
     }
     let mut groups = Vec::new();
-    for g in &s.host_groups {
-        let g = check_word("host_groups", g, 100)?;
-        let row = projects::host_group_by_name(conn, &g)?
+    for g in &valid.host_groups {
+        let row = projects::host_group_by_name(conn, g)?
             .ok_or_else(|| invalid("host_groups", format!("no host group `{g}`")))?;
         if !groups.contains(&row.id) {
             groups.push(row.id);
         }
     }
-    let mut windows = Vec::new();
-    for f in &s.freeze {
-        let label = check_text("freeze", &f.label, 100, false)?;
-        let row = match (&f.weekly_from, &f.weekly_to, &f.from, &f.to) {
-            (Some(a), Some(b), None, None) => {
-                let a: WeekTime = a
-                    .parse()
-                    .map_err(|e: crate::domain::freeze::BadWeekTime| invalid("freeze", e.to_string()))?;
-                let b: WeekTime = b
-                    .parse()
-                    .map_err(|e: crate::domain::freeze::BadWeekTime| invalid("freeze", e.to_string()))?;
-                FreezeWindowRow {
-                    project_id: 0,
-                    kind: "weekly".into(),
-                    starts_at: None,
-                    ends_at: None,
-                    weekly_from: Some(a.minutes() as i32),
-                    weekly_to: Some(b.minutes() as i32),
-                    label,
-                }
-            }
-            (None, None, Some(a), Some(b)) => {
-                let parse = |t: &str| {
-                    DateTime::parse_from_rfc3339(t.trim())
-                        .map(|d| d.naive_utc())
-                        .map_err(|_| invalid("freeze", format!("`{}` is not an RFC 3339 time", t.escape_debug())))
-                };
-                let (a, b) = (parse(a)?, parse(b)?);
-                if b <= a {
-                    return Err(invalid("freeze", "a freeze window must end after it starts"));
-                }
-                FreezeWindowRow {
-                    project_id: 0,
-                    kind: "range".into(),
-                    starts_at: Some(a),
-                    ends_at: Some(b),
-                    weekly_from: None,
-                    weekly_to: None,
-                    label,
-                }
-            }
-            _ => {
-                return Err(invalid(
-                    "freeze",
-                    "give either weekly_from and weekly_to, or from and to",
-                ))
-            }
-        };
-        windows.push(row);
-    }
     Ok(Checked {
-        name,
-        changes: ProjectChanges {
-            description,
-            svn_url,
-            svn_credentials,
-            staging_dir,
-            staging_url,
-            build_command: serde_json::to_string(&s.build_command).unwrap_or_else(|_| "[]".into()),
-            excludes: serde_json::to_string(&excludes).unwrap_or_else(|_| "[]".into()),
-            version_format,
-            approvals_required: s.approvals_required as i32,
-            allow_self_approval: s.allow_self_approval,
-            tested_by_may_approve: s.tested_by_may_approve,
-            approval_expiry_minutes: s.approval_expiry_hours.map(|h| h as i32 * 60),
-            utc_offset_minutes: s.utc_offset_minutes,
-            updated_at: now,
-        },
+        name: valid.name.into_string(),
+        changes: valid.changes,
         members,
         groups,
-        windows,
+        windows: valid.windows,
     })
 }
 

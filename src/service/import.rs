@@ -8,10 +8,12 @@ use std::fmt;
 use serde::Deserialize;
 use serde_spanned::Spanned;
 
-use crate::deploy::{DeploySettings, Target};
-use crate::domain::{FreezeWindow, InvalidInput, ProjectName, Role, VersionFormat, WeekTime};
+use crate::deploy::DeploySettings;
+use crate::domain::{ProjectName, Role, VersionFormat};
 use crate::store::models::{FreezeWindowRow, NewProject};
 use crate::store::{projects, timestamp_now, users, write_tx, DbConn, StoreError};
+
+use super::settings::{self, FreezeSetting, Part, ProjectSettings, SettingProblem};
 
 /// One problem in an import file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,10 +93,8 @@ struct ProjectSpec {
     svn_url: Spanned<String>,
     svn_credentials: Option<Spanned<String>>,
     staging_dir: Spanned<String>,
-    #[serde(default)]
-    staging_url: String,
-    #[serde(default)]
-    build_command: Vec<String>,
+    staging_url: Option<Spanned<String>>,
+    build_command: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     host_groups: Vec<Spanned<String>>,
     #[serde(default)]
@@ -210,156 +210,135 @@ impl<'a> Problems<'a> {
 struct Checked<'f> {
     spec: &'f ProjectSpec,
     row: NewProject,
-    windows: Vec<(FreezeWindow, String)>,
+    windows: Vec<FreezeWindowRow>,
 }
 
-fn check_target(target: &str) -> Result<(), String> {
-    let ok_chars = !target.is_empty() && !target.chars().any(|c| c.is_control() || c.is_whitespace());
-    if !ok_chars || target.starts_with('-') {
-        return Err(format!(
-            "host target `{}` must be non-empty, without spaces, and not start with `-`",
-            target.escape_debug()
-        ));
-    }
-    let ssh = target
-        .split_once(':')
-        .is_some_and(|(host, path)| !host.is_empty() && !host.contains('/') && path.starts_with('/'));
-    if target.starts_with('/') || target.starts_with("rsync://") || ssh {
-        Target::parse(target).map(drop).map_err(|e| e.to_string())
-    } else {
-        Err(format!(
-            "host target `{target}` must be user@host:/path, rsync://host/module or an absolute local path"
-        ))
+/// The project's settings as the admin form and the API give them, so the
+/// file goes through the same check ([`settings::validate`]).
+fn as_settings(spec: &ProjectSpec) -> ProjectSettings {
+    let strings = |v: &[Spanned<String>]| v.iter().map(|s| s.get_ref().clone()).collect::<Vec<_>>();
+    ProjectSettings {
+        name: spec.name.get_ref().clone(),
+        description: spec.description.clone(),
+        svn_url: spec.svn_url.get_ref().clone(),
+        svn_credentials: spec.svn_credentials.as_ref().map(|c| c.get_ref().clone()),
+        staging_dir: spec.staging_dir.get_ref().clone(),
+        staging_url: spec
+            .staging_url
+            .as_ref()
+            .map(|u| u.get_ref().clone())
+            .unwrap_or_default(),
+        build_command: spec
+            .build_command
+            .as_ref()
+            .map(|b| b.get_ref().clone())
+            .unwrap_or_default(),
+        excludes: strings(&spec.excludes),
+        version_format: spec
+            .version_format
+            .as_ref()
+            .map_or_else(|| VersionFormat::default().as_str().to_owned(), |f| f.get_ref().clone()),
+        approvals_required: *spec.approval.required.get_ref(),
+        allow_self_approval: spec.approval.allow_self_approval,
+        tested_by_may_approve: spec.approval.tested_by_may_approve,
+        approval_expiry_hours: spec.approval.expiry_hours.as_ref().map(|h| *h.get_ref()),
+        utc_offset_minutes: spec.utc_offset_minutes,
+        leads: strings(&spec.leads),
+        developers: strings(&spec.developers),
+        testers: strings(&spec.testers),
+        host_groups: strings(&spec.host_groups),
+        freeze: spec
+            .freeze
+            .iter()
+            .map(|f| FreezeSetting {
+                weekly_from: f.weekly.as_ref().map(|w| w.from.get_ref().clone()),
+                weekly_to: f.weekly.as_ref().map(|w| w.to.get_ref().clone()),
+                from: f.from.as_ref().map(|t| t.get_ref().clone()),
+                to: f.to.as_ref().map(|t| t.get_ref().clone()),
+                label: f.label.clone(),
+            })
+            .collect(),
     }
 }
 
-fn check_svn_url(url: &str) -> Result<(), String> {
-    crate::domain::svn_url::check(url).map_err(|e| e.to_string())
+/// Where in the file a settings problem points, and the file's name for the setting.
+fn locate(spec: &ProjectSpec, problem: &SettingProblem) -> (std::ops::Range<usize>, &'static str) {
+    let item = |list: &[Spanned<String>]| problem.index.and_then(|i| list.get(i)).map(Spanned::span);
+    let whole = spec.name.span();
+    let (span, key) = match problem.error.field {
+        "name" => (Some(whole.clone()), "project name"),
+        "svn_url" => (Some(spec.svn_url.span()), "svn_url"),
+        "svn_credentials" => (spec.svn_credentials.as_ref().map(Spanned::span), "svn_credentials"),
+        "staging_dir" => (Some(spec.staging_dir.span()), "staging_dir"),
+        "staging_url" => (spec.staging_url.as_ref().map(Spanned::span), "staging_url"),
+        "build_command" => (spec.build_command.as_ref().map(Spanned::span), "build_command"),
+        "version_format" => (spec.version_format.as_ref().map(Spanned::span), "version_format"),
+        "approvals_required" => (Some(spec.approval.required.span()), "approval.required"),
+        "approval_expiry_hours" => (
+            spec.approval.expiry_hours.as_ref().map(Spanned::span),
+            "approval.expiry_hours",
+        ),
+        "excludes" => (item(&spec.excludes), "exclude"),
+        "leads" => (item(&spec.leads), "leads"),
+        "developers" => (item(&spec.developers), "developers"),
+        "testers" => (item(&spec.testers), "testers"),
+        "host_groups" => (item(&spec.host_groups), "host_groups"),
+        "freeze" => {
+            let f = problem.index.and_then(|i| spec.freeze.get(i));
+            let span = f.and_then(|f| match (problem.part, &f.weekly) {
+                (Part::From, Some(w)) => Some(w.from.span()),
+                (Part::To, Some(w)) => Some(w.to.span()),
+                (Part::From, None) => f.from.as_ref().map(Spanned::span),
+                (Part::To, None) => f.to.as_ref().map(Spanned::span),
+                (Part::Whole, _) => None,
+            });
+            (span, "freeze")
+        }
+        field => (None, field),
+    };
+    (span.filter(|s| s.start < s.end).unwrap_or(whole), key)
 }
 
 fn check_project<'f>(spec: &'f ProjectSpec, p: &mut Problems<'_>) -> Option<Checked<'f>> {
     let before = p.found.len();
-    p.check(
-        &spec.name,
-        ProjectName::parse(spec.name.get_ref())
-            .map(drop)
-            .map_err(|e: InvalidInput| format!("project name {}", e.problem)),
-    );
-    p.check(&spec.svn_url, check_svn_url(spec.svn_url.get_ref()));
-    if !spec.staging_dir.get_ref().starts_with('/') {
-        p.at(spec.staging_dir.span(), "staging_dir must be an absolute path");
-    }
-    for exclude in &spec.excludes {
-        let e = exclude.get_ref();
-        if e.is_empty() || e.starts_with('-') || e.chars().any(char::is_control) {
-            p.at(
-                exclude.span(),
-                format!(
-                    "exclude `{}` must be non-empty, not start with `-`, without control characters",
-                    e.escape_debug()
-                ),
-            );
-        }
-    }
+    let valid = settings::validate(&as_settings(spec), timestamp_now())
+        .map_err(|problems| {
+            for problem in &problems {
+                let (span, key) = locate(spec, problem);
+                p.at(span, format!("{key} {}", problem.error.problem));
+            }
+        })
+        .ok();
     if let Some(deploy) = &spec.deploy {
         if let Err(e) = deploy.get_ref().validate() {
             p.at(deploy.span(), e.to_string());
         }
     }
-    let format = match &spec.version_format {
-        Some(f) => VersionFormat::parse(f.get_ref())
-            .map_err(|e| p.at(f.span(), e.to_string()))
-            .ok(),
-        None => Some(VersionFormat::default()),
-    };
-    let required = *spec.approval.required.get_ref();
-    if required == 0 || required > 100 {
-        p.at(
-            spec.approval.required.span(),
-            "approval.required must be between 1 and 100",
-        );
-    }
-    let expiry_minutes = spec.approval.expiry_hours.as_ref().and_then(|h| {
-        let hours = *h.get_ref();
-        if hours == 0 || hours > 24 * 365 {
-            p.at(h.span(), "approval.expiry_hours must be between 1 and 8760");
-            None
-        } else {
-            i32::try_from(hours * 60).ok()
-        }
-    });
-    if !(-14 * 60..=14 * 60).contains(&spec.utc_offset_minutes) {
-        p.at(spec.name.span(), "utc_offset_minutes must be between -840 and 840");
-    }
-    let mut windows = Vec::new();
-    for freeze in &spec.freeze {
-        match (&freeze.weekly, &freeze.from, &freeze.to) {
-            (Some(w), None, None) => {
-                let from = w
-                    .from
-                    .get_ref()
-                    .parse::<WeekTime>()
-                    .map_err(|e| p.at(w.from.span(), e.to_string()));
-                let to =
-                    w.to.get_ref()
-                        .parse::<WeekTime>()
-                        .map_err(|e| p.at(w.to.span(), e.to_string()));
-                if let (Ok(from), Ok(to)) = (from, to) {
-                    windows.push((FreezeWindow::Weekly { from, to }, freeze.label.clone()));
-                }
-            }
-            (None, Some(from), Some(to)) => {
-                let parse = |s: &Spanned<String>, p: &mut Problems<'_>| {
-                    chrono::DateTime::parse_from_rfc3339(s.get_ref())
-                        .map(|t| t.to_utc())
-                        .map_err(|_| {
-                            p.at(
-                                s.span(),
-                                format!(
-                                    "`{}` is not an RFC 3339 time like 2026-12-24T00:00:00+08:00",
-                                    s.get_ref()
-                                ),
-                            )
-                        })
-                };
-                if let (Ok(f), Ok(t)) = (parse(from, p), parse(to, p)) {
-                    if f >= t {
-                        p.at(to.span(), "freeze `to` must be after `from`");
-                    } else {
-                        windows.push((FreezeWindow::Range { from: f, to: t }, freeze.label.clone()));
-                    }
-                }
-            }
-            _ => p.at(
-                spec.name.span(),
-                "each [[project.freeze]] needs either `weekly = { from, to }` or `from` and `to`",
-            ),
-        }
-    }
     check_notify(spec, p);
-    let json = |items: Vec<&str>| serde_json::to_string(&items).unwrap_or_else(|_| "[]".to_owned());
+    let valid = valid?;
     if p.found.len() > before {
         return None;
     }
-    let now = timestamp_now();
+    let now = valid.changes.updated_at;
+    let c = valid.changes;
     Some(Checked {
         spec,
-        windows,
+        windows: valid.windows,
         row: NewProject {
-            name: spec.name.get_ref().clone(),
-            description: spec.description.trim().to_owned(),
-            svn_url: spec.svn_url.get_ref().clone(),
-            svn_credentials: spec.svn_credentials.as_ref().map(|c| c.get_ref().clone()),
-            staging_dir: spec.staging_dir.get_ref().clone(),
-            staging_url: spec.staging_url.clone(),
-            build_command: json(spec.build_command.iter().map(String::as_str).collect()),
-            excludes: json(spec.excludes.iter().map(|e| e.get_ref().as_str()).collect()),
-            version_format: format.map(|f| f.as_str().to_owned()).unwrap_or_default(),
-            approvals_required: i32::try_from(required).unwrap_or(1),
-            allow_self_approval: spec.approval.allow_self_approval,
-            tested_by_may_approve: spec.approval.tested_by_may_approve,
-            approval_expiry_minutes: expiry_minutes,
-            utc_offset_minutes: spec.utc_offset_minutes,
+            name: valid.name.into_string(),
+            description: c.description,
+            svn_url: c.svn_url,
+            svn_credentials: c.svn_credentials,
+            staging_dir: c.staging_dir,
+            staging_url: c.staging_url,
+            build_command: c.build_command,
+            excludes: c.excludes,
+            version_format: c.version_format,
+            approvals_required: c.approvals_required,
+            allow_self_approval: c.allow_self_approval,
+            tested_by_may_approve: c.tested_by_may_approve,
+            approval_expiry_minutes: c.approval_expiry_minutes,
+            utc_offset_minutes: c.utc_offset_minutes,
             created_at: now,
             updated_at: now,
         },
@@ -461,7 +440,12 @@ pub fn import(conn: &mut DbConn, source: &str) -> Result<ImportSummary, ImportEr
                     ),
                 );
             }
-            p.check(&host.target, check_target(host.target.get_ref()));
+            p.check(
+                &host.target,
+                settings::check_target(host.target.get_ref())
+                    .map(drop)
+                    .map_err(|e| format!("host target `{}` {}", host.target.get_ref().escape_debug(), e.problem)),
+            );
         }
     }
     let mut project_names = std::collections::BTreeSet::new();
@@ -570,28 +554,14 @@ fn insert_project(conn: &mut DbConn, project: &Checked<'_>, p: &mut Problems<'_>
             None => p.at(group.span(), format!("no host group `{}`", group.get_ref())),
         }
     }
-    for (window, label) in &project.windows {
-        let row = match window {
-            FreezeWindow::Range { from, to } => FreezeWindowRow {
+    for window in &project.windows {
+        projects::add_freeze_window(
+            conn,
+            &FreezeWindowRow {
                 project_id: id,
-                kind: "range".into(),
-                starts_at: Some(from.naive_utc()),
-                ends_at: Some(to.naive_utc()),
-                weekly_from: None,
-                weekly_to: None,
-                label: label.clone(),
+                ..window.clone()
             },
-            FreezeWindow::Weekly { from, to } => FreezeWindowRow {
-                project_id: id,
-                kind: "weekly".into(),
-                starts_at: None,
-                ends_at: None,
-                weekly_from: i32::try_from(from.minutes()).ok(),
-                weekly_to: i32::try_from(to.minutes()).ok(),
-                label: label.clone(),
-            },
-        };
-        projects::add_freeze_window(conn, &row)?;
+        )?;
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod queries;
 pub mod reads;
 pub mod recovery;
 mod renumber;
+pub mod settings;
 pub mod tickets;
 pub mod users;
 pub mod visibility;

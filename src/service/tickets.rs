@@ -9,8 +9,9 @@ use crate::domain::{
     decide, decide_create, Action, Actor, Effect, JobKind, ProjectName, ProjectRules, Reason, Request, SvnPath,
     TicketKind, TicketState,
 };
-use crate::store::models::{ApprovalRow, NewEvent, NewJob, NewTicket, ProjectRow, TicketRow};
-use crate::store::{jobs, projects, tickets, users, write_tx, DbConn};
+use crate::jobs::job;
+use crate::store::models::{ApprovalRow, NewEvent, NewTicket, ProjectRow, TicketRow};
+use crate::store::{projects, tickets, users, write_tx, DbConn};
 
 use super::error::{ServiceError, ServiceResult};
 use super::facts;
@@ -119,16 +120,13 @@ fn load_actor(conn: &mut DbConn, actor: ActorRef, project_id: i64) -> ServiceRes
 }
 
 fn enqueue(conn: &mut DbConn, kind: JobKind, ticket: &TicketRow, now: NaiveDateTime) -> ServiceResult<i64> {
-    let job = NewJob {
-        kind: kind.as_str().to_owned(),
-        payload: serde_json::json!({ "ticket_id": ticket.id }).to_string(),
+    let (kind, payload) = job::pipeline_job(kind, ticket.id);
+    let at = job::Placement {
         project_id: Some(ticket.project_id),
         ticket_id: Some(ticket.id),
         run_after: now,
-        created_at: now,
-        updated_at: now,
     };
-    Ok(jobs::insert(conn, &job)?)
+    Ok(job::insert(conn, kind, payload, at)?)
 }
 
 /// Files a release ticket as `actor`; it starts `submitted` with a stage job.

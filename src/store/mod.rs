@@ -6,6 +6,7 @@ pub mod admin;
 pub mod db;
 pub mod error;
 pub mod jobs;
+pub mod json;
 pub mod listing;
 pub mod metrics;
 pub mod migrate;

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::json::Json;
 use super::schema::{approvals, freeze_windows, host_groups, hosts, jobs, projects, ticket_events, tickets, users};
 
 /// A user account.
@@ -70,9 +71,11 @@ pub struct ProjectRow {
     /// Where testers open the staged build.
     pub staging_url: String,
     /// JSON argv of the build command.
-    pub build_command: String,
+    #[diesel(deserialize_as = String)]
+    pub build_command: Json<Vec<String>>,
     /// JSON list of rsync excludes.
-    pub excludes: String,
+    #[diesel(deserialize_as = String)]
+    pub excludes: Json<Vec<String>>,
     /// Tag format, e.g. `v{n}`.
     pub version_format: String,
     /// Distinct approvals needed.
@@ -206,7 +209,8 @@ pub struct TicketRow {
     /// Why.
     pub reason: String,
     /// JSON list of SVN paths.
-    pub svn_paths: String,
+    #[diesel(deserialize_as = String)]
+    pub svn_paths: Json<Vec<String>>,
     /// Pinned SVN revision.
     pub svn_revision: Option<i64>,
     /// Revision staging was updated to.

@@ -140,10 +140,7 @@ async fn users_page(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
 }
 
 fn check_password(p: &str) -> Result<(), AppError> {
-    if p.chars().count() < 10 || p.len() > 1024 {
-        return Err(AppError::bad("password", "must be 10 to 1024 characters"));
-    }
-    Ok(())
+    Ok(crate::service::password::check(p).map_err(crate::service::ServiceError::from)?)
 }
 
 #[post("/admin/users")]

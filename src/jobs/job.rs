@@ -1,0 +1,155 @@
+//! Typed jobs: each job kind is a [`Job`] type with a constant
+//! [`Job::KIND`] and a serde payload. Jobs are enqueued with
+//! [`enqueue`] and read back with [`payload`]; the stored format stays
+//! `kind` text + `payload` JSON, so no migration is needed.
+//!
+//! The pipeline kinds take their names from the domain's
+//! [`JobKind`](crate::domain::JobKind), so a transition's job and the
+//! handler that runs it cannot drift apart.
+
+use chrono::NaiveDateTime;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::JobKind;
+use crate::store::models::{JobRow, NewJob};
+use crate::store::{jobs, DbConn, StoreResult};
+
+use super::handler::JobError;
+
+/// A job kind: its stable name and its payload type (the implementing type).
+pub trait Job: Serialize + DeserializeOwned {
+    /// The kind name stored in `jobs.kind`.
+    const KIND: &'static str;
+}
+
+/// Where and when an enqueued job runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Placement {
+    /// The project it serialises on (pipeline jobs take its lock).
+    pub project_id: Option<i64>,
+    /// The ticket it works for (its page shows the job's log).
+    pub ticket_id: Option<i64>,
+    /// Not before (UTC); also the creation time.
+    pub run_after: NaiveDateTime,
+}
+
+/// Stage a ticket: update staging from SVN, build, snapshot in git.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageJob {
+    /// The ticket.
+    pub ticket_id: i64,
+}
+
+/// Tag a ticket's tested snapshot and ship it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseJob {
+    /// The ticket.
+    pub ticket_id: i64,
+}
+
+/// Switch production back to a rollback ticket's target version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackJob {
+    /// The ticket.
+    pub ticket_id: i64,
+}
+
+/// Record a project's new SVN revisions (the project is the job's `project_id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SvnPollJob {}
+
+/// Delete job output older than the retention period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogCleanupJob {}
+
+impl Job for StageJob {
+    const KIND: &'static str = JobKind::Stage.as_str();
+}
+impl Job for ReleaseJob {
+    const KIND: &'static str = JobKind::Release.as_str();
+}
+impl Job for RollbackJob {
+    const KIND: &'static str = JobKind::Rollback.as_str();
+}
+impl Job for SvnPollJob {
+    const KIND: &'static str = "svn-poll";
+}
+impl Job for LogCleanupJob {
+    const KIND: &'static str = "log-cleanup";
+}
+
+/// The pipeline job a transition asked for, for `ticket_id`, as a row to
+/// insert (kind and payload JSON).
+pub fn pipeline_job(kind: JobKind, ticket_id: i64) -> (&'static str, String) {
+    fn row<J: Job>(job: J) -> (&'static str, String) {
+        (J::KIND, to_json(&job))
+    }
+    match kind {
+        JobKind::Stage => row(StageJob { ticket_id }),
+        JobKind::Release => row(ReleaseJob { ticket_id }),
+        JobKind::Rollback => row(RollbackJob { ticket_id }),
+    }
+}
+
+fn to_json<J: Job>(job: &J) -> String {
+    // The payload types are plain structs of numbers: serialising cannot fail.
+    serde_json::to_string(job).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Enqueues `job` (in the caller's transaction, if any); returns its id.
+pub fn enqueue<J: Job>(conn: &mut DbConn, job: &J, at: Placement) -> StoreResult<i64> {
+    insert(conn, J::KIND, to_json(job), at)
+}
+
+/// Inserts a job row of `kind` with `payload` JSON.
+pub fn insert(conn: &mut DbConn, kind: &str, payload: String, at: Placement) -> StoreResult<i64> {
+    jobs::insert(
+        conn,
+        &NewJob {
+            kind: kind.to_owned(),
+            payload,
+            project_id: at.project_id,
+            ticket_id: at.ticket_id,
+            run_after: at.run_after,
+            created_at: at.run_after,
+            updated_at: at.run_after,
+        },
+    )
+}
+
+/// The payload of a claimed job of kind `J`; a job of another kind or a
+/// malformed payload is a permanent failure.
+pub fn payload<J: Job>(job: &JobRow) -> Result<J, JobError> {
+    if job.kind != J::KIND {
+        return Err(JobError::Permanent(format!(
+            "job #{} is a `{}` job, not `{}`",
+            job.id,
+            job.kind,
+            J::KIND
+        )));
+    }
+    serde_json::from_str(&job.payload)
+        .map_err(|e| JobError::Permanent(format!("job #{} has a malformed `{}` payload: {e}", job.id, J::KIND)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_keep_the_stored_format() {
+        assert_eq!(
+            pipeline_job(JobKind::Stage, 7),
+            ("stage", r#"{"ticket_id":7}"#.to_owned())
+        );
+        assert_eq!(pipeline_job(JobKind::Release, 7).0, "release");
+        assert_eq!(pipeline_job(JobKind::Rollback, 7).0, "rollback");
+        assert_eq!(to_json(&SvnPollJob {}), "{}");
+        assert_eq!(to_json(&LogCleanupJob {}), "{}");
+        assert_eq!(
+            serde_json::from_str::<StageJob>(r#"{"ticket_id":3}"#).ok(),
+            Some(StageJob { ticket_id: 3 })
+        );
+    }
+}
