@@ -3,18 +3,24 @@
 //! job together. Web handlers, the CLI and jobs call these functions.
 
 pub mod admin;
+pub mod approval_links;
 pub mod error;
 pub mod facts;
 pub mod import;
+pub mod lookups;
 pub mod notify;
 pub mod password;
+pub mod probes;
 pub mod queries;
 pub mod reads;
 pub mod recovery;
 mod renumber;
+pub mod rows;
+pub mod sessions;
 pub mod tickets;
 pub mod users;
 pub mod visibility;
 
 pub use error::{ErrorKind, ServiceError, ServiceResult};
+pub use rows::{DbConn, Pool};
 pub use visibility::{Reader, Visibility};

@@ -30,7 +30,7 @@ use actix_web::web;
 use tera::Tera;
 
 use crate::config::Config;
-use crate::store::{DbConn, Pool};
+use crate::service::{DbConn, Pool};
 
 /// What every handler shares.
 pub struct AppState {
@@ -97,7 +97,7 @@ impl AppState {
     }
 
     /// `user` reading under this site's visibility rule.
-    pub fn reader(&self, user: crate::store::models::UserRow) -> crate::service::Reader {
+    pub fn reader(&self, user: crate::service::rows::UserRow) -> crate::service::Reader {
         crate::service::Reader::new(user, self.visibility)
     }
 

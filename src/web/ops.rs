@@ -14,7 +14,8 @@ use actix_web::middleware::Next;
 use actix_web::{get, web, HttpResponse};
 use tracing::Instrument;
 
-use crate::store::{listing, migrate, ping, timestamp_now};
+use crate::service::probes;
+use crate::service::rows::DurationHistogram;
 
 use super::AppState;
 
@@ -119,19 +120,13 @@ pub const STALLED_QUEUE_SECS: i64 = 300;
 /// reported (`expired_leases`) but do not fail the check: the sweep re-queues them.
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let checked = state
-        .db(|conn| {
-            ping(conn)?;
-            let now = timestamp_now();
-            Ok((
-                migrate::pending_count(conn)?,
-                listing::oldest_due_job(conn, now)?.map(|t| (now - t).num_seconds().max(0)),
-                listing::expired_leases(conn, now)?,
-            ))
-        })
-        .await;
+    let checked = state.db(|conn| Ok(probes::readiness(conn)?)).await;
     match checked {
-        Ok((pending, oldest_wait, expired)) => {
+        Ok(probes::Readiness {
+            pending_migrations: pending,
+            oldest_due_job_wait: oldest_wait,
+            expired_leases: expired,
+        }) => {
             let stalled = oldest_wait.is_some_and(|w| w > STALLED_QUEUE_SECS);
             let ready = pending == 0 && !stalled;
             let body = serde_json::json!({
@@ -161,9 +156,9 @@ const JOB_BUCKETS: [f64; 10] = [0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900
 
 /// `slipway_job_duration_seconds`: enqueue to finish of the jobs that
 /// finished in the last 24 hours, by kind. The database aggregates them
-/// (one row per kind, see `store::metrics`), so a scrape costs the same
+/// (one row per kind, see `service::probes::figures`), so a scrape costs the same
 /// with ten jobs or a million, and every instance reports the same figures.
-fn job_durations(out: &mut String, rows: &[crate::store::metrics::DurationHistogram]) {
+fn job_durations(out: &mut String, rows: &[DurationHistogram]) {
     out.push_str(
         "# HELP slipway_job_duration_seconds Enqueue to finish of jobs finished in the last 24 hours, by kind.\n\
          # TYPE slipway_job_duration_seconds histogram\n",
@@ -190,19 +185,15 @@ fn job_durations(out: &mut String, rows: &[crate::store::metrics::DurationHistog
 /// `GET /metrics`: Prometheus text format.
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let figures = state
-        .db(|conn| {
-            let since = timestamp_now() - chrono::TimeDelta::hours(24);
-            Ok((
-                listing::ticket_counts(conn)?,
-                listing::job_counts(conn)?,
-                crate::store::metrics::job_durations(conn, since, &JOB_BUCKETS)?,
-            ))
-        })
-        .await;
+    let figures = state.db(|conn| Ok(probes::figures(conn, &JOB_BUCKETS)?)).await;
     let mut out = String::new();
     match figures {
-        Ok((tickets, jobs, finished)) => {
+        Ok(probes::Figures {
+            tickets,
+            jobs,
+            oldest_queued_seconds: oldest,
+            job_durations: finished,
+        }) => {
             out.push_str("# HELP slipway_up Whether the database answered.\n# TYPE slipway_up gauge\nslipway_up 1\n");
             out.push_str("# HELP slipway_tickets Tickets by state.\n# TYPE slipway_tickets gauge\n");
             for s in crate::domain::TicketState::ALL {
@@ -214,13 +205,6 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
                 let n = jobs.iter().find(|(st, _, _)| st == s).map_or(0, |j| j.1);
                 let _ = writeln!(out, "slipway_jobs{{state=\"{s}\"}} {n}");
             }
-            let oldest = jobs
-                .iter()
-                .find(|(st, _, _)| st == "queued")
-                .and_then(|j| j.2)
-                .map_or(0.0, |t| {
-                    ((timestamp_now() - t).num_milliseconds().max(0) as f64) / 1000.0
-                });
             out.push_str(
                 "# HELP slipway_job_queue_oldest_seconds Age of the oldest queued job.\n\
                  # TYPE slipway_job_queue_oldest_seconds gauge\n",
