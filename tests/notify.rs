@@ -940,6 +940,65 @@ webhooks = [
     );
 }
 
+/// Using a link and applying its action are one transaction: a refused
+/// action leaves the link unused (so it can be used again once the cause is
+/// fixed), and a link recorded as used by a concurrent request acts no more.
+fn a_refused_link_action_leaves_the_token_unused(db: &TestDb) {
+    use slipway::service::approval_links::{use_link, LinkVerdict};
+    let cast = setup(db, "");
+    let id = tested_ticket(db, &cast, "dev");
+    let t = ticket_rows::by_id(&mut db.conn(), id).expect("query").expect("ticket");
+    let reject = LinkClaims::new(
+        id,
+        cast.id("lead1"),
+        "reject",
+        &t.state,
+        t.stage_generation,
+        t.lock_version,
+        links::unix_now(),
+        72,
+    );
+    let visibility = slipway::service::Visibility::default();
+    let now = chrono::Utc::now();
+    // A rejection needs a reason: the service refuses, and the link stays unused.
+    let refused = use_link(&mut db.conn(), &reject, None, visibility, None, now);
+    assert!(refused.is_err(), "{refused:?}");
+    assert!(!notify_store::token_used(&mut db.conn(), &reject.jti).expect("query"));
+    assert_eq!(state_of(db, id).0, "tested");
+    // With a reason the same link works, once.
+    let done = use_link(&mut db.conn(), &reject, None, visibility, Some("too risky".into()), now).expect("use");
+    assert!(matches!(done, LinkVerdict::Usable(_)), "{done:?}");
+    assert!(notify_store::token_used(&mut db.conn(), &reject.jti).expect("query"));
+    assert_eq!(state_of(db, id).0, "rejected");
+    // A link whose id a concurrent request already recorded does not act.
+    let other = tested_ticket(db, &cast, "dev");
+    let o = ticket_rows::by_id(&mut db.conn(), other)
+        .expect("query")
+        .expect("ticket");
+    let approve = LinkClaims::new(
+        other,
+        cast.id("lead1"),
+        "approve",
+        &o.state,
+        o.stage_generation,
+        o.lock_version,
+        links::unix_now(),
+        72,
+    );
+    let before = state_of(db, other);
+    assert!(notify_store::use_token(
+        &mut db.conn(),
+        &approve.jti,
+        other,
+        cast.id("lead1"),
+        slipway::store::timestamp_now()
+    )
+    .expect("record"));
+    let used = use_link(&mut db.conn(), &approve, None, visibility, None, now).expect("use");
+    assert!(matches!(used, LinkVerdict::Refused("used", _)), "{used:?}");
+    assert_eq!(state_of(db, other), before);
+}
+
 // ---------------------------------------------------------------- helpers (HTTP)
 
 fn app_state(db: &TestDb) -> web::Data<AppState> {
@@ -957,6 +1016,7 @@ backend_tests!(
     each_notification_reaches_the_right_people_in_their_language,
     the_file_mailer_and_a_link_that_works_once,
     expired_stale_foreign_and_self_approval_links_are_refused,
+    a_refused_link_action_leaves_the_token_unused,
     smtp_down_during_a_transition_then_delivered,
     webhooks_are_signed_and_retried_after_a_500,
     reminders_go_to_approvers_then_admins_once,

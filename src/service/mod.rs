@@ -4,21 +4,27 @@
 //! See docs/design.md#layers and docs/design.md#errors.
 
 pub mod admin;
+pub mod approval_links;
 pub mod error;
 pub mod facts;
 pub mod import;
+pub mod lookups;
 pub mod mail_prefs;
 /// Old path of [`mail_prefs`], removed after the merge.
 pub use mail_prefs as notify;
 pub mod password;
+pub mod probes;
 pub mod queries;
 pub mod reads;
 pub mod recovery;
 mod renumber;
+pub mod rows;
+pub mod sessions;
 pub mod settings;
 pub mod tickets;
 pub mod users;
 pub mod visibility;
 
 pub use error::{ErrorKind, ServiceError, ServiceResult};
+pub use rows::{DbConn, Pool};
 pub use visibility::{Reader, Visibility};

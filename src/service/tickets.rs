@@ -255,13 +255,32 @@ fn create(
 
 /// Applies `input` to ticket `ticket_id` at time `now`.
 pub fn apply(conn: &mut DbConn, ticket_id: i64, input: &ActionInput, now: DateTime<Utc>) -> ServiceResult<Applied> {
+    apply_with(conn, ticket_id, input, now, |_| Ok(()))
+}
+
+/// Like [`apply`], but runs `first` in the same transaction before the
+/// action: when either fails, neither is written (an approval link is
+/// marked used in the transaction that applies its action).
+pub fn apply_with<F>(
+    conn: &mut DbConn,
+    ticket_id: i64,
+    input: &ActionInput,
+    now: DateTime<Utc>,
+    first: F,
+) -> ServiceResult<Applied>
+where
+    F: FnOnce(&mut DbConn) -> ServiceResult<()>,
+{
     let note = match input.actor {
         // A reason Slipway writes (a job's failure) is made readable, never
         // refused: a refusal would leave the ticket stuck (invariant 5).
         ActorRef::System => input.note.as_deref().map(crate::domain::system_reason),
         ActorRef::User(_) => Reason::parse_optional("note", input.note.as_deref())?,
     };
-    write_tx(conn, |conn| apply_in_tx(conn, ticket_id, input, note.as_ref(), now))
+    write_tx(conn, |conn| {
+        first(conn)?;
+        apply_in_tx(conn, ticket_id, input, note.as_ref(), now)
+    })
 }
 
 fn apply_in_tx(

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use tera::Context;
 
 use crate::service::admin::{self as admin_service, FreezeSetting, ProjectSettings};
+use crate::service::lookups;
 use crate::service::users::{self as user_service, NewAccount};
-use crate::store::listing;
 
 use super::auth::PageCtx;
 use super::error::AppError;
@@ -44,7 +44,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// token, does `work` in the database, then redirects to `to`.
 async fn admin_action<T, F>(ctx: &PageCtx, state: &AppState, csrf: &str, to: &str, work: F) -> HttpResponse
 where
-    F: FnOnce(&mut crate::store::DbConn) -> Result<T, AppError> + Send + 'static,
+    F: FnOnce(&mut crate::service::DbConn) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
     let r = async {
@@ -94,7 +94,7 @@ async fn show_users(
     ctx.admin()?;
     let users: Vec<UserOut> = state
         .db(|conn| {
-            Ok(listing::users(conn)?
+            Ok(lookups::users(conn)?
                 .into_iter()
                 .map(|u| UserOut {
                     username: u.username,
@@ -223,7 +223,7 @@ async fn projects_page(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse
         ctx.admin()?;
         let projects = state
             .db(|conn| {
-                listing::project_names(conn)?
+                lookups::project_names(conn)?
                     .iter()
                     .map(|n| view::load_project(conn, n))
                     .collect::<Result<Vec<_>, _>>()
@@ -374,7 +374,7 @@ impl ProjectForm {
         })
     }
 
-    fn from_project(p: &view::ProjectOut, freeze_rows: &[crate::store::models::FreezeWindowRow]) -> Self {
+    fn from_project(p: &view::ProjectOut, freeze_rows: &[crate::service::rows::FreezeWindowRow]) -> Self {
         let freeze = freeze_rows
             .iter()
             .map(|r| match r.kind.as_str() {
@@ -514,8 +514,8 @@ async fn project_form_edit(ctx: PageCtx, state: web::Data<AppState>, name: web::
         let form = state
             .db(move |conn| {
                 let p = view::load_project(conn, &name)?;
-                let id = listing::project_id(conn, &name)?.unwrap_or_default();
-                let rows = crate::store::projects::freeze_windows(conn, id)?;
+                let id = lookups::project_id(conn, &name)?.unwrap_or_default();
+                let rows = lookups::freeze_windows(conn, id)?;
                 Ok(ProjectForm::from_project(&p, &rows))
             })
             .await?;
@@ -588,7 +588,7 @@ async fn hosts_page(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
         ctx.admin()?;
         let groups: Vec<GroupOut> = state
             .db(|conn| {
-                Ok(listing::host_groups(conn)?
+                Ok(lookups::host_groups(conn)?
                     .into_iter()
                     .map(|(g, hs)| GroupOut {
                         id: g.id,

@@ -10,10 +10,10 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::domain::{Action, TicketState};
 use crate::service::admin::{self, ProjectSettings};
+use crate::service::lookups;
+use crate::service::rows::{TicketFilter, TicketListRow, UserRow};
 use crate::service::tickets::{self as ticket_service, ActionInput, ActorRef, NewRelease};
 use crate::service::{queries, reads, Reader};
-use crate::store::listing::{self, TicketFilter};
-use crate::store::models::UserRow;
 
 use super::auth::{self, ApiUser};
 use super::error::{AppError, ErrorBody};
@@ -370,18 +370,18 @@ impl ListPlan {
     /// pagination on the id).
     pub fn run(
         self,
-        conn: &mut crate::store::DbConn,
+        conn: &mut crate::service::DbConn,
         reader: &Reader,
-    ) -> Result<(Vec<listing::TicketListRow>, Option<i64>), AppError> {
+    ) -> Result<(Vec<TicketListRow>, Option<i64>), AppError> {
         let project_id = match &self.project {
-            Some(p) => match listing::project_id(conn, p)? {
+            Some(p) => match lookups::project_id(conn, p)? {
                 Some(id) => Some(id),
                 None => return Ok((vec![], None)),
             },
             None => None,
         };
         let submitter_id = match &self.submitter {
-            Some(u) => match listing::user_id(conn, u)? {
+            Some(u) => match lookups::user_id(conn, u)? {
                 Some(id) => Some(id),
                 None => return Ok((vec![], None)),
             },
@@ -507,7 +507,7 @@ pub struct ActionBody {
 /// Applies an action and returns the ticket; "not found" when `reader`
 /// does not see the ticket.
 pub fn apply_action(
-    conn: &mut crate::store::DbConn,
+    conn: &mut crate::service::DbConn,
     reader: &Reader,
     id: i64,
     action: &str,

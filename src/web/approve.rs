@@ -18,21 +18,19 @@
 //! with two approvals required, the second lead's link must still work after
 //! the first lead approved (which bumps the lock version but keeps the state).
 //! The POST passes the lock version it read as `expected_lock_version`, so of
-//! two concurrent uses of one link only one acts; the id is recorded after.
+//! two concurrent uses of one link only one acts; the id is recorded in the
+//! transaction that applies the action (`service::approval_links`).
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tera::Context;
 
-use crate::domain::Action;
 use crate::notify::links::{self, LinkClaims, LinkError};
-use crate::service::tickets::{self as ticket_service, ActionInput, ActorRef};
-use crate::store::{notify, projects, tickets, timestamp_now, users, DbConn};
+use crate::service::approval_links::{self, LinkVerdict};
 
 use super::auth::PageCtx;
-use super::error::AppError;
 use super::pages::{error_page, render};
 use super::AppState;
 
@@ -42,72 +40,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(confirm)
         .service(prefs_page)
         .service(save_prefs);
-}
-
-#[derive(Serialize)]
-struct Summary {
-    id: i64,
-    project: String,
-    reason: String,
-    submitter: String,
-    state: String,
-    approver: String,
-    lock_version: i32,
-}
-
-enum Verdict {
-    Usable(Summary),
-    Refused(&'static str, Option<i64>),
-}
-
-fn name_of(conn: &mut DbConn, id: i64) -> Result<Option<String>, AppError> {
-    Ok(users::by_id(conn, id)?.map(|u| {
-        if u.display_name.trim().is_empty() {
-            u.username
-        } else {
-            format!("{} ({})", u.display_name, u.username)
-        }
-    }))
-}
-
-/// Checks a verified link against the database (read only).
-fn check(
-    conn: &mut DbConn,
-    claims: &LinkClaims,
-    viewer: Option<i64>,
-    visibility: crate::service::Visibility,
-) -> Result<Verdict, AppError> {
-    if viewer.is_some_and(|v| v != claims.uid) {
-        return Ok(Verdict::Refused("other_user", Some(claims.tid)));
-    }
-    if notify::token_used(conn, &claims.jti)? {
-        return Ok(Verdict::Refused("used", Some(claims.tid)));
-    }
-    let Some(ticket) = tickets::by_id(conn, claims.tid)? else {
-        return Ok(Verdict::Refused("gone", None));
-    };
-    let approver = match users::by_id(conn, claims.uid)? {
-        Some(u) if !u.disabled => u,
-        _ => return Ok(Verdict::Refused("gone", Some(ticket.id))),
-    };
-    // An approver who no longer sees the project (removed from it) is told
-    // nothing about the ticket, not even its number.
-    if !crate::service::Reader::new(approver, visibility).sees(conn, ticket.project_id)? {
-        return Ok(Verdict::Refused("gone", None));
-    }
-    if ticket.state != claims.st || ticket.stage_generation != claims.gen {
-        return Ok(Verdict::Refused("stale", Some(ticket.id)));
-    }
-    let project = projects::by_id(conn, ticket.project_id)?.ok_or_else(|| AppError::NotFound("project".into()))?;
-    Ok(Verdict::Usable(Summary {
-        id: ticket.id,
-        project: project.name,
-        reason: ticket.reason.clone(),
-        submitter: name_of(conn, ticket.submitter_id)?.unwrap_or_default(),
-        state: ticket.state.clone(),
-        approver: name_of(conn, claims.uid)?.unwrap_or_default(),
-        lock_version: ticket.lock_version,
-    }))
 }
 
 fn refused(ctx: &PageCtx, state: &AppState, reason: &str, ticket: Option<i64>, detail: Option<String>) -> HttpResponse {
@@ -142,17 +74,19 @@ async fn confirm_page(ctx: PageCtx, state: web::Data<AppState>, token: web::Path
     let checked = {
         let claims = claims.clone();
         let visibility = state.visibility;
-        state.db(move |conn| check(conn, &claims, viewer, visibility)).await
+        state
+            .db(move |conn| Ok(approval_links::check(conn, &claims, viewer, visibility)?))
+            .await
     };
     match checked {
-        Ok(Verdict::Usable(summary)) => {
+        Ok(LinkVerdict::Usable(summary)) => {
             let mut c = Context::new();
             c.insert("tk", &summary);
             c.insert("act", &claims.act);
             c.insert("token", &token);
             render(&ctx, &state, "approve_link.html", c, StatusCode::OK)
         }
-        Ok(Verdict::Refused(reason, ticket)) => refused(&ctx, &state, reason, ticket, None),
+        Ok(LinkVerdict::Refused(reason, ticket)) => refused(&ctx, &state, reason, ticket, None),
         Err(e) => error_page(&ctx, &state, e),
     }
 }
@@ -163,11 +97,6 @@ struct ConfirmForm {
     token: String,
     #[serde(default)]
     note: String,
-}
-
-enum Outcome {
-    Done(Summary),
-    Refused(&'static str, Option<i64>, Option<String>),
 }
 
 #[post("/approve/{token}")]
@@ -189,47 +118,31 @@ async fn confirm(
     let viewer = ctx.viewer.as_ref().map(|u| u.id);
     let note = Some(form.note.trim().to_owned()).filter(|n| !n.is_empty());
     let act = claims.act.clone();
+    let ticket = claims.tid;
     let visibility = state.visibility;
     let outcome = state
         .db_then_wake(move |conn| {
-            let summary = match check(conn, &claims, viewer, visibility)? {
-                Verdict::Usable(s) => s,
-                Verdict::Refused(reason, ticket) => return Ok(Outcome::Refused(reason, ticket, None)),
-            };
-            let action = if claims.act == "reject" {
-                Action::Reject
-            } else {
-                Action::Approve
-            };
-            let mut input = ActionInput::new(action, ActorRef::User(claims.uid));
-            input.note = note;
-            input.expected_lock_version = Some(summary.lock_version);
-            match ticket_service::apply(conn, claims.tid, &input, Utc::now()) {
-                Ok(_) => {
-                    notify::use_token(conn, &claims.jti, claims.tid, claims.uid, timestamp_now())?;
-                    tracing::info!(ticket = claims.tid, user = claims.uid, action = %claims.act, "approval link used");
-                    Ok(Outcome::Done(summary))
-                }
-                Err(e) => {
-                    let e = AppError::from(e);
-                    if matches!(e, AppError::Internal(_)) {
-                        return Err(e);
-                    }
-                    Ok(Outcome::Refused("refused", Some(claims.tid), Some(e.public_message())))
-                }
-            }
+            Ok(approval_links::use_link(
+                conn,
+                &claims,
+                viewer,
+                visibility,
+                note,
+                Utc::now(),
+            )?)
         })
         .await;
     match outcome {
-        Ok(Outcome::Done(summary)) => {
+        Ok(LinkVerdict::Usable(summary)) => {
             let mut c = Context::new();
             c.insert("done", &true);
             c.insert("tk", &summary);
             c.insert("act", &act);
             render(&ctx, &state, "approve_link.html", c, StatusCode::OK)
         }
-        Ok(Outcome::Refused(reason, ticket, detail)) => refused(&ctx, &state, reason, ticket, detail),
-        Err(e) => error_page(&ctx, &state, e),
+        Ok(LinkVerdict::Refused(reason, ticket)) => refused(&ctx, &state, reason, ticket, None),
+        Err(e) if e.code().1 == StatusCode::INTERNAL_SERVER_ERROR => error_page(&ctx, &state, e),
+        Err(e) => refused(&ctx, &state, "refused", Some(ticket), Some(e.public_message())),
     }
 }
 

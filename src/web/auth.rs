@@ -17,8 +17,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::service::admin::{random_hex, token_hash};
-use crate::store::models::UserRow;
-use crate::store::{timestamp_now, tokens, users};
+use crate::service::rows::UserRow;
+use crate::service::sessions;
 
 use super::error::AppError;
 use super::i18n::Lang;
@@ -115,20 +115,10 @@ fn bearer(req: &HttpRequest) -> Option<String> {
 async fn load_user(state: &web::Data<AppState>, credential: Credential) -> Result<Option<UserRow>, AppError> {
     state
         .db(move |conn| {
-            let user = match credential {
-                Credential::Jwt(id) => users::by_id(conn, id)?,
-                Credential::ApiToken(hash) => match tokens::by_hash(conn, &hash)? {
-                    Some(t) => {
-                        let now = timestamp_now();
-                        if t.last_used_at.is_none_or(|at| (now - at).num_seconds() > 60) {
-                            tokens::touch(conn, t.id, now)?;
-                        }
-                        users::by_id(conn, t.user_id)?
-                    }
-                    None => None,
-                },
-            };
-            Ok(user.filter(|u| !u.disabled))
+            Ok(match credential {
+                Credential::Jwt(id) => sessions::user_by_id(conn, id)?,
+                Credential::ApiToken(hash) => sessions::user_by_token(conn, &hash)?,
+            })
         })
         .await
 }

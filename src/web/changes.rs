@@ -15,9 +15,10 @@ use actix_web::web;
 use chrono::Utc;
 
 use crate::domain::VersionFormat;
+use crate::service::lookups;
 use crate::service::queries::{self, TicketView};
+use crate::service::DbConn;
 use crate::service::Reader;
-use crate::store::{tickets, DbConn};
 use crate::vcs::SnapshotRepo;
 
 use super::view::{RecoveryOut, TicketDetail};
@@ -68,7 +69,7 @@ pub fn diff_inputs(conn: &mut DbConn, view: &TicketView) -> Option<DiffInputs> {
     }
     let project = &view.project;
     Some(match project.production_version {
-        Some(v) => match tickets::by_version(conn, project.id, v) {
+        Some(v) => match lookups::ticket_by_version(conn, project.id, v) {
             Ok(row) => DiffInputs {
                 from: row.and_then(|r| r.snapshot_commit),
                 error: None,

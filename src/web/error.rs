@@ -156,12 +156,6 @@ impl ResponseError for AppError {
     }
 }
 
-impl From<crate::store::StoreError> for AppError {
-    fn from(e: crate::store::StoreError) -> Self {
-        AppError::Service(e.into())
-    }
-}
-
 fn clean(message: String) -> String {
     // Deserializer messages may echo input; keep them short and printable.
     let mut m: String = message.chars().filter(|c| !c.is_control()).take(300).collect();

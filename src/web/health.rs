@@ -3,7 +3,7 @@
 use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 
-use crate::store::{migrate, ping, Pool};
+use crate::service::{probes, Pool};
 
 #[derive(Serialize)]
 struct Health {
@@ -18,8 +18,7 @@ pub async fn healthz(pool: web::Data<Pool>) -> HttpResponse {
     let pool = pool.get_ref().clone();
     let checked = web::block(move || -> Result<usize, String> {
         let mut conn = pool.get().map_err(|e| e.to_string())?;
-        ping(&mut conn).map_err(|e| e.to_string())?;
-        migrate::pending_count(&mut conn).map_err(|e| e.to_string())
+        probes::pending_migrations(&mut conn).map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| e.to_string())

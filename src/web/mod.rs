@@ -16,6 +16,7 @@ pub mod error;
 pub mod health;
 pub mod i18n;
 pub mod live;
+pub mod metrics;
 pub mod ops;
 pub mod pages;
 pub mod picker;
@@ -30,7 +31,7 @@ use actix_web::web;
 use tera::Tera;
 
 use crate::config::Config;
-use crate::store::{DbConn, Pool};
+use crate::service::{DbConn, Pool};
 
 /// What every handler shares.
 pub struct AppState {
@@ -49,7 +50,7 @@ pub struct AppState {
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub proxies: client_addr::TrustedProxies,
     /// HTTP figures for `/metrics`.
-    pub metrics: ops::Metrics,
+    pub metrics: metrics::Metrics,
     /// The message catalogues.
     pub i18n: i18n::Catalogues,
     /// Wakes the job workers after a change that enqueued a job.
@@ -87,7 +88,7 @@ impl AppState {
             secure_cookies,
             limiter: throttle::LoginThrottle::default(),
             proxies: client_addr::TrustedProxies::default(),
-            metrics: ops::Metrics::default(),
+            metrics: metrics::Metrics::new().map_err(|e| format!("metrics: {e}"))?,
             i18n: i18n::Catalogues::load().map_err(|e| format!("message catalogue: {e}"))?,
             waker: crate::jobs::Waker::new(),
             data_dir: None,
@@ -97,7 +98,7 @@ impl AppState {
     }
 
     /// `user` reading under this site's visibility rule.
-    pub fn reader(&self, user: crate::store::models::UserRow) -> crate::service::Reader {
+    pub fn reader(&self, user: crate::service::rows::UserRow) -> crate::service::Reader {
         crate::service::Reader::new(user, self.visibility)
     }
 
@@ -147,7 +148,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .wrap(actix_web::middleware::from_fn(ops::around))
                     .service(health::healthz)
                     .service(ops::readyz)
-                    .service(ops::metrics)
+                    .service(metrics::scrape)
                     .service(assets::asset)
                     .configure(api::routes)
                     .configure(auth::routes)

@@ -1,10 +1,8 @@
 //! Operability: the per-request middleware (request id, tracing span,
-//! timing, security headers), `GET /readyz` and `GET /metrics`.
+//! timing, security headers) and `GET /readyz`; `GET /metrics` is in
+//! [`super::metrics`].
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -14,7 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::{get, web, HttpResponse};
 use tracing::Instrument;
 
-use crate::store::{listing, migrate, ping, timestamp_now};
+use crate::service::probes;
 
 use super::AppState;
 
@@ -22,44 +20,6 @@ use super::AppState;
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                        connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; \
                        base-uri 'none'";
-
-const BUCKETS: [f64; 11] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
-
-#[derive(Default, Clone)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
-
-/// HTTP figures since start.
-#[derive(Default)]
-pub struct Metrics {
-    latency: Mutex<BTreeMap<(String, String), Histogram>>,
-    statuses: Mutex<BTreeMap<u16, u64>>,
-}
-
-impl Metrics {
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let mut map = self.latency.lock().unwrap_or_else(|e| e.into_inner());
-        // Routes are patterns (bounded); anything unmatched shares one series.
-        let h = map.entry((method.to_owned(), route.to_owned())).or_default();
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if seconds <= *b {
-                h.counts[i] += 1;
-            }
-        }
-        h.count += 1;
-        h.sum += seconds;
-        drop(map);
-        *self
-            .statuses
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(status)
-            .or_default() += 1;
-    }
-}
 
 fn request_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -119,19 +79,13 @@ pub const STALLED_QUEUE_SECS: i64 = 300;
 /// reported (`expired_leases`) but do not fail the check: the sweep re-queues them.
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let checked = state
-        .db(|conn| {
-            ping(conn)?;
-            let now = timestamp_now();
-            Ok((
-                migrate::pending_count(conn)?,
-                listing::oldest_due_job(conn, now)?.map(|t| (now - t).num_seconds().max(0)),
-                listing::expired_leases(conn, now)?,
-            ))
-        })
-        .await;
+    let checked = state.db(|conn| Ok(probes::readiness(conn)?)).await;
     match checked {
-        Ok((pending, oldest_wait, expired)) => {
+        Ok(probes::Readiness {
+            pending_migrations: pending,
+            oldest_due_job_wait: oldest_wait,
+            expired_leases: expired,
+        }) => {
             let stalled = oldest_wait.is_some_and(|w| w > STALLED_QUEUE_SECS);
             let ready = pending == 0 && !stalled;
             let body = serde_json::json!({
@@ -154,121 +108,4 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 .json(serde_json::json!({"status": "not_ready", "database": "unreachable"}))
         }
     }
-}
-
-/// Buckets of the job duration histogram (seconds).
-const JOB_BUCKETS: [f64; 10] = [0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
-
-/// `slipway_job_duration_seconds`: enqueue to finish of the jobs that
-/// finished in the last 24 hours, by kind. The database aggregates them
-/// (one row per kind, see `store::metrics`), so a scrape costs the same
-/// with ten jobs or a million, and every instance reports the same figures.
-fn job_durations(out: &mut String, rows: &[crate::store::metrics::DurationHistogram]) {
-    out.push_str(
-        "# HELP slipway_job_duration_seconds Enqueue to finish of jobs finished in the last 24 hours, by kind.\n\
-         # TYPE slipway_job_duration_seconds histogram\n",
-    );
-    for h in rows {
-        let kind = h.kind.replace(['"', '\\', '\n'], "_");
-        for (i, b) in JOB_BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "slipway_job_duration_seconds_bucket{{kind=\"{kind}\",le=\"{b}\"}} {}",
-                h.le.get(i).copied().unwrap_or(0)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "slipway_job_duration_seconds_bucket{{kind=\"{kind}\",le=\"+Inf\"}} {}",
-            h.count
-        );
-        let _ = writeln!(out, "slipway_job_duration_seconds_sum{{kind=\"{kind}\"}} {}", h.sum);
-        let _ = writeln!(out, "slipway_job_duration_seconds_count{{kind=\"{kind}\"}} {}", h.count);
-    }
-}
-
-/// `GET /metrics`: Prometheus text format.
-#[get("/metrics")]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let figures = state
-        .db(|conn| {
-            let since = timestamp_now() - chrono::TimeDelta::hours(24);
-            Ok((
-                listing::ticket_counts(conn)?,
-                listing::job_counts(conn)?,
-                crate::store::metrics::job_durations(conn, since, &JOB_BUCKETS)?,
-            ))
-        })
-        .await;
-    let mut out = String::new();
-    match figures {
-        Ok((tickets, jobs, finished)) => {
-            out.push_str("# HELP slipway_up Whether the database answered.\n# TYPE slipway_up gauge\nslipway_up 1\n");
-            out.push_str("# HELP slipway_tickets Tickets by state.\n# TYPE slipway_tickets gauge\n");
-            for s in crate::domain::TicketState::ALL {
-                let n = tickets.iter().find(|(st, _)| st == s.as_str()).map_or(0, |t| t.1);
-                let _ = writeln!(out, "slipway_tickets{{state=\"{}\"}} {n}", s.as_str());
-            }
-            out.push_str("# HELP slipway_jobs Jobs by state.\n# TYPE slipway_jobs gauge\n");
-            for s in ["queued", "running", "done", "failed", "cancelled"] {
-                let n = jobs.iter().find(|(st, _, _)| st == s).map_or(0, |j| j.1);
-                let _ = writeln!(out, "slipway_jobs{{state=\"{s}\"}} {n}");
-            }
-            let oldest = jobs
-                .iter()
-                .find(|(st, _, _)| st == "queued")
-                .and_then(|j| j.2)
-                .map_or(0.0, |t| {
-                    ((timestamp_now() - t).num_milliseconds().max(0) as f64) / 1000.0
-                });
-            out.push_str(
-                "# HELP slipway_job_queue_oldest_seconds Age of the oldest queued job.\n\
-                 # TYPE slipway_job_queue_oldest_seconds gauge\n",
-            );
-            let _ = writeln!(out, "slipway_job_queue_oldest_seconds {oldest}");
-            job_durations(&mut out, &finished);
-        }
-        Err(e) => {
-            tracing::warn!(error = %e.public_message(), "metrics: database unavailable");
-            out.push_str("# TYPE slipway_up gauge\nslipway_up 0\n");
-        }
-    }
-    out.push_str(
-        "# HELP slipway_http_request_duration_seconds HTTP latency by route.\n\
-         # TYPE slipway_http_request_duration_seconds histogram\n",
-    );
-    let latency = state.metrics.latency.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    for ((method, route), h) in &latency {
-        let labels = format!(
-            "method=\"{method}\",route=\"{}\"",
-            route.replace(['"', '\\', '\n'], "_")
-        );
-        for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "slipway_http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}",
-                h.counts[i]
-            );
-        }
-        let _ = writeln!(
-            out,
-            "slipway_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-            h.count
-        );
-        let _ = writeln!(out, "slipway_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
-        let _ = writeln!(
-            out,
-            "slipway_http_request_duration_seconds_count{{{labels}}} {}",
-            h.count
-        );
-    }
-    out.push_str(
-        "# HELP slipway_http_responses_total Responses by status.\n# TYPE slipway_http_responses_total counter\n",
-    );
-    for (status, n) in state.metrics.statuses.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-        let _ = writeln!(out, "slipway_http_responses_total{{status=\"{status}\"}} {n}");
-    }
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(out)
 }

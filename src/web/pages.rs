@@ -13,10 +13,10 @@ use tera::Context;
 
 use crate::domain::Action;
 use crate::service::admin as admin_service;
+use crate::service::lookups;
+use crate::service::rows::{AuditFilter, TicketListRow};
 use crate::service::tickets::{self as ticket_service, ActorRef, NewRelease};
 use crate::service::{queries, reads, Reader};
-use crate::store::listing::{self, AuditFilter};
-use crate::store::{projects, tokens};
 
 use super::api::{self, ActionBody, ListQuery};
 use super::auth::{lang_cookie, PageCtx};
@@ -134,7 +134,7 @@ async fn index(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
             .db(move |conn| Ok(queries::my_work(conn, &reader, Utc::now())?))
             .await?;
         // At most 50 rows a section: the ticket list (filters) shows the rest.
-        let conv = |v: Vec<listing::TicketListRow>| v.into_iter().take(50).map(TicketRowHtml::from).collect::<Vec<_>>();
+        let conv = |v: Vec<TicketListRow>| v.into_iter().take(50).map(TicketRowHtml::from).collect::<Vec<_>>();
         let sections = vec![
             ("to_approve", conv(work.to_approve)),
             ("to_test", conv(work.to_test)),
@@ -210,13 +210,7 @@ async fn new_ticket_page(
 ) -> Result<HttpResponse, AppError> {
     let user = ctx.user()?.clone();
     let mut names: Vec<String> = state
-        .db(move |conn| {
-            Ok(listing::memberships(conn, user.id)?
-                .into_iter()
-                .filter(|m| m.2 == "developer")
-                .map(|m| m.1)
-                .collect())
-        })
+        .db(move |conn| Ok(lookups::projects_with_role(conn, user.id, "developer")?))
         .await?;
     names.dedup();
     let mut c = Context::new();
@@ -416,11 +410,12 @@ async fn project_page(ctx: PageCtx, state: web::Data<AppState>, name: web::Path<
                 let row = reader.project(conn, &name)?;
                 let project = view::load_project(conn, &name)?;
                 let format = crate::domain::VersionFormat::parse(&row.version_format).unwrap_or_default();
-                let rows = listing::released(conn, row.id, 100)?;
-                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-                let shipped = listing::shipped_at(conn, &ids)?;
-                let approvers = listing::approvers_of(conn, &ids)?;
-                let roles = crate::store::users::roles_in_project(conn, user.id, row.id)?;
+                let lookups::ReleaseHistory {
+                    released: rows,
+                    shipped_at: shipped,
+                    approvers,
+                } = lookups::release_history(conn, row.id, 100)?;
+                let roles = lookups::roles_in_project(conn, user.id, row.id)?;
                 let may_request = roles.iter().any(|r| r == "developer" || r == "lead");
                 let released: Vec<Released> = rows
                     .into_iter()
@@ -447,7 +442,7 @@ async fn project_page(ctx: PageCtx, state: web::Data<AppState>, name: web::Path<
                         }
                     })
                     .collect();
-                let hosts = projects::hosts_of(conn, row.id)?
+                let hosts = lookups::hosts_of(conn, row.id)?
                     .into_iter()
                     .map(|(g, h)| (g, h.name, h.target))
                     .collect::<Vec<_>>();
@@ -544,14 +539,14 @@ async fn audit_rows(
     state
         .db(move |conn| {
             let project_id = match q.project.as_deref().filter(|p| !p.is_empty()) {
-                Some(p) => match listing::project_id(conn, p)? {
+                Some(p) => match lookups::project_id(conn, p)? {
                     Some(id) => Some(id),
                     None => return Ok((vec![], false)),
                 },
                 None => None,
             };
             let actor_id = match q.actor.as_deref().filter(|p| !p.is_empty()) {
-                Some(a) => match listing::user_id(conn, a)? {
+                Some(a) => match lookups::user_id(conn, a)? {
                     Some(id) => Some(id),
                     None => return Ok((vec![], false)),
                 },
@@ -676,7 +671,7 @@ async fn show_profile(
     let user = ctx.user()?.clone();
     let uid = user.id;
     let (toks, roles) = state
-        .db(move |conn| Ok((tokens::of_user(conn, uid)?, listing::memberships(conn, uid)?)))
+        .db(move |conn| Ok((lookups::tokens_of(conn, uid)?, lookups::memberships(conn, uid)?)))
         .await?;
     let toks: Vec<TokenOut> = toks
         .into_iter()

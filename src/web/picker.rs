@@ -7,7 +7,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::SvnPath;
-use crate::store::listing;
+use crate::service::lookups;
 
 use super::auth::PageCtx;
 use super::error::AppError;
@@ -57,9 +57,7 @@ async fn svn_list(
     let project = state
         .db(move |conn| {
             let project = reader.project(conn, &name)?;
-            let member = listing::memberships(conn, user.id)?
-                .iter()
-                .any(|(pid, _, role)| *pid == project.id && role == "developer");
+            let member = lookups::has_role(conn, user.id, project.id, "developer")?;
             if !member && !user.is_admin {
                 return Err(AppError::Forbidden(
                     "only the project's developers browse its SVN tree".into(),

@@ -1,14 +1,14 @@
 //! What pages and the API show: serialisable views of tickets, events and
-//! projects, built from store rows and service read models.
+//! projects, built from the service layer's rows and read models.
 
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::VersionFormat;
+use crate::service::lookups;
 use crate::service::queries::TicketView;
-use crate::store::listing::{AuditRow, SvnRevisionRow, TicketListRow};
-use crate::store::models::ProjectRow;
+use crate::service::rows::{AuditRow, ProjectRow, SvnRevisionRow, TicketListRow};
 
 /// A UTC time as RFC 3339 (`2026-11-25T12:00:00Z`).
 pub fn ts(t: NaiveDateTime) -> String {
@@ -540,12 +540,12 @@ impl ProjectOut {
 }
 
 /// Loads a project with members, host groups and freeze windows.
-pub fn load_project(conn: &mut crate::store::DbConn, name: &str) -> Result<ProjectOut, super::AppError> {
-    let p = crate::store::projects::by_name(conn, name)?
+pub fn load_project(conn: &mut crate::service::DbConn, name: &str) -> Result<ProjectOut, super::AppError> {
+    let p = lookups::project_by_name(conn, name)?
         .ok_or_else(|| super::AppError::NotFound(format!("project `{name}` not found")))?;
-    let members = crate::store::listing::members(conn, p.id)?;
-    let groups = crate::store::listing::project_host_groups(conn, p.id)?;
-    let rows = crate::store::projects::freeze_windows(conn, p.id)?;
+    let members = lookups::members(conn, p.id)?;
+    let groups = lookups::project_host_groups(conn, p.id)?;
+    let rows = lookups::freeze_windows(conn, p.id)?;
     let cal = crate::service::facts::freeze_calendar(&p, &rows)?;
     let freeze = cal
         .windows
