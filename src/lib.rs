@@ -11,6 +11,7 @@ pub mod domain;
 pub mod jobs;
 pub mod keys;
 pub mod notify;
+pub mod outbound;
 pub mod service;
 pub mod store;
 pub mod vcs;
