@@ -35,7 +35,7 @@ testers = ["tester"]
 watchers = ["watcher"]
 "#;
 
-fn setup(backend: Backend, visibility: Visibility) -> TestApp {
+fn setup(backend: Backend, visibility: Visibility) -> TestApp<'static> {
     TestApp::new(backend)
         .with_users(&USERS[..3])
         .with_admins(&USERS[3..4])

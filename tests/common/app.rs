@@ -11,7 +11,7 @@
 //! Requests go to the service in process (no port, no server thread), one
 //! at a time on the app's own actix system; every call is synchronous. The
 //! database is the test's own ([`TestDb`]: a SQLite file or a PostgreSQL
-//! schema), dropped with the app. [`TestApp::worker`] runs queued jobs.
+//! schema), dropped with the app; or the test's, with [`TestApp::on`]. [`TestApp::worker`] runs queued jobs.
 #![allow(dead_code)]
 
 use std::future::Future;
@@ -40,15 +40,32 @@ pub const CSRF: &str = "0123456789abcdef0123456789abcdef";
 
 type Call = Box<dyn Fn(test::TestRequest) -> Pin<Box<dyn Future<Output = ServiceResponse<BoxBody>>>>>;
 
+/// The app's database: its own, or the test's (`backend_tests!` cases).
+enum Db<'a> {
+    Owned(TestDb),
+    Borrowed(&'a TestDb),
+}
+
+impl std::ops::Deref for Db<'_> {
+    type Target = TestDb;
+
+    fn deref(&self) -> &TestDb {
+        match self {
+            Db::Owned(db) => db,
+            Db::Borrowed(db) => db,
+        }
+    }
+}
+
 /// What [`TestApp::new`] returns: users, projects and settings to set up.
-pub struct TestAppBuilder {
-    db: TestDb,
+pub struct TestAppBuilder<'a> {
+    db: Db<'a>,
     users: Vec<(String, bool)>,
     projects: Vec<String>,
     visibility: Visibility,
 }
 
-impl TestAppBuilder {
+impl<'a> TestAppBuilder<'a> {
     /// Adds users (password `password-1234`), not admins.
     pub fn with_users(mut self, names: &[&str]) -> Self {
         self.users.extend(names.iter().map(|n| ((*n).to_owned(), false)));
@@ -74,7 +91,7 @@ impl TestAppBuilder {
     }
 
     /// Creates the users, imports the projects and starts the app.
-    pub fn start(self) -> TestApp {
+    pub fn start(self) -> TestApp<'a> {
         for (name, admin) in &self.users {
             self.db.user(name, *admin);
         }
@@ -105,22 +122,31 @@ impl TestAppBuilder {
 
 /// A started app over its own database. Fields drop in order: the service
 /// before the actix system it lives on.
-pub struct TestApp {
+pub struct TestApp<'a> {
     call: Call,
     state: web::Data<AppState>,
-    db: TestDb,
+    db: Db<'a>,
     runner: actix_web::rt::SystemRunner,
 }
 
-impl TestApp {
+impl<'a> TestApp<'a> {
     /// An app on a fresh `backend` database; add users and projects, then
     /// [`TestAppBuilder::start`].
     #[allow(clippy::new_ret_no_self)]
-    pub fn new(backend: Backend) -> TestAppBuilder {
+    pub fn new(backend: Backend) -> TestAppBuilder<'static> {
         let db = match backend {
             Backend::Sqlite => TestDb::sqlite(),
             Backend::Postgres => TestDb::postgres(),
         };
+        TestApp::builder(Db::Owned(db))
+    }
+
+    /// An app on the test's database `db` (a `backend_tests!` case).
+    pub fn on(db: &'a TestDb) -> TestAppBuilder<'a> {
+        TestApp::builder(Db::Borrowed(db))
+    }
+
+    fn builder(db: Db<'a>) -> TestAppBuilder<'a> {
         TestAppBuilder {
             db,
             users: Vec::new(),
@@ -147,7 +173,7 @@ impl TestApp {
     }
 
     /// A client calling the API as `name` (`Authorization: Bearer …`).
-    pub fn api(&self, name: &str) -> Client<'_> {
+    pub fn api(&self, name: &str) -> Client<'_, 'a> {
         let token = auth::issue(&self.state, self.uid(name), "api").expect("api token").0;
         Client {
             app: self,
@@ -157,7 +183,7 @@ impl TestApp {
 
     /// A client calling pages as `name` signed in (session and CSRF
     /// cookies; forms get the CSRF field).
-    pub fn browser(&self, name: &str) -> Client<'_> {
+    pub fn browser(&self, name: &str) -> Client<'_, 'a> {
         let session = auth::issue(&self.state, self.uid(name), "session").expect("session").0;
         Client {
             app: self,
@@ -166,7 +192,7 @@ impl TestApp {
     }
 
     /// A client that is not signed in.
-    pub fn anonymous(&self) -> Client<'_> {
+    pub fn anonymous(&self) -> Client<'_, 'a> {
         Client {
             app: self,
             auth: Auth::None,
@@ -213,12 +239,12 @@ enum Auth {
 }
 
 /// Requests as one user (see [`TestApp::api`], [`TestApp::browser`]).
-pub struct Client<'a> {
-    app: &'a TestApp,
+pub struct Client<'c, 'a> {
+    app: &'c TestApp<'a>,
     auth: Auth,
 }
 
-impl Client<'_> {
+impl Client<'_, '_> {
     /// `req` with this client's credentials.
     pub fn sign(&self, req: test::TestRequest) -> test::TestRequest {
         match &self.auth {
