@@ -10,6 +10,12 @@
 //!
 //! Run: `cargo bench --bench release`.
 
+/// The shared port helper the test helpers use (as `crate::common::net`).
+#[path = "../tests/common/net.rs"]
+mod net;
+mod common {
+    pub(crate) use super::net;
+}
 #[path = "../tests/common_ssh/mod.rs"]
 mod common_ssh;
 

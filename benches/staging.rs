@@ -8,6 +8,12 @@
 //! Run: `cargo bench --bench staging` (SQLite in a temp dir; set
 //! `BENCH_DATABASE_URL=postgres://…` to use PostgreSQL — a fresh schema is made).
 
+/// The shared port helper the test helpers use (as `crate::common::net`).
+#[path = "../tests/common/net.rs"]
+mod net;
+mod common {
+    pub(crate) use super::net;
+}
 #[path = "../tests/common_svn/mod.rs"]
 mod common_svn;
 

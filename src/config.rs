@@ -221,8 +221,11 @@ pub struct SmtpConfig {
 pub struct NotifyConfig {
     /// Hours an emailed approval link stays valid.
     pub approval_link_hours: u32,
-    /// Seconds to wait for a webhook receiver.
+    /// Seconds one webhook post may take in all (and each read or write).
     pub webhook_timeout_secs: u64,
+    /// Seconds the DNS lookup and the TCP connect to a receiver may take
+    /// each (capped at `webhook_timeout_secs`).
+    pub webhook_connect_timeout_secs: u64,
     /// PEM file of an extra CA to trust for https webhooks.
     pub webhook_ca_file: Option<PathBuf>,
 }
@@ -370,6 +373,9 @@ impl Config {
         }
         if self.notify.webhook_timeout_secs == 0 {
             return bad("notify.webhook_timeout_secs", "must be at least 1");
+        }
+        if self.notify.webhook_connect_timeout_secs == 0 {
+            return bad("notify.webhook_connect_timeout_secs", "must be at least 1");
         }
         let url = &self.server.public_url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod keys;
 pub mod notify;
 pub mod process;
+pub mod outbound;
 pub mod service;
 pub mod store;
 pub mod vcs;

@@ -5,6 +5,7 @@
 //! developer releases; a lead cannot approve their own ticket; the Chinese UI
 //! renders. Screenshots of the main pages land in `target/screenshots/`.
 
+mod common;
 mod common_svn;
 mod common_webdriver;
 

@@ -1,6 +1,7 @@
 //! The deploy layer against real programs: `sshd` on 127.0.0.1 (two targets
 //! as separate directories behind it), an rsync daemon, a local directory.
 
+mod common;
 mod common_ssh;
 
 use std::fs;

@@ -13,6 +13,7 @@ use slipway::domain::Action;
 use slipway::service::tickets::{self, ActionInput, ActorRef, NewRelease, Snapshot};
 use slipway::web::{auth, configure, AppState};
 
+use common::app::TestApp;
 use common::TestDb;
 
 const USERS: [&str; 8] = ["dev", "dev2", "tester", "lead1", "lead2", "lead3", "admin", "outsider"];
@@ -21,7 +22,23 @@ fn setup(db: &TestDb, required: u32) -> web::Data<AppState> {
     for u in USERS {
         db.user(u, u == "admin");
     }
-    db.import(&format!(
+    db.import(&shop(required));
+    web::Data::new(AppState::new(db.pool.clone(), b"0123456789abcdef0123456789abcdef", 12, false).expect("state"))
+}
+
+/// The app over `db` with [`USERS`] and [`shop`].
+fn start(db: &TestDb, required: u32) -> TestApp<'_> {
+    TestApp::on(db)
+        .with_users(&USERS[..6])
+        .with_admins(&USERS[6..7])
+        .with_users(&USERS[7..])
+        .with_project(&shop(required))
+        .start()
+}
+
+/// Hosts and the project `shop`, approved by `required` leads.
+fn shop(required: u32) -> String {
+    format!(
         r#"
 [[host_group]]
 name = "web"
@@ -40,8 +57,7 @@ testers = ["tester"]
 [project.approval]
 required = {required}
 "#
-    ));
-    web::Data::new(AppState::new(db.pool.clone(), b"0123456789abcdef0123456789abcdef", 12, false).expect("state"))
+    )
 }
 
 fn uid(db: &TestDb, name: &str) -> i64 {
@@ -211,78 +227,59 @@ const MATRIX: [(&str, &str, &[&str]); 12] = [
 ];
 
 fn every_action_by_every_role(db: &TestDb) {
-    let state = setup(db, 1);
-    actix_web::rt::System::new().block_on(async {
-        let app = app!(state);
-        for (action, from, allowed) in MATRIX {
-            for user in USERS {
-                let id = ticket_in(db, "dev", from);
-                let before = snapshot_of(db, id);
-                let req = test::TestRequest::post()
-                    .uri(&format!("/api/v1/tickets/{id}/actions/{action}"))
-                    .insert_header((header::AUTHORIZATION, bearer(&state, db, user)))
-                    .set_json(json!({"note": "because"}))
-                    .to_request();
-                let res = test::call_service(&app, req).await;
-                let status = res.status();
-                let body: Value = test::read_body_json(res).await;
-                if allowed.contains(&user) {
-                    assert_eq!(status, StatusCode::OK, "{user} {action}: {body}");
-                    assert_ne!(snapshot_of(db, id).1, before.1, "{user} {action} changed the ticket");
-                } else {
-                    // An outsider does not see the project at all (404, invariant 12).
-                    assert!(
-                        status == StatusCode::FORBIDDEN
-                            || status == StatusCode::CONFLICT
-                            || (user == "outsider" && status == StatusCode::NOT_FOUND),
-                        "{user} {action} from {from}: {status} {body}"
-                    );
-                    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
-                    assert_eq!(snapshot_of(db, id), before, "{user} {action} must change nothing");
-                }
+    let app = start(db, 1);
+    for (action, from, allowed) in MATRIX {
+        for user in USERS {
+            let id = ticket_in(db, "dev", from);
+            let before = snapshot_of(db, id);
+            let reply = app.api(user).post_json(
+                &format!("/api/v1/tickets/{id}/actions/{action}"),
+                &json!({"note": "because"}),
+            );
+            let status = reply.status;
+            let body = reply.json();
+            if allowed.contains(&user) {
+                assert_eq!(status, StatusCode::OK, "{user} {action}: {body}");
+                assert_ne!(snapshot_of(db, id).1, before.1, "{user} {action} changed the ticket");
+            } else {
+                // An outsider does not see the project at all (404, invariant 12).
+                assert!(
+                    status == StatusCode::FORBIDDEN
+                        || status == StatusCode::CONFLICT
+                        || (user == "outsider" && status == StatusCode::NOT_FOUND),
+                    "{user} {action} from {from}: {status} {body}"
+                );
+                assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+                assert_eq!(snapshot_of(db, id), before, "{user} {action} must change nothing");
             }
         }
-    });
+    }
 }
 
 fn a_lead_cannot_approve_their_own_ticket(db: &TestDb) {
-    let state = setup(db, 2);
-    actix_web::rt::System::new().block_on(async {
-        let app = app!(state);
-        let id = ticket_in(db, "lead3", "tested");
-        let before = snapshot_of(db, id);
-        let req = test::TestRequest::post()
-            .uri(&format!("/api/v1/tickets/{id}/actions/approve"))
-            .insert_header((header::AUTHORIZATION, bearer(&state, db, "lead3")))
-            .to_request();
-        let res = test::call_service(&app, req).await;
-        assert_eq!(res.status(), StatusCode::FORBIDDEN);
-        assert_eq!(snapshot_of(db, id), before);
-        // The ticket says why, and shows the progress.
-        let req = test::TestRequest::get()
-            .uri(&format!("/api/v1/tickets/{id}"))
-            .insert_header((header::AUTHORIZATION, bearer(&state, db, "lead3")))
-            .to_request();
-        let body: Value = test::call_and_read_body_json(&app, req).await;
-        assert!(
-            body["approve_refusal"].as_str().unwrap_or("").contains("self-approval"),
-            "{body}"
-        );
-        assert_eq!(
-            body["approve_refusal_code"], "self_approval",
-            "a code the pages translate"
-        );
-        assert_eq!(body["approvals_required"], 2);
-        assert!(!body["actions"].as_array().expect("actions").contains(&json!("approve")));
-        // A first lead approves: 1 of 2, still tested.
-        let req = test::TestRequest::post()
-            .uri(&format!("/api/v1/tickets/{id}/actions/approve"))
-            .insert_header((header::AUTHORIZATION, bearer(&state, db, "lead1")))
-            .to_request();
-        let body: Value = test::call_and_read_body_json(&app, req).await;
-        assert_eq!(body["state"], "tested");
-        assert_eq!(body["approvals"].as_array().map(Vec::len), Some(1));
-    });
+    let app = start(db, 2);
+    let id = ticket_in(db, "lead3", "tested");
+    let before = snapshot_of(db, id);
+    let approve = format!("/api/v1/tickets/{id}/actions/approve");
+    let reply = app.api("lead3").send(test::TestRequest::post().uri(&approve));
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(snapshot_of(db, id), before);
+    // The ticket says why, and shows the progress.
+    let body = app.api("lead3").get(&format!("/api/v1/tickets/{id}")).json();
+    assert!(
+        body["approve_refusal"].as_str().unwrap_or("").contains("self-approval"),
+        "{body}"
+    );
+    assert_eq!(
+        body["approve_refusal_code"], "self_approval",
+        "a code the pages translate"
+    );
+    assert_eq!(body["approvals_required"], 2);
+    assert!(!body["actions"].as_array().expect("actions").contains(&json!("approve")));
+    // A first lead approves: 1 of 2, still tested.
+    let body = app.api("lead1").send(test::TestRequest::post().uri(&approve)).json();
+    assert_eq!(body["state"], "tested");
+    assert_eq!(body["approvals"].as_array().map(Vec::len), Some(1));
 }
 
 fn bad_input_is_refused_and_nothing_stored(db: &TestDb) {

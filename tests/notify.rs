@@ -348,12 +348,7 @@ impl Drop for SmtpServer {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+use common::net::free_port;
 
 fn smtp_mailer(port: u16) -> Mailer {
     Mailer::plain_smtp("127.0.0.1", port, Duration::from_secs(5))

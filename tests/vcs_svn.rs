@@ -2,6 +2,7 @@
 //! dirs, over `file://` and over `svn://` (svnserve on loopback, with a
 //! password).
 
+mod common;
 mod common_svn;
 
 use std::fs;

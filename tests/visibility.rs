@@ -7,23 +7,18 @@
 
 mod common;
 
-use actix_web::http::{header, Method, StatusCode};
-use actix_web::{test, web, App};
+use actix_web::http::{Method, StatusCode};
+use actix_web::test;
 use serde_json::{json, Value};
 use slipway::service::tickets::{self, ActorRef, NewRelease};
 use slipway::service::Visibility;
-use slipway::web::{auth, configure, AppState};
+use slipway::store::Backend;
 
-use common::TestDb;
+use common::app::{TestApp, CSRF};
 
 const USERS: [&str; 6] = ["dev", "lead1", "tester", "admin", "outsider", "watcher"];
 
-fn setup(db: &TestDb, visibility: Visibility) -> web::Data<AppState> {
-    for u in USERS {
-        db.user(u, u == "admin");
-    }
-    db.import(
-        r#"
+const SHOP: &str = r#"
 [[host_group]]
 name = "web"
 hosts = [{ name = "web1", target = "deploy@secret-host.example:/srv/shop" }]
@@ -38,25 +33,25 @@ leads = ["lead1"]
 developers = ["dev"]
 testers = ["tester"]
 watchers = ["watcher"]
-"#,
-    );
-    let mut state = AppState::new(db.pool.clone(), b"0123456789abcdef0123456789abcdef", 12, false).expect("state");
-    state.visibility = visibility;
-    web::Data::new(state)
-}
+"#;
 
-fn uid(db: &TestDb, name: &str) -> i64 {
-    slipway::store::listing::user_id(&mut db.conn(), name)
-        .expect("query")
-        .expect("user")
+fn setup(backend: Backend, visibility: Visibility) -> TestApp<'static> {
+    TestApp::new(backend)
+        .with_users(&USERS[..3])
+        .with_admins(&USERS[3..4])
+        .with_users(&USERS[4..])
+        .with_project(SHOP)
+        .with_visibility(visibility)
+        .start()
 }
 
 /// A ticket of `shop` filed by dev, with a line of job output.
-fn ticket(db: &TestDb) -> i64 {
+fn ticket(app: &TestApp) -> i64 {
+    let db = app.db();
     let paths = vec!["src/app.js".to_owned()];
     let applied = tickets::submit(
         &mut db.conn(),
-        ActorRef::User(uid(db, "dev")),
+        ActorRef::User(app.uid("dev")),
         &NewRelease {
             project: "shop",
             reason: "secret checkout fix",
@@ -77,12 +72,6 @@ fn ticket(db: &TestDb) -> i64 {
     };
     slipway::store::jobs::append_logs(&mut db.conn(), &[line]).expect("log line");
     id
-}
-
-macro_rules! app {
-    ($state:expr) => {
-        test::init_service(App::new().configure(configure($state.clone()))).await
-    };
 }
 
 /// The API routes of the OpenAPI document, with a project or ticket filled in.
@@ -116,157 +105,116 @@ fn api_body(uri: &str) -> Value {
     }
 }
 
-/// Sends a request; the status and the body as text.
-macro_rules! read {
-    ($app:expr, $req:expr) => {{
-        let res = test::call_service(&$app, $req.to_request()).await;
-        let status = res.status();
-        let body = String::from_utf8_lossy(&test::read_body(res).await).into_owned();
-        (status, body)
-    }};
-}
-
-fn outsider_gets_404_everywhere(db: &TestDb) {
-    let state = setup(db, Visibility::Members);
-    let id = ticket(db);
-    actix_web::rt::System::new().block_on(async {
-        let app = app!(state);
-        let token = |name: &str| format!("Bearer {}", auth::issue(&state, uid(db, name), "api").expect("jwt").0);
-        let outsider = token("outsider");
-        let doc: Value =
-            test::call_and_read_body_json(&app, test::TestRequest::get().uri("/api/v1/openapi.json").to_request())
-                .await;
-        let routes = api_routes(&doc, id);
-        assert!(routes.iter().filter(|r| r.2).count() >= 8, "{routes:?}");
-        for (method, uri, names) in &routes {
-            let req = test::TestRequest::default()
-                .method(method.clone())
-                .uri(uri)
-                .insert_header((header::AUTHORIZATION, outsider.clone()))
-                .set_json(api_body(uri));
-            let (status, body) = read!(app, req);
-            if *names {
-                assert_eq!(status, StatusCode::NOT_FOUND, "outsider {method} {uri}: {body}");
-            }
-            assert!(!body.contains("secret"), "outsider {method} {uri} leaked: {body}");
-        }
-        // Lists leave the project out.
-        for uri in ["/api/v1/tickets", "/api/v1/projects", "/api/v1/tickets?project=shop"] {
-            let req = test::TestRequest::get()
-                .uri(uri)
-                .insert_header((header::AUTHORIZATION, outsider.clone()));
-            let (status, body) = read!(app, req);
-            assert_eq!(status, StatusCode::OK, "{uri}");
-            assert!(!body.contains("shop") && !body.contains("secret"), "{uri}: {body}");
-        }
-        // Pages.
-        let session = |name: &str| auth::issue(&state, uid(db, name), "session").expect("session").0;
-        let csrf = "0123456789abcdef0123456789abcdef";
-        let page = |name: &str, method: Method, uri: &str| {
-            test::TestRequest::default()
-                .method(method)
-                .uri(uri)
-                .cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session(name)))
-                .cookie(actix_web::cookie::Cookie::new(auth::CSRF_COOKIE, csrf))
-                .set_form([("csrf", csrf), ("action", "approve"), ("version", "1"), ("reason", "x")])
-        };
-        let named = [
-            (Method::GET, format!("/tickets/{id}")),
-            (Method::POST, format!("/tickets/{id}/action")),
-            (Method::GET, format!("/tickets/{id}/log/stream")),
-            (Method::GET, "/projects/shop".to_owned()),
-            (Method::POST, "/projects/shop/rollback".to_owned()),
-            (Method::GET, "/svn/list?project=shop".to_owned()),
-        ];
-        for (method, uri) in &named {
-            let (status, body) = read!(app, page("outsider", method.clone(), uri));
+fn outsider_gets_404_everywhere(backend: Backend) {
+    let app = setup(backend, Visibility::Members);
+    let id = ticket(&app);
+    let outsider = app.api("outsider");
+    let doc = app.anonymous().get("/api/v1/openapi.json").json();
+    let routes = api_routes(&doc, id);
+    assert!(routes.iter().filter(|r| r.2).count() >= 8, "{routes:?}");
+    for (method, uri, names) in &routes {
+        let reply = outsider.json(method.clone(), uri, &api_body(uri));
+        let (status, body) = (reply.status, reply.text());
+        if *names {
             assert_eq!(status, StatusCode::NOT_FOUND, "outsider {method} {uri}: {body}");
-            assert!(!body.contains("secret"), "{uri}: {body}");
         }
-        let listed = [
-            "/",
-            "/tickets",
-            "/tickets?project=shop",
-            "/audit",
-            "/audit?project=shop",
-            "/audit.csv",
-        ];
-        for uri in listed {
-            let (status, body) = read!(app, page("outsider", Method::GET, uri));
-            assert_eq!(status, StatusCode::OK, "{uri}");
-            assert!(
-                !body.contains("secret") && !body.contains(&format!("/tickets/{id}\"")),
-                "outsider {uri}: {body}"
-            );
-            assert!(
-                !body.contains(">shop<") && !body.contains("\"shop\""),
-                "outsider {uri} names the project: {body}"
-            );
+        assert!(!body.contains("secret"), "outsider {method} {uri} leaked: {body}");
+    }
+    // Lists leave the project out.
+    for uri in ["/api/v1/tickets", "/api/v1/projects", "/api/v1/tickets?project=shop"] {
+        let reply = outsider.get(uri);
+        let body = reply.text();
+        assert_eq!(reply.status, StatusCode::OK, "{uri}");
+        assert!(!body.contains("shop") && !body.contains("secret"), "{uri}: {body}");
+    }
+    // Pages.
+    let page = |name: &str, method: Method, uri: &str| {
+        let reply = app
+            .browser(name)
+            .send(test::TestRequest::default().method(method).uri(uri).set_form([
+                ("csrf", CSRF),
+                ("action", "approve"),
+                ("version", "1"),
+                ("reason", "x"),
+            ]));
+        (reply.status, reply.text())
+    };
+    let named = [
+        (Method::GET, format!("/tickets/{id}")),
+        (Method::POST, format!("/tickets/{id}/action")),
+        (Method::GET, format!("/tickets/{id}/log/stream")),
+        (Method::GET, "/projects/shop".to_owned()),
+        (Method::POST, "/projects/shop/rollback".to_owned()),
+        (Method::GET, "/svn/list?project=shop".to_owned()),
+    ];
+    for (method, uri) in &named {
+        let (status, body) = page("outsider", method.clone(), uri);
+        assert_eq!(status, StatusCode::NOT_FOUND, "outsider {method} {uri}: {body}");
+        assert!(!body.contains("secret"), "{uri}: {body}");
+    }
+    let listed = [
+        "/",
+        "/tickets",
+        "/tickets?project=shop",
+        "/audit",
+        "/audit?project=shop",
+        "/audit.csv",
+    ];
+    for uri in listed {
+        let (status, body) = page("outsider", Method::GET, uri);
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert!(
+            !body.contains("secret") && !body.contains(&format!("/tickets/{id}\"")),
+            "outsider {uri}: {body}"
+        );
+        assert!(
+            !body.contains(">shop<") && !body.contains("\"shop\""),
+            "outsider {uri} names the project: {body}"
+        );
+    }
+    // Members (any role), watchers and admins read all of it.
+    for name in ["dev", "tester", "lead1", "watcher", "admin"] {
+        // (Not the SSE stream: it stays open while the stage job is queued.)
+        for (_, uri) in named
+            .iter()
+            .filter(|(m, u)| *m == Method::GET && !u.starts_with("/svn") && !u.ends_with("/stream"))
+        {
+            let (status, body) = page(name, Method::GET, uri);
+            assert_eq!(status, StatusCode::OK, "{name} {uri}: {body}");
         }
-        // Members (any role), watchers and admins read all of it.
-        for name in ["dev", "tester", "lead1", "watcher", "admin"] {
-            // (Not the SSE stream: it stays open while the stage job is queued.)
-            for (_, uri) in named
-                .iter()
-                .filter(|(m, u)| *m == Method::GET && !u.starts_with("/svn") && !u.ends_with("/stream"))
-            {
-                let (status, body) = read!(app, page(name, Method::GET, uri));
-                assert_eq!(status, StatusCode::OK, "{name} {uri}: {body}");
-            }
-            let (_, csv) = read!(app, page(name, Method::GET, "/audit.csv"));
-            assert!(csv.contains(",\"shop\","), "{name}: {csv}");
-            let req = test::TestRequest::get()
-                .uri(&format!("/api/v1/tickets/{id}/log"))
-                .insert_header((header::AUTHORIZATION, token(name)));
-            let (status, body) = read!(app, req);
-            assert_eq!(status, StatusCode::OK, "{name}");
-            assert!(body.contains("building secret-host"), "{name}: {body}");
-        }
-    });
+        let (_, csv) = page(name, Method::GET, "/audit.csv");
+        assert!(csv.contains(",\"shop\","), "{name}: {csv}");
+        let reply = app.api(name).get(&format!("/api/v1/tickets/{id}/log"));
+        let body = reply.text();
+        assert_eq!(reply.status, StatusCode::OK, "{name}");
+        assert!(body.contains("building secret-host"), "{name}: {body}");
+    }
 }
 
-fn everyone_reads_when_the_site_opts_in(db: &TestDb) {
-    let state = setup(db, Visibility::Everyone);
-    let id = ticket(db);
-    actix_web::rt::System::new().block_on(async {
-        let app = app!(state);
-        let outsider = format!(
-            "Bearer {}",
-            auth::issue(&state, uid(db, "outsider"), "api").expect("jwt").0
-        );
-        for uri in [
-            format!("/api/v1/tickets/{id}"),
-            format!("/api/v1/tickets/{id}/log"),
-            "/api/v1/projects/shop".to_owned(),
-        ] {
-            let req = test::TestRequest::get()
-                .uri(&uri)
-                .insert_header((header::AUTHORIZATION, outsider.clone()));
-            let (status, body) = read!(app, req);
-            assert_eq!(status, StatusCode::OK, "{uri}: {body}");
-        }
-        let req = test::TestRequest::get()
-            .uri("/api/v1/tickets")
-            .insert_header((header::AUTHORIZATION, outsider.clone()));
-        let (_, body) = read!(app, req);
-        assert!(body.contains("secret checkout fix"), "{body}");
-        let session = auth::issue(&state, uid(db, "outsider"), "session").expect("session").0;
-        let req = test::TestRequest::get()
-            .uri("/audit.csv")
-            .cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session));
-        let (_, csv) = read!(app, req);
-        assert!(csv.contains(",\"shop\","), "{csv}");
-        // Reading is open; acting still follows the roles (403, not 404).
-        let req = test::TestRequest::post()
-            .uri(&format!("/api/v1/tickets/{id}/actions/approve"))
-            .insert_header((header::AUTHORIZATION, outsider.clone()))
-            .set_json(json!({}));
-        let (status, body) = read!(app, req);
-        assert!(
-            status == StatusCode::FORBIDDEN || status == StatusCode::CONFLICT,
-            "{status} {body}"
-        );
-    });
+fn everyone_reads_when_the_site_opts_in(backend: Backend) {
+    let app = setup(backend, Visibility::Everyone);
+    let id = ticket(&app);
+    let outsider = app.api("outsider");
+    for uri in [
+        format!("/api/v1/tickets/{id}"),
+        format!("/api/v1/tickets/{id}/log"),
+        "/api/v1/projects/shop".to_owned(),
+    ] {
+        let reply = outsider.get(&uri);
+        assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.text());
+    }
+    let body = outsider.get("/api/v1/tickets").text();
+    assert!(body.contains("secret checkout fix"), "{body}");
+    let csv = app.browser("outsider").get("/audit.csv").text();
+    assert!(csv.contains(",\"shop\","), "{csv}");
+    // Reading is open; acting still follows the roles (403, not 404).
+    let reply = outsider.post_json(&format!("/api/v1/tickets/{id}/actions/approve"), &json!({}));
+    let status = reply.status;
+    assert!(
+        status == StatusCode::FORBIDDEN || status == StatusCode::CONFLICT,
+        "{status} {}",
+        reply.text()
+    );
 }
 
 #[::core::prelude::v1::test]
@@ -278,16 +226,16 @@ fn visibility_config_defaults_to_members() {
 
 /// An emailed approval link of a user who does not see the project (e.g.
 /// removed from it since) shows nothing of the ticket.
-fn approval_link_pages_follow_visibility(db: &TestDb) {
-    let state = setup(db, Visibility::Members);
-    let id = ticket(db);
-    let row = slipway::store::tickets::by_id(&mut db.conn(), id)
+fn approval_link_pages_follow_visibility(backend: Backend) {
+    let app = setup(backend, Visibility::Members);
+    let id = ticket(&app);
+    let row = slipway::store::tickets::by_id(&mut app.db().conn(), id)
         .expect("query")
         .expect("ticket");
     let link = |user: &str| {
         let claims = slipway::notify::links::LinkClaims::new(
             id,
-            uid(db, user),
+            app.uid(user),
             "approve",
             &row.state,
             row.stage_generation,
@@ -295,64 +243,51 @@ fn approval_link_pages_follow_visibility(db: &TestDb) {
             slipway::notify::links::unix_now(),
             1,
         );
-        let key = jsonwebtoken::EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef");
+        let key = jsonwebtoken::EncodingKey::from_secret(common::app::SIGNING_KEY);
         slipway::notify::links::sign(&key, &claims).expect("sign")
     };
-    actix_web::rt::System::new().block_on(async {
-        let app = app!(state);
-        let (status, body) = read!(
-            app,
-            test::TestRequest::get().uri(&format!("/approve/{}", link("lead1")))
-        );
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert!(body.contains("secret checkout fix"), "{body}");
-        let (status, body) = read!(
-            app,
-            test::TestRequest::get().uri(&format!("/approve/{}", link("outsider")))
-        );
-        assert_ne!(status, StatusCode::OK, "{body}");
-        assert!(!body.contains("secret") && !body.contains(&format!("#{id}")), "{body}");
-    });
+    let reply = app.anonymous().get(&format!("/approve/{}", link("lead1")));
+    let body = reply.text();
+    assert_eq!(reply.status, StatusCode::OK, "{body}");
+    assert!(body.contains("secret checkout fix"), "{body}");
+    let reply = app.anonymous().get(&format!("/approve/{}", link("outsider")));
+    let body = reply.text();
+    assert_ne!(reply.status, StatusCode::OK, "{body}");
+    assert!(!body.contains("secret") && !body.contains(&format!("#{id}")), "{body}");
 }
 
 /// A reason with a bidirectional override is refused with its stable code.
-fn invisible_characters_are_refused_with_their_code(db: &TestDb) {
-    let state = setup(db, Visibility::Members);
-    actix_web::rt::System::new().block_on(async {
-        let app = app!(state);
-        let dev = format!("Bearer {}", auth::issue(&state, uid(db, "dev"), "api").expect("jwt").0);
-        for (body, field, reason) in [
-            (
-                json!({"project": "shop", "reason": "fix \u{202E}txt.exe"}),
-                "reason",
-                "input.invisible_character",
-            ),
-            (
-                json!({"project": "shop", "reason": "ok", "svn_paths": ["a\u{200B}b"]}),
-                "svn_paths",
-                "input.invisible_character",
-            ),
-            (
-                json!({"project": "shop", "reason": "a\u{1b}[31mb"}),
-                "reason",
-                "input.control_character",
-            ),
-        ] {
-            let req = test::TestRequest::post()
-                .uri("/api/v1/tickets")
-                .insert_header((header::AUTHORIZATION, dev.clone()))
-                .set_json(&body);
-            let (status, text) = read!(app, req);
-            assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
-            let answer: Value = serde_json::from_str(&text).expect("json");
-            assert_eq!(answer["error"]["code"], "invalid", "{text}");
-            assert_eq!(answer["error"]["field"], field, "{text}");
-            assert_eq!(answer["error"]["reason"], reason, "{text}");
-        }
-    });
+fn invisible_characters_are_refused_with_their_code(backend: Backend) {
+    let app = setup(backend, Visibility::Members);
+    let dev = app.api("dev");
+    for (body, field, reason) in [
+        (
+            json!({"project": "shop", "reason": "fix \u{202E}txt.exe"}),
+            "reason",
+            "input.invisible_character",
+        ),
+        (
+            json!({"project": "shop", "reason": "ok", "svn_paths": ["a\u{200B}b"]}),
+            "svn_paths",
+            "input.invisible_character",
+        ),
+        (
+            json!({"project": "shop", "reason": "a\u{1b}[31mb"}),
+            "reason",
+            "input.control_character",
+        ),
+    ] {
+        let reply = dev.post_json("/api/v1/tickets", &body);
+        let text = reply.text();
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{text}");
+        let answer: Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(answer["error"]["code"], "invalid", "{text}");
+        assert_eq!(answer["error"]["field"], field, "{text}");
+        assert_eq!(answer["error"]["reason"], reason, "{text}");
+    }
 }
 
-backend_tests!(
+app_tests!(
     outsider_gets_404_everywhere,
     everyone_reads_when_the_site_opts_in,
     approval_link_pages_follow_visibility,

@@ -1,12 +1,11 @@
 //! The HTTP health check after a host's switch: `GET` the URL (with `{host}`
-//! replaced) until it answers 2xx or the timeout passes. Plain `http://`
-//! over std's TcpStream; no HTTP client crate for one status line.
+//! replaced) until it answers 2xx or the timeout passes. Plain `http://`,
+//! through [`crate::outbound`] (ureq; DNS, connect and read timeouts).
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use super::DeployError;
+use crate::outbound::{self, Timeouts};
 
 /// Splits `http://host[:port]/path` into (host, port, path).
 fn split_url(url: &str) -> Option<(String, u16, String)> {
@@ -25,32 +24,16 @@ fn split_url(url: &str) -> Option<(String, u16, String)> {
     Some((host.trim_matches(['[', ']']).to_owned(), port, path.to_owned()))
 }
 
-fn probe(host: &str, port: u16, path: &str, budget: Duration) -> Result<u16, String> {
-    let addr = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("cannot resolve {host}"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, budget).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(budget)).map_err(|e| e.to_string())?;
-    stream.set_write_timeout(Some(budget)).map_err(|e| e.to_string())?;
-    let request =
-        format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: slipway-health\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
-    let mut head = Vec::new();
-    let mut buf = [0u8; 256];
-    while !head.contains(&b'\n') && head.len() < 4096 {
-        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        head.extend_from_slice(&buf[..n]);
+/// One GET of `url` within `budget`: the status, or what went wrong
+/// (host and port, never the URL).
+fn probe(url: &str, host: &str, port: u16, budget: Duration) -> Result<u16, String> {
+    let tls = outbound::tls_config(None, "health check")?;
+    let agent = outbound::agent(tls, Timeouts::new(budget, budget), "slipway-health");
+    match agent.get(url).call() {
+        Ok(response) => Ok(response.status()),
+        Err(ureq::Error::Status(code, _)) => Ok(code),
+        Err(ureq::Error::Transport(e)) => Err(outbound::describe(host, port, &e)),
     }
-    let line = String::from_utf8_lossy(&head);
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| "no HTTP status line in the answer".to_owned())
 }
 
 /// Checks `url_template` for `host`: retries every half second until a 2xx
@@ -61,14 +44,14 @@ pub fn check(url_template: &str, host: &str, timeout: Duration) -> Result<(), De
         url: url.clone(),
         message,
     };
-    let (h, port, path) = split_url(&url).ok_or_else(|| fail("not an http://host[:port]/path URL".into()))?;
+    let (h, port, _) = split_url(&url).ok_or_else(|| fail("not an http://host[:port]/path URL".into()))?;
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let problem = match probe(
+            &url,
             &h,
             port,
-            &path,
             left.clamp(Duration::from_millis(100), Duration::from_secs(5)),
         ) {
             Ok(code) if (200..300).contains(&code) => return Ok(()),
@@ -88,6 +71,7 @@ pub fn check(url_template: &str, host: &str, timeout: Duration) -> Result<(), De
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
     use std::net::TcpListener;
 
     #[test]

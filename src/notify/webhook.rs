@@ -2,22 +2,18 @@
 //! body under the webhook's secret (`X-Slipway-Signature: sha256=<hex>`),
 //! or formatted for a DingTalk, WeCom or Slack incoming webhook.
 //!
-//! Delivery is a minimal HTTP/1.1 POST (`Connection: close`, only the status
-//! line is read) over TCP, or over rustls for `https://` (certificates checked
-//! against the Mozilla roots plus an optional extra CA).
+//! Delivery is an HTTP POST through [`crate::outbound`] (ureq over rustls for
+//! `https://`: certificates checked against the Mozilla roots plus an
+//! optional extra CA; DNS, connect, read and overall timeouts).
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
-
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
 
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
+
+use crate::outbound::{self, Timeouts};
 
 /// The presets.
 pub const PRESETS: [&str; 4] = ["json", "dingtalk", "wecom", "slack"];
@@ -124,6 +120,11 @@ pub enum PostError {
     Permanent(String),
 }
 
+/// A webhook URL's parts (checked before any post; errors name host and port).
+#[cfg_attr(
+    not(test),
+    allow(dead_code, reason = "scheme and path are checked, ureq uses the URL itself")
+)]
 struct Target {
     https: bool,
     host: String,
@@ -169,128 +170,61 @@ pub fn check_url(url: &str) -> Result<(), String> {
     parse_url(url).map(drop).map_err(|e| e.to_string())
 }
 
-/// Posts webhooks: the TLS settings and the timeout.
+/// Posts webhooks: a [`ureq`] agent with the TLS settings and timeouts.
 #[derive(Clone)]
 pub struct Client {
-    tls: Arc<rustls::ClientConfig>,
-    timeout: Duration,
+    agent: ureq::Agent,
+    timeouts: Timeouts,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "webhook::Client(timeout {:?})", self.timeout)
+        write!(f, "webhook::Client({:?})", self.timeouts)
     }
 }
 
 impl Client {
-    /// A client trusting the Mozilla roots and the CA in `ca_file` (PEM), if any.
+    /// A client trusting the Mozilla roots and the CA in `ca_file` (PEM), if
+    /// any; `timeout` bounds every step and the whole post.
     pub fn new(ca_file: Option<&Path>, timeout: Duration) -> Result<Self, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if let Some(path) = ca_file {
-            let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| format!("notify.webhook_ca_file: {}: {e}", path.display()))?;
-            for cert in certs {
-                let cert = cert.map_err(|e| format!("notify.webhook_ca_file: {}: {e}", path.display()))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("notify.webhook_ca_file: {}: {e}", path.display()))?;
-            }
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("webhook TLS: {e}"))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        Self::with_timeouts(ca_file, Timeouts::new(timeout, timeout))
+    }
+
+    /// [`Client::new`] with each step's limit given.
+    pub fn with_timeouts(ca_file: Option<&Path>, timeouts: Timeouts) -> Result<Self, String> {
+        let tls = outbound::tls_config(ca_file, "notify.webhook_ca_file")?;
+        let user_agent = concat!("slipway/", env!("CARGO_PKG_VERSION"));
         Ok(Self {
-            tls: Arc::new(tls),
-            timeout,
+            agent: outbound::agent(tls, timeouts, user_agent),
+            timeouts,
         })
     }
 
     /// POSTs `body` to `url` with the signature header (when `secret` is
-    /// set); returns the status code on 2xx.
+    /// set); returns the status code on 2xx. Errors never contain the URL.
     pub fn post(&self, url: &str, secret: &str, body: &[u8]) -> Result<u16, PostError> {
         let target = parse_url(url)?;
-        let addrs: Vec<_> = (target.host.trim_start_matches('[').trim_end_matches(']'), target.port)
-            .to_socket_addrs()
-            .map_err(|e| PostError::Transient(format!("{}: {e}", target.host)))?
-            .collect();
-        let transient = |e: std::io::Error| PostError::Transient(format!("{}:{}: {e}", target.host, target.port));
-        let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
-        let mut connected = None;
-        for addr in &addrs {
-            match TcpStream::connect_timeout(addr, self.timeout) {
-                Ok(s) => {
-                    connected = Some(s);
-                    break;
-                }
-                Err(e) => last = e,
-            }
-        }
-        let stream = connected.ok_or_else(|| transient(last))?;
-        stream.set_read_timeout(Some(self.timeout)).map_err(transient)?;
-        stream.set_write_timeout(Some(self.timeout)).map_err(transient)?;
-        let mut head = format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: slipway/{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-            target.path,
-            target.host_header(),
-            env!("CARGO_PKG_VERSION"),
-            body.len()
-        );
+        let mut request = self.agent.post(url).set("Content-Type", "application/json");
         if !secret.is_empty() {
-            head.push_str(&format!("X-Slipway-Signature: {}\r\n", signature(secret, body)));
+            request = request.set("X-Slipway-Signature", &signature(secret, body));
         }
-        head.push_str("\r\n");
-        let line = if target.https {
-            let name = ServerName::try_from(target.host.trim_start_matches('[').trim_end_matches(']').to_owned())
-                .map_err(|_| PostError::Permanent("the webhook URL's host is not a valid TLS name".into()))?;
-            let conn = rustls::ClientConnection::new(Arc::clone(&self.tls), name)
-                .map_err(|e| PostError::Permanent(format!("webhook TLS: {e}")))?;
-            exchange(&mut rustls::StreamOwned::new(conn, stream), &head, body).map_err(transient)?
-        } else {
-            let mut stream = stream;
-            exchange(&mut stream, &head, body).map_err(transient)?
+        let status = match request.send_bytes(body) {
+            Ok(response) => response.status(),
+            Err(ureq::Error::Status(status, _)) => status,
+            Err(ureq::Error::Transport(e)) => {
+                let text = outbound::describe(&target.host, target.port, &e);
+                return Err(match e.kind() {
+                    ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => PostError::Permanent(text),
+                    _ => PostError::Transient(text),
+                });
+            }
         };
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| PostError::Transient(format!("no HTTP status from {}", target.host)))?;
         match status {
             200..=299 => Ok(status),
             408 | 429 | 500..=599 => Err(PostError::Transient(format!("receiver answered {status}"))),
             _ => Err(PostError::Permanent(format!("receiver answered {status}"))),
         }
     }
-}
-
-impl Target {
-    fn host_header(&self) -> String {
-        if (self.https && self.port == 443) || (!self.https && self.port == 80) {
-            self.host.clone()
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
-}
-
-/// Writes the request and reads the status line.
-fn exchange<S: Read + Write>(stream: &mut S, head: &str, body: &[u8]) -> std::io::Result<String> {
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
-    stream.flush()?;
-    let mut buf = Vec::with_capacity(256);
-    let mut chunk = [0u8; 256];
-    while !buf.windows(2).any(|w| w == b"\r\n") && buf.len() < 4096 {
-        match stream.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 #[cfg(test)]

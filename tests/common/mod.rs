@@ -3,6 +3,9 @@
 //! afterwards), so tests run in parallel without seeing each other.
 #![allow(dead_code)]
 
+pub mod app;
+pub mod net;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 

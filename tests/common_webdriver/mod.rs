@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,21 +19,15 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-/// A port nothing listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+use crate::common::net;
+pub use net::free_port;
 
 /// Waits until something accepts connections on `port`.
 pub fn wait_for_port(port: u16, timeout: Duration, what: &str) {
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < timeout, "{what} did not listen on port {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        net::listening_within(port, timeout),
+        "{what} did not listen on port {port}"
+    );
 }
 
 /// One HTTP/1.1 request with `Connection: close`; returns (status, body).

@@ -70,9 +70,12 @@ impl NotifySettings {
             public_url: config.public_url().trim_end_matches('/').to_owned(),
             link_key: EncodingKey::from_secret(signing_key),
             link_hours: config.notify.approval_link_hours,
-            webhooks: crate::notify::webhook::Client::new(
+            webhooks: crate::notify::webhook::Client::with_timeouts(
                 config.notify.webhook_ca_file.as_deref(),
-                Duration::from_secs(config.notify.webhook_timeout_secs),
+                crate::outbound::Timeouts::new(
+                    Duration::from_secs(config.notify.webhook_connect_timeout_secs),
+                    Duration::from_secs(config.notify.webhook_timeout_secs),
+                ),
             )?,
             tera: Arc::new(templates::load().map_err(|e| format!("email templates: {e:?}"))?),
             max_attempts: config.worker.max_attempts,
