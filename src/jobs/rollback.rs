@@ -8,13 +8,12 @@ use std::sync::Arc;
 
 use crate::deploy;
 use crate::domain::TicketKind;
-use crate::vcs::SnapshotRepo;
+use crate::vcs::{snapshot_repo_path, SnapshotRepo};
 
 use super::handler::{Handler, JobContext, JobError};
-use super::release::{deploy_inputs, export, finish, outcome, permanent, retry, start, Work};
+use super::release::{deploy_inputs, export, finish, outcome, permanent, retry, shipping_handler, start, Work};
 use super::ship_record::{hosts_to_do, Recorder};
 use super::stage::mark_failed;
-use crate::vcs::snapshot_repo_path;
 
 /// Job kind of a rollback.
 pub const ROLLBACK: &str = "rollback";
@@ -59,32 +58,8 @@ impl Rollback {
             outcome(&report, &format!("rollback to {version}"))
         })?;
         drop(recorder);
-        finish(
-            &pool,
-            ticket.id,
-            &mut ctx.log,
-            cancel.load(std::sync::atomic::Ordering::SeqCst),
-        )
+        finish(&pool, ticket.id, &mut ctx.log, &cancel)
     }
 }
 
-impl Handler for Rollback {
-    fn kind(&self) -> &'static str {
-        ROLLBACK
-    }
-
-    fn locks_project(&self) -> bool {
-        true
-    }
-
-    fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
-        match start(ctx, "rolling_back")? {
-            Some(work) => self.rollback(ctx, work),
-            None => Ok(()),
-        }
-    }
-
-    fn give_up(&self, ctx: &mut JobContext, error: &str) {
-        mark_failed(ctx, error);
-    }
-}
+shipping_handler!(Rollback, ROLLBACK, "rolling_back", rollback);
