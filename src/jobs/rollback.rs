@@ -2,7 +2,7 @@
 //! project's strategy, switch each host back to the target version where
 //! that release is still kept (no copy) and upload the exported target tag
 //! where it was pruned, then `rolled_back`. Each host's running version is recorded as it switches
-//! (see [`super::ship_record`]).
+//! (see `jobs/ship_record.rs`).
 
 use std::sync::Arc;
 
