@@ -18,6 +18,7 @@
 //! switched are left as they are, and the ticket fails with the reason.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -28,13 +29,12 @@ use crate::service::tickets::{self as service, ActionInput, ActorRef};
 use crate::service::ServiceError;
 use crate::store::models::{ProjectRow, TicketRow};
 use crate::store::{projects, releases, tickets, timestamp_now, users, Pool};
-use crate::vcs::{Signature, SnapshotRepo};
+use crate::vcs::{snapshot_repo_path, Signature, SnapshotRepo};
 
 use super::handler::{Handler, JobContext, JobError};
 use super::log::JobLog;
 use super::ship_record::{hosts_to_do, DeployInputs, ProjectHost, Recorder};
 use super::stage::mark_failed;
-use crate::vcs::snapshot_repo_path;
 
 pub use super::rollback::{Rollback, ROLLBACK};
 
@@ -182,8 +182,12 @@ pub(super) fn outcome(report: &ShipReport, what: &str) -> Result<(), JobError> {
     Err(if transient { retry(message) } else { permanent(message) })
 }
 
-pub(super) fn finish(pool: &Pool, ticket_id: i64, log: &mut JobLog, fenced: bool) -> Result<(), JobError> {
-    if fenced {
+/// Ends a release or rollback job after its hosts were shipped: when
+/// `cancel` is set (the lease could not be renewed) the job is handed back
+/// for a retry, since another worker may hold it now; otherwise the ticket
+/// is marked shipped (a ticket that moved on meanwhile is left as it is).
+pub(super) fn finish(pool: &Pool, ticket_id: i64, log: &mut JobLog, cancel: &AtomicBool) -> Result<(), JobError> {
+    if cancel.load(Ordering::SeqCst) {
         // The worker could not renew the lease: another may hold the job now.
         return Err(retry("stopped before the end: the job's lease could not be renewed"));
     }
@@ -268,12 +272,7 @@ impl Release {
             })
         })?;
         drop(recorder);
-        finish(
-            &pool,
-            ticket.id,
-            &mut ctx.log,
-            ctx.cancel.load(std::sync::atomic::Ordering::SeqCst),
-        )
+        finish(&pool, ticket.id, &mut ctx.log, &ctx.cancel)
     }
 }
 
@@ -332,6 +331,36 @@ fn revert_switched(deploy_ctx: &Context<'_>, pool: &Pool, work: &Work, report: &
 
 /// Loads the work, or says why there is none: the ticket moved on (done) or
 /// an abort came before any host was touched (failed).
+/// Implements [`Handler`] for a job that ships a ticket's snapshot to its
+/// hosts (a release, a rollback): it holds its project's pipeline lock, moves
+/// the ticket into `$state` (or learns there is nothing left to do), calls
+/// `self.$ship(ctx, work)`, and fails the ticket when the job gives up.
+macro_rules! shipping_handler {
+    ($job:ty, $kind:expr, $state:literal, $ship:ident) => {
+        impl Handler for $job {
+            fn kind(&self) -> &'static str {
+                $kind
+            }
+
+            fn locks_project(&self) -> bool {
+                true
+            }
+
+            fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
+                match start(ctx, $state)? {
+                    Some(work) => self.$ship(ctx, work),
+                    None => Ok(()),
+                }
+            }
+
+            fn give_up(&self, ctx: &mut JobContext, error: &str) {
+                mark_failed(ctx, error);
+            }
+        }
+    };
+}
+pub(super) use shipping_handler;
+
 pub(super) fn start(ctx: &mut JobContext, expect_state: &str) -> Result<Option<Work>, JobError> {
     match load(ctx, expect_state)? {
         None => {
@@ -344,23 +373,4 @@ pub(super) fn start(ctx: &mut JobContext, expect_state: &str) -> Result<Option<W
     }
 }
 
-impl Handler for Release {
-    fn kind(&self) -> &'static str {
-        RELEASE
-    }
-
-    fn locks_project(&self) -> bool {
-        true
-    }
-
-    fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
-        match start(ctx, "releasing")? {
-            Some(work) => self.release(ctx, work),
-            None => Ok(()),
-        }
-    }
-
-    fn give_up(&self, ctx: &mut JobContext, error: &str) {
-        mark_failed(ctx, error);
-    }
-}
+shipping_handler!(Release, RELEASE, "releasing", release);

@@ -2,19 +2,18 @@
 //! project's strategy, switch each host back to the target version where
 //! that release is still kept (no copy) and upload the exported target tag
 //! where it was pruned, then `rolled_back`. Each host's running version is recorded as it switches
-//! (see [`super::ship_record`]).
+//! (see `jobs/ship_record.rs`).
 
 use std::sync::Arc;
 
 use crate::deploy;
 use crate::domain::TicketKind;
-use crate::vcs::SnapshotRepo;
+use crate::vcs::{snapshot_repo_path, SnapshotRepo};
 
 use super::handler::{Handler, JobContext, JobError};
-use super::release::{deploy_inputs, export, finish, outcome, permanent, retry, start, Work};
+use super::release::{deploy_inputs, export, finish, outcome, permanent, retry, shipping_handler, start, Work};
 use super::ship_record::{hosts_to_do, Recorder};
 use super::stage::mark_failed;
-use crate::vcs::snapshot_repo_path;
 
 /// Job kind of a rollback.
 pub const ROLLBACK: &str = <super::job::RollbackJob as super::job::Job>::KIND;
@@ -59,32 +58,8 @@ impl Rollback {
             outcome(&report, &format!("rollback to {version}"))
         })?;
         drop(recorder);
-        finish(
-            &pool,
-            ticket.id,
-            &mut ctx.log,
-            cancel.load(std::sync::atomic::Ordering::SeqCst),
-        )
+        finish(&pool, ticket.id, &mut ctx.log, &cancel)
     }
 }
 
-impl Handler for Rollback {
-    fn kind(&self) -> &'static str {
-        ROLLBACK
-    }
-
-    fn locks_project(&self) -> bool {
-        true
-    }
-
-    fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
-        match start(ctx, "rolling_back")? {
-            Some(work) => self.rollback(ctx, work),
-            None => Ok(()),
-        }
-    }
-
-    fn give_up(&self, ctx: &mut JobContext, error: &str) {
-        mark_failed(ctx, error);
-    }
-}
+shipping_handler!(Rollback, ROLLBACK, "rolling_back", rollback);

@@ -38,6 +38,18 @@ pub(super) struct Failure<'a> {
     pub(super) revision: Option<i64>,
 }
 
+impl<'a> Failure<'a> {
+    /// The context of a failure of `svn <subcommand>` about `target`.
+    pub(super) fn new(subcommand: &'a str, target: &'a str, path: Option<&'a str>, revision: Option<i64>) -> Self {
+        Self {
+            subcommand,
+            target,
+            path,
+            revision,
+        }
+    }
+}
+
 impl SvnClient {
     /// A client that keeps svn's configuration in `config_dir` (under
     /// Slipway's data dir), logs in with `credentials` when given, and kills
@@ -69,33 +81,15 @@ impl SvnClient {
     pub fn wc_info(&self, wc: &Path) -> Result<WcInfo, SvnError> {
         let target = wc.display().to_string();
         let spec = self.command("info", false).args(["--xml", "--"]).arg(peg_path(wc));
-        let out = self.exec(
-            spec,
-            &mut |_| {},
-            Failure {
-                subcommand: "info",
-                target: &target,
-                path: Some(&target),
-                revision: None,
-            },
-        )?;
-        parse_info(&out.stdout.join("\n"))
+        let out = self.query(spec, Failure::new("info", &target, Some(&target), None))?;
+        parse_info(&out)
     }
 
     /// The HEAD revision of the repository `url` belongs to.
     pub fn head_revision(&self, url: &str) -> Result<i64, SvnError> {
         let spec = self.command("info", true).args(["--xml", "--"]).arg(format!("{url}@"));
-        let out = self.exec(
-            spec,
-            &mut |_| {},
-            Failure {
-                subcommand: "info",
-                target: url,
-                path: Some(url),
-                revision: None,
-            },
-        )?;
-        Ok(parse_info(&out.stdout.join("\n"))?.revision)
+        let out = self.query(spec, Failure::new("info", url, Some(url), None))?;
+        Ok(parse_info(&out)?.revision)
     }
 
     /// Log entries of `url` for revisions in `(from_exclusive, to]`, oldest
@@ -110,17 +104,8 @@ impl SvnClient {
             .arg(format!("{}:{to}", from_exclusive + 1))
             .arg("--")
             .arg(format!("{url}@{to}"));
-        let out = self.exec(
-            spec,
-            &mut |_| {},
-            Failure {
-                subcommand: "log",
-                target: url,
-                path: Some(url),
-                revision: Some(to),
-            },
-        )?;
-        parse_log(&out.stdout.join("\n"))
+        let out = self.query(spec, Failure::new("log", url, Some(url), Some(to)))?;
+        parse_log(&out)
     }
 
     /// One level of the repository tree at `url` (or at `path` below it), at
@@ -132,17 +117,7 @@ impl SvnClient {
         };
         let spec = self.command("list", true).args(["--xml", "--"]).arg(format!("{full}@"));
         let shown = path.map(SvnPath::as_str).unwrap_or(url);
-        let out = self.exec(
-            spec,
-            &mut |_| {},
-            Failure {
-                subcommand: "list",
-                target: url,
-                path: Some(shown),
-                revision: None,
-            },
-        )?;
-        let xml = out.stdout.join("\n");
+        let xml = self.query(spec, Failure::new("list", url, Some(shown), None))?;
         let doc = parse_xml(&xml)?;
         let mut entries = Vec::new();
         for entry in doc.descendants().filter(|n| n.has_tag_name("entry")) {
@@ -154,6 +129,7 @@ impl SvnClient {
         }
         Ok(entries)
     }
+
     /// HEAD of the repository a working copy is checked out from.
     pub(super) fn wc_head_revision(&self, wc: &Path) -> Result<i64, SvnError> {
         let target = wc.display().to_string();
@@ -161,17 +137,8 @@ impl SvnClient {
             .command("info", true)
             .args(["--xml", "-r", "HEAD", "--"])
             .arg(peg_path(wc));
-        let out = self.exec(
-            spec,
-            &mut |_| {},
-            Failure {
-                subcommand: "info",
-                target: &target,
-                path: None,
-                revision: None,
-            },
-        )?;
-        Ok(parse_info(&out.stdout.join("\n"))?.revision)
+        let out = self.query(spec, Failure::new("info", &target, None, None))?;
+        Ok(parse_info(&out)?.revision)
     }
 
     /// `svn <subcommand>` with the global options; with `remote`, the
@@ -192,6 +159,12 @@ impl SvnClient {
                 .secret(creds.password.clone());
         }
         spec
+    }
+
+    /// Runs `spec` without logging its lines and returns its stdout, one
+    /// string (a query: info, log, list, status).
+    pub(super) fn query(&self, spec: ProcessSpec, failure: Failure<'_>) -> Result<String, SvnError> {
+        Ok(self.exec(spec, &mut |_| {}, failure)?.stdout.join("\n"))
     }
 
     /// Runs `spec`, collecting stdout and passing every line to `log`;

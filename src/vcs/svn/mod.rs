@@ -7,7 +7,7 @@
 //! the password is written to svn's stdin, never appears in a process list,
 //! and is scrubbed from every output line and error message.
 //!
-//! Paths from a ticket are [`SvnPath`]s (already validated: relative, no `..`,
+//! Paths from a ticket are [`SvnPath`](crate::domain::SvnPath)s (already validated: relative, no `..`,
 //! no leading `-`). They are passed after `--`, as `wc/path@` — the trailing
 //! `@` makes svn read an `@` inside the path as part of the name, not as a peg
 //! revision — and percent-encoded when they become part of a URL.
@@ -17,10 +17,10 @@
 //! be snapshotted), missing paths, a locked working copy (`update` runs
 //! `svn cleanup` and retries once), timeouts.
 //!
-//! - [`client`]: [`SvnClient`], its settings and the read-only queries
+//! - `client`: [`SvnClient`], its settings and the read-only queries
 //!   (info, log, list) over one runner.
-//! - [`wc`]: working-copy changes: checkout, update, cleanup, conflicts.
-//! - [`parse`]: svn's XML and error lines.
+//! - `wc`: working-copy changes: checkout, update, cleanup, conflicts.
+//! - `parse`: svn's XML and error lines.
 //!
 //! See docs/design.md#layers (invariants 6 and 7).
 

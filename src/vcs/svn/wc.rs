@@ -26,16 +26,7 @@ impl SvnClient {
             .arg("--")
             .arg(format!("{url}@{peg}"))
             .arg(wc);
-        self.exec(
-            spec,
-            log,
-            Failure {
-                subcommand: "checkout",
-                target: url,
-                path: Some(url),
-                revision,
-            },
-        )?;
+        self.exec(spec, log, Failure::new("checkout", url, Some(url), revision))?;
         Ok(self.wc_info(wc)?.revision)
     }
 
@@ -72,17 +63,8 @@ impl SvnClient {
         ensure_dir(wc)?;
         let target = wc.display().to_string();
         let spec = self.command("cleanup", false).arg("--").arg(peg_path(wc)).cwd(wc);
-        self.exec(
-            spec,
-            log,
-            Failure {
-                subcommand: "cleanup",
-                target: &target,
-                path: None,
-                revision: None,
-            },
-        )
-        .map(drop)
+        self.exec(spec, log, Failure::new("cleanup", &target, None, None))
+            .map(drop)
     }
 
     /// Paths (relative to `wc`) that are in conflict: text, property or tree
@@ -95,17 +77,7 @@ impl SvnClient {
             .args(["-q", "--xml", "--"])
             .arg(peg_path(wc))
             .cwd(wc);
-        let out = self.exec(
-            spec,
-            &mut |_| {},
-            Failure {
-                subcommand: "status",
-                target: &target,
-                path: None,
-                revision: None,
-            },
-        )?;
-        let xml = out.stdout.join("\n");
+        let xml = self.query(spec, Failure::new("status", &target, None, None))?;
         let doc = parse_xml(&xml)?;
         let mut found = Vec::new();
         for entry in doc.descendants().filter(|n| n.has_tag_name("entry")) {
@@ -159,14 +131,8 @@ impl SvnClient {
         let out = self.exec(
             spec,
             log,
-            Failure {
-                subcommand: "update",
-                target: &target,
-                path: paths.first().map(SvnPath::as_str),
-                revision,
-            },
+            Failure::new("update", &target, paths.first().map(SvnPath::as_str), revision),
         )?;
-
         let reached = out
             .stdout
             .iter()
