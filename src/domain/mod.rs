@@ -3,6 +3,7 @@
 //! and input validation. No I/O, no database, no HTTP.
 
 pub mod action;
+pub mod decision;
 pub mod freeze;
 pub mod policy;
 pub mod role;

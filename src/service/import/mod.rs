@@ -5,15 +5,19 @@
 
 use std::fmt;
 
-use serde::Deserialize;
 use serde_spanned::Spanned;
 
-use crate::deploy::DeploySettings;
-use crate::domain::{ProjectName, Role, VersionFormat};
+use crate::domain::{ProjectName, Role};
 use crate::store::models::{FreezeWindowRow, NewProject};
 use crate::store::{projects, timestamp_now, users, write_tx, DbConn, StoreError};
 
-use super::settings::{self, FreezeSetting, Part, ProjectSettings, SettingProblem};
+mod map;
+mod spec;
+
+use map::{as_settings, locate};
+use spec::{ImportFile, ProjectSpec};
+
+use super::settings;
 
 /// One problem in an import file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,127 +64,6 @@ pub struct ImportSummary {
     pub projects: usize,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ImportFile {
-    #[serde(default)]
-    host_group: Vec<HostGroupSpec>,
-    #[serde(default)]
-    project: Vec<ProjectSpec>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HostGroupSpec {
-    name: Spanned<String>,
-    #[serde(default)]
-    hosts: Vec<HostSpec>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HostSpec {
-    name: Spanned<String>,
-    target: Spanned<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProjectSpec {
-    name: Spanned<String>,
-    #[serde(default)]
-    description: String,
-    svn_url: Spanned<String>,
-    svn_credentials: Option<Spanned<String>>,
-    staging_dir: Spanned<String>,
-    staging_url: Option<Spanned<String>>,
-    build_command: Option<Spanned<Vec<String>>>,
-    #[serde(default)]
-    host_groups: Vec<Spanned<String>>,
-    #[serde(default)]
-    excludes: Vec<Spanned<String>>,
-    #[serde(default)]
-    leads: Vec<Spanned<String>>,
-    #[serde(default)]
-    developers: Vec<Spanned<String>>,
-    #[serde(default)]
-    testers: Vec<Spanned<String>>,
-    version_format: Option<Spanned<String>>,
-    #[serde(default)]
-    utc_offset_minutes: i32,
-    #[serde(default)]
-    approval: ApprovalSpec,
-    #[serde(default)]
-    freeze: Vec<FreezeSpec>,
-    /// Users told about releases, failures and rollbacks (no role needed).
-    #[serde(default)]
-    watchers: Vec<Spanned<String>>,
-    /// Where each transition is posted.
-    #[serde(default)]
-    webhooks: Vec<WebhookSpec>,
-    /// Hours a ticket may wait for approval before its approvers are reminded (default 4).
-    reminder_hours: Option<Spanned<u32>>,
-    /// `[project.deploy]`: mode, strategy, ssh, hooks, health… (stored as JSON).
-    deploy: Option<Spanned<DeploySettings>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WebhookSpec {
-    url: Spanned<String>,
-    #[serde(default)]
-    secret: String,
-    preset: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ApprovalSpec {
-    #[serde(default = "one")]
-    required: Spanned<u32>,
-    #[serde(default)]
-    allow_self_approval: bool,
-    #[serde(default = "yes")]
-    tested_by_may_approve: bool,
-    expiry_hours: Option<Spanned<u32>>,
-}
-
-impl Default for ApprovalSpec {
-    fn default() -> Self {
-        Self {
-            required: one(),
-            allow_self_approval: false,
-            tested_by_may_approve: true,
-            expiry_hours: None,
-        }
-    }
-}
-
-fn one() -> Spanned<u32> {
-    Spanned::new(0..0, 1)
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FreezeSpec {
-    weekly: Option<WeeklySpec>,
-    from: Option<Spanned<String>>,
-    to: Option<Spanned<String>>,
-    #[serde(default)]
-    label: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WeeklySpec {
-    from: Spanned<String>,
-    to: Spanned<String>,
-}
-
 /// Collects problems against the source text.
 struct Problems<'a> {
     source: &'a str,
@@ -211,92 +94,6 @@ struct Checked<'f> {
     spec: &'f ProjectSpec,
     row: NewProject,
     windows: Vec<FreezeWindowRow>,
-}
-
-/// The project's settings as the admin form and the API give them, so the
-/// file goes through the same check ([`settings::validate`]).
-fn as_settings(spec: &ProjectSpec) -> ProjectSettings {
-    let strings = |v: &[Spanned<String>]| v.iter().map(|s| s.get_ref().clone()).collect::<Vec<_>>();
-    ProjectSettings {
-        name: spec.name.get_ref().clone(),
-        description: spec.description.clone(),
-        svn_url: spec.svn_url.get_ref().clone(),
-        svn_credentials: spec.svn_credentials.as_ref().map(|c| c.get_ref().clone()),
-        staging_dir: spec.staging_dir.get_ref().clone(),
-        staging_url: spec
-            .staging_url
-            .as_ref()
-            .map(|u| u.get_ref().clone())
-            .unwrap_or_default(),
-        build_command: spec
-            .build_command
-            .as_ref()
-            .map(|b| b.get_ref().clone())
-            .unwrap_or_default(),
-        excludes: strings(&spec.excludes),
-        version_format: spec
-            .version_format
-            .as_ref()
-            .map_or_else(|| VersionFormat::default().as_str().to_owned(), |f| f.get_ref().clone()),
-        approvals_required: *spec.approval.required.get_ref(),
-        allow_self_approval: spec.approval.allow_self_approval,
-        tested_by_may_approve: spec.approval.tested_by_may_approve,
-        approval_expiry_hours: spec.approval.expiry_hours.as_ref().map(|h| *h.get_ref()),
-        utc_offset_minutes: spec.utc_offset_minutes,
-        leads: strings(&spec.leads),
-        developers: strings(&spec.developers),
-        testers: strings(&spec.testers),
-        host_groups: strings(&spec.host_groups),
-        freeze: spec
-            .freeze
-            .iter()
-            .map(|f| FreezeSetting {
-                weekly_from: f.weekly.as_ref().map(|w| w.from.get_ref().clone()),
-                weekly_to: f.weekly.as_ref().map(|w| w.to.get_ref().clone()),
-                from: f.from.as_ref().map(|t| t.get_ref().clone()),
-                to: f.to.as_ref().map(|t| t.get_ref().clone()),
-                label: f.label.clone(),
-            })
-            .collect(),
-    }
-}
-
-/// Where in the file a settings problem points, and the file's name for the setting.
-fn locate(spec: &ProjectSpec, problem: &SettingProblem) -> (std::ops::Range<usize>, &'static str) {
-    let item = |list: &[Spanned<String>]| problem.index.and_then(|i| list.get(i)).map(Spanned::span);
-    let whole = spec.name.span();
-    let (span, key) = match problem.error.field {
-        "name" => (Some(whole.clone()), "project name"),
-        "svn_url" => (Some(spec.svn_url.span()), "svn_url"),
-        "svn_credentials" => (spec.svn_credentials.as_ref().map(Spanned::span), "svn_credentials"),
-        "staging_dir" => (Some(spec.staging_dir.span()), "staging_dir"),
-        "staging_url" => (spec.staging_url.as_ref().map(Spanned::span), "staging_url"),
-        "build_command" => (spec.build_command.as_ref().map(Spanned::span), "build_command"),
-        "version_format" => (spec.version_format.as_ref().map(Spanned::span), "version_format"),
-        "approvals_required" => (Some(spec.approval.required.span()), "approval.required"),
-        "approval_expiry_hours" => (
-            spec.approval.expiry_hours.as_ref().map(Spanned::span),
-            "approval.expiry_hours",
-        ),
-        "excludes" => (item(&spec.excludes), "exclude"),
-        "leads" => (item(&spec.leads), "leads"),
-        "developers" => (item(&spec.developers), "developers"),
-        "testers" => (item(&spec.testers), "testers"),
-        "host_groups" => (item(&spec.host_groups), "host_groups"),
-        "freeze" => {
-            let f = problem.index.and_then(|i| spec.freeze.get(i));
-            let span = f.and_then(|f| match (problem.part, &f.weekly) {
-                (Part::From, Some(w)) => Some(w.from.span()),
-                (Part::To, Some(w)) => Some(w.to.span()),
-                (Part::From, None) => f.from.as_ref().map(Spanned::span),
-                (Part::To, None) => f.to.as_ref().map(Spanned::span),
-                (Part::Whole, _) => None,
-            });
-            (span, "freeze")
-        }
-        field => (None, field),
-    };
-    (span.filter(|s| s.start < s.end).unwrap_or(whole), key)
 }
 
 fn check_project<'f>(spec: &'f ProjectSpec, p: &mut Problems<'_>) -> Option<Checked<'f>> {

@@ -1,0 +1,128 @@
+//! The import file's TOML shape: host groups, hosts and projects, each
+//! value with its span so problems point at their line and column.
+
+use serde::Deserialize;
+use serde_spanned::Spanned;
+
+use crate::deploy::DeploySettings;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ImportFile {
+    #[serde(default)]
+    pub(super) host_group: Vec<HostGroupSpec>,
+    #[serde(default)]
+    pub(super) project: Vec<ProjectSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HostGroupSpec {
+    pub(super) name: Spanned<String>,
+    #[serde(default)]
+    pub(super) hosts: Vec<HostSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HostSpec {
+    pub(super) name: Spanned<String>,
+    pub(super) target: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProjectSpec {
+    pub(super) name: Spanned<String>,
+    #[serde(default)]
+    pub(super) description: String,
+    pub(super) svn_url: Spanned<String>,
+    pub(super) svn_credentials: Option<Spanned<String>>,
+    pub(super) staging_dir: Spanned<String>,
+    pub(super) staging_url: Option<Spanned<String>>,
+    pub(super) build_command: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub(super) host_groups: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) excludes: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) leads: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) developers: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) testers: Vec<Spanned<String>>,
+    pub(super) version_format: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) utc_offset_minutes: i32,
+    #[serde(default)]
+    pub(super) approval: ApprovalSpec,
+    #[serde(default)]
+    pub(super) freeze: Vec<FreezeSpec>,
+    /// Users told about releases, failures and rollbacks (no role needed).
+    #[serde(default)]
+    pub(super) watchers: Vec<Spanned<String>>,
+    /// Where each transition is posted.
+    #[serde(default)]
+    pub(super) webhooks: Vec<WebhookSpec>,
+    /// Hours a ticket may wait for approval before its approvers are reminded (default 4).
+    pub(super) reminder_hours: Option<Spanned<u32>>,
+    /// `[project.deploy]`: mode, strategy, ssh, hooks, health… (stored as JSON).
+    pub(super) deploy: Option<Spanned<DeploySettings>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WebhookSpec {
+    pub(super) url: Spanned<String>,
+    #[serde(default)]
+    pub(super) secret: String,
+    pub(super) preset: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ApprovalSpec {
+    #[serde(default = "one")]
+    pub(super) required: Spanned<u32>,
+    #[serde(default)]
+    pub(super) allow_self_approval: bool,
+    #[serde(default = "yes")]
+    pub(super) tested_by_may_approve: bool,
+    pub(super) expiry_hours: Option<Spanned<u32>>,
+}
+
+impl Default for ApprovalSpec {
+    fn default() -> Self {
+        Self {
+            required: one(),
+            allow_self_approval: false,
+            tested_by_may_approve: true,
+            expiry_hours: None,
+        }
+    }
+}
+
+fn one() -> Spanned<u32> {
+    Spanned::new(0..0, 1)
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FreezeSpec {
+    pub(super) weekly: Option<WeeklySpec>,
+    pub(super) from: Option<Spanned<String>>,
+    pub(super) to: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) label: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WeeklySpec {
+    pub(super) from: Spanned<String>,
+    pub(super) to: Spanned<String>,
+}
