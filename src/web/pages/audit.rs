@@ -1,0 +1,178 @@
+//! The audit log page and its CSV export.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use tera::Context;
+
+use crate::domain::Action;
+use crate::service::lookups;
+use crate::service::rows::AuditFilter;
+use crate::service::{reads, Reader};
+
+use super::{page, render, urlencode};
+use crate::web::auth::PageCtx;
+use crate::web::error::AppError;
+use crate::web::view::AuditOut;
+use crate::web::AppState;
+
+/// Registers these pages.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(audit).service(audit_csv);
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, Clone)]
+struct AuditQuery {
+    project: Option<String>,
+    actor: Option<String>,
+    action: Option<String>,
+    ticket: Option<String>,
+    cursor: Option<i64>,
+}
+
+async fn audit_rows(
+    state: &AppState,
+    reader: &Reader,
+    q: &AuditQuery,
+    cursor: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<AuditOut>, bool), AppError> {
+    let q = q.clone();
+    let ticket_id = match q.ticket.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => Some(
+            t.trim_start_matches('#')
+                .parse::<i64>()
+                .map_err(|_| AppError::bad("ticket", "must be a ticket number"))?,
+        ),
+        None => None,
+    };
+    if let Some(a) = q.action.as_deref().filter(|a| !a.is_empty()) {
+        a.parse::<Action>()
+            .map_err(|e: crate::domain::UnknownName| AppError::bad("action", e.to_string()))?;
+    }
+    let reader = reader.clone();
+    state
+        .db(move |conn| {
+            let project_id = match q.project.as_deref().filter(|p| !p.is_empty()) {
+                Some(p) => match lookups::project_id(conn, p)? {
+                    Some(id) => Some(id),
+                    None => return Ok((vec![], false)),
+                },
+                None => None,
+            };
+            let actor_id = match q.actor.as_deref().filter(|p| !p.is_empty()) {
+                Some(a) => match lookups::user_id(conn, a)? {
+                    Some(id) => Some(id),
+                    None => return Ok((vec![], false)),
+                },
+                None => None,
+            };
+            let filter = AuditFilter {
+                project_id,
+                actor_id,
+                action: q.action.clone().filter(|a| !a.is_empty()),
+                ticket_id,
+                cursor,
+                limit,
+                projects: None,
+            };
+            let (rows, more) = reads::audit(conn, &reader, filter)?;
+            Ok((rows.into_iter().map(AuditOut::from).collect(), more))
+        })
+        .await
+}
+
+#[get("/audit")]
+async fn audit(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<AuditQuery>) -> HttpResponse {
+    let r = async {
+        let reader = state.reader(ctx.user()?.clone());
+        let (rows, more) = audit_rows(&state, &reader, &q, q.cursor, 100).await?;
+        let filters = format!(
+            "project={}&actor={}&action={}&ticket={}",
+            urlencode(q.project.as_deref().unwrap_or("")),
+            urlencode(q.actor.as_deref().unwrap_or("")),
+            urlencode(q.action.as_deref().unwrap_or("")),
+            urlencode(q.ticket.as_deref().unwrap_or("")),
+        );
+        let next = if more {
+            rows.last().map(|r| format!("/audit?{filters}&cursor={}", r.event.id))
+        } else {
+            None
+        };
+        let names = state.db(move |conn| Ok(reads::project_names(conn, &reader)?)).await?;
+        let mut c = Context::new();
+        c.insert("rows", &rows);
+        c.insert("q", &*q);
+        c.insert("projects", &names);
+        c.insert("actions", &Action::ALL.map(|a| a.as_str()));
+        c.insert("next", &next);
+        c.insert("csv", &format!("/audit.csv?{filters}"));
+        Ok(render(&ctx, &state, "audit.html", c, StatusCode::OK))
+    }
+    .await;
+    page(&ctx, &state, r)
+}
+
+/// A CSV cell: quoted, and a leading `=`, `+`, `-`, `@` defused for spreadsheets.
+fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+#[get("/audit.csv")]
+async fn audit_csv(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<AuditQuery>) -> HttpResponse {
+    let r = async {
+        let reader = state.reader(ctx.user()?.clone());
+        let mut out =
+            String::from("event_id,at,project,ticket,actor,action,from_state,to_state,emergency_override,note\n");
+        let mut cursor = None;
+        for _ in 0..100 {
+            let (rows, more) = audit_rows(&state, &reader, &q, cursor, 1000).await?;
+            for r in &rows {
+                let e = &r.event;
+                out.push_str(
+                    &[
+                        e.id.to_string(),
+                        csv_cell(&e.at),
+                        csv_cell(&r.project),
+                        e.ticket_id.to_string(),
+                        csv_cell(e.actor.as_deref().unwrap_or("slipway")),
+                        csv_cell(&e.action),
+                        csv_cell(e.from_state.as_deref().unwrap_or("")),
+                        csv_cell(&e.to_state),
+                        e.emergency_override.to_string(),
+                        csv_cell(e.note.as_deref().unwrap_or("")),
+                    ]
+                    .join(","),
+                );
+                out.push('\n');
+            }
+            cursor = rows.last().map(|r| r.event.id);
+            if !more {
+                break;
+            }
+        }
+        Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"slipway-audit.csv\"",
+            ))
+            .body(out))
+    }
+    .await;
+    page(&ctx, &state, r)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        assert_eq!(super::csv_cell("a\"b"), "\"a\"\"b\"");
+        assert_eq!(super::csv_cell("=cmd()"), "\"'=cmd()\"");
+    }
+}

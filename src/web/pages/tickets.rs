@@ -1,0 +1,270 @@
+//! Ticket pages: the list, filing a ticket, the ticket page and its actions.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpResponse};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use tera::Context;
+
+use crate::domain::Action;
+use crate::service::lookups;
+use crate::service::reads;
+use crate::service::tickets::{self as ticket_service, ActorRef, NewRelease};
+
+use super::{page, redirect, render, urlencode};
+use crate::web::api::{self, ActionBody, ListQuery};
+use crate::web::auth::PageCtx;
+use crate::web::error::AppError;
+use crate::web::view::TicketRowHtml;
+use crate::web::AppState;
+
+/// Registers these pages.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(ticket_list)
+        .service(new_ticket_form)
+        .service(new_ticket)
+        .service(ticket_page)
+        .service(ticket_action);
+}
+
+#[get("/tickets")]
+async fn ticket_list(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<ListQuery>) -> HttpResponse {
+    let r = async {
+        let reader = state.reader(ctx.user()?.clone());
+        let plan = api::ListPlan::new(&q)?;
+        // One trip to the database pool for the page (this is the hot page).
+        let (rows, next_cursor, names) = state
+            .db(move |conn| {
+                let (rows, next) = plan.run(conn, &reader)?;
+                Ok((rows, next, reads::project_names(conn, &reader)?))
+            })
+            .await?;
+        let mut c = Context::new();
+        let rows: Vec<TicketRowHtml> = rows.into_iter().map(TicketRowHtml::from).collect();
+        c.insert("tickets", &rows);
+        c.insert("projects", &names);
+        c.insert("states", &crate::domain::TicketState::ALL.map(|s| s.as_str()));
+        c.insert("f_project", q.project.as_deref().unwrap_or(""));
+        c.insert("f_state", q.state.as_deref().unwrap_or(""));
+        c.insert("f_submitter", q.submitter.as_deref().unwrap_or(""));
+        c.insert("f_sort", q.sort.as_deref().unwrap_or("desc"));
+        let next = next_cursor.map(|cur| {
+            format!(
+                "/tickets?project={}&state={}&submitter={}&sort={}&cursor={cur}",
+                urlencode(q.project.as_deref().unwrap_or("")),
+                urlencode(q.state.as_deref().unwrap_or("")),
+                urlencode(q.submitter.as_deref().unwrap_or("")),
+                urlencode(q.sort.as_deref().unwrap_or("desc")),
+            )
+        });
+        c.insert("next", &next);
+        Ok(render(&ctx, &state, "tickets.html", c, StatusCode::OK))
+    }
+    .await;
+    page(&ctx, &state, r)
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+struct NewTicketForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    project: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    svn_paths: String,
+    #[serde(default)]
+    svn_revision: String,
+}
+
+async fn new_ticket_page(
+    ctx: &PageCtx,
+    state: &AppState,
+    form: &NewTicketForm,
+    errors: BTreeMap<String, String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.user()?.clone();
+    let mut names: Vec<String> = state
+        .db(move |conn| Ok(lookups::projects_with_role(conn, user.id, "developer")?))
+        .await?;
+    names.dedup();
+    let mut c = Context::new();
+    c.insert("projects", &names);
+    c.insert("form", form);
+    c.insert("errors", &errors);
+    Ok(render(ctx, state, "new_ticket.html", c, status))
+}
+
+#[derive(Deserialize)]
+struct ProjectQuery {
+    project: Option<String>,
+}
+
+#[get("/tickets/new")]
+async fn new_ticket_form(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<ProjectQuery>) -> HttpResponse {
+    let form = NewTicketForm {
+        project: q.project.clone().unwrap_or_default(),
+        ..NewTicketForm::default()
+    };
+    let r = new_ticket_page(&ctx, &state, &form, BTreeMap::new(), StatusCode::OK).await;
+    page(&ctx, &state, r)
+}
+
+#[post("/tickets/new")]
+async fn new_ticket(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<NewTicketForm>) -> HttpResponse {
+    let r = async {
+        let user = ctx.user()?.clone();
+        ctx.check_csrf(&form.csrf)?;
+        let mut errors = BTreeMap::new();
+        let revision = match form.svn_revision.trim() {
+            "" => None,
+            r => match r.parse::<i64>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    errors.insert("svn_revision".to_owned(), "must be a revision number".to_owned());
+                    None
+                }
+            },
+        };
+        if form.project.trim().is_empty() {
+            errors.insert("project".to_owned(), "choose a project".to_owned());
+        }
+        if !errors.is_empty() {
+            return new_ticket_page(&ctx, &state, &form, errors, StatusCode::BAD_REQUEST).await;
+        }
+        let paths: Vec<String> = form
+            .svn_paths
+            .lines()
+            .map(|l| l.trim_end_matches('\r').trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect();
+        let (project, reason) = (form.project.trim().to_owned(), form.reason.clone());
+        let reader = state.reader(user.clone());
+        let submitted = state
+            .db_then_wake(move |conn| {
+                reads::guard_project_name(conn, &reader, &project)?;
+                Ok(ticket_service::submit(
+                    conn,
+                    ActorRef::User(user.id),
+                    &NewRelease {
+                        project: &project,
+                        reason: &reason,
+                        svn_paths: &paths,
+                        svn_revision: revision,
+                    },
+                    Utc::now(),
+                )?)
+            })
+            .await;
+        match submitted {
+            Ok(applied) => Ok(redirect(&format!("/tickets/{}", applied.ticket.id))),
+            Err(e) => {
+                let (_, status) = e.code();
+                if status == StatusCode::INTERNAL_SERVER_ERROR {
+                    return Err(e);
+                }
+                let field = e.field().unwrap_or_else(|| "form".to_owned());
+                let field = if field == "name" { "project".to_owned() } else { field };
+                errors.insert(field, e.public_message());
+                new_ticket_page(&ctx, &state, &form, errors, status).await
+            }
+        }
+    }
+    .await;
+    page(&ctx, &state, r)
+}
+
+async fn show_ticket(
+    ctx: &PageCtx,
+    state: &AppState,
+    id: i64,
+    action_error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let detail = crate::web::changes::ticket_detail(state, state.reader(ctx.user()?.clone()), id).await?;
+    let needs_note: Vec<&str> = Action::ALL
+        .iter()
+        .filter(|a| a.needs_note())
+        .map(|a| a.as_str())
+        .collect();
+    let live = detail.jobs.iter().any(|j| j.state == "queued" || j.state == "running");
+    let any_needs_note = detail.actions.iter().any(|a| needs_note.contains(&a.as_str()));
+    // Per-host status means something once the ticket ships (or shipped).
+    let shipping = matches!(
+        detail.state.as_str(),
+        "releasing" | "released" | "rolling_back" | "rolled_back"
+    ) || (detail.state == "failed" && detail.version.is_some());
+    let progress = state
+        .i18n
+        .text(ctx.lang, "ticket.approvals_of")
+        .replace("{n}", &detail.approvals.len().to_string())
+        .replace("{m}", &detail.approvals_required.to_string());
+    let mut c = Context::new();
+    c.insert("progress", &progress);
+    c.insert("t_", &detail);
+    c.insert("needs_note", &needs_note);
+    c.insert("live", &live);
+    c.insert("any_needs_note", &any_needs_note);
+    c.insert("shipping", &shipping);
+    c.insert("action_error", &action_error);
+    c.insert("is_admin", &ctx.viewer.as_ref().is_some_and(|u| u.is_admin));
+    Ok(render(ctx, state, "ticket.html", c, status))
+}
+
+#[get("/tickets/{id}")]
+async fn ticket_page(ctx: PageCtx, state: web::Data<AppState>, id: web::Path<i64>) -> HttpResponse {
+    let r = show_ticket(&ctx, &state, id.into_inner(), None, StatusCode::OK).await;
+    page(&ctx, &state, r)
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    lock_version: Option<i32>,
+    #[serde(default)]
+    emergency_override: Option<String>,
+}
+
+#[post("/tickets/{id}/action")]
+async fn ticket_action(
+    ctx: PageCtx,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: web::Form<ActionForm>,
+) -> HttpResponse {
+    let id = id.into_inner();
+    let r = async {
+        let reader = state.reader(ctx.user()?.clone());
+        ctx.check_csrf(&form.csrf)?;
+        let body = ActionBody {
+            note: Some(form.note.clone()).filter(|n| !n.trim().is_empty()),
+            emergency_override: form.emergency_override.is_some(),
+            lock_version: form.lock_version,
+            revert_switched: false,
+        };
+        let action = form.action.clone();
+        let done = state
+            .db_then_wake(move |conn| api::apply_action(conn, &reader, id, &action, body))
+            .await;
+        match done {
+            Ok(_) => Ok(redirect(&format!("/tickets/{id}"))),
+            Err(e @ (AppError::NotFound(_) | AppError::Internal(_))) => Err(e),
+            Err(e) => {
+                let status = e.code().1;
+                show_ticket(&ctx, &state, id, Some(e.public_message()), status).await
+            }
+        }
+    }
+    .await;
+    page(&ctx, &state, r)
+}
