@@ -22,12 +22,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use diesel::RunQueryDsl;
 use slipway::jobs::stage::Stage;
-use slipway::jobs::svn_access::SvnAccess;
 use slipway::jobs::{Registry, Waker, Worker, WorkerOptions};
 use slipway::service::import;
 use slipway::service::tickets::{self, ActorRef, NewRelease};
 use slipway::service::users::{self, NewAccount};
 use slipway::store::{self, jobs as queue, migrate, tickets as ticket_rows, DbLocation, Pool, PoolOptions};
+use slipway::vcs::svn_access::SvnAccess;
 
 use common_svn::SvnRepo;
 

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::process::CancelFlag;
 use crate::store::models::JobRow;
 use crate::store::Pool;
-use crate::vcs::process::CancelFlag;
 
 use super::log::JobLog;
 

@@ -12,8 +12,6 @@ pub mod handler;
 pub mod job;
 pub mod lease;
 pub mod log;
-/// Old path of [`announce`], removed after the merge.
-pub use announce as notify;
 pub mod orphans;
 pub mod pipeline;
 pub mod release;
@@ -22,8 +20,6 @@ pub mod rollback;
 pub mod secrets;
 mod ship_record;
 pub mod stage;
-/// Old path of [`crate::vcs::svn_access`], removed after the merge.
-pub use crate::vcs::svn_access;
 pub mod svn_failure;
 pub mod svn_poll;
 pub mod transient;

@@ -25,9 +25,6 @@ use crate::store::svn::{self as history, SvnRevisionRow};
 use crate::store::{projects, tickets as ticket_rows, users, DbConn};
 use crate::vcs::{OutputLine, ProcessSpec, Signature, SnapshotRepo, SvnAccess};
 
-/// Old path of [`crate::vcs::snapshot_repo_path`], removed after the merge.
-pub use crate::vcs::snapshot_repo_path;
-
 use super::handler::{Handler, JobContext, JobError};
 use super::log::JobLog;
 use super::svn_failure::classify;
@@ -211,8 +208,8 @@ impl Handler for Stage {
         let revision = self.update_staging(&loaded, &mut ctx.log, &ctx.cancel)?;
         ctx.log.info(&format!("staging is at r{revision}"));
         self.build(&loaded.project, &mut ctx.log, &ctx.cancel)?;
-        let repo =
-            SnapshotRepo::open_or_init(&snapshot_repo_path(&ctx.data_dir, &loaded.project.name)).map_err(retry)?;
+        let repo = SnapshotRepo::open_or_init(&crate::vcs::snapshot_repo_path(&ctx.data_dir, &loaded.project.name))
+            .map_err(retry)?;
         let excludes: Vec<String> = loaded
             .project
             .excludes

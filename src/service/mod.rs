@@ -10,8 +10,6 @@ pub mod facts;
 pub mod import;
 pub mod lookups;
 pub mod mail_prefs;
-/// Old path of [`mail_prefs`], removed after the merge.
-pub use mail_prefs as notify;
 pub mod password;
 pub mod probes;
 pub mod queries;

@@ -13,12 +13,10 @@
 //! See docs/design.md#layers.
 
 pub mod git;
-/// Old path of [`crate::process`], removed after the merge.
-pub use crate::process;
 pub mod svn;
 pub mod svn_access;
 
+pub use crate::process::{Background, OutputLine, ProcessError, ProcessOutcome, ProcessSpec, Stream};
 pub use git::{snapshot_repo_path, GitError, IgnoreRules, Signature, Snapshot, SnapshotRepo, STAGING_REF};
-pub use process::{Background, OutputLine, ProcessError, ProcessOutcome, ProcessSpec, Stream};
 pub use svn::{ChangedPath, SvnClient, SvnCredentials, SvnError, SvnListEntry, SvnLogEntry, WcInfo};
 pub use svn_access::{SvnAccess, SvnAccessError};

@@ -159,7 +159,7 @@ async fn show_prefs(ctx: &PageCtx, state: &AppState, saved: bool) -> HttpRespons
     };
     let email = user.email.clone();
     let prefs = state
-        .db(move |conn| Ok(crate::service::notify::preferences(conn, user.id)?))
+        .db(move |conn| Ok(crate::service::mail_prefs::preferences(conn, user.id)?))
         .await;
     match prefs {
         Ok(prefs) => {
@@ -194,7 +194,7 @@ async fn save_prefs(ctx: PageCtx, state: web::Data<AppState>, body: web::Bytes) 
         return error_page(&ctx, &state, e);
     }
     let saved = state
-        .db(move |conn| Ok(crate::service::notify::set_preferences(conn, user.id, &on)?))
+        .db(move |conn| Ok(crate::service::mail_prefs::set_preferences(conn, user.id, &on)?))
         .await;
     match saved {
         Ok(()) => show_prefs(&ctx, &state, true).await,

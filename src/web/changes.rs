@@ -104,7 +104,7 @@ pub fn production_changes(data_dir: &Path, view: &TicketView, inputs: DiffInputs
         return Some(out);
     }
     let from = inputs.from;
-    let path = crate::jobs::stage::snapshot_repo_path(data_dir, &project.name);
+    let path = crate::vcs::snapshot_repo_path(data_dir, &project.name);
     if !path.join("HEAD").exists() {
         out.error = Some("the project's snapshot repository does not exist yet".into());
         return Some(out);

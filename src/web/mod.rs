@@ -59,7 +59,7 @@ pub struct AppState {
     /// that do not need it.
     pub data_dir: Option<std::path::PathBuf>,
     /// SVN access for the path picker; `None` when not configured.
-    pub svn: Option<crate::jobs::svn_access::SvnAccess>,
+    pub svn: Option<crate::vcs::svn_access::SvnAccess>,
     /// Who reads which project (`auth.visibility`).
     pub visibility: crate::service::Visibility,
 }
@@ -71,7 +71,7 @@ impl AppState {
         let secure = config.public_url().starts_with("https://");
         let mut state = Self::new(pool, &secret, config.auth.session_hours, secure)?;
         state.data_dir = Some(config.data_dir.clone());
-        state.svn = Some(crate::jobs::svn_access::SvnAccess::from_config(config));
+        state.svn = Some(crate::vcs::svn_access::SvnAccess::from_config(config));
         state.visibility = config.auth.visibility;
         state.proxies =
             client_addr::TrustedProxies::parse(&config.server.trusted_proxies).map_err(|e| e.to_string())?;

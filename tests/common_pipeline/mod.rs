@@ -9,13 +9,13 @@ use std::time::Duration;
 use chrono::Utc;
 use slipway::jobs::release::{Release, Rollback};
 use slipway::jobs::stage::Stage;
-use slipway::jobs::svn_access::SvnAccess;
 use slipway::jobs::svn_poll::SvnPoll;
 use slipway::jobs::worker::JobOutcome;
 use slipway::jobs::{Registry, Waker, Worker, WorkerOptions};
 use slipway::service::tickets::{self, ActorRef, NewRelease};
 use slipway::store::models::TicketRow;
 use slipway::store::{jobs as queue, tickets as ticket_rows};
+use slipway::vcs::svn_access::SvnAccess;
 use slipway::vcs::SvnCredentials;
 
 use crate::common::TestDb;
