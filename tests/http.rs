@@ -11,7 +11,7 @@ use diesel::RunQueryDsl;
 use serde_json::{json, Value};
 use slipway::domain::Action;
 use slipway::service::tickets::{self, ActionInput, ActorRef, NewRelease, Snapshot};
-use slipway::web::{auth, configure, AppState};
+use slipway::web::{configure, session, AppState};
 
 use common::app::TestApp;
 use common::TestDb;
@@ -67,7 +67,10 @@ fn uid(db: &TestDb, name: &str) -> i64 {
 }
 
 fn bearer(state: &AppState, db: &TestDb, name: &str) -> String {
-    format!("Bearer {}", auth::issue(state, uid(db, name), "api").expect("token").0)
+    format!(
+        "Bearer {}",
+        session::issue(state, uid(db, name), "api").expect("token").0
+    )
 }
 
 /// A rollback ticket requested by `dev` (after two releases), in `to`
@@ -496,11 +499,11 @@ fn sign_in_pages_csrf_and_forms(db: &TestDb) {
             csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
             "{csp}"
         );
-        let csrf = cookie(&res, auth::CSRF_COOKIE).expect("csrf cookie");
+        let csrf = cookie(&res, session::CSRF_COOKIE).expect("csrf cookie");
         let login = |user: &str, pw: &str, token: &str| {
             test::TestRequest::post()
                 .uri("/login")
-                .cookie(actix_web::cookie::Cookie::new(auth::CSRF_COOKIE, csrf.clone()))
+                .cookie(actix_web::cookie::Cookie::new(session::CSRF_COOKIE, csrf.clone()))
                 .set_form([
                     ("username", user),
                     ("password", pw),
@@ -531,7 +534,7 @@ fn sign_in_pages_csrf_and_forms(db: &TestDb) {
         );
         let res = test::call_service(&app, login("dev", "password-1234", &csrf)).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
-        let session = cookie(&res, auth::SESSION_COOKIE).expect("session cookie");
+        let session = cookie(&res, session::SESSION_COOKIE).expect("session cookie");
         let set = res
             .headers()
             .get_all(header::SET_COOKIE)
@@ -543,8 +546,8 @@ fn sign_in_pages_csrf_and_forms(db: &TestDb) {
             "{set:?}"
         );
         let with = |req: test::TestRequest| {
-            req.cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session.clone()))
-                .cookie(actix_web::cookie::Cookie::new(auth::CSRF_COOKIE, csrf.clone()))
+            req.cookie(actix_web::cookie::Cookie::new(session::SESSION_COOKIE, session.clone()))
+                .cookie(actix_web::cookie::Cookie::new(session::CSRF_COOKIE, csrf.clone()))
         };
         // Every page renders.
         let id = ticket_in(db, "dev", "tested");
@@ -622,11 +625,11 @@ fn admin_pages_and_forms(db: &TestDb) {
     let state = setup(db, 1);
     actix_web::rt::System::new().block_on(async {
         let app = app!(state);
-        let session = auth::issue(&state, uid(db, "admin"), "session").expect("session").0;
+        let session = session::issue(&state, uid(db, "admin"), "session").expect("session").0;
         let csrf = "0123456789abcdef0123456789abcdef".to_owned();
         let with = |req: test::TestRequest| {
-            req.cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session.clone()))
-                .cookie(actix_web::cookie::Cookie::new(auth::CSRF_COOKIE, csrf.clone()))
+            req.cookie(actix_web::cookie::Cookie::new(session::SESSION_COOKIE, session.clone()))
+                .cookie(actix_web::cookie::Cookie::new(session::CSRF_COOKIE, csrf.clone()))
         };
         for path in [
             "/admin/users",
@@ -807,7 +810,7 @@ fn staging_url_once_staged(db: &TestDb) {
     let state = setup(db, 1);
     actix_web::rt::System::new().block_on(async {
         let app = app!(state);
-        let session = auth::issue(&state, uid(db, "tester"), "session").expect("session").0;
+        let session = session::issue(&state, uid(db, "tester"), "session").expect("session").0;
         let url = "http://staging.example/shop/";
         for (to, shown) in [("submitted", false), ("staged", true), ("tested", true)] {
             let id = ticket_in(db, "dev", to);
@@ -820,7 +823,7 @@ fn staging_url_once_staged(db: &TestDb) {
             assert_eq!(body["staging_url"], want, "{to}: {body}");
             let req = test::TestRequest::get()
                 .uri(&format!("/tickets/{id}"))
-                .cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session.clone()))
+                .cookie(actix_web::cookie::Cookie::new(session::SESSION_COOKIE, session.clone()))
                 .to_request();
             let html = String::from_utf8(test::call_and_read_body(&app, req).await.to_vec()).expect("utf8");
             assert_eq!(html.contains("id=\"staging-url\""), shown, "{to}");
@@ -847,10 +850,10 @@ fn emergency_override_in_a_freeze(db: &TestDb) {
         .execute(&mut db.conn())
         .expect("freeze");
         let page = |user: &str| {
-            let session = auth::issue(&state, uid(db, user), "session").expect("session").0;
+            let session = session::issue(&state, uid(db, user), "session").expect("session").0;
             test::TestRequest::get()
                 .uri(&format!("/tickets/{id}"))
-                .cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session))
+                .cookie(actix_web::cookie::Cookie::new(session::SESSION_COOKIE, session))
                 .to_request()
         };
         let html = String::from_utf8(test::call_and_read_body(&app, page("dev")).await.to_vec()).expect("utf8");

@@ -168,7 +168,7 @@ fn login_next_never_leaves_the_site(db: &TestDb) {
                 test::TestRequest::post()
                     .uri("/login")
                     .peer_addr("192.0.2.1:1".parse().expect("peer"))
-                    .cookie(actix_web::cookie::Cookie::new(slipway::web::auth::CSRF_COOKIE, csrf))
+                    .cookie(actix_web::cookie::Cookie::new(slipway::web::session::CSRF_COOKIE, csrf))
                     .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
                     .set_payload(format!("username=dev&password=password-1234&csrf={csrf}&next={raw}"))
                     .to_request(),
@@ -182,7 +182,7 @@ fn login_next_never_leaves_the_site(db: &TestDb) {
                 &app,
                 test::TestRequest::post()
                     .uri("/language")
-                    .cookie(actix_web::cookie::Cookie::new(slipway::web::auth::CSRF_COOKIE, csrf))
+                    .cookie(actix_web::cookie::Cookie::new(slipway::web::session::CSRF_COOKIE, csrf))
                     .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
                     .set_payload(format!("lang=en&csrf={csrf}&back={raw}"))
                     .to_request(),

@@ -30,7 +30,7 @@ use slipway::notify::templates;
 use slipway::service::tickets::{self, ActionInput, ActorRef, NewRelease, Snapshot};
 use slipway::store::schema::users;
 use slipway::store::{notify as notify_store, tickets as ticket_rows};
-use slipway::web::{auth, configure, AppState};
+use slipway::web::{configure, session, AppState};
 
 use common::TestDb;
 
@@ -523,10 +523,10 @@ fn expired_stale_foreign_and_self_approval_links_are_refused(db: &TestDb) {
         let res = test::call_service(&app, test::TestRequest::get().uri(&expired).to_request()).await;
         assert_eq!(res.status(), StatusCode::GONE);
         // Opened while signed in as someone else.
-        let session = auth::issue(&state, cast.id("lead3"), "session").expect("session").0;
+        let session = session::issue(&state, cast.id("lead3"), "session").expect("session").0;
         let req = test::TestRequest::post()
             .uri(&replayed)
-            .cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session))
+            .cookie(actix_web::cookie::Cookie::new(session::SESSION_COOKIE, session))
             .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
             .set_payload(format!("token={}&note=", replayed.trim_start_matches("/approve/")))
             .to_request();
@@ -805,11 +805,11 @@ fn the_profile_page_turns_kinds_off(db: &TestDb) {
     let state = app_state(db);
     actix_web::rt::System::new().block_on(async {
         let app = test::init_service(App::new().configure(configure(state.clone()))).await;
-        let session = auth::issue(&state, cast.id("tester"), "session").expect("session").0;
+        let session = session::issue(&state, cast.id("tester"), "session").expect("session").0;
         let csrf = "0123456789abcdef0123456789abcdef";
         let cookies = |req: test::TestRequest| {
-            req.cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session.clone()))
-                .cookie(actix_web::cookie::Cookie::new(auth::CSRF_COOKIE, csrf))
+            req.cookie(actix_web::cookie::Cookie::new(session::SESSION_COOKIE, session.clone()))
+                .cookie(actix_web::cookie::Cookie::new(session::CSRF_COOKIE, csrf))
         };
         let res = test::call_service(
             &app,

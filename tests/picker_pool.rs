@@ -15,7 +15,7 @@ use actix_web::http::StatusCode;
 use actix_web::{test, web, App};
 use slipway::store::{self, Backend, DbLocation, PoolOptions};
 use slipway::vcs::SvnAccess;
-use slipway::web::{auth, configure, AppState};
+use slipway::web::{configure, session, AppState};
 
 use common::TestDb;
 use common_svn::SvnRepo;
@@ -84,13 +84,13 @@ developers = ["dev"]
     let dev = slipway::store::listing::user_id(&mut db.conn(), "dev")
         .expect("query")
         .expect("dev");
-    let session = auth::issue(&state, dev, "session").expect("session").0;
+    let session = session::issue(&state, dev, "session").expect("session").0;
     actix_web::rt::System::new().block_on(async {
         let app = test::init_service(App::new().configure(configure(state.clone()))).await;
         let get = |uri: &str| {
             test::TestRequest::get()
                 .uri(uri)
-                .cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session.clone()))
+                .cookie(actix_web::cookie::Cookie::new(session::SESSION_COOKIE, session.clone()))
                 .to_request()
         };
         let started = Instant::now();

@@ -110,20 +110,20 @@ impl Shop<'_> {
 /// The ticket page (HTML, in `lang`) and `GET /api/v1/tickets/{id}` as `user` sees them.
 fn ticket_page(db: &TestDb, id: i64, user: i64, lang: &str) -> (String, serde_json::Value) {
     use actix_web::{http::header, test, web, App};
-    use slipway::web::{auth, configure, AppState};
+    use slipway::web::{configure, session, AppState};
     actix_web::rt::System::new().block_on(async {
         let state = web::Data::new(
             AppState::new(db.pool.clone(), b"0123456789abcdef0123456789abcdef", 12, false).expect("state"),
         );
         let app = test::init_service(App::new().configure(configure(state.clone()))).await;
-        let session = auth::issue(&state, user, "session").expect("session").0;
+        let session = session::issue(&state, user, "session").expect("session").0;
         let req = test::TestRequest::get()
             .uri(&format!("/tickets/{id}"))
-            .cookie(actix_web::cookie::Cookie::new(auth::SESSION_COOKIE, session))
+            .cookie(actix_web::cookie::Cookie::new(session::SESSION_COOKIE, session))
             .insert_header((header::ACCEPT_LANGUAGE, lang))
             .to_request();
         let html = String::from_utf8(test::call_and_read_body(&app, req).await.to_vec()).expect("utf8");
-        let token = auth::issue(&state, user, "api").expect("token").0;
+        let token = session::issue(&state, user, "api").expect("token").0;
         let req = test::TestRequest::get()
             .uri(&format!("/api/v1/tickets/{id}"))
             .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))

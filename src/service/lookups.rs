@@ -126,3 +126,44 @@ pub fn ticket_by_version(conn: &mut DbConn, project_id: i64, version: i64) -> Se
 pub fn tokens_of(conn: &mut DbConn, user_id: i64) -> ServiceResult<Vec<TokenRow>> {
     Ok(tokens::of_user(conn, user_id)?)
 }
+
+/// A project with what its page shows beside the row: members, host groups
+/// and freeze windows (described).
+#[derive(Debug, Clone)]
+pub struct ProjectFacts {
+    /// The project.
+    pub project: ProjectRow,
+    /// Members: (username, role).
+    pub members: Vec<(String, String)>,
+    /// Its host groups' names.
+    pub host_groups: Vec<String>,
+    /// Its freeze windows, each described (`label (window)`).
+    pub freeze: Vec<String>,
+}
+
+/// The project called `name` with its members, host groups and freeze windows.
+pub fn project_facts(conn: &mut DbConn, name: &str) -> ServiceResult<ProjectFacts> {
+    let project = project_by_name(conn, name)?.ok_or_else(|| super::ServiceError::not_found("project", name))?;
+    let members = members(conn, project.id)?;
+    let host_groups = project_host_groups(conn, project.id)?;
+    let rows = freeze_windows(conn, project.id)?;
+    let cal = super::facts::freeze_calendar(&project, &rows)?;
+    let freeze = cal
+        .windows
+        .iter()
+        .zip(rows.iter())
+        .map(|(w, r)| {
+            if r.label.is_empty() {
+                w.to_string()
+            } else {
+                format!("{} ({w})", r.label)
+            }
+        })
+        .collect();
+    Ok(ProjectFacts {
+        project,
+        members,
+        host_groups,
+        freeze,
+    })
+}

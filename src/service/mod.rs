@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod approval_links;
+pub mod changes;
 pub mod error;
 pub mod facts;
 pub mod import;
@@ -16,6 +17,7 @@ pub mod queries;
 pub mod reads;
 pub mod recovery;
 mod renumber;
+pub mod requests;
 pub mod rows;
 pub mod sessions;
 pub mod settings;

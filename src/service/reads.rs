@@ -57,3 +57,67 @@ pub fn guard_project_name(conn: &mut DbConn, reader: &Reader, name: &str) -> Ser
         Err(_) => Ok(()),
     }
 }
+
+/// A ticket list query by names, its parameters already checked.
+#[derive(Debug, Clone, Default)]
+pub struct TicketQuery {
+    /// Only these states (empty: all).
+    pub states: Vec<String>,
+    /// Page size.
+    pub limit: i64,
+    /// Oldest first instead of newest first.
+    pub oldest_first: bool,
+    /// Only this project (by name).
+    pub project: Option<String>,
+    /// Only this submitter (by user name).
+    pub submitter: Option<String>,
+    /// The id the previous page ended at.
+    pub cursor: Option<i64>,
+}
+
+/// One page of the tickets matching `query` that the reader sees, and the
+/// cursor of the next page (keyset pagination on the id; `None` on the last
+/// page). An unknown project or submitter matches nothing.
+pub fn ticket_page(
+    conn: &mut DbConn,
+    reader: &Reader,
+    query: TicketQuery,
+) -> ServiceResult<(Vec<TicketListRow>, Option<i64>)> {
+    let project_id = match &query.project {
+        Some(p) => match listing::project_id(conn, p)? {
+            Some(id) => Some(id),
+            None => return Ok((vec![], None)),
+        },
+        None => None,
+    };
+    let submitter_id = match &query.submitter {
+        Some(u) => match listing::user_id(conn, u)? {
+            Some(id) => Some(id),
+            None => return Ok((vec![], None)),
+        },
+        None => None,
+    };
+    let filter = TicketFilter {
+        project_id,
+        states: query.states,
+        submitter_id,
+        cursor: query.cursor,
+        oldest_first: query.oldest_first,
+        limit: query.limit,
+        projects: None,
+    };
+    let (rows, more) = tickets(conn, reader, filter)?;
+    let next_cursor = if more { rows.last().map(|r| r.id) } else { None };
+    Ok((rows, next_cursor))
+}
+
+/// [`ticket_page`] and the names of the projects the reader sees (the
+/// ticket list page's filter), in one call.
+pub fn ticket_list_page(
+    conn: &mut DbConn,
+    reader: &Reader,
+    query: TicketQuery,
+) -> ServiceResult<(Vec<TicketListRow>, Option<i64>, Vec<String>)> {
+    let (rows, next) = ticket_page(conn, reader, query)?;
+    Ok((rows, next, project_names(conn, reader)?))
+}

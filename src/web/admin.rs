@@ -14,9 +14,9 @@ use crate::service::admin::{self as admin_service, FreezeSetting, ProjectSetting
 use crate::service::lookups;
 use crate::service::users::{self as user_service, NewAccount};
 
-use super::auth::PageCtx;
 use super::error::AppError;
-use super::pages::{page, redirect, render};
+use super::extract::PageCtx;
+use super::render::{page, redirect, render};
 use super::view;
 use super::AppState;
 
@@ -225,8 +225,8 @@ async fn projects_page(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse
             .db(|conn| {
                 lookups::project_names(conn)?
                     .iter()
-                    .map(|n| view::load_project(conn, n))
-                    .collect::<Result<Vec<_>, _>>()
+                    .map(|n| Ok(view::ProjectOut::from(lookups::project_facts(conn, n)?)))
+                    .collect::<Result<Vec<_>, AppError>>()
             })
             .await?;
         let mut c = Context::new();
@@ -489,7 +489,7 @@ async fn save_project(
         Err(e) => Err(e),
     };
     match result {
-        Ok(name) => Ok(redirect(&format!("/projects/{}", super::pages::urlencode(&name)))),
+        Ok(name) => Ok(redirect(&format!("/projects/{}", super::render::urlencode(&name)))),
         Err(e) if matches!(e.code().1, StatusCode::BAD_REQUEST | StatusCode::CONFLICT) => {
             let mut errors = BTreeMap::new();
             errors.insert(e.field().unwrap_or_else(|| "name".into()), e.public_message());
@@ -513,7 +513,7 @@ async fn project_form_edit(ctx: PageCtx, state: web::Data<AppState>, name: web::
         let name = name.into_inner();
         let form = state
             .db(move |conn| {
-                let p = view::load_project(conn, &name)?;
+                let p = view::ProjectOut::from(lookups::project_facts(conn, &name)?);
                 let id = lookups::project_id(conn, &name)?.unwrap_or_default();
                 let rows = lookups::freeze_windows(conn, id)?;
                 Ok(ProjectForm::from_project(&p, &rows))

@@ -30,8 +30,8 @@ use tera::Context;
 use crate::notify::links::{self, LinkClaims, LinkError};
 use crate::service::approval_links::{self, LinkVerdict};
 
-use super::auth::PageCtx;
-use super::pages::{error_page, render};
+use super::extract::PageCtx;
+use super::render::{error_page, render};
 use super::AppState;
 
 /// Registers `/approve/{token}`.

@@ -1,7 +1,7 @@
 //! The one error type handlers return, and how it maps to HTTP answers:
 //! JSON `{"error": {"code", "message", "field"?}}` with 400/401/403/404/409/429/500.
 //! Internal errors are logged with detail and answered without it. Pages
-//! render the same errors as HTML (see `pages::error_page`).
+//! render the same errors as HTML (see `render::error_page`).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};

@@ -14,8 +14,8 @@ use utoipa::ToSchema;
 
 use crate::service::{reads, Reader};
 
-use super::auth::{ApiUser, PageCtx};
 use super::error::{AppError, ErrorBody};
+use super::extract::{ApiUser, PageCtx};
 use super::view::ts;
 use super::AppState;
 

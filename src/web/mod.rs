@@ -13,14 +13,18 @@ pub mod auth;
 pub mod changes;
 pub mod client_addr;
 pub mod error;
+pub mod extract;
 pub mod health;
 pub mod i18n;
+pub mod input;
 pub mod live;
 pub mod metrics;
 pub mod ops;
 pub mod pages;
 pub mod picker;
 pub mod redirect;
+pub mod render;
+pub mod session;
 pub mod templates;
 pub mod throttle;
 pub mod view;
@@ -40,7 +44,7 @@ pub struct AppState {
     /// The templates.
     pub tera: Tera,
     /// Session and API token signing.
-    pub keys: auth::Keys,
+    pub keys: session::Keys,
     /// Hours a session (and an API JWT) lasts.
     pub session_hours: u32,
     /// Whether cookies carry `Secure` (the public URL is https).
@@ -67,7 +71,7 @@ pub struct AppState {
 impl AppState {
     /// The state for `serve`: signing key from the config or `<data_dir>/jwt.key`.
     pub fn from_config(pool: Pool, config: &Config) -> Result<Self, String> {
-        let secret = auth::signing_key(config)?;
+        let secret = session::signing_key(config)?;
         let secure = config.public_url().starts_with("https://");
         let mut state = Self::new(pool, &secret, config.auth.session_hours, secure)?;
         state.data_dir = Some(config.data_dir.clone());
@@ -83,7 +87,7 @@ impl AppState {
         Ok(Self {
             pool,
             tera: templates::load().map_err(|e| format!("templates: {e:?}"))?,
-            keys: auth::Keys::new(secret),
+            keys: session::Keys::new(secret),
             session_hours: session_hours.max(1),
             secure_cookies,
             limiter: throttle::LoginThrottle::default(),

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::SvnPath;
 use crate::service::lookups;
 
-use super::auth::PageCtx;
 use super::error::AppError;
+use super::extract::PageCtx;
 use super::AppState;
 
 /// Registers the picker's endpoint.

@@ -29,7 +29,7 @@ use slipway::jobs::worker::JobOutcome;
 use slipway::jobs::{Registry, Waker, Worker, WorkerOptions};
 use slipway::service::Visibility;
 use slipway::store::Backend;
-use slipway::web::{auth, configure, AppState};
+use slipway::web::{configure, session, AppState};
 
 use super::TestDb;
 
@@ -174,7 +174,7 @@ impl<'a> TestApp<'a> {
 
     /// A client calling the API as `name` (`Authorization: Bearer …`).
     pub fn api(&self, name: &str) -> Client<'_, 'a> {
-        let token = auth::issue(&self.state, self.uid(name), "api").expect("api token").0;
+        let token = session::issue(&self.state, self.uid(name), "api").expect("api token").0;
         Client {
             app: self,
             auth: Auth::Bearer(format!("Bearer {token}")),
@@ -184,7 +184,9 @@ impl<'a> TestApp<'a> {
     /// A client calling pages as `name` signed in (session and CSRF
     /// cookies; forms get the CSRF field).
     pub fn browser(&self, name: &str) -> Client<'_, 'a> {
-        let session = auth::issue(&self.state, self.uid(name), "session").expect("session").0;
+        let session = session::issue(&self.state, self.uid(name), "session")
+            .expect("session")
+            .0;
         Client {
             app: self,
             auth: Auth::Session(session),
@@ -251,8 +253,8 @@ impl Client<'_, '_> {
             Auth::None => req,
             Auth::Bearer(token) => req.insert_header((header::AUTHORIZATION, token.clone())),
             Auth::Session(session) => req
-                .cookie(Cookie::new(auth::SESSION_COOKIE, session.clone()))
-                .cookie(Cookie::new(auth::CSRF_COOKIE, CSRF)),
+                .cookie(Cookie::new(session::SESSION_COOKIE, session.clone()))
+                .cookie(Cookie::new(session::CSRF_COOKIE, CSRF)),
         }
     }
 

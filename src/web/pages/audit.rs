@@ -10,9 +10,9 @@ use crate::service::lookups;
 use crate::service::rows::AuditFilter;
 use crate::service::{reads, Reader};
 
-use super::{page, render, urlencode};
-use crate::web::auth::PageCtx;
 use crate::web::error::AppError;
+use crate::web::extract::PageCtx;
+use crate::web::render::{page, render, urlencode};
 use crate::web::view::AuditOut;
 use crate::web::AppState;
 

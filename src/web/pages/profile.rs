@@ -8,10 +8,11 @@ use tera::Context;
 use crate::service::admin as admin_service;
 use crate::service::lookups;
 
-use super::{page, redirect, render};
-use crate::web::auth::{lang_cookie, PageCtx};
 use crate::web::error::AppError;
+use crate::web::extract::PageCtx;
 use crate::web::i18n::Lang;
+use crate::web::render::{page, redirect, render};
+use crate::web::session::lang_cookie;
 use crate::web::view::ts;
 use crate::web::AppState;
 

@@ -10,9 +10,9 @@ use crate::service::lookups;
 use crate::service::reads;
 use crate::service::tickets::{self as ticket_service, ActorRef};
 
-use super::{page, redirect, render};
-use crate::web::auth::PageCtx;
 use crate::web::error::AppError;
+use crate::web::extract::PageCtx;
+use crate::web::render::{page, redirect, render};
 use crate::web::view::{self, ts, TicketSummary};
 use crate::web::AppState;
 
@@ -39,7 +39,7 @@ async fn project_page(ctx: PageCtx, state: web::Data<AppState>, name: web::Path<
         let (project, released, may_request, hosts) = state
             .db(move |conn| {
                 let row = reader.project(conn, &name)?;
-                let project = view::load_project(conn, &name)?;
+                let project = view::ProjectOut::from(lookups::project_facts(conn, &name)?);
                 let format = crate::domain::VersionFormat::parse(&row.version_format).unwrap_or_default();
                 let lookups::ReleaseHistory {
                     released: rows,

@@ -10,13 +10,13 @@ use tera::Context;
 
 use crate::domain::Action;
 use crate::service::lookups;
-use crate::service::reads;
-use crate::service::tickets::{self as ticket_service, ActorRef, NewRelease};
+use crate::service::tickets::NewRelease;
+use crate::service::{reads, requests};
 
-use super::{page, redirect, render, urlencode};
-use crate::web::api::{self, ActionBody, ListQuery};
-use crate::web::auth::PageCtx;
 use crate::web::error::AppError;
+use crate::web::extract::PageCtx;
+use crate::web::input::{ActionBody, ListQuery};
+use crate::web::render::{page, redirect, render, urlencode};
 use crate::web::view::TicketRowHtml;
 use crate::web::AppState;
 
@@ -33,13 +33,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn ticket_list(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<ListQuery>) -> HttpResponse {
     let r = async {
         let reader = state.reader(ctx.user()?.clone());
-        let plan = api::ListPlan::new(&q)?;
+        let query = q.plan()?;
         // One trip to the database pool for the page (this is the hot page).
         let (rows, next_cursor, names) = state
-            .db(move |conn| {
-                let (rows, next) = plan.run(conn, &reader)?;
-                Ok((rows, next, reads::project_names(conn, &reader)?))
-            })
+            .db(move |conn| Ok(reads::ticket_list_page(conn, &reader, query)?))
             .await?;
         let mut c = Context::new();
         let rows: Vec<TicketRowHtml> = rows.into_iter().map(TicketRowHtml::from).collect();
@@ -146,22 +143,17 @@ async fn new_ticket(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<Ne
         let reader = state.reader(user.clone());
         let submitted = state
             .db_then_wake(move |conn| {
-                reads::guard_project_name(conn, &reader, &project)?;
-                Ok(ticket_service::submit(
-                    conn,
-                    ActorRef::User(user.id),
-                    &NewRelease {
-                        project: &project,
-                        reason: &reason,
-                        svn_paths: &paths,
-                        svn_revision: revision,
-                    },
-                    Utc::now(),
-                )?)
+                let release = NewRelease {
+                    project: &project,
+                    reason: &reason,
+                    svn_paths: &paths,
+                    svn_revision: revision,
+                };
+                Ok(requests::submit(conn, &reader, &release, Utc::now())?)
             })
             .await;
         match submitted {
-            Ok(applied) => Ok(redirect(&format!("/tickets/{}", applied.ticket.id))),
+            Ok(view) => Ok(redirect(&format!("/tickets/{}", view.ticket.id))),
             Err(e) => {
                 let (_, status) = e.code();
                 if status == StatusCode::INTERNAL_SERVER_ERROR {
@@ -252,9 +244,9 @@ async fn ticket_action(
             lock_version: form.lock_version,
             revert_switched: false,
         };
-        let action = form.action.clone();
+        let input = body.input(&form.action, reader.user.id);
         let done = state
-            .db_then_wake(move |conn| api::apply_action(conn, &reader, id, &action, body))
+            .db_then_wake(move |conn| requests::act(conn, &reader, id, input, Utc::now()))
             .await;
         match done {
             Ok(_) => Ok(redirect(&format!("/tickets/{id}"))),

@@ -1,135 +1,15 @@
-//! What pages and the API show: serialisable views of tickets, events and
-//! projects, built from the service layer's rows and read models.
+//! One ticket with everything about it ([`TicketDetail`]): timeline,
+//! approvals, SVN commits, jobs, hosts, and what a failed release left.
 
-use chrono::{NaiveDateTime, SecondsFormat};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::VersionFormat;
-use crate::service::lookups;
+use crate::service::changes::{ProductionChanges, TicketFacts};
 use crate::service::queries::TicketView;
-use crate::service::rows::{AuditRow, ProjectRow, SvnRevisionRow, TicketListRow};
+use crate::service::rows::SvnRevisionRow;
 
-/// A UTC time as RFC 3339 (`2026-11-25T12:00:00Z`).
-pub fn ts(t: NaiveDateTime) -> String {
-    use chrono::{Datelike, Timelike};
-    if (0..=9999).contains(&t.year()) {
-        // The common case without chrono's format machinery (hot in lists).
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            t.year(),
-            t.month(),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        )
-    } else {
-        t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
-    }
-}
-
-/// A UTC time as pages show it without JavaScript (`2026-11-25 12:00 UTC`).
-pub fn utc_minutes(t: NaiveDateTime) -> String {
-    use chrono::{Datelike, Timelike};
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
-}
-
-/// A ticket in a list.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct TicketSummary {
-    /// Id.
-    pub id: i64,
-    /// Project name.
-    pub project: String,
-    /// `release` or `rollback`.
-    pub kind: String,
-    /// State.
-    pub state: String,
-    /// Why.
-    pub reason: String,
-    /// Who filed it.
-    pub submitter: String,
-    /// Release version number.
-    pub version: Option<i64>,
-    /// Rollback target version.
-    pub target_version: Option<i64>,
-    /// Filed (UTC).
-    pub created_at: String,
-    /// Last change (UTC).
-    pub updated_at: String,
-}
-
-impl From<TicketListRow> for TicketSummary {
-    fn from(r: TicketListRow) -> Self {
-        Self {
-            id: r.id,
-            project: r.project,
-            kind: r.kind,
-            state: r.state,
-            reason: r.reason,
-            submitter: r.submitter,
-            version: r.version,
-            target_version: r.target_version,
-            created_at: ts(r.created_at),
-            updated_at: ts(r.updated_at),
-        }
-    }
-}
-
-/// A ticket as the HTML lists show it: the reason shortened and the time
-/// formatted in Rust, which is much cheaper than tera filters per cell
-/// (the list page is the hot page).
-#[derive(Debug, Clone, Serialize)]
-pub struct TicketRowHtml {
-    /// The ticket.
-    #[serde(flatten)]
-    pub ticket: TicketSummary,
-    /// At most 80 characters of the reason.
-    pub reason_short: String,
-    /// `created_at` as `2026-11-25 12:00 UTC` (app.js shows local time).
-    pub created_utc: String,
-}
-
-/// The first `max` characters of `s`, with `…` when cut.
-pub fn shorten(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s.to_owned(),
-    }
-}
-
-impl From<TicketListRow> for TicketRowHtml {
-    fn from(r: TicketListRow) -> Self {
-        let reason_short = shorten(&r.reason, 80);
-        let created_utc = utc_minutes(r.created_at);
-        Self {
-            ticket: TicketSummary::from(r),
-            reason_short,
-            created_utc,
-        }
-    }
-}
-
-impl From<TicketSummary> for TicketRowHtml {
-    fn from(t: TicketSummary) -> Self {
-        let created_utc = chrono::DateTime::parse_from_rfc3339(&t.created_at)
-            .map(|d| d.to_utc().format("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_else(|_| t.created_at.clone());
-        Self {
-            reason_short: shorten(&t.reason, 80),
-            created_utc,
-            ticket: t,
-        }
-    }
-}
+use super::ts;
 
 /// One entry of a ticket's timeline.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -305,7 +185,7 @@ pub struct TicketDetail {
     pub staging_url_is_link: bool,
     /// The files that will change on production if this ticket ships
     /// (staged, tested or approved release tickets).
-    pub production_changes: Option<super::changes::ProductionChanges>,
+    pub production_changes: Option<ProductionChanges>,
     /// A failed release that switched hosts: which, and what retry and
     /// revert would do.
     pub recovery: Option<RecoveryOut>,
@@ -427,137 +307,32 @@ impl From<TicketView> for TicketDetail {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct AuditOut {
-    /// Project.
-    pub project: String,
-    /// The event.
-    #[serde(flatten)]
-    pub event: EventOut,
-}
-
-impl From<AuditRow> for AuditOut {
-    fn from(r: AuditRow) -> Self {
-        Self {
-            project: r.project,
-            event: EventOut {
-                id: r.event.id,
-                ticket_id: r.event.ticket_id,
-                action: r.event.action,
-                from_state: r.event.from_state,
-                to_state: r.event.to_state,
-                actor: r.actor,
-                note: r.event.note,
-                emergency_override: r.event.emergency_override,
-                at: ts(r.event.created_at),
-            },
-        }
-    }
-}
-
-/// A project and its settings.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ProjectOut {
-    /// Name.
-    pub name: String,
-    /// Free text.
-    pub description: String,
-    /// SVN URL.
-    pub svn_url: String,
-    /// Credentials entry name.
-    pub svn_credentials: Option<String>,
-    /// Staging working copy.
-    pub staging_dir: String,
-    /// Staging URL.
-    pub staging_url: String,
-    /// Build argv.
-    pub build_command: Vec<String>,
-    /// rsync excludes.
-    pub excludes: Vec<String>,
-    /// Tag format.
-    pub version_format: String,
-    /// Approvals needed.
-    pub approvals_required: i32,
-    /// Self-approval allowed.
-    pub allow_self_approval: bool,
-    /// Tester may approve.
-    pub tested_by_may_approve: bool,
-    /// Approval expiry in hours.
-    pub approval_expiry_hours: Option<i32>,
-    /// Local time offset.
-    pub utc_offset_minutes: i32,
-    /// What production runs (tag).
-    pub production: Option<String>,
-    /// Production version number.
-    pub production_version: Option<i64>,
-    /// Leads.
-    pub leads: Vec<String>,
-    /// Developers.
-    pub developers: Vec<String>,
-    /// Testers.
-    pub testers: Vec<String>,
-    /// Host groups.
-    pub host_groups: Vec<String>,
-    /// Freeze windows, described.
-    pub freeze: Vec<String>,
-}
-
-impl ProjectOut {
-    /// Builds the view from a row, its members (username, role), groups and windows.
-    pub fn new(p: ProjectRow, members: Vec<(String, String)>, host_groups: Vec<String>, freeze: Vec<String>) -> Self {
-        let format = VersionFormat::parse(&p.version_format).unwrap_or_default();
-        let of = |role: &str| {
-            members
-                .iter()
-                .filter(|(_, r)| r == role)
-                .map(|(u, _)| u.clone())
-                .collect::<Vec<_>>()
-        };
-        Self {
-            leads: of("lead"),
-            developers: of("developer"),
-            testers: of("tester"),
-            production: p.production_version.map(|v| format.render(v)),
-            production_version: p.production_version,
-            name: p.name,
-            description: p.description,
-            svn_url: p.svn_url,
-            svn_credentials: p.svn_credentials,
-            staging_dir: p.staging_dir,
-            staging_url: p.staging_url,
-            build_command: p.build_command.shown(),
-            excludes: p.excludes.shown(),
-            version_format: p.version_format,
-            approvals_required: p.approvals_required,
-            allow_self_approval: p.allow_self_approval,
-            tested_by_may_approve: p.tested_by_may_approve,
-            approval_expiry_hours: p.approval_expiry_minutes.map(|m| m / 60),
-            utc_offset_minutes: p.utc_offset_minutes,
-            host_groups,
-            freeze,
-        }
-    }
-}
-
-/// Loads a project with members, host groups and freeze windows.
-pub fn load_project(conn: &mut crate::service::DbConn, name: &str) -> Result<ProjectOut, super::AppError> {
-    let p = lookups::project_by_name(conn, name)?
-        .ok_or_else(|| super::AppError::NotFound(format!("project `{name}` not found")))?;
-    let members = lookups::members(conn, p.id)?;
-    let groups = lookups::project_host_groups(conn, p.id)?;
-    let rows = lookups::freeze_windows(conn, p.id)?;
-    let cal = crate::service::facts::freeze_calendar(&p, &rows)?;
-    let freeze = cal
-        .windows
-        .iter()
-        .zip(rows.iter())
-        .map(|(w, r)| {
-            if r.label.is_empty() {
-                w.to_string()
-            } else {
-                format!("{} ({w})", r.label)
+impl TicketDetail {
+    /// The detail from what [`crate::service::changes::ticket_facts`] read
+    /// and the production diff: hosts carry their shipping state, and a
+    /// failed release that switched hosts its recovery.
+    pub fn new(facts: TicketFacts, production_changes: Option<ProductionChanges>) -> Self {
+        let TicketFacts {
+            view,
+            recovery,
+            host_states,
+            ..
+        } = facts;
+        let format = VersionFormat::parse(&view.project.version_format).unwrap_or_default();
+        let mut detail = TicketDetail::from(view);
+        for host in &mut detail.hosts {
+            if let Some((_, state)) = host_states.iter().find(|(name, _)| *name == host.name) {
+                host.status.clone_from(state);
             }
-        })
-        .collect();
-    Ok(ProjectOut::new(p, members, groups, freeze))
+        }
+        detail.recovery = recovery.map(|r| RecoveryOut {
+            version_tag: format.render(r.version),
+            switched: r.switched,
+            not_switched: r.not_switched,
+            revert_tag: r.revert_to.map(|v| format.render(v)),
+            revert_version: r.revert_to,
+        });
+        detail.production_changes = production_changes;
+        detail
+    }
 }
