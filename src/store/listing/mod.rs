@@ -1,0 +1,18 @@
+//! Read-only queries behind the web pages and the JSON API: filtered,
+//! keyset-paginated ticket and event lists, names for ids, SVN history,
+//! job logs and the figures `/metrics` reports.
+//!
+//! One file per group of queries; everything is re-exported here, so
+//! callers name `store::listing::…`.
+
+mod events;
+mod figures;
+mod history;
+mod names;
+mod tickets;
+
+pub use events::*;
+pub use figures::*;
+pub use history::*;
+pub use names::*;
+pub use tickets::*;

@@ -1,0 +1,161 @@
+//! Ticket lists: the filtered, keyset-paginated list, a project's
+//! released tickets, tickets and approvals by id.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::store::db::DbConn;
+use crate::store::error::StoreResult;
+use crate::store::models::{ApprovalRow, TicketRow};
+use crate::store::schema::{approvals, projects, ticket_events, tickets, users};
+
+/// A ticket as lists show it.
+#[derive(Debug, Clone, Queryable)]
+pub struct TicketListRow {
+    /// Id.
+    pub id: i64,
+    /// Project name.
+    pub project: String,
+    /// `release` or `rollback`.
+    pub kind: String,
+    /// State name.
+    pub state: String,
+    /// Why.
+    pub reason: String,
+    /// Submitter's user name.
+    pub submitter: String,
+    /// Release version number.
+    pub version: Option<i64>,
+    /// Rollback target.
+    pub target_version: Option<i64>,
+    /// Created (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last changed (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// Filters of the ticket list (ids already resolved from names).
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    /// Only this project.
+    pub project_id: Option<i64>,
+    /// Only these states.
+    pub states: Vec<String>,
+    /// Only tickets filed by this user.
+    pub submitter_id: Option<i64>,
+    /// Keyset cursor: ids below (newest first) or above (oldest first) this.
+    pub cursor: Option<i64>,
+    /// Oldest first instead of newest first.
+    pub oldest_first: bool,
+    /// Page size.
+    pub limit: i64,
+    /// Only tickets of these projects (the reader's visible ones); `None`: any.
+    pub projects: Option<Vec<i64>>,
+}
+
+/// One page of tickets; `more` tells whether another page follows.
+pub fn tickets(conn: &mut DbConn, filter: &TicketFilter) -> StoreResult<(Vec<TicketListRow>, bool)> {
+    let mut query = tickets::table
+        .inner_join(projects::table)
+        .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
+        .select((
+            tickets::id,
+            projects::name,
+            tickets::kind,
+            tickets::state,
+            tickets::reason,
+            users::username,
+            tickets::version,
+            tickets::target_version,
+            tickets::created_at,
+            tickets::updated_at,
+        ))
+        .into_boxed();
+    if let Some(p) = filter.project_id {
+        query = query.filter(tickets::project_id.eq(p));
+    }
+    if let Some(ids) = &filter.projects {
+        query = query.filter(tickets::project_id.eq_any(ids.clone()));
+    }
+    if !filter.states.is_empty() {
+        query = query.filter(tickets::state.eq_any(filter.states.clone()));
+    }
+    if let Some(s) = filter.submitter_id {
+        query = query.filter(tickets::submitter_id.eq(s));
+    }
+    match (filter.cursor, filter.oldest_first) {
+        (Some(c), false) => query = query.filter(tickets::id.lt(c)),
+        (Some(c), true) => query = query.filter(tickets::id.gt(c)),
+        (None, _) => {}
+    }
+    query = if filter.oldest_first {
+        query.order(tickets::id.asc())
+    } else {
+        query.order(tickets::id.desc())
+    };
+    let mut rows: Vec<TicketListRow> = query.limit(filter.limit + 1).load(conn)?;
+    let more = rows.len() as i64 > filter.limit;
+    rows.truncate(filter.limit as usize);
+    Ok((rows, more))
+}
+
+/// A project's release tickets that got a version, newest first.
+pub fn released(conn: &mut DbConn, project_id: i64, limit: i64) -> StoreResult<Vec<TicketListRow>> {
+    Ok(tickets::table
+        .inner_join(projects::table)
+        .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
+        .filter(tickets::project_id.eq(project_id))
+        .filter(tickets::kind.eq("release"))
+        .filter(tickets::state.eq_any(["released", "rolled_back"]))
+        .order(tickets::version.desc())
+        .limit(limit)
+        .select((
+            tickets::id,
+            projects::name,
+            tickets::kind,
+            tickets::state,
+            tickets::reason,
+            users::username,
+            tickets::version,
+            tickets::target_version,
+            tickets::created_at,
+            tickets::updated_at,
+        ))
+        .load(conn)?)
+}
+
+/// Tickets by id (any order), for pages that decide over many at once.
+pub fn tickets_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<TicketRow>> {
+    Ok(tickets::table
+        .filter(tickets::id.eq_any(ids))
+        .select(TicketRow::as_select())
+        .load(conn)?)
+}
+
+/// The approvals of these tickets, oldest first.
+pub fn approvals_of_tickets(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<ApprovalRow>> {
+    Ok(approvals::table
+        .filter(approvals::ticket_id.eq_any(ids))
+        .order(approvals::id.asc())
+        .select(ApprovalRow::as_select())
+        .load(conn)?)
+}
+
+/// When each of these tickets last shipped (the `ship-succeeded` event).
+pub fn shipped_at(conn: &mut DbConn, ticket_ids: &[i64]) -> StoreResult<Vec<(i64, NaiveDateTime)>> {
+    Ok(ticket_events::table
+        .filter(ticket_events::ticket_id.eq_any(ticket_ids))
+        .filter(ticket_events::action.eq("ship-succeeded"))
+        .select((ticket_events::ticket_id, ticket_events::created_at))
+        .load(conn)?)
+}
+
+/// Approver names per ticket (all generations; the last counts).
+pub fn approvers_of(conn: &mut DbConn, ticket_ids: &[i64]) -> StoreResult<Vec<(i64, String, i32)>> {
+    Ok(approvals::table
+        .inner_join(users::table.on(users::id.eq(approvals::user_id)))
+        .filter(approvals::ticket_id.eq_any(ticket_ids))
+        .order(approvals::id.asc())
+        .select((approvals::ticket_id, users::username, approvals::generation))
+        .load(conn)?)
+}
