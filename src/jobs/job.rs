@@ -63,6 +63,32 @@ pub struct SvnPollJob {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogCleanupJob {}
 
+/// Tell people about an event (kind `notify`). Without `user_id` it fans
+/// out into one `notify` job per recipient and one [`WebhookJob`] per
+/// project webhook; with it, it sends one mail. Serialised
+/// deterministically: the fan-out looks for an existing job with the same
+/// payload ([`exists`]) before it enqueues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyJob {
+    /// The event told about.
+    pub event_id: i64,
+    /// The recipient (per-recipient jobs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Reminder level (1: approvers again; 2: also admins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<i32>,
+}
+
+/// Post one event to one project webhook (kind `webhook`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookJob {
+    /// The event posted.
+    pub event_id: i64,
+    /// The webhook.
+    pub webhook_id: i64,
+}
+
 impl Job for StageJob {
     const KIND: &'static str = JobKind::Stage.as_str();
 }
@@ -78,6 +104,12 @@ impl Job for SvnPollJob {
 impl Job for LogCleanupJob {
     const KIND: &'static str = "log-cleanup";
 }
+impl Job for NotifyJob {
+    const KIND: &'static str = "notify";
+}
+impl Job for WebhookJob {
+    const KIND: &'static str = "webhook";
+}
 
 /// The pipeline job a transition asked for, for `ticket_id`, as a row to
 /// insert (kind and payload JSON).
@@ -92,7 +124,8 @@ pub fn pipeline_job(kind: JobKind, ticket_id: i64) -> (&'static str, String) {
     }
 }
 
-fn to_json<J: Job>(job: &J) -> String {
+/// The payload JSON stored for `job`.
+pub fn to_json<J: Job>(job: &J) -> String {
     // The payload types are plain structs of numbers: serialising cannot fail.
     serde_json::to_string(job).unwrap_or_else(|_| "{}".to_owned())
 }
@@ -100,6 +133,12 @@ fn to_json<J: Job>(job: &J) -> String {
 /// Enqueues `job` (in the caller's transaction, if any); returns its id.
 pub fn enqueue<J: Job>(conn: &mut DbConn, job: &J, at: Placement) -> StoreResult<i64> {
     insert(conn, J::KIND, to_json(job), at)
+}
+
+/// Whether a job of kind `J` with exactly `job`'s payload exists (any
+/// state): a fan-out that may run twice enqueues each child once.
+pub fn exists<J: Job>(conn: &mut DbConn, job: &J) -> StoreResult<bool> {
+    jobs::exists(conn, J::KIND, &to_json(job))
 }
 
 /// Inserts a job row of `kind` with `payload` JSON.
@@ -147,6 +186,14 @@ mod tests {
         assert_eq!(pipeline_job(JobKind::Rollback, 7).0, "rollback");
         assert_eq!(to_json(&SvnPollJob {}), "{}");
         assert_eq!(to_json(&LogCleanupJob {}), "{}");
+        let notify = NotifyJob {
+            event_id: 3,
+            user_id: Some(4),
+            reminder: None,
+        };
+        assert_eq!(to_json(&notify), r#"{"event_id":3,"user_id":4}"#);
+        assert_eq!(NotifyJob::KIND, "notify");
+        assert_eq!(WebhookJob::KIND, "webhook");
         assert_eq!(
             serde_json::from_str::<StageJob>(r#"{"ticket_id":3}"#).ok(),
             Some(StageJob { ticket_id: 3 })

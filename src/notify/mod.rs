@@ -2,7 +2,7 @@
 //! and webhooks, sent by jobs; one-click approval links.
 //!
 //! A transition enqueues one `notify` job per event in its own transaction
-//! ([`enqueue_event`]). That job works out who is told (and which webhooks
+//! ([`crate::jobs::announce::enqueue_event`]). That job works out who is told (and which webhooks
 //! fire) and fans out into one `notify` job per recipient and one `webhook`
 //! job per URL, so each delivery is retried on its own and none is sent
 //! twice by a retry of another. The jobs themselves are in
@@ -13,17 +13,6 @@ pub mod mail;
 pub mod recipients;
 pub mod templates;
 pub mod webhook;
-
-use chrono::NaiveDateTime;
-use serde::{Deserialize, Serialize};
-
-use crate::store::models::NewJob;
-use crate::store::{jobs, DbConn, StoreResult};
-
-/// Job kind that sends notifications.
-pub const NOTIFY_JOB: &str = "notify";
-/// Job kind that posts to one webhook.
-pub const WEBHOOK_JOB: &str = "webhook";
 
 /// A kind of notification; users turn each off on their profile page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -114,87 +103,16 @@ impl Kind {
     }
 }
 
-/// Arguments of a `notify` job. Without `user_id` it fans out; with it, it
-/// sends one mail. Serialised deterministically (the fan-out looks for an
-/// existing job with the same payload before it enqueues).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NotifyPayload {
-    /// The event told about.
-    pub event_id: i64,
-    /// The recipient (per-recipient jobs).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
-    /// Reminder level (1: approvers again; 2: also admins).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reminder: Option<i32>,
-}
-
-impl NotifyPayload {
-    /// The JSON stored in the job row.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
-/// Arguments of a `webhook` job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WebhookPayload {
-    /// The event posted.
-    pub event_id: i64,
-    /// The webhook.
-    pub webhook_id: i64,
-}
-
-/// Inserts a job row of `kind` with `payload`, due now.
-pub fn insert_job(
-    conn: &mut DbConn,
-    kind: &str,
-    payload: String,
-    project_id: Option<i64>,
-    now: NaiveDateTime,
-) -> StoreResult<i64> {
-    jobs::insert(
-        conn,
-        &NewJob {
-            kind: kind.to_owned(),
-            payload,
-            project_id,
-            // Not tied to the ticket: the ticket's job list and log show its pipeline only.
-            ticket_id: None,
-            run_after: now,
-            created_at: now,
-            updated_at: now,
-        },
-    )
-}
-
-/// Enqueues the notifications of event `event_id` (call inside the
-/// transaction that wrote the event, so they commit with it).
-pub fn enqueue_event(conn: &mut DbConn, event_id: i64, project_id: i64, now: NaiveDateTime) -> StoreResult<i64> {
-    let payload = NotifyPayload {
-        event_id,
-        user_id: None,
-        reminder: None,
-    };
-    insert_job(conn, NOTIFY_JOB, payload.to_json(), Some(project_id), now)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn kinds_round_trip_and_payloads_are_stable() {
+    fn kinds_round_trip() {
         for kind in Kind::ALL {
             assert_eq!(Kind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(Kind::for_state("tested"), Some(Kind::ApprovalRequested));
         assert_eq!(Kind::for_state("releasing"), None);
-        let p = NotifyPayload {
-            event_id: 3,
-            user_id: Some(4),
-            reminder: None,
-        };
-        assert_eq!(p.to_json(), r#"{"event_id":3,"user_id":4}"#);
     }
 }

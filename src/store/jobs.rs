@@ -56,6 +56,16 @@ pub fn pending_exists(conn: &mut DbConn, kind: &str, project_id: i64) -> StoreRe
     Ok(count > 0)
 }
 
+/// Whether a job of `kind` with exactly `payload` exists (any state).
+pub fn exists(conn: &mut DbConn, kind: &str, payload: &str) -> StoreResult<bool> {
+    let n: i64 = jobs::table
+        .filter(jobs::kind.eq(kind))
+        .filter(jobs::payload.eq(payload))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 /// The database's clock (UTC), which every lease is measured on, so workers
 /// on machines whose clocks disagree still agree on when a lease ends.
 /// SQLite lives on this machine: its clock is this machine's.

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use super::db::DbConn;
 use super::error::StoreResult;
 use super::models::EventRow;
-use super::schema::{jobs, ticket_events};
+use super::schema::ticket_events;
 
 diesel::table! {
     notification_prefs (user_id, kind) {
@@ -276,16 +276,6 @@ pub fn last_event_into(conn: &mut DbConn, ticket_id: i64, state: &str) -> StoreR
         .select(EventRow::as_select())
         .first(conn)
         .optional()?)
-}
-
-/// Whether a job of `kind` with exactly `payload` exists (any state).
-pub fn job_exists(conn: &mut DbConn, kind: &str, payload: &str) -> StoreResult<bool> {
-    let n: i64 = jobs::table
-        .filter(jobs::kind.eq(kind))
-        .filter(jobs::payload.eq(payload))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
 }
 
 /// Tickets waiting for approval (tested releases, requested rollbacks).

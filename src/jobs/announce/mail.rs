@@ -6,12 +6,13 @@ use tera::Context;
 
 use crate::notify::links::{self, LinkClaims};
 use crate::notify::mail::{self, MailError};
-use crate::notify::{insert_job, recipients, templates, Kind, NotifyPayload, WebhookPayload, NOTIFY_JOB, WEBHOOK_JOB};
+use crate::notify::{recipients, templates, Kind};
 use crate::store::models::{EventRow, NewJob};
 use crate::store::{notify, timestamp_now, users, write_tx, StoreError};
 
 use super::super::handler::{Handler, JobContext, JobError};
-use super::{kind_of, load, pool_conn, shown_name, store_err, username, version_name, Loaded, NotifySettings};
+use super::super::job::{self, Job, NotifyJob, WebhookJob};
+use super::{kind_of, load, pool_conn, shown_name, store_err, unbound, username, version_name, Loaded, NotifySettings};
 
 /// Sends notification mail (kind `notify`).
 pub struct NotifyHandler {
@@ -21,12 +22,11 @@ pub struct NotifyHandler {
 
 impl Handler for NotifyHandler {
     fn kind(&self) -> &'static str {
-        NOTIFY_JOB
+        NotifyJob::KIND
     }
 
     fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
-        let payload: NotifyPayload = serde_json::from_str(&ctx.job.payload)
-            .map_err(|e| JobError::Permanent(format!("bad notify payload: {e}")))?;
+        let payload: NotifyJob = job::payload(&ctx.job)?;
         match payload.user_id {
             None => self.fan_out(ctx, &payload),
             Some(user_id) => self.send_one(ctx, &payload, user_id),
@@ -35,7 +35,7 @@ impl Handler for NotifyHandler {
 }
 
 impl NotifyHandler {
-    fn fan_out(&self, ctx: &mut JobContext, payload: &NotifyPayload) -> Result<(), JobError> {
+    fn fan_out(&self, ctx: &mut JobContext, payload: &NotifyJob) -> Result<(), JobError> {
         let mut conn = pool_conn(ctx)?;
         let now = timestamp_now();
         let (mails, hooks) = write_tx(&mut conn, |conn| -> Result<(usize, usize), StoreError> {
@@ -46,13 +46,12 @@ impl NotifyHandler {
             if let Some(kind) = kind_of(&event, payload) {
                 let level = payload.reminder.unwrap_or(0);
                 for user_id in recipients::for_event(conn, kind, level, &event, &project, &ticket)? {
-                    let child = NotifyPayload {
+                    let child = NotifyJob {
                         user_id: Some(user_id),
                         ..payload.clone()
-                    }
-                    .to_json();
-                    if !notify::job_exists(conn, NOTIFY_JOB, &child)? {
-                        insert_job(conn, NOTIFY_JOB, child, Some(project.id), now)?;
+                    };
+                    if !job::exists(conn, &child)? {
+                        job::enqueue(conn, &child, unbound(project.id, now))?;
                         mails += 1;
                     }
                 }
@@ -60,13 +59,12 @@ impl NotifyHandler {
             let mut hooks = 0;
             if payload.reminder.is_none() {
                 for hook in notify::webhooks(conn, project.id)? {
-                    let child = serde_json::to_string(&WebhookPayload {
+                    let child = WebhookJob {
                         event_id: event.id,
                         webhook_id: hook.id,
-                    })
-                    .unwrap_or_default();
-                    if !notify::job_exists(conn, WEBHOOK_JOB, &child)? {
-                        insert_job(conn, WEBHOOK_JOB, child, Some(project.id), now)?;
+                    };
+                    if !job::exists(conn, &child)? {
+                        job::enqueue(conn, &child, unbound(project.id, now))?;
                         hooks += 1;
                     }
                 }
@@ -81,7 +79,7 @@ impl NotifyHandler {
         Ok(())
     }
 
-    fn send_one(&self, ctx: &mut JobContext, payload: &NotifyPayload, user_id: i64) -> Result<(), JobError> {
+    fn send_one(&self, ctx: &mut JobContext, payload: &NotifyJob, user_id: i64) -> Result<(), JobError> {
         let mut conn = pool_conn(ctx)?;
         let Some(Loaded { event, ticket, project }) = load(&mut conn, payload.event_id).map_err(store_err)? else {
             ctx.log.info("the event is gone; nothing to send");
@@ -198,7 +196,7 @@ impl NotifyHandler {
         let at = timestamp_now() + chrono::TimeDelta::from_std(self.settings.park_delay).unwrap_or_default();
         let mut conn = pool_conn(ctx)?;
         let job = NewJob {
-            kind: NOTIFY_JOB.to_owned(),
+            kind: NotifyJob::KIND.to_owned(),
             payload: ctx.job.payload.clone(),
             project_id: ctx.job.project_id,
             ticket_id: None,

@@ -22,11 +22,12 @@ use tera::Tera;
 use crate::config::Config;
 use crate::domain::VersionFormat;
 use crate::notify::mail::Mailer;
-use crate::notify::{templates, Kind, NotifyPayload};
+use crate::notify::{templates, Kind};
 use crate::store::models::{EventRow, ProjectRow, TicketRow, UserRow};
 use crate::store::{notify, projects, tickets, users, DbConn, StoreError};
 
 use super::handler::{JobContext, JobError};
+use super::job::{self, NotifyJob, Placement};
 
 pub mod mail;
 pub mod reminders;
@@ -35,6 +36,32 @@ pub mod webhook;
 pub use mail::{NotifyHandler, PARK_LIMIT_DAYS};
 pub use reminders::{enqueue_reminders, enqueue_reminders_at};
 pub use webhook::WebhookHandler;
+
+/// Enqueues the notifications of event `event_id` (call inside the
+/// transaction that wrote the event, so they commit with it). The job is not
+/// tied to the ticket: the ticket's job list and log show its pipeline only.
+pub fn enqueue_event(
+    conn: &mut DbConn,
+    event_id: i64,
+    project_id: i64,
+    now: chrono::NaiveDateTime,
+) -> crate::store::StoreResult<i64> {
+    let notify = NotifyJob {
+        event_id,
+        user_id: None,
+        reminder: None,
+    };
+    job::enqueue(conn, &notify, unbound(project_id, now))
+}
+
+/// Where an announce job runs: on `project_id`'s queue, tied to no ticket, due at `at`.
+pub(super) fn unbound(project_id: i64, at: chrono::NaiveDateTime) -> Placement {
+    Placement {
+        project_id: Some(project_id),
+        ticket_id: None,
+        run_after: at,
+    }
+}
 
 /// Settings shared by the notification handlers.
 #[derive(Clone)]
@@ -141,7 +168,7 @@ pub(super) fn version_name(project: &ProjectRow, ticket: &TicketRow) -> Option<S
     )
 }
 
-pub(super) fn kind_of(event: &EventRow, payload: &NotifyPayload) -> Option<Kind> {
+pub(super) fn kind_of(event: &EventRow, payload: &NotifyJob) -> Option<Kind> {
     if payload.reminder.is_some() {
         Some(Kind::Reminder)
     } else if event.from_state.as_deref() == Some(event.to_state.as_str()) {

@@ -2,8 +2,10 @@
 
 use chrono::NaiveDateTime;
 
-use crate::notify::{insert_job, NotifyPayload, NOTIFY_JOB};
 use crate::store::{notify, timestamp_now, write_tx, Pool, StoreError};
+
+use super::super::job::{self, NotifyJob};
+use super::unbound;
 
 /// Queues reminders for tickets that wait for approval longer than their
 /// project's interval (level 1: approvers; after twice the interval, level
@@ -34,19 +36,13 @@ pub fn enqueue_reminders_at(pool: &Pool, now: NaiveDateTime) -> Result<usize, St
             for level in 1..=due {
                 // A level that came due together with a higher one is recorded, not sent.
                 if notify::record_reminder(conn, event.id, level, now)? && level == due {
-                    let payload = NotifyPayload {
+                    let notify = NotifyJob {
                         event_id: event.id,
                         user_id: None,
                         reminder: Some(level),
                     };
                     // Due at once (`now` is only the clock the waiting is measured by).
-                    insert_job(
-                        conn,
-                        NOTIFY_JOB,
-                        payload.to_json(),
-                        Some(ticket.project_id),
-                        timestamp_now(),
-                    )?;
+                    job::enqueue(conn, &notify, unbound(ticket.project_id, timestamp_now()))?;
                     queued += 1;
                 }
             }

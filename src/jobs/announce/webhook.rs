@@ -1,11 +1,10 @@
 //! The `webhook` job: posts one event to one project webhook (see [`super`]).
 
 use crate::notify::webhook::{self, EventFacts, PostError};
-use crate::notify::WebhookPayload;
-use crate::notify::WEBHOOK_JOB;
 use crate::store::{notify, users};
 
 use super::super::handler::{Handler, JobContext, JobError};
+use super::super::job::{self, Job, WebhookJob};
 use super::{load, pool_conn, store_err, version_name, Loaded};
 
 /// Posts one event to one webhook (kind `webhook`).
@@ -18,12 +17,11 @@ pub struct WebhookHandler {
 
 impl Handler for WebhookHandler {
     fn kind(&self) -> &'static str {
-        WEBHOOK_JOB
+        WebhookJob::KIND
     }
 
     fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
-        let payload: WebhookPayload = serde_json::from_str(&ctx.job.payload)
-            .map_err(|e| JobError::Permanent(format!("bad webhook payload: {e}")))?;
+        let payload: WebhookJob = job::payload(&ctx.job)?;
         let mut conn = pool_conn(ctx)?;
         let Some(hook) = notify::webhook(&mut conn, payload.webhook_id).map_err(store_err)? else {
             ctx.log.info("the webhook was removed; nothing to post");

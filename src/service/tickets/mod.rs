@@ -293,7 +293,7 @@ fn apply_in_tx(
 /// people about it: every event goes through here.
 fn write_event(conn: &mut DbConn, project_id: i64, event: &NewEvent) -> ServiceResult<i64> {
     let event_id = tickets::insert_event(conn, event)?;
-    crate::notify::enqueue_event(conn, event_id, project_id, event.created_at)?;
+    crate::jobs::announce::enqueue_event(conn, event_id, project_id, event.created_at)?;
     Ok(event_id)
 }
 
