@@ -216,7 +216,7 @@ fn every_known_secret_is_scrubbed(db: &TestDb) {
         .id;
     let hook_url = format!("https://chat.example/hook/{}", common::unique("tok"));
     let hook_secret = common::unique("hooksecret");
-    slipway::store::notify::insert_webhook(
+    slipway::store::subscriptions::insert_webhook(
         &mut db.conn(),
         id,
         &hook_url,

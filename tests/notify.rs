@@ -29,7 +29,7 @@ use slipway::notify::mail::Mailer;
 use slipway::notify::templates;
 use slipway::service::tickets::{self, ActionInput, ActorRef, NewRelease, Snapshot};
 use slipway::store::schema::users;
-use slipway::store::{notify as notify_store, tickets as ticket_rows};
+use slipway::store::{subscriptions, tickets as ticket_rows, tokens as token_rows};
 use slipway::web::{configure, session, AppState};
 
 use common::TestDb;
@@ -374,7 +374,7 @@ fn each_notification_reaches_the_right_people_in_their_language(db: &TestDb) {
         mails
     };
     // The opt-out: `quiet` (a tester) turned "staged" mail off.
-    notify_store::set_pref(&mut db.conn(), cast.id("quiet"), "staged", false).expect("pref");
+    subscriptions::set_pref(&mut db.conn(), cast.id("quiet"), "staged", false).expect("pref");
 
     let id = submit(db, cast.user("dev"));
     step(&[], "filing tells nobody");
@@ -833,7 +833,7 @@ fn the_profile_page_turns_kinds_off(db: &TestDb) {
         let res = test::call_service(&app, req).await;
         assert_eq!(res.status(), StatusCode::OK);
     });
-    let off = notify_store::disabled_kinds(&mut db.conn(), cast.id("tester")).expect("prefs");
+    let off = subscriptions::disabled_kinds(&mut db.conn(), cast.id("tester")).expect("prefs");
     assert!(
         off.contains(&"staged".to_owned()) && !off.contains(&"released".to_owned()),
         "{off:?}"
@@ -918,17 +918,17 @@ webhooks = [
     let project = slipway::store::projects::by_name(&mut db.conn(), "shop")
         .expect("query")
         .expect("imported");
-    let hooks = notify_store::webhooks(&mut db.conn(), project.id).expect("hooks");
+    let hooks = subscriptions::webhooks(&mut db.conn(), project.id).expect("hooks");
     assert_eq!(
         hooks.iter().map(|h| h.preset.as_str()).collect::<Vec<_>>(),
         ["json", "wecom"]
     );
     assert_eq!(
-        notify_store::reminder_minutes(&mut db.conn(), project.id).expect("minutes"),
+        subscriptions::reminder_minutes(&mut db.conn(), project.id).expect("minutes"),
         60
     );
     assert_eq!(
-        notify_store::watchers(&mut db.conn(), project.id)
+        subscriptions::watchers(&mut db.conn(), project.id)
             .expect("watchers")
             .len(),
         1
@@ -958,12 +958,12 @@ fn a_refused_link_action_leaves_the_token_unused(db: &TestDb) {
     // A rejection needs a reason: the service refuses, and the link stays unused.
     let refused = use_link(&mut db.conn(), &reject, None, visibility, None, now);
     assert!(refused.is_err(), "{refused:?}");
-    assert!(!notify_store::token_used(&mut db.conn(), &reject.jti).expect("query"));
+    assert!(!token_rows::token_used(&mut db.conn(), &reject.jti).expect("query"));
     assert_eq!(state_of(db, id).0, "tested");
     // With a reason the same link works, once.
     let done = use_link(&mut db.conn(), &reject, None, visibility, Some("too risky".into()), now).expect("use");
     assert!(matches!(done, LinkVerdict::Usable(_)), "{done:?}");
-    assert!(notify_store::token_used(&mut db.conn(), &reject.jti).expect("query"));
+    assert!(token_rows::token_used(&mut db.conn(), &reject.jti).expect("query"));
     assert_eq!(state_of(db, id).0, "rejected");
     // A link whose id a concurrent request already recorded does not act.
     let other = tested_ticket(db, &cast, "dev");
@@ -981,7 +981,7 @@ fn a_refused_link_action_leaves_the_token_unused(db: &TestDb) {
         72,
     );
     let before = state_of(db, other);
-    assert!(notify_store::use_token(
+    assert!(token_rows::use_token(
         &mut db.conn(),
         &approve.jti,
         other,

@@ -6,7 +6,7 @@
 
 use crate::config::Config;
 use crate::process::scrub;
-use crate::store::{notify, DbConn, Pool};
+use crate::store::{subscriptions, DbConn, Pool};
 
 /// Registers every secret of `config`: the SVN passwords, the SMTP password,
 /// the database URL (whole, and its password),
@@ -33,7 +33,7 @@ pub fn register_config(config: &Config, signing_key: Option<&[u8]>) {
 
 /// Registers every webhook's secret and URL.
 pub fn register_webhooks(conn: &mut DbConn) -> Result<(), crate::store::StoreError> {
-    for (url, secret) in notify::all_webhook_secrets(conn)? {
+    for (url, secret) in subscriptions::all_webhook_secrets(conn)? {
         scrub::register_url(&url);
         scrub::register(&secret);
     }

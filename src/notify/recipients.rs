@@ -15,7 +15,7 @@
 use std::collections::BTreeSet;
 
 use crate::store::models::{EventRow, ProjectRow, TicketRow};
-use crate::store::{notify, projects, tickets, users, DbConn, StoreResult};
+use crate::store::{projects, subscriptions, tickets, users, DbConn, StoreResult};
 
 use super::Kind;
 
@@ -70,7 +70,7 @@ pub fn for_event(
         Kind::Released | Kind::Failed | Kind::RolledBack => {
             ids.insert(ticket.submitter_id);
             ids.extend(tickets::approvals(conn, ticket.id)?.into_iter().map(|a| a.user_id));
-            ids.extend(notify::watchers(conn, project.id)?);
+            ids.extend(subscriptions::watchers(conn, project.id)?);
         }
     }
     if kind != Kind::Reminder {
@@ -95,5 +95,7 @@ pub fn wants(conn: &mut DbConn, id: i64, kind: Kind) -> StoreResult<bool> {
     if user.disabled || user.email.trim().is_empty() {
         return Ok(false);
     }
-    Ok(!notify::disabled_kinds(conn, id)?.iter().any(|k| k == kind.as_str()))
+    Ok(!subscriptions::disabled_kinds(conn, id)?
+        .iter()
+        .any(|k| k == kind.as_str()))
 }

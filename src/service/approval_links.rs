@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::domain::Action;
 use crate::notify::links::LinkClaims;
-use crate::store::{notify, projects, tickets, timestamp_now, users, DbConn};
+use crate::store::{projects, tickets, timestamp_now, tokens, users, DbConn};
 
 use super::error::{ServiceError, ServiceResult};
 use super::tickets::{apply_with, ActionInput, ActorRef};
@@ -64,7 +64,7 @@ pub fn check(
     if viewer.is_some_and(|v| v != claims.uid) {
         return Ok(LinkVerdict::Refused("other_user", Some(claims.tid)));
     }
-    if notify::token_used(conn, &claims.jti)? {
+    if tokens::token_used(conn, &claims.jti)? {
         return Ok(LinkVerdict::Refused("used", Some(claims.tid)));
     }
     let Some(ticket) = tickets::by_id(conn, claims.tid)? else {
@@ -121,7 +121,7 @@ pub fn use_link(
     input.expected_lock_version = Some(summary.lock_version);
     let mut raced = false;
     let applied = apply_with(conn, claims.tid, &input, now, |conn| {
-        if notify::use_token(conn, &claims.jti, claims.tid, claims.uid, timestamp_now())? {
+        if tokens::use_token(conn, &claims.jti, claims.tid, claims.uid, timestamp_now())? {
             Ok(())
         } else {
             raced = true;

@@ -1,14 +1,14 @@
 //! Mail preferences: which kinds of notification mail a user gets (the
-//! opt-outs kept by [`crate::store::notify`]). See docs/design.md#layers.
+//! opt-outs kept by [`crate::store::subscriptions`]). See docs/design.md#layers.
 
 use crate::notify::Kind;
-use crate::store::{notify, write_tx, DbConn};
+use crate::store::{subscriptions, write_tx, DbConn};
 
 use super::error::ServiceResult;
 
 /// Each kind with whether `user_id` gets it.
 pub fn preferences(conn: &mut DbConn, user_id: i64) -> ServiceResult<Vec<(Kind, bool)>> {
-    let off = notify::disabled_kinds(conn, user_id)?;
+    let off = subscriptions::disabled_kinds(conn, user_id)?;
     Ok(Kind::ALL
         .into_iter()
         .map(|k| (k, !off.iter().any(|o| o == k.as_str())))
@@ -20,7 +20,7 @@ pub fn preferences(conn: &mut DbConn, user_id: i64) -> ServiceResult<Vec<(Kind, 
 pub fn set_preferences(conn: &mut DbConn, user_id: i64, enabled: &[String]) -> ServiceResult<()> {
     write_tx(conn, |conn| {
         for kind in Kind::ALL {
-            notify::set_pref(conn, user_id, kind.as_str(), enabled.iter().any(|e| e == kind.as_str()))?;
+            subscriptions::set_pref(conn, user_id, kind.as_str(), enabled.iter().any(|e| e == kind.as_str()))?;
         }
         Ok(())
     })

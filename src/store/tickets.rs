@@ -126,3 +126,37 @@ pub fn count_open(conn: &mut DbConn, project_id: i64) -> StoreResult<i64> {
         .count()
         .get_result(conn)?)
 }
+
+/// The event with `id`.
+pub fn event(conn: &mut DbConn, id: i64) -> StoreResult<Option<EventRow>> {
+    Ok(ticket_events::table
+        .find(id)
+        .select(EventRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The latest event of `ticket_id` that entered `state` from another state.
+pub fn last_event_into(conn: &mut DbConn, ticket_id: i64, state: &str) -> StoreResult<Option<EventRow>> {
+    Ok(ticket_events::table
+        .filter(ticket_events::ticket_id.eq(ticket_id))
+        .filter(ticket_events::to_state.eq(state))
+        .filter(
+            ticket_events::from_state
+                .is_null()
+                .or(ticket_events::from_state.ne(state)),
+        )
+        .order(ticket_events::id.desc())
+        .select(EventRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Tickets waiting for approval (tested releases, requested rollbacks).
+pub fn awaiting_approval(conn: &mut DbConn) -> StoreResult<Vec<TicketRow>> {
+    Ok(tickets::table
+        .filter(tickets::state.eq_any(["tested", "rollback_requested"]))
+        .order(tickets::id.asc())
+        .select(TicketRow::as_select())
+        .load(conn)?)
+}

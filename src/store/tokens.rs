@@ -1,4 +1,5 @@
-//! Personal API tokens: only a SHA-256 of each token is stored.
+//! Personal API tokens (only a SHA-256 of each token is stored), and the
+//! ids of one-click approval tokens already used (migration 7).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -14,6 +15,15 @@ diesel::table! {
         token_hash -> Text,
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    used_approval_tokens (jti) {
+        jti -> Text,
+        ticket_id -> BigInt,
+        user_id -> BigInt,
+        used_at -> Timestamp,
     }
 }
 
@@ -83,4 +93,36 @@ pub fn touch(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> StoreResult<()> 
         .set(api_tokens::last_used_at.eq(now))
         .execute(conn)?;
     Ok(())
+}
+
+/// Whether the approval token `jti` was used.
+pub fn token_used(conn: &mut DbConn, jti: &str) -> StoreResult<bool> {
+    let n: i64 = used_approval_tokens::table
+        .filter(used_approval_tokens::jti.eq(jti))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Records that approval token `jti` was used; false if it already was.
+pub fn use_token(conn: &mut DbConn, jti: &str, ticket_id: i64, user_id: i64, now: NaiveDateTime) -> StoreResult<bool> {
+    let inserted = diesel::insert_into(used_approval_tokens::table)
+        .values((
+            used_approval_tokens::jti.eq(jti),
+            used_approval_tokens::ticket_id.eq(ticket_id),
+            used_approval_tokens::user_id.eq(user_id),
+            used_approval_tokens::used_at.eq(now),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let e = super::StoreError::from(e);
+            if e.is_unique_violation() {
+                Ok(false)
+            } else {
+                Err(e)
+            }
+        }
+    }
 }

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 
 use super::db::DbConn;
 use super::error::StoreResult;
-use super::notify::project_watchers;
 use super::schema::{project_members, projects};
+use super::subscriptions::project_watchers;
 
 /// The projects `user_id` is a member or a watcher of, sorted, no duplicates.
 pub fn member_or_watcher_of(conn: &mut DbConn, user_id: i64) -> StoreResult<Vec<i64>> {

@@ -8,7 +8,7 @@ use crate::notify::links::{self, LinkClaims};
 use crate::notify::mail::{self, MailError};
 use crate::notify::{recipients, templates, Kind};
 use crate::store::models::{EventRow, NewJob};
-use crate::store::{notify, timestamp_now, users, write_tx, StoreError};
+use crate::store::{subscriptions, timestamp_now, users, write_tx, StoreError};
 
 use super::super::handler::{Handler, JobContext, JobError};
 use super::super::job::{self, Job, NotifyJob, WebhookJob};
@@ -58,7 +58,7 @@ impl NotifyHandler {
             }
             let mut hooks = 0;
             if payload.reminder.is_none() {
-                for hook in notify::webhooks(conn, project.id)? {
+                for hook in subscriptions::webhooks(conn, project.id)? {
                     let child = WebhookJob {
                         event_id: event.id,
                         webhook_id: hook.id,

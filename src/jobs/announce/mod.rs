@@ -24,7 +24,7 @@ use crate::domain::VersionFormat;
 use crate::notify::mail::Mailer;
 use crate::notify::{templates, Kind};
 use crate::store::models::{EventRow, ProjectRow, TicketRow, UserRow};
-use crate::store::{notify, projects, tickets, users, DbConn, StoreError};
+use crate::store::{projects, tickets, users, DbConn, StoreError};
 
 use super::handler::{JobContext, JobError};
 use super::job::{self, NotifyJob, Placement};
@@ -132,7 +132,7 @@ pub(super) struct Loaded {
 }
 
 pub(super) fn load(conn: &mut DbConn, event_id: i64) -> Result<Option<Loaded>, StoreError> {
-    let Some(event) = notify::event(conn, event_id)? else {
+    let Some(event) = tickets::event(conn, event_id)? else {
         return Ok(None);
     };
     let Some(ticket) = tickets::by_id(conn, event.ticket_id)? else {

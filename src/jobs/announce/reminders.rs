@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::store::{notify, timestamp_now, write_tx, Pool, StoreError};
+use crate::store::{subscriptions, tickets, timestamp_now, write_tx, Pool, StoreError};
 
 use super::super::job::{self, NotifyJob};
 use super::unbound;
@@ -20,11 +20,11 @@ pub fn enqueue_reminders_at(pool: &Pool, now: NaiveDateTime) -> Result<usize, St
     let mut conn = pool.get()?;
     write_tx(&mut conn, |conn| {
         let mut queued = 0;
-        for ticket in notify::awaiting_approval(conn)? {
-            let Some(event) = notify::last_event_into(conn, ticket.id, &ticket.state)? else {
+        for ticket in tickets::awaiting_approval(conn)? {
+            let Some(event) = tickets::last_event_into(conn, ticket.id, &ticket.state)? else {
                 continue;
             };
-            let interval = i64::from(notify::reminder_minutes(conn, ticket.project_id)?);
+            let interval = i64::from(subscriptions::reminder_minutes(conn, ticket.project_id)?);
             let waited = (now - event.created_at).num_minutes();
             let due = if waited >= 2 * interval {
                 2
@@ -35,7 +35,7 @@ pub fn enqueue_reminders_at(pool: &Pool, now: NaiveDateTime) -> Result<usize, St
             };
             for level in 1..=due {
                 // A level that came due together with a higher one is recorded, not sent.
-                if notify::record_reminder(conn, event.id, level, now)? && level == due {
+                if subscriptions::record_reminder(conn, event.id, level, now)? && level == due {
                     let notify = NotifyJob {
                         event_id: event.id,
                         user_id: None,

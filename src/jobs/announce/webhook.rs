@@ -1,7 +1,7 @@
 //! The `webhook` job: posts one event to one project webhook (see [`super`]).
 
 use crate::notify::webhook::{self, EventFacts, PostError};
-use crate::store::{notify, users};
+use crate::store::{subscriptions, users};
 
 use super::super::handler::{Handler, JobContext, JobError};
 use super::super::job::{self, Job, WebhookJob};
@@ -23,7 +23,7 @@ impl Handler for WebhookHandler {
     fn run(&self, ctx: &mut JobContext) -> Result<(), JobError> {
         let payload: WebhookJob = job::payload(&ctx.job)?;
         let mut conn = pool_conn(ctx)?;
-        let Some(hook) = notify::webhook(&mut conn, payload.webhook_id).map_err(store_err)? else {
+        let Some(hook) = subscriptions::webhook(&mut conn, payload.webhook_id).map_err(store_err)? else {
             ctx.log.info("the webhook was removed; nothing to post");
             return Ok(());
         };

@@ -330,7 +330,7 @@ fn insert_project(conn: &mut DbConn, project: &Checked<'_>, p: &mut Problems<'_>
     }
     for name in &spec.watchers {
         match users::by_username(conn, name.get_ref())? {
-            Some(user) => crate::store::notify::add_watcher(conn, id, user.id)?,
+            Some(user) => crate::store::subscriptions::add_watcher(conn, id, user.id)?,
             None => p.at(
                 name.span(),
                 format!("no user `{}` (add it with `slipway user add` first)", name.get_ref()),
@@ -339,11 +339,18 @@ fn insert_project(conn: &mut DbConn, project: &Checked<'_>, p: &mut Problems<'_>
     }
     for hook in &spec.webhooks {
         let preset = hook.preset.as_ref().map_or("json", |p| p.get_ref().as_str());
-        crate::store::notify::insert_webhook(conn, id, hook.url.get_ref(), &hook.secret, preset, timestamp_now())?;
+        crate::store::subscriptions::insert_webhook(
+            conn,
+            id,
+            hook.url.get_ref(),
+            &hook.secret,
+            preset,
+            timestamp_now(),
+        )?;
     }
     if let Some(hours) = &spec.reminder_hours {
         let minutes = i32::try_from(*hours.get_ref() * 60).unwrap_or(i32::MAX);
-        crate::store::notify::set_reminder_minutes(conn, id, minutes)?;
+        crate::store::subscriptions::set_reminder_minutes(conn, id, minutes)?;
     }
     for group in &spec.host_groups {
         match projects::host_group_by_name(conn, group.get_ref())? {

@@ -1,15 +1,13 @@
-//! Notification data: per-user opt-outs, project watchers, webhooks, the
-//! reminder interval, reminders sent, and used one-click approval tokens
-//! (migration 7). The tables are declared here, like `api_tokens`, so the
-//! shared schema file stays untouched.
+//! Subscriptions: who hears about what. Per-user mail opt-outs, project
+//! watchers and webhooks, a project's approval-reminder interval and the
+//! reminders sent (migration 7). The tables are declared here, like
+//! `api_tokens`, so the shared schema file stays untouched.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::db::DbConn;
 use super::error::StoreResult;
-use super::models::EventRow;
-use super::schema::ticket_events;
 
 diesel::table! {
     notification_prefs (user_id, kind) {
@@ -49,15 +47,6 @@ diesel::table! {
         event_id -> BigInt,
         level -> Integer,
         sent_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    used_approval_tokens (jti) {
-        jti -> Text,
-        ticket_id -> BigInt,
-        user_id -> BigInt,
-        used_at -> Timestamp,
     }
 }
 
@@ -219,71 +208,4 @@ pub fn record_reminder(conn: &mut DbConn, event_id: i64, level: i32, now: NaiveD
         ))
         .execute(conn)?;
     Ok(true)
-}
-
-/// Whether the approval token `jti` was used.
-pub fn token_used(conn: &mut DbConn, jti: &str) -> StoreResult<bool> {
-    let n: i64 = used_approval_tokens::table
-        .filter(used_approval_tokens::jti.eq(jti))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
-}
-
-/// Records that approval token `jti` was used; false if it already was.
-pub fn use_token(conn: &mut DbConn, jti: &str, ticket_id: i64, user_id: i64, now: NaiveDateTime) -> StoreResult<bool> {
-    let inserted = diesel::insert_into(used_approval_tokens::table)
-        .values((
-            used_approval_tokens::jti.eq(jti),
-            used_approval_tokens::ticket_id.eq(ticket_id),
-            used_approval_tokens::user_id.eq(user_id),
-            used_approval_tokens::used_at.eq(now),
-        ))
-        .execute(conn);
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(e) => {
-            let e = super::StoreError::from(e);
-            if e.is_unique_violation() {
-                Ok(false)
-            } else {
-                Err(e)
-            }
-        }
-    }
-}
-
-/// The event with `id`.
-pub fn event(conn: &mut DbConn, id: i64) -> StoreResult<Option<EventRow>> {
-    Ok(ticket_events::table
-        .find(id)
-        .select(EventRow::as_select())
-        .first(conn)
-        .optional()?)
-}
-
-/// The latest event of `ticket_id` that entered `state` from another state.
-pub fn last_event_into(conn: &mut DbConn, ticket_id: i64, state: &str) -> StoreResult<Option<EventRow>> {
-    Ok(ticket_events::table
-        .filter(ticket_events::ticket_id.eq(ticket_id))
-        .filter(ticket_events::to_state.eq(state))
-        .filter(
-            ticket_events::from_state
-                .is_null()
-                .or(ticket_events::from_state.ne(state)),
-        )
-        .order(ticket_events::id.desc())
-        .select(EventRow::as_select())
-        .first(conn)
-        .optional()?)
-}
-
-/// Tickets waiting for approval (tested releases, requested rollbacks).
-pub fn awaiting_approval(conn: &mut DbConn) -> StoreResult<Vec<super::models::TicketRow>> {
-    use super::schema::tickets;
-    Ok(tickets::table
-        .filter(tickets::state.eq_any(["tested", "rollback_requested"]))
-        .order(tickets::id.asc())
-        .select(super::models::TicketRow::as_select())
-        .load(conn)?)
 }
