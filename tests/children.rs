@@ -9,12 +9,13 @@ mod common_pipeline;
 mod common_svn;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use slipway::store::jobs as queue;
 
+use common::worker::{wait_for, WorkerProcess};
 use common::TestDb;
 use common_pipeline::Pipeline;
 
@@ -22,59 +23,16 @@ const JWT: &str = "jwt-secret-that-no-build-may-see-0123";
 const SMTP_PASSWORD: &str = "smtp-pa55-no-build-may-see";
 const SVN_PASSWORD: &str = "svn-pa55-no-build-may-see";
 
-/// A `slipway worker` process on `db` with secrets in its environment,
-/// killed on drop.
-struct WorkerProcess(Child);
-
-impl WorkerProcess {
-    fn start(db: &TestDb, data_dir: &Path, extra: &[(&str, &str)]) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("SLIPWAY_") {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.arg("worker")
-            .env("SLIPWAY_DATA_DIR", data_dir)
-            .env("SLIPWAY_DATABASE__URL", &db.url)
-            .env("SLIPWAY_AUTH__JWT_SECRET", JWT)
-            .env("SLIPWAY_SMTP__PASSWORD", SMTP_PASSWORD)
-            .env("SLIPWAY_SVN__CREDENTIALS__OTHER__USERNAME", "deploy")
-            .env("SLIPWAY_SVN__CREDENTIALS__OTHER__PASSWORD", SVN_PASSWORD)
-            .env("SLIPWAY_WORKER__LEASE_SECS", "5")
-            .env("SLIPWAY_WORKER__POLL_INTERVAL_SECS", "1")
-            .env("SLIPWAY_WORKER__RETRY_BASE_SECS", "1")
-            .env("SLIPWAY_LOG__LEVEL", "warn");
-        for (key, value) in extra {
-            cmd.env(key, value);
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn slipway worker");
-        Self(child)
-    }
-
-    fn kill_hard(&mut self) {
-        let _ = self.0.kill(); // SIGKILL: no clean-up, like a crash
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for WorkerProcess {
-    fn drop(&mut self) {
-        self.kill_hard();
-    }
-}
-
-fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// A `slipway worker` on `db` with secrets in its environment (and `extra`).
+fn secret_worker(db: &TestDb, data_dir: &Path, extra: &[(&str, &str)]) -> WorkerProcess {
+    let mut env = vec![
+        ("SLIPWAY_AUTH__JWT_SECRET", JWT),
+        ("SLIPWAY_SMTP__PASSWORD", SMTP_PASSWORD),
+        ("SLIPWAY_SVN__CREDENTIALS__OTHER__USERNAME", "deploy"),
+        ("SLIPWAY_SVN__CREDENTIALS__OTHER__PASSWORD", SVN_PASSWORD),
+    ];
+    env.extend_from_slice(extra);
+    WorkerProcess::start(db, data_dir, &env)
 }
 
 /// Whether process `pid` is gone (or a zombie nobody reaped yet).
@@ -107,7 +65,7 @@ fn builds_see_no_secrets_and_die_with_the_worker(db: &TestDb) {
     );
     let p = Pipeline::new(db, "envy", None, &build);
     let id = p.submit("envy", &[], None);
-    let mut first = WorkerProcess::start(db, p.data.path(), &[]);
+    let mut first = secret_worker(db, p.data.path(), &[]);
     let mut pid = None;
     wait_for("the first build to start", Duration::from_secs(60), || {
         pid = std::fs::read_to_string(&mark)
@@ -118,7 +76,7 @@ fn builds_see_no_secrets_and_die_with_the_worker(db: &TestDb) {
     let pid = pid.expect("build pid");
     first.kill_hard();
     wait_for("the build to die with its worker", Duration::from_secs(5), || gone(pid));
-    let _second = WorkerProcess::start(db, p.data.path(), &[]);
+    let _second = secret_worker(db, p.data.path(), &[]);
     wait_for("the ticket to be staged", Duration::from_secs(60), || {
         staged(&p, db, id)
     });
@@ -188,7 +146,7 @@ fn builds_run_as_another_user_who_cannot_read_the_data_dir(db: &TestDb) {
     );
     let p = Pipeline::new(db, "sandboxed", None, &build);
     let id = p.submit("sandboxed", &[], None);
-    let _worker = WorkerProcess::start(db, &data_dir, &[("SLIPWAY_WORKER__RUN_AS", BUILD_USER)]);
+    let _worker = secret_worker(db, &data_dir, &[("SLIPWAY_WORKER__RUN_AS", BUILD_USER)]);
     wait_for("the ticket to be staged", Duration::from_secs(60), || {
         staged(&p, db, id)
     });

@@ -8,7 +8,7 @@ mod common_svn;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
+
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -20,6 +20,7 @@ use slipway::store::jobs as queue;
 use slipway::vcs::snapshot_repo_path;
 use slipway::vcs::{SnapshotRepo, SvnCredentials};
 
+use common::worker::{wait_for, WorkerProcess};
 use common::TestDb;
 use common_pipeline::{drain, Pipeline, FILES};
 use common_svn::{write_file, SvnRepo};
@@ -320,53 +321,6 @@ fn poller_records_new_revisions(db: &TestDb) {
     assert!(seen.last().is_some_and(|r| r.paths.contains("index.html")));
 }
 
-/// A `slipway worker` process on `db`, killed on drop.
-struct WorkerProcess(std::process::Child);
-
-impl WorkerProcess {
-    fn start(db: &TestDb, data_dir: &Path) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("SLIPWAY_") {
-                cmd.env_remove(key);
-            }
-        }
-        let child = cmd
-            .arg("worker")
-            .env("SLIPWAY_DATA_DIR", data_dir)
-            .env("SLIPWAY_DATABASE__URL", &db.url)
-            .env("SLIPWAY_WORKER__LEASE_SECS", "5")
-            .env("SLIPWAY_WORKER__POLL_INTERVAL_SECS", "1")
-            .env("SLIPWAY_WORKER__RETRY_BASE_SECS", "1")
-            .env("SLIPWAY_LOG__LEVEL", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn slipway worker");
-        Self(child)
-    }
-
-    fn kill_hard(&mut self) {
-        let _ = self.0.kill(); // SIGKILL: no clean-up, like a crash
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for WorkerProcess {
-    fn drop(&mut self) {
-        self.kill_hard();
-    }
-}
-
-fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn killed_worker_job_reruns_and_stages_once(db: &TestDb) {
     let marks = tempfile::tempdir().expect("temp dir");
     let mark = marks.path().join("first-run");
@@ -376,11 +330,11 @@ fn killed_worker_job_reruns_and_stages_once(db: &TestDb) {
     );
     let p = Pipeline::new(db, "crashy", None, &build);
     let id = p.submit("crashy", &[], None);
-    let mut first = WorkerProcess::start(db, p.data.path());
+    let mut first = WorkerProcess::start(db, p.data.path(), &[]);
     wait_for("the first build to start", Duration::from_secs(60), || mark.exists());
     first.kill_hard();
     assert_eq!(p.ticket(id).state, "submitted", "the crash left the ticket waiting");
-    let _second = WorkerProcess::start(db, p.data.path());
+    let _second = WorkerProcess::start(db, p.data.path(), &[]);
     // The ticket is staged inside the job; the job is marked done just after.
     let job_done = || {
         queue::for_ticket(&mut db.conn(), id)
@@ -414,8 +368,8 @@ fn postgres_two_worker_processes_run_every_job_once() {
         ids.push(p.submit(name, &[], None));
     }
     // Both workers share one data dir, as two hosts would share the staging storage.
-    let _a = WorkerProcess::start(&db, pipelines[0].data.path());
-    let _b = WorkerProcess::start(&db, pipelines[0].data.path());
+    let _a = WorkerProcess::start(&db, pipelines[0].data.path(), &[]);
+    let _b = WorkerProcess::start(&db, pipelines[0].data.path(), &[]);
     let all_done = || {
         ids.iter().all(|id| {
             pipelines[0].ticket(*id).state == "staged"

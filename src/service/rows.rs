@@ -27,8 +27,12 @@ pub use crate::store::tokens::TokenRow;
 
 /// Rows of the ticket list, the audit log, the timeline, SVN commits and job output.
 pub use crate::store::listing::{
-    ApprovalWithName, AuditFilter, AuditRow, EventWithActor, LogLine, SvnRevisionRow, TicketFilter, TicketListRow,
+    ApprovalWithName, AuditFilter, AuditRow, EventWithActor, LogLine, StoredPathChange, SvnRevisionRow, TicketFilter,
+    TicketListRow,
 };
+
+/// A typed JSON column's value (or why the stored text is malformed).
+pub use crate::store::json::Json;
 
 /// One job kind's duration histogram, aggregated by the database.
 pub use crate::store::metrics::DurationHistogram;

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod net;
+pub mod worker;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;

@@ -5,8 +5,20 @@ use diesel::prelude::*;
 
 use crate::store::db::DbConn;
 use crate::store::error::StoreResult;
+use crate::store::json::Json;
 use crate::store::models::JobRow;
 use crate::store::schema::{job_logs, jobs, svn_revisions};
+
+/// A changed path of an SVN commit, as `svn_revisions.paths` stores it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct StoredPathChange {
+    /// `A`, `M`, `D`, `R`.
+    #[serde(default)]
+    pub action: String,
+    /// The repository path.
+    #[serde(default)]
+    pub path: String,
+}
 
 /// One SVN commit.
 #[derive(Debug, Clone, Queryable)]
@@ -19,8 +31,10 @@ pub struct SvnRevisionRow {
     pub committed_at: Option<NaiveDateTime>,
     /// Log message.
     pub message: String,
-    /// JSON list of {action, path}.
-    pub paths: String,
+    /// JSON list of {action, path}; a malformed stored value is an error
+    /// when read ([`Json::get`]), never "no paths".
+    #[diesel(deserialize_as = String)]
+    pub paths: Json<Vec<StoredPathChange>>,
 }
 
 /// The SVN commits of a project in (after, upto], oldest first (at most 500).

@@ -53,12 +53,11 @@ pub struct TicketFilter {
     pub projects: Option<Vec<i64>>,
 }
 
-/// One page of tickets; `more` tells whether another page follows.
-pub fn tickets(conn: &mut DbConn, filter: &TicketFilter) -> StoreResult<(Vec<TicketListRow>, bool)> {
-    let mut query = tickets::table
-        .inner_join(projects::table)
-        .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
-        .select((
+/// The columns of a [`TicketListRow`], over tickets joined with their
+/// project and submitter: one list for every query that loads the rows.
+macro_rules! list_columns {
+    () => {
+        (
             tickets::id,
             projects::name,
             tickets::kind,
@@ -69,7 +68,16 @@ pub fn tickets(conn: &mut DbConn, filter: &TicketFilter) -> StoreResult<(Vec<Tic
             tickets::target_version,
             tickets::created_at,
             tickets::updated_at,
-        ))
+        )
+    };
+}
+
+/// One page of tickets; `more` tells whether another page follows.
+pub fn tickets(conn: &mut DbConn, filter: &TicketFilter) -> StoreResult<(Vec<TicketListRow>, bool)> {
+    let mut query = tickets::table
+        .inner_join(projects::table)
+        .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
+        .select(list_columns!())
         .into_boxed();
     if let Some(p) = filter.project_id {
         query = query.filter(tickets::project_id.eq(p));
@@ -109,18 +117,7 @@ pub fn released(conn: &mut DbConn, project_id: i64, limit: i64) -> StoreResult<V
         .filter(tickets::state.eq_any(["released", "rolled_back"]))
         .order(tickets::version.desc())
         .limit(limit)
-        .select((
-            tickets::id,
-            projects::name,
-            tickets::kind,
-            tickets::state,
-            tickets::reason,
-            users::username,
-            tickets::version,
-            tickets::target_version,
-            tickets::created_at,
-            tickets::updated_at,
-        ))
+        .select(list_columns!())
         .load(conn)?)
 }
 

@@ -44,14 +44,15 @@ impl SvnClient {
         revision: Option<i64>,
         log: &mut dyn FnMut(OutputLine),
     ) -> Result<i64, SvnError> {
-        match self.update_once(wc, paths, revision, log) {
+        let target = UpdateTarget { wc, paths, revision };
+        match self.update_once(&target, log) {
             Err(SvnError::Locked(_)) => {
                 log(OutputLine {
                     stream: Stream::Stderr,
                     text: "slipway: the working copy is locked; running `svn cleanup` and retrying once".to_owned(),
                 });
                 self.cleanup(wc, log)?;
-                self.update_once(wc, paths, revision, log)
+                self.update_once(&target, log)
             }
             other => other,
         }
@@ -97,13 +98,9 @@ impl SvnClient {
         Ok(found)
     }
 
-    fn update_once(
-        &self,
-        wc: &Path,
-        paths: &[SvnPath],
-        revision: Option<i64>,
-        log: &mut dyn FnMut(OutputLine),
-    ) -> Result<i64, SvnError> {
+    /// One try of [`SvnClient::update`], without the cleanup-and-retry.
+    fn update_once(&self, what: &UpdateTarget<'_>, log: &mut dyn FnMut(OutputLine)) -> Result<i64, SvnError> {
+        let UpdateTarget { wc, paths, revision } = *what;
         let target = wc.display().to_string();
         ensure_dir(wc)?;
         // With several targets, pin HEAD first so they all reach one revision.
@@ -189,4 +186,13 @@ impl SvnClient {
             None => Ok(self.wc_info(wc)?.revision),
         }
     }
+}
+
+/// What [`SvnClient::update`] brings up to date: `paths` of the working copy
+/// `wc` (all of it when empty), to `revision` (HEAD when `None`).
+#[derive(Clone, Copy)]
+struct UpdateTarget<'a> {
+    wc: &'a Path,
+    paths: &'a [SvnPath],
+    revision: Option<i64>,
 }

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::domain::VersionFormat;
 use crate::service::changes::{ProductionChanges, TicketFacts};
 use crate::service::queries::TicketView;
-use crate::service::rows::SvnRevisionRow;
+use crate::service::rows::{Json, StoredPathChange, SvnRevisionRow};
 
 use super::ts;
 
@@ -44,14 +44,33 @@ pub struct ApprovalOut {
 }
 
 /// A changed path of an SVN commit.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PathChange {
-    /// `A`, `M`, `D`, `R`.
-    #[serde(default)]
+    /// `A`, `M`, `D`, `R` (empty for the line that reports a malformed
+    /// stored value).
     pub action: String,
     /// The path.
-    #[serde(default)]
     pub path: String,
+}
+
+impl PathChange {
+    /// The stored paths of a commit; a malformed stored value shows as one
+    /// entry saying so (never as "no paths").
+    fn list(stored: Json<Vec<StoredPathChange>>) -> Vec<Self> {
+        match stored.into_inner() {
+            Ok(paths) => paths
+                .into_iter()
+                .map(|p| PathChange {
+                    action: p.action,
+                    path: p.path,
+                })
+                .collect(),
+            Err(e) => vec![PathChange {
+                action: String::new(),
+                path: format!("(malformed stored value: {})", e.reason),
+            }],
+        }
+    }
 }
 
 /// An SVN commit the ticket brings.
@@ -76,7 +95,7 @@ impl From<SvnRevisionRow> for CommitOut {
             author: r.author,
             at: r.committed_at.map(ts),
             message: r.message,
-            paths: serde_json::from_str(&r.paths).unwrap_or_default(),
+            paths: PathChange::list(r.paths),
         }
     }
 }
