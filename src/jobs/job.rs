@@ -4,7 +4,7 @@
 //! `kind` text + `payload` JSON, so no migration is needed.
 //!
 //! The pipeline kinds take their names from the domain's
-//! [`JobKind`](crate::domain::JobKind), so a transition's job and the
+//! [`JobKind`], so a transition's job and the
 //! handler that runs it cannot drift apart.
 
 use chrono::NaiveDateTime;

@@ -139,6 +139,8 @@ pub struct ProjectFacts {
     pub host_groups: Vec<String>,
     /// Its freeze windows, each described (`label (window)`).
     pub freeze: Vec<String>,
+    /// Its freeze windows as stored (the admin form edits them).
+    pub freeze_windows: Vec<FreezeWindowRow>,
 }
 
 /// The project called `name` with its members, host groups and freeze windows.
@@ -165,5 +167,6 @@ pub fn project_facts(conn: &mut DbConn, name: &str) -> ServiceResult<ProjectFact
         members,
         host_groups,
         freeze,
+        freeze_windows: rows,
     })
 }

@@ -13,6 +13,7 @@ pub mod lookups;
 pub mod mail_prefs;
 pub mod password;
 pub mod probes;
+pub mod project_page;
 pub mod queries;
 pub mod reads;
 pub mod recovery;

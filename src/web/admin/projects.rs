@@ -139,10 +139,9 @@ async fn project_form_edit(ctx: PageCtx, state: web::Data<AppState>, name: web::
         let name = name.into_inner();
         let form = state
             .db(move |conn| {
-                let p = view::ProjectOut::from(lookups::project_facts(conn, &name)?);
-                let id = lookups::project_id(conn, &name)?.unwrap_or_default();
-                let rows = lookups::freeze_windows(conn, id)?;
-                Ok(ProjectForm::from_project(&p, &rows))
+                let facts = lookups::project_facts(conn, &name)?;
+                let rows = facts.freeze_windows.clone();
+                Ok(ProjectForm::from_project(&view::ProjectOut::from(facts), &rows))
             })
             .await?;
         Ok(show_project_form(

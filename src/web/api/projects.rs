@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::service::admin::{self, ProjectSettings};
-use crate::service::{lookups, reads, requests};
+use crate::service::{lookups, project_page, reads, requests};
 
 use crate::web::error::{AppError, ErrorBody};
 use crate::web::extract::ApiUser;
@@ -75,8 +75,9 @@ pub(super) async fn get_project(
     let reader = state.reader(user.0);
     let out = state
         .db(move |conn| {
-            reader.project(conn, &name)?;
-            Ok(view::ProjectOut::from(lookups::project_facts(conn, &name)?))
+            Ok(view::ProjectOut::from(project_page::visible_project(
+                conn, &reader, &name,
+            )?))
         })
         .await?;
     Ok(HttpResponse::Ok().json(out))

@@ -6,9 +6,8 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use tera::Context;
 
-use crate::service::lookups;
-use crate::service::reads;
-use crate::service::tickets::{self as ticket_service, ActorRef};
+use crate::service::project_page::{self as project_reads, ReleasedVersion};
+use crate::service::requests;
 
 use crate::web::error::AppError;
 use crate::web::extract::PageCtx;
@@ -30,56 +29,29 @@ struct Released {
     can_roll_back: bool,
 }
 
+impl From<ReleasedVersion> for Released {
+    fn from(r: ReleasedVersion) -> Self {
+        Self {
+            ticket: TicketSummary::from(r.ticket),
+            tag: r.tag,
+            approvers: r.approvers,
+            shipped_at: r.shipped_at.map(ts),
+            can_roll_back: r.can_roll_back,
+        }
+    }
+}
+
 #[get("/projects/{name}")]
 async fn project_page(ctx: PageCtx, state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
     let r = async {
-        let user = ctx.user()?.clone();
-        let reader = state.reader(user.clone());
+        let reader = state.reader(ctx.user()?.clone());
         let name = name.into_inner();
-        let (project, released, may_request, hosts) = state
-            .db(move |conn| {
-                let row = reader.project(conn, &name)?;
-                let project = view::ProjectOut::from(lookups::project_facts(conn, &name)?);
-                let format = crate::domain::VersionFormat::parse(&row.version_format).unwrap_or_default();
-                let lookups::ReleaseHistory {
-                    released: rows,
-                    shipped_at: shipped,
-                    approvers,
-                } = lookups::release_history(conn, row.id, 100)?;
-                let roles = lookups::roles_in_project(conn, user.id, row.id)?;
-                let may_request = roles.iter().any(|r| r == "developer" || r == "lead");
-                let released: Vec<Released> = rows
-                    .into_iter()
-                    .map(|r| {
-                        let v = r.version.unwrap_or_default();
-                        Released {
-                            tag: format.render(v),
-                            approvers: {
-                                let mut a: Vec<String> = approvers
-                                    .iter()
-                                    .filter(|(t, _, _)| *t == r.id)
-                                    .map(|(_, u, _)| u.clone())
-                                    .collect();
-                                a.dedup();
-                                a
-                            },
-                            shipped_at: shipped
-                                .iter()
-                                .filter(|(t, _)| *t == r.id)
-                                .map(|(_, at)| ts(*at))
-                                .next_back(),
-                            can_roll_back: row.production_version.is_some_and(|p| v < p),
-                            ticket: TicketSummary::from(r),
-                        }
-                    })
-                    .collect();
-                let hosts = lookups::hosts_of(conn, row.id)?
-                    .into_iter()
-                    .map(|(g, h)| (g, h.name, h.target))
-                    .collect::<Vec<_>>();
-                Ok((project, released, may_request, hosts))
-            })
+        let page_data = state
+            .db(move |conn| Ok(project_reads::project_page(conn, &reader, &name, 100)?))
             .await?;
+        let project = view::ProjectOut::from(page_data.facts);
+        let released: Vec<Released> = page_data.released.into_iter().map(Released::from).collect();
+        let (may_request, hosts) = (page_data.may_request, page_data.hosts);
         let mut c = Context::new();
         c.insert("p", &project);
         c.insert("released", &released);
@@ -118,12 +90,11 @@ async fn rollback(
             .map_err(|_| AppError::bad("version", "must be a version number"))?;
         let (name, reason) = (name.into_inner(), form.reason.clone());
         let reader = state.reader(user.clone());
-        let applied = state
+        let filed = state
             .db_then_wake(move |conn| {
-                reads::guard_project_name(conn, &reader, &name)?;
-                Ok(ticket_service::request_rollback(
+                Ok(requests::request_rollback(
                     conn,
-                    ActorRef::User(user.id),
+                    &reader,
                     &name,
                     version,
                     &reason,
@@ -131,7 +102,7 @@ async fn rollback(
                 )?)
             })
             .await?;
-        Ok(redirect(&format!("/tickets/{}", applied.ticket.id)))
+        Ok(redirect(&format!("/tickets/{}", filed.ticket.id)))
     }
     .await;
     page(&ctx, &state, r)

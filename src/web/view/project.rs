@@ -61,6 +61,7 @@ impl ProjectOut {
             members,
             host_groups,
             freeze,
+            ..
         } = facts;
         let format = VersionFormat::parse(&p.version_format).unwrap_or_default();
         let of = |role: &str| {
