@@ -335,7 +335,7 @@ fn release_flow_in_a_real_browser() {
     s.goto(&format!("/tickets/{own}"));
     assert_eq!(s.state(), "tested");
     assert!(browser.try_find("#act-approve").is_none(), "no approve button");
-    let why = browser.text(&browser.find("#approve-refusal"));
+    let why = browser.text(&browser.find("#why-approve"));
     assert!(why.contains("self-approval"), "{why}");
     browser.screenshot("06-ticket-self-approval");
 

@@ -24,6 +24,8 @@ pub mod codes {
     pub const CONTROL_CHARACTER: &str = "input.control_character";
     /// A bidirectional override or invisible format character in the text.
     pub const INVISIBLE_CHARACTER: &str = "input.invisible_character";
+    /// A time zone name that is not in the IANA database.
+    pub const UNKNOWN_TIME_ZONE: &str = "input.unknown_time_zone";
 }
 
 impl InvalidInput {

@@ -110,7 +110,7 @@ pub fn create_project(conn: &mut DbConn, settings: &ProjectSettings) -> ServiceR
                 allow_self_approval: ch.allow_self_approval,
                 tested_by_may_approve: ch.tested_by_may_approve,
                 approval_expiry_minutes: ch.approval_expiry_minutes,
-                utc_offset_minutes: ch.utc_offset_minutes,
+                time_zone: ch.time_zone.clone(),
                 created_at: now,
                 updated_at: now,
             },

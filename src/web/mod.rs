@@ -24,6 +24,7 @@ pub mod redirect;
 pub mod templates;
 pub mod throttle;
 pub mod view;
+pub mod why_not;
 
 pub use error::AppError;
 

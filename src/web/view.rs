@@ -291,6 +291,8 @@ pub struct TicketDetail {
     pub override_actions: Vec<String>,
     /// Freeze window in force now.
     pub freeze: Option<String>,
+    /// Actions the caller would expect but may not take now, and why.
+    pub blocked: Vec<super::why_not::BlockedOut>,
     /// SVN commits brought by this ticket.
     pub svn_commits: Vec<CommitOut>,
     /// Jobs, newest first.
@@ -400,6 +402,7 @@ impl From<TicketView> for TicketDetail {
             approve_refusal_code: v.approve_refusal_code,
             override_actions: v.override_actions.iter().map(|a| a.as_str().to_owned()).collect(),
             freeze: v.freeze,
+            blocked: super::why_not::blocked_out(&v.blocked, v.time_zone),
             svn_commits: v.svn_commits.into_iter().map(CommitOut::from).collect(),
             jobs: v
                 .jobs
@@ -485,7 +488,7 @@ pub struct ProjectOut {
     /// Approval expiry in hours.
     pub approval_expiry_hours: Option<i32>,
     /// Local time offset.
-    pub utc_offset_minutes: i32,
+    pub time_zone: String,
     /// What production runs (tag).
     pub production: Option<String>,
     /// Production version number.
@@ -532,7 +535,7 @@ impl ProjectOut {
             allow_self_approval: p.allow_self_approval,
             tested_by_may_approve: p.tested_by_may_approve,
             approval_expiry_hours: p.approval_expiry_minutes.map(|m| m / 60),
-            utc_offset_minutes: p.utc_offset_minutes,
+            time_zone: p.time_zone,
             host_groups,
             freeze,
         }

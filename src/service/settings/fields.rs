@@ -107,3 +107,36 @@ pub(super) fn check_build_command(args: &[String]) -> Result<(), InvalidInput> {
     }
     Ok(())
 }
+
+/// Checks a project's time zone: an IANA name known to `chrono-tz`
+/// (`Asia/Shanghai`, `Europe/Berlin`, `UTC`, `Etc/GMT-8`); when empty, the
+/// zone of the deprecated fixed `offset` in minutes, else `UTC`.
+pub fn check_time_zone(name: &str, offset: Option<i32>) -> Result<String, InvalidInput> {
+    use crate::domain::validate::codes;
+    let name = check_text("time_zone", name, 64, false)?;
+    if name.is_empty() {
+        return match offset {
+            None => Ok("UTC".to_owned()),
+            Some(minutes) => crate::domain::zone_for_offset(minutes)
+                .map(|z| z.name().to_owned())
+                .ok_or_else(|| {
+                    InvalidInput::new(
+                        "utc_offset_minutes",
+                        format!("{minutes} minutes is not an offset any time zone has; give time_zone instead"),
+                    )
+                    .with_code(codes::UNKNOWN_TIME_ZONE)
+                }),
+        };
+    }
+    crate::domain::parse_zone(&name)
+        .map(|z| z.name().to_owned())
+        .ok_or_else(|| {
+            InvalidInput::new(
+                "time_zone",
+                format!(
+                    "`{name}` is not a known time zone; use an IANA name such as Asia/Shanghai, Europe/Berlin or UTC"
+                ),
+            )
+            .with_code(codes::UNKNOWN_TIME_ZONE)
+        })
+}

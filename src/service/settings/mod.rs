@@ -64,9 +64,14 @@ pub struct ProjectSettings {
     /// Approvals expire after this many hours.
     #[serde(default)]
     pub approval_expiry_hours: Option<u32>,
-    /// Project local time minus UTC in minutes.
+    /// IANA time zone of the project's freeze windows, e.g. `Asia/Shanghai`
+    /// or `Europe/Berlin` (empty: `UTC`, or the zone for `utc_offset_minutes`).
     #[serde(default)]
-    pub utc_offset_minutes: i32,
+    pub time_zone: String,
+    /// Deprecated: a fixed offset from UTC in minutes, used only when
+    /// `time_zone` is empty (converted like the migration does).
+    #[serde(default)]
+    pub utc_offset_minutes: Option<i32>,
     /// Lead user names.
     #[serde(default)]
     pub leads: Vec<String>,
@@ -288,12 +293,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
             format!("must be between 1 and {MAX_EXPIRY_HOURS} hours"),
         )));
     }
-    if !(-840..=840).contains(&s.utc_offset_minutes) {
-        found.whole::<()>(Err(InvalidInput::new(
-            "utc_offset_minutes",
-            "must be between -840 and 840",
-        )));
-    }
+    let time_zone = found.whole(fields::check_time_zone(&s.time_zone, s.utc_offset_minutes));
     let mut members = Vec::new();
     for (field, role, names) in [
         ("leads", Role::Lead, &s.leads),
@@ -326,6 +326,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         Some(staging_dir),
         Some(staging_url),
         Some(version_format),
+        Some(time_zone),
         true,
     ) = (
         name,
@@ -334,6 +335,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         staging_dir,
         staging_url,
         version_format,
+        time_zone,
         found.0.is_empty(),
     )
     else {
@@ -355,7 +357,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
             allow_self_approval: s.allow_self_approval,
             tested_by_may_approve: s.tested_by_may_approve,
             approval_expiry_minutes: s.approval_expiry_hours.and_then(|h| i32::try_from(h * 60).ok()),
-            utc_offset_minutes: s.utc_offset_minutes,
+            time_zone,
             updated_at: now,
         },
         members,
