@@ -189,6 +189,46 @@ impl Browser {
         self.text(&body)
     }
 
+    /// Whether `el` is shown.
+    pub fn displayed(&self, el: &Element) -> bool {
+        self.run("check visibility", el.0.is_displayed())
+    }
+
+    /// Resizes the window (CSS pixels, as the page sees them).
+    pub fn resize(&self, width: u32, height: u32) {
+        self.run("resize the window", self.client.set_window_size(width, height));
+    }
+
+    /// Runs `script` (a function body) in the page and returns its value.
+    pub fn eval(&self, script: &str) -> serde_json::Value {
+        self.run("run a script", self.client.execute(script, Vec::new()))
+    }
+
+    /// The page's widths: (document scroll width, viewport width).
+    pub fn widths(&self) -> (i64, i64) {
+        let v = self.eval("return [document.documentElement.scrollWidth, window.innerWidth];");
+        let n = |i: usize| v.get(i).and_then(serde_json::Value::as_i64).unwrap_or(i64::MAX);
+        (n(0), n(1))
+    }
+
+    /// Screenshots of the current page at 1400 px and at 400 px wide
+    /// (`<name>-1400`, `<name>-400`), asserting that at 400 px nothing
+    /// scrolls sideways; the window is 1280 px wide again afterwards.
+    pub fn at_both_widths(&self, name: &str) {
+        self.resize(1400, 1000);
+        self.screenshot(&format!("{name}-1400"));
+        self.resize(400, 900);
+        let (scroll, inner) = self.widths();
+        assert!(inner <= 420, "the window is narrow: {inner} px");
+        let shot = self.screenshot(&format!("{name}-400"));
+        assert!(
+            scroll <= inner,
+            "{name} scrolls sideways at 400 px: {scroll} > {inner} ({})",
+            shot.display()
+        );
+        self.resize(1280, 1000);
+    }
+
     /// Saves a PNG of the viewport as `<shots>/<name>.png`.
     pub fn screenshot(&self, name: &str) -> PathBuf {
         let path = self.shots.join(format!("{name}.png"));
