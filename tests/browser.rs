@@ -489,6 +489,24 @@ fn release_flow_in_a_real_browser() {
     browser.screenshot("14-my-work-zh");
     s.goto("/tickets/new");
     browser.screenshot("15-new-ticket-zh");
+    // Every problem at once, beside its field, with the field's label, in Chinese.
+    let paths = browser.find("#svn_paths");
+    browser.type_into(&paths, "../../etc/passwd");
+    let revision = browser.find("#svn_revision");
+    browser.type_into(&revision, "abc");
+    browser.click(&browser.find("#file-ticket"));
+    let feedback = browser.text(&browser.wait("the errors", || browser.try_find("#svn_paths ~ .invalid-feedback")));
+    assert!(
+        feedback.starts_with("SVN 路径：") && feedback.contains("不能包含"),
+        "{feedback}"
+    );
+    let all = browser.text(&browser.find("#form-errors"));
+    for expected in ["项目：请选择一个项目。", "原因：不能为空。", "SVN 版本号：必须是整数。"]
+    {
+        assert!(all.contains(expected), "{expected}: {all}");
+    }
+    assert_eq!(browser.find_all(".invalid-feedback").len(), 4);
+    browser.at_both_widths("w-new-ticket-errors-zh");
     drop(browser);
     drop(server);
 }

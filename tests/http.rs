@@ -946,7 +946,68 @@ fn emergency_override_in_a_freeze(db: &TestDb) {
     });
 }
 
+/// The new-ticket form shows every field's problem at once, beside the
+/// field, with the field's label, in the reader's language; nothing is stored.
+fn new_ticket_form_shows_every_error_with_labels(db: &TestDb) {
+    let app = start(db, 1);
+    let before = ticket_count(db);
+    let form = [
+        ("csrf", common::app::CSRF),
+        ("project", ""),
+        ("reason", "   "),
+        ("svn_paths", "src/app.js\n../../etc/passwd"),
+        ("svn_revision", "abc"),
+    ];
+    let send = |lang: &str| {
+        app.browser("dev").send(
+            test::TestRequest::post()
+                .uri("/tickets/new")
+                .insert_header((header::ACCEPT_LANGUAGE, lang))
+                .set_form(form),
+        )
+    };
+    let reply = send("en");
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let page = reply.text();
+    for expected in [
+        "Project: choose a project.",
+        "Reason: must not be empty.",
+        "SVN paths: `../../etc/passwd` must not contain `..`.",
+        "SVN revision: must be a whole number.",
+    ] {
+        assert!(page.contains(&expected.replace('/', "&#x2F;")), "{expected}: {page}");
+    }
+    assert!(!page.contains("svn_paths:"), "no raw keys: {page}");
+    assert_eq!(page.matches("class=\"invalid-feedback\"").count(), 4, "{page}");
+    let page = send("zh-CN").text();
+    for expected in [
+        "项目：请选择一个项目。",
+        "原因：不能为空。",
+        "SVN 路径：",
+        "SVN 版本号：必须是整数。",
+    ] {
+        assert!(page.contains(expected), "{expected}: {page}");
+    }
+    assert!(!page.contains("must not") && !page.contains("svn_paths:"), "{page}");
+    // A service refusal in Chinese: the reason too long, after the form's checks pass.
+    let long = "x".repeat(4001);
+    let reply = app.browser("dev").send(
+        test::TestRequest::post()
+            .uri("/tickets/new")
+            .insert_header((header::ACCEPT_LANGUAGE, "zh-CN"))
+            .set_form([
+                ("csrf", common::app::CSRF),
+                ("project", "shop"),
+                ("reason", long.as_str()),
+                ("svn_paths", "src/app.js"),
+            ]),
+    );
+    assert!(reply.text().contains("原因：最多 4000 个字符。"), "{}", reply.text());
+    assert_eq!(ticket_count(db), before, "nothing stored");
+}
+
 backend_tests!(
+    new_ticket_form_shows_every_error_with_labels,
     emergency_override_in_a_freeze,
     staging_url_once_staged,
     every_action_by_every_role,

@@ -19,6 +19,7 @@ mod renumber;
 pub mod rows;
 pub mod sessions;
 pub mod settings;
+pub mod ticket_input;
 pub mod tickets;
 pub mod users;
 pub mod visibility;

@@ -2,12 +2,13 @@
 //! transaction that loads the ticket, asks the domain, and writes the new
 //! state, exactly one event per state change, the effects and the job.
 
+use crate::domain::validate::codes;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::domain::transition::{create_action, rollback_target_ok};
 use crate::domain::{
-    decide, decide_create, Action, Actor, Effect, JobKind, ProjectName, ProjectRules, Reason, Request, SvnPath,
-    TicketKind, TicketState,
+    decide, decide_create, Action, Actor, Effect, JobKind, ProjectName, ProjectRules, Reason, Request, TicketKind,
+    TicketState,
 };
 use crate::jobs::job;
 use crate::store::models::{ApprovalRow, NewEvent, NewTicket, ProjectRow, TicketRow};
@@ -105,7 +106,7 @@ fn to_naive(t: DateTime<Utc>) -> NaiveDateTime {
 }
 
 fn load_project(conn: &mut DbConn, name: &str) -> ServiceResult<ProjectRow> {
-    let name = ProjectName::parse(name).map_err(|e| crate::domain::InvalidInput::new("project", e.problem))?;
+    let name = ProjectName::parse(name).map_err(|e| e.on("project"))?;
     projects::by_name(conn, name.as_str())?.ok_or_else(|| ServiceError::not_found("project", name))
 }
 
@@ -136,13 +137,7 @@ pub fn submit(
     input: &NewRelease<'_>,
     now: DateTime<Utc>,
 ) -> ServiceResult<Applied> {
-    let reason = Reason::parse("reason", input.reason)?;
-    let paths = SvnPath::parse_list(input.svn_paths)?;
-    if input.svn_revision.is_some_and(|r| r < 1) {
-        return Err(crate::domain::InvalidInput::new("svn_revision", "must be a positive revision number").into());
-    }
-    let paths_json = serde_json::to_string(&paths.iter().map(SvnPath::as_str).collect::<Vec<_>>())
-        .map_err(|e| crate::domain::InvalidInput::new("svn_paths", e.to_string()))?;
+    let (reason, paths_json) = super::ticket_input::check(input).map_err(super::ticket_input::first)?;
     write_tx(conn, |conn| {
         let project = load_project(conn, input.project)?;
         create(
@@ -175,11 +170,16 @@ pub fn request_rollback(
             .is_some_and(|t| matches!(t.state.as_str(), "released" | "rolled_back"));
         if !was_released {
             let problem = format!("version {version} was never released");
-            return Err(crate::domain::InvalidInput::new("version", problem).into());
+            return Err(
+                crate::domain::InvalidInput::new("version", codes::VERSION_NEVER_RELEASED, problem)
+                    .with("version", version)
+                    .into(),
+            );
         }
         if !rollback_target_ok(facts::production_floor(conn, &project)?.version, version) {
             return Err(crate::domain::InvalidInput::new(
                 "version",
+                codes::ROLLBACK_NOT_OLDER,
                 "a rollback goes back to a version older than the one production runs",
             )
             .into());
@@ -295,9 +295,10 @@ fn apply_in_tx(
         .expected_lock_version
         .is_some_and(|seen| seen != ticket.lock_version)
     {
-        return Err(ServiceError::Conflict(format!(
-            "ticket #{ticket_id} changed since you loaded it; reload and try again"
-        )));
+        return Err(ServiceError::Conflict(
+            super::error::codes::STALE,
+            format!("ticket #{ticket_id} changed since you loaded it; reload and try again"),
+        ));
     }
     let project = projects::by_id(conn, ticket.project_id)?
         .ok_or_else(|| ServiceError::not_found("project", ticket.project_id))?;
@@ -339,7 +340,11 @@ fn apply_in_tx(
             Effect::ClearTestedBy => ticket.tested_by = None,
             Effect::NewSnapshot => {
                 let snapshot = input.snapshot.as_ref().ok_or_else(|| {
-                    crate::domain::InvalidInput::new("snapshot", "stage-succeeded must report the staged snapshot")
+                    crate::domain::InvalidInput::new(
+                        "snapshot",
+                        codes::SNAPSHOT_MISSING,
+                        "stage-succeeded must report the staged snapshot",
+                    )
                 })?;
                 ticket.stage_generation += 1;
                 ticket.snapshot_seq = Some(projects::next_stage_seq(conn, project.id)?);
@@ -420,9 +425,10 @@ fn write_event(conn: &mut DbConn, project_id: i64, event: &NewEvent) -> ServiceR
 }
 
 fn lost_race_message(ticket_id: i64) -> ServiceError {
-    ServiceError::Conflict(format!(
-        "ticket #{ticket_id} was changed by someone else at the same time; reload and try again"
-    ))
+    ServiceError::Conflict(
+        super::error::codes::RACE,
+        format!("ticket #{ticket_id} was changed by someone else at the same time; reload and try again"),
+    )
 }
 
 fn lost_race(error: crate::store::StoreError, ticket_id: i64) -> ServiceError {

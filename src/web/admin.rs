@@ -173,7 +173,8 @@ async fn add_user(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<User
             Err(e) if matches!(e.code().1, StatusCode::BAD_REQUEST | StatusCode::CONFLICT) => {
                 let field = e.field().unwrap_or_else(|| "username".into());
                 let status = e.code().1;
-                show_users(&ctx, &state, &form, Some((field, e.public_message())), status).await
+                let message = super::error_text::page_text(&state.i18n, ctx.lang, &e);
+                show_users(&ctx, &state, &form, Some((field, message)), status).await
             }
             Err(e) => Err(e),
         }
@@ -492,7 +493,8 @@ async fn save_project(
         Ok(name) => Ok(redirect(&format!("/projects/{}", super::pages::urlencode(&name)))),
         Err(e) if matches!(e.code().1, StatusCode::BAD_REQUEST | StatusCode::CONFLICT) => {
             let mut errors = BTreeMap::new();
-            errors.insert(e.field().unwrap_or_else(|| "name".into()), e.public_message());
+            let message = super::error_text::page_text(&state.i18n, ctx.lang, &e);
+            errors.insert(e.field().unwrap_or_else(|| "name".into()), message);
             let status = e.code().1;
             Ok(show_project_form(ctx, state, &form, editing, errors, status))
         }

@@ -163,9 +163,22 @@ impl Browser {
         self.run("type into a field", el.0.send_keys(text));
     }
 
-    /// Clicks `el`.
+    /// Clicks `el`. Headless Chromium's layout viewport can be taller than
+    /// what it paints (1000 vs 857 px), so an element in between cannot be
+    /// clicked at a point; such a click is delivered by the element's own
+    /// `click()` instead.
     pub fn click(&self, el: &Element) {
-        self.run("click", el.0.click());
+        match self.runtime.block_on(el.0.click()) {
+            Ok(()) => {}
+            Err(e) if e.to_string().contains("click intercepted") => {
+                let arg = serde_json::to_value(&el.0).unwrap_or_else(|e| panic!("element as JSON: {e}"));
+                self.run(
+                    "click by script",
+                    self.client.execute("arguments[0].click();", vec![arg]),
+                );
+            }
+            Err(e) => panic!("click: {e}"),
+        }
     }
 
     /// The rendered text of `el`.

@@ -11,6 +11,7 @@
 use chrono::{DateTime, NaiveDateTime};
 use serde::Deserialize;
 
+use crate::domain::validate::codes;
 use crate::domain::{InvalidInput, ProjectName, Role, Username, VersionFormat, WeekTime};
 use crate::store::admin::ProjectChanges;
 use crate::store::models::FreezeWindowRow;
@@ -195,7 +196,7 @@ fn check_freeze(f: &FreezeSetting, i: usize, found: &mut Found) -> Option<Freeze
         (Some(a), Some(b), None, None) => {
             let week = |t: &str| {
                 t.parse::<WeekTime>()
-                    .map_err(|e| InvalidInput::new("freeze", e.to_string()))
+                    .map_err(|e| InvalidInput::new("freeze", codes::WEEK_TIME, e.to_string()).with("value", e.0))
             };
             let a = found.take(at, Part::From, week(a));
             let b = found.take(at, Part::To, week(b));
@@ -214,11 +215,13 @@ fn check_freeze(f: &FreezeSetting, i: usize, found: &mut Found) -> Option<Freeze
                     .map_err(|_| {
                         InvalidInput::new(
                             "freeze",
+                            codes::RFC3339,
                             format!(
                                 "`{}` is not an RFC 3339 time like 2026-12-24T00:00:00+08:00",
                                 t.escape_debug()
                             ),
                         )
+                        .with("value", t.escape_debug())
                     })
             };
             let a = found.take(at, Part::From, parse(a));
@@ -228,7 +231,11 @@ fn check_freeze(f: &FreezeSetting, i: usize, found: &mut Found) -> Option<Freeze
                 found.take::<()>(
                     at,
                     Part::To,
-                    Err(InvalidInput::new("freeze", "a freeze window must end after it starts")),
+                    Err(InvalidInput::new(
+                        "freeze",
+                        codes::FREEZE_ORDER,
+                        "a freeze window must end after it starts",
+                    )),
                 );
                 return None;
             }
@@ -244,6 +251,7 @@ fn check_freeze(f: &FreezeSetting, i: usize, found: &mut Found) -> Option<Freeze
             Part::Whole,
             Err(InvalidInput::new(
                 "freeze",
+                codes::FREEZE_SHAPE,
                 "give either a weekly window (from and to like `Fri 18:00`) or a range (from and to in RFC 3339)",
             )),
         ),
@@ -267,8 +275,10 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
     if s.excludes.len() > MAX_EXCLUDES {
         found.whole::<()>(Err(InvalidInput::new(
             "excludes",
+            codes::TOO_MANY,
             format!("at most {MAX_EXCLUDES} patterns"),
-        )));
+        )
+        .with("max", MAX_EXCLUDES)));
     }
     let excludes: Vec<String> = s
         .excludes
@@ -277,21 +287,28 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         .filter_map(|(i, e)| found.take(Some(i), Part::Whole, check_word("excludes", e, 500)))
         .collect();
     let version_format = found.whole(
-        VersionFormat::parse(s.version_format.trim()).map_err(|e| InvalidInput::new("version_format", e.to_string())),
+        VersionFormat::parse(s.version_format.trim())
+            .map_err(|e| InvalidInput::new("version_format", codes::VERSION_FORMAT, e.to_string()).with("detail", e)),
     );
     if !(1..=MAX_APPROVALS).contains(&s.approvals_required) {
         found.whole::<()>(Err(InvalidInput::new(
             "approvals_required",
+            codes::OUT_OF_RANGE,
             format!("must be between 1 and {MAX_APPROVALS}"),
-        )));
+        )
+        .with("min", 1)
+        .with("max", MAX_APPROVALS)));
     }
     if s.approval_expiry_hours
         .is_some_and(|h| !(1..=MAX_EXPIRY_HOURS).contains(&h))
     {
         found.whole::<()>(Err(InvalidInput::new(
             "approval_expiry_hours",
+            codes::OUT_OF_RANGE,
             format!("must be between 1 and {MAX_EXPIRY_HOURS} hours"),
-        )));
+        )
+        .with("min", 1)
+        .with("max", MAX_EXPIRY_HOURS)));
     }
     let time_zone = found.whole(fields::check_time_zone(&s.time_zone, s.utc_offset_minutes));
     let mut members = Vec::new();
@@ -301,7 +318,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         ("testers", Role::Tester, &s.testers),
     ] {
         for (i, n) in names.iter().enumerate() {
-            let user = Username::parse(n.trim()).map_err(|e| InvalidInput::new(field, e.problem));
+            let user = Username::parse(n.trim()).map_err(|e| e.on(field));
             if let Some(user) = found.take(Some(i), Part::Whole, user) {
                 members.push((field, role, user));
             }
