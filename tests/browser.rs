@@ -131,6 +131,57 @@ allow_self_approval = false
     server
 }
 
+/// A signed approval link for `user` on ticket `id`, as the mail job makes it.
+fn approval_link(data: &Path, id: i64, user: &str) -> String {
+    let pool = slipway::store::connect(
+        &slipway::store::DbLocation::parse(None, data).expect("db location"),
+        &slipway::store::PoolOptions::default(),
+    )
+    .expect("open the database");
+    let mut conn = pool.get().expect("connection");
+    let row = slipway::store::tickets::by_id(&mut conn, id)
+        .expect("query")
+        .expect("ticket");
+    let uid = slipway::store::listing::user_id(&mut conn, user)
+        .expect("query")
+        .expect("user");
+    let claims = slipway::notify::links::LinkClaims::new(
+        id,
+        uid,
+        "approve",
+        &row.state,
+        row.stage_generation,
+        row.lock_version,
+        slipway::notify::links::unix_now(),
+        1,
+    );
+    let key = slipway::keys::key_file(&data.join("jwt.key")).expect("signing key");
+    slipway::notify::links::sign(&jsonwebtoken::EncodingKey::from_secret(&key), &claims).expect("sign")
+}
+
+/// Freezes project `shop` until 2999 and sets its time zone.
+fn freeze_forever(data: &Path, zone: &str) {
+    use diesel::RunQueryDsl;
+    let pool = slipway::store::connect(
+        &slipway::store::DbLocation::parse(None, data).expect("db location"),
+        &slipway::store::PoolOptions::default(),
+    )
+    .expect("open the database");
+    let mut conn = pool.get().expect("connection");
+    let slipway::store::DbConn::Sqlite(c) = &mut *conn else {
+        panic!("the browser tests run on SQLite")
+    };
+    diesel::sql_query(
+        "INSERT INTO freeze_windows (project_id, kind, starts_at, ends_at, label) \
+         SELECT id, 'range', '2000-01-01 00:00:00', '2999-01-01 00:00:00', 'forever' FROM projects WHERE name = 'shop'",
+    )
+    .execute(c)
+    .expect("freeze");
+    diesel::sql_query(format!("UPDATE projects SET time_zone = '{zone}' WHERE name = 'shop'"))
+        .execute(c)
+        .expect("zone");
+}
+
 struct Session<'a> {
     b: &'a Browser,
     base: &'a str,
@@ -251,6 +302,7 @@ fn release_flow_in_a_real_browser() {
     s.goto("/login");
     browser.find("#login");
     browser.screenshot("01-login");
+    browser.at_both_widths("w-login");
 
     // A developer files a ticket; a bad path is refused next to the field, input kept.
     s.login("dev");
@@ -268,6 +320,7 @@ fn release_flow_in_a_real_browser() {
         Some("Fix the checkout button (JIRA-123)")
     );
     browser.screenshot("03-new-ticket-error");
+    browser.at_both_widths("w-new-ticket-error");
     let paths = browser.find("#svn_paths");
     browser.type_into(&paths, "src/app.js");
     browser.click(&browser.find("#file-ticket"));
@@ -296,6 +349,7 @@ fn release_flow_in_a_real_browser() {
     s.goto("/");
     assert!(browser.body_text().contains("Fix the checkout button"));
     browser.screenshot("02-my-work");
+    browser.at_both_widths("w-my-work");
     s.act(id, "mark-tested", "works on staging");
     assert_eq!(s.state(), "tested");
     s.logout();
@@ -335,9 +389,46 @@ fn release_flow_in_a_real_browser() {
     s.goto(&format!("/tickets/{own}"));
     assert_eq!(s.state(), "tested");
     assert!(browser.try_find("#act-approve").is_none(), "no approve button");
-    let why = browser.text(&browser.find("#approve-refusal"));
+    let why = browser.text(&browser.find("#why-approve"));
     assert!(why.contains("self-approval"), "{why}");
     browser.screenshot("06-ticket-self-approval");
+    browser.at_both_widths("w-ticket-self-approval");
+    s.logout();
+
+    // The other lead approves from the emailed link, on a phone: the
+    // summary and a link to the ticket, and Approve asks for a second tap.
+    let token = approval_link(data.path(), own, "lead");
+    s.goto(&format!("/approve/{token}"));
+    browser.find("#link-summary");
+    assert!(
+        browser.try_find("#link-ticket").is_some(),
+        "the page links to the ticket"
+    );
+    browser.at_both_widths("w-approval-link");
+    browser.resize(400, 900);
+    browser.click(&browser.find("#link-approve"));
+    let confirm = browser.wait("the confirm button", || {
+        browser.try_find("#link-step[open] #link-confirm")
+    });
+    browser.screenshot("w-approval-link-second-tap-400");
+    browser.click(&confirm);
+    browser.find("#link-done");
+    browser.resize(1280, 1000);
+
+    // A freeze window: the submitter sees why there is no Release button,
+    // until when (in the project's zone, named), and who may release now.
+    freeze_forever(data.path(), "Europe/Berlin");
+    s.login("lead2");
+    s.goto(&format!("/tickets/{own}"));
+    assert_eq!(s.state(), "approved");
+    assert!(
+        browser.try_find("#act-release").is_none(),
+        "no release button in a freeze"
+    );
+    let why = browser.text(&browser.find("#why-release[data-code='frozen']"));
+    assert!(why.contains("frozen until 2999-01-01 01:00 (Europe/Berlin)"), "{why}");
+    assert!(why.contains("an admin, with an emergency override"), "{why}");
+    browser.at_both_widths("w-ticket-frozen");
 
     // Lists and pages.
     s.goto("/tickets");
@@ -355,10 +446,33 @@ fn release_flow_in_a_real_browser() {
     s.goto("/admin/users");
     assert!(browser.body_text().contains("lead2"));
     browser.screenshot("10-admin-users");
+    browser.at_both_widths("w-admin-users");
     s.goto("/admin/projects");
     browser.screenshot("11-admin-projects");
+    browser.at_both_widths("w-admin-projects");
     s.goto("/admin/projects/shop/edit");
     browser.screenshot("12-admin-project-edit");
+    browser.at_both_widths("w-admin-project-edit");
+    s.goto("/admin/hosts");
+    browser.at_both_widths("w-admin-hosts");
+    s.goto("/admin/import");
+    browser.at_both_widths("w-admin-import");
+    s.goto(&format!("/tickets/{own}"));
+    browser.find("#override-form");
+    browser.at_both_widths("w-ticket-admin");
+    // At 400 px the menu is folded: one tap opens it.
+    browser.resize(400, 900);
+    assert!(!browser.displayed(&browser.find("#nav-menu")), "the menu is folded");
+    browser.click(&browser.find("#nav-toggler"));
+    assert!(browser.displayed(&browser.find("#nav-menu")), "the menu opens");
+    assert!(
+        browser.displayed(&browser.find("form[action='/logout'] button")),
+        "Sign out is reachable"
+    );
+    let (scroll, inner) = browser.widths();
+    assert!(scroll <= inner, "the open menu fits: {scroll} > {inner}");
+    browser.screenshot("w-nav-open-400");
+    browser.resize(1280, 1000);
 
     // The Chinese UI: the switch is remembered across pages.
     s.goto(&format!("/tickets/{id}"));
@@ -375,6 +489,24 @@ fn release_flow_in_a_real_browser() {
     browser.screenshot("14-my-work-zh");
     s.goto("/tickets/new");
     browser.screenshot("15-new-ticket-zh");
+    // Every problem at once, beside its field, with the field's label, in Chinese.
+    let paths = browser.find("#svn_paths");
+    browser.type_into(&paths, "../../etc/passwd");
+    let revision = browser.find("#svn_revision");
+    browser.type_into(&revision, "abc");
+    browser.click(&browser.find("#file-ticket"));
+    let feedback = browser.text(&browser.wait("the errors", || browser.try_find("#svn_paths ~ .invalid-feedback")));
+    assert!(
+        feedback.starts_with("SVN 路径：") && feedback.contains("不能包含"),
+        "{feedback}"
+    );
+    let all = browser.text(&browser.find("#form-errors"));
+    for expected in ["项目：请选择一个项目。", "原因：不能为空。", "SVN 版本号：必须是整数。"]
+    {
+        assert!(all.contains(expected), "{expected}: {all}");
+    }
+    assert_eq!(browser.find_all(".invalid-feedback").len(), 4);
+    browser.at_both_widths("w-new-ticket-errors-zh");
     drop(browser);
     drop(server);
 }

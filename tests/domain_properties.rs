@@ -135,7 +135,16 @@ fn expected_job(state: TicketState) -> Option<JobKind> {
 /// Whether a freeze window is in force at `now` (computed from the Unix
 /// minute, not with chrono's calendar as the domain does).
 fn frozen_at(calendar: &FreezeCalendar, now: DateTime<Utc>) -> bool {
-    let minute = now.timestamp().div_euclid(60) + i64::from(calendar.utc_offset_minutes);
+    let offset = {
+        use chrono::Offset;
+        calendar
+            .zone
+            .offset_from_utc_datetime(&now.naive_utc())
+            .fix()
+            .local_minus_utc()
+            / 60
+    };
+    let minute = now.timestamp().div_euclid(60) + i64::from(offset);
     // 1970-01-01 was a Thursday, three days after a Monday 00:00.
     let week_minute = (minute + 3 * 1440).rem_euclid(WEEK_MINUTES);
     calendar.windows.iter().any(|window| match *window {
@@ -244,10 +253,13 @@ fn freeze_strategy() -> impl Strategy<Value = FreezeCalendar> {
             to: base() + Duration::minutes(from + len),
         }),
     ];
-    (prop::collection::vec(window, 0..=3), -720..=840i32).prop_map(|(windows, utc_offset_minutes)| FreezeCalendar {
-        windows,
-        utc_offset_minutes,
-    })
+    // Fixed-offset zones (Etc/GMT±N and the like) plus a zone with daylight saving.
+    let zone = prop_oneof![
+        (-12..=14i32).prop_map(|h| slipway::domain::zone_for_offset(h * 60).unwrap_or(chrono_tz::Tz::UTC)),
+        Just(chrono_tz::Tz::Europe__Berlin),
+        Just(chrono_tz::Tz::Asia__Kolkata),
+    ];
+    (prop::collection::vec(window, 0..=3), zone).prop_map(|(windows, zone)| FreezeCalendar { windows, zone })
 }
 
 /// Lead, developer, tester.
@@ -1151,7 +1163,7 @@ fn retry_of_a_failed_release_respects_freeze_windows() {
             from: week_time(12 * 60),
             to: week_time(18 * 60),
         }],
-        utc_offset_minutes: 0,
+        zone: chrono_tz::Tz::UTC,
     };
     let dev = person(1, &[Role::Developer], false);
     let lead = person(2, &[Role::Lead], false);
@@ -1236,7 +1248,7 @@ fn an_admin_override_only_lifts_a_freeze() {
             from: base() + Duration::hours(12),
             to: base() + Duration::hours(14),
         }],
-        utc_offset_minutes: 0,
+        zone: chrono_tz::Tz::UTC,
     };
     let mut desk = Desk::file(&dev, ApprovalPolicy::default(), freeze);
     desk.advance_to_approved(&dev, &lead);

@@ -279,6 +279,42 @@ fn a_lead_cannot_approve_their_own_ticket(db: &TestDb) {
     );
     assert_eq!(body["approvals_required"], 2);
     assert!(!body["actions"].as_array().expect("actions").contains(&json!("approve")));
+    // "Why can't I?" for every expected action, from the domain's refusal codes.
+    let why = |body: &Value, action: &str| {
+        body["blocked"]
+            .as_array()
+            .and_then(|b| b.iter().find(|b| b["action"] == action).cloned())
+            .unwrap_or_default()
+    };
+    assert_eq!(why(&body, "approve")["code"], "self_approval", "{body}");
+    assert_eq!(why(&body, "release")["code"], "wrong_state", "{body}");
+    assert_eq!(
+        why(&body, "release")["waits_for"],
+        "approved",
+        "release before approval: {body}"
+    );
+    let page = app.browser("lead3").get(&format!("/tickets/{id}")).text();
+    assert!(
+        page.contains("id=\"why-approve\" data-code=\"self_approval\""),
+        "{page}"
+    );
+    assert!(page.contains("does not allow self-approval"), "{page}");
+    assert!(page.contains("not yet: the ticket must first be approved."), "{page}");
+    let zh = app
+        .browser("lead3")
+        .send(
+            test::TestRequest::get()
+                .uri(&format!("/tickets/{id}"))
+                .insert_header((header::ACCEPT_LANGUAGE, "zh-CN")),
+        )
+        .text();
+    assert!(
+        zh.contains("本项目不允许自己审批") && zh.contains("工单须先变为「已审批」"),
+        "{zh}"
+    );
+    // A tester is not told about releasing, which is never theirs.
+    let body = app.api("tester").get(&format!("/api/v1/tickets/{id}")).json();
+    assert!(why(&body, "release").is_null(), "{body}");
     // A first lead approves: 1 of 2, still tested.
     let body = app.api("lead1").send(test::TestRequest::post().uri(&approve)).json();
     assert_eq!(body["state"], "tested");
@@ -856,9 +892,38 @@ fn emergency_override_in_a_freeze(db: &TestDb) {
                 .cookie(actix_web::cookie::Cookie::new(session::SESSION_COOKIE, session))
                 .to_request()
         };
+        diesel::sql_query("UPDATE projects SET time_zone = 'Asia/Shanghai' WHERE name = 'shop'")
+            .execute(&mut db.conn())
+            .expect("zone");
         let html = String::from_utf8(test::call_and_read_body(&app, page("dev")).await.to_vec()).expect("utf8");
         assert!(html.contains("id=\"freeze\"") && !html.contains("id=\"act-release\""));
         assert!(!html.contains("emergency-override"), "only admins get the override");
+        // Instead of a missing button: frozen, until when (project zone named), who and how.
+        assert!(html.contains("id=\"why-release\" data-code=\"frozen\""), "{html}");
+        assert!(html.contains("frozen until 2999-01-01 08:00 (Asia&#x2F;Shanghai)"), "{html}");
+        assert!(html.contains("datetime=\"2999-01-01T00:00:00Z\""), "{html}");
+        assert!(html.contains("an admin, with an emergency override"), "{html}");
+        let zh = test::TestRequest::get()
+            .uri(&format!("/tickets/{id}"))
+            .insert_header((header::ACCEPT_LANGUAGE, "zh-CN"))
+            .cookie(actix_web::cookie::Cookie::new(
+                session::SESSION_COOKIE,
+                session::issue(&state, uid(db, "dev"), "session").expect("session").0,
+            ))
+            .to_request();
+        let html = String::from_utf8(test::call_and_read_body(&app, zh).await.to_vec()).expect("utf8");
+        assert!(html.contains("本项目封版至 2999-01-01 08:00（Asia&#x2F;Shanghai）"), "{html}");
+        let req = test::TestRequest::get()
+            .uri(&format!("/api/v1/tickets/{id}"))
+            .insert_header((header::AUTHORIZATION, bearer(&state, db, "dev")))
+            .to_request();
+        let body: Value = test::call_and_read_body_json(&app, req).await;
+        let blocked = body["blocked"].as_array().cloned().unwrap_or_default();
+        let release = blocked.iter().find(|b| b["action"] == "release").cloned().unwrap_or_default();
+        assert_eq!(release["code"], "frozen", "{body}");
+        assert_eq!(release["until"], "2999-01-01T00:00:00Z", "{body}");
+        assert_eq!(release["time_zone"], "Asia/Shanghai", "{body}");
+        assert_eq!(release["admin_override"], true, "{body}");
         let html = String::from_utf8(test::call_and_read_body(&app, page("admin")).await.to_vec()).expect("utf8");
         assert!(html.contains("id=\"emergency-override\"") && html.contains("id=\"override-release\""), "{html}");
         // Without the box ticked: refused, nothing changes.
@@ -884,7 +949,68 @@ fn emergency_override_in_a_freeze(db: &TestDb) {
     });
 }
 
+/// The new-ticket form shows every field's problem at once, beside the
+/// field, with the field's label, in the reader's language; nothing is stored.
+fn new_ticket_form_shows_every_error_with_labels(db: &TestDb) {
+    let app = start(db, 1);
+    let before = ticket_count(db);
+    let form = [
+        ("csrf", common::app::CSRF),
+        ("project", ""),
+        ("reason", "   "),
+        ("svn_paths", "src/app.js\n../../etc/passwd"),
+        ("svn_revision", "abc"),
+    ];
+    let send = |lang: &str| {
+        app.browser("dev").send(
+            test::TestRequest::post()
+                .uri("/tickets/new")
+                .insert_header((header::ACCEPT_LANGUAGE, lang))
+                .set_form(form),
+        )
+    };
+    let reply = send("en");
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let page = reply.text();
+    for expected in [
+        "Project: choose a project.",
+        "Reason: must not be empty.",
+        "SVN paths: `../../etc/passwd` must not contain `..`.",
+        "SVN revision: must be a whole number.",
+    ] {
+        assert!(page.contains(&expected.replace('/', "&#x2F;")), "{expected}: {page}");
+    }
+    assert!(!page.contains("svn_paths:"), "no raw keys: {page}");
+    assert_eq!(page.matches("class=\"invalid-feedback\"").count(), 4, "{page}");
+    let page = send("zh-CN").text();
+    for expected in [
+        "项目：请选择一个项目。",
+        "原因：不能为空。",
+        "SVN 路径：",
+        "SVN 版本号：必须是整数。",
+    ] {
+        assert!(page.contains(expected), "{expected}: {page}");
+    }
+    assert!(!page.contains("must not") && !page.contains("svn_paths:"), "{page}");
+    // A service refusal in Chinese: the reason too long, after the form's checks pass.
+    let long = "x".repeat(4001);
+    let reply = app.browser("dev").send(
+        test::TestRequest::post()
+            .uri("/tickets/new")
+            .insert_header((header::ACCEPT_LANGUAGE, "zh-CN"))
+            .set_form([
+                ("csrf", common::app::CSRF),
+                ("project", "shop"),
+                ("reason", long.as_str()),
+                ("svn_paths", "src/app.js"),
+            ]),
+    );
+    assert!(reply.text().contains("原因：最多 4000 个字符。"), "{}", reply.text());
+    assert_eq!(ticket_count(db), before, "nothing stored");
+}
+
 backend_tests!(
+    new_ticket_form_shows_every_error_with_labels,
     emergency_override_in_a_freeze,
     staging_url_once_staged,
     every_action_by_every_role,

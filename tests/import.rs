@@ -27,7 +27,7 @@ build_command = ["mvn", "-B", "package"]
 host_groups = ["shop-web"]
 excludes = ["WEB-INF/jdbc.properties", "*.log"]
 version_format = "shop-{n}"
-utc_offset_minutes = 480
+time_zone = "Asia/Shanghai"
 leads = ["lead"]
 developers = ["dev"]
 testers = ["tester"]
@@ -246,6 +246,11 @@ fn every_entry_point_refuses_the_same_settings(db: &TestDb) {
             ("version_format = \"shop-{n}\"", "version_format = \"shop\""),
             Box::new(|s| s.version_format = "shop".into()),
         ),
+        (
+            "time_zone",
+            ("time_zone = \"Asia/Shanghai\"", "time_zone = \"Asia/Shanghia\""),
+            Box::new(|s| s.time_zone = "Asia/Shanghia".into()),
+        ),
     ];
     for (field, (from, to), edit) in cases {
         let file = GOOD.replace(from, to);
@@ -257,7 +262,13 @@ fn every_entry_point_refuses_the_same_settings(db: &TestDb) {
         edit(&mut settings);
         let error = slipway::service::admin::create_project(&mut db.conn(), &settings).expect_err(field);
         match error {
-            slipway::service::ServiceError::Invalid(e) => assert_eq!(e.field, field, "{e}"),
+            slipway::service::ServiceError::Invalid(e) => {
+                assert_eq!(e.field, field, "{e}");
+                if field == "time_zone" {
+                    assert_eq!(e.code, "input.unknown_time_zone", "{e}");
+                    assert!(e.problem.contains("Asia/Shanghia") && e.problem.contains("IANA"), "{e}");
+                }
+            }
             other => panic!("{field}: {other:?}"),
         }
     }
@@ -269,6 +280,16 @@ fn every_entry_point_refuses_the_same_settings(db: &TestDb) {
     settings.approvals_required = 21;
     assert!(slipway::service::admin::update_project(&mut db.conn(), "formshop", &settings).is_err());
     db.import(&GOOD.replace("required = 2", "required = 20"));
+    let shop = projects::by_name(&mut db.conn(), "shop").expect("query").expect("shop");
+    assert_eq!(shop.time_zone, "Asia/Shanghai");
+    // Settings written for the old fixed offsets still pass, as the zone the migration picks.
+    let mut settings = form("tzshop");
+    settings.utc_offset_minutes = Some(480);
+    slipway::service::admin::create_project(&mut db.conn(), &settings).expect("legacy offset");
+    let tz = projects::by_name(&mut db.conn(), "tzshop")
+        .expect("query")
+        .expect("tzshop");
+    assert_eq!(tz.time_zone, "Etc/GMT-8");
 }
 
 backend_tests!(

@@ -139,3 +139,76 @@ fn sqlite_runs_in_wal_mode_with_foreign_keys() {
         diesel::sql_query("INSERT INTO project_members (project_id, user_id, role) VALUES (99, 99, 'lead')").execute(c);
     assert!(orphan.is_err(), "foreign keys are enforced");
 }
+
+/// The time-zone migration turns each stored fixed offset into an IANA zone
+/// with that offset, and every result is a zone the domain knows.
+fn offsets_become_zones(db: &TestDb) {
+    let mut conn = db.conn();
+    let exec = |conn: &mut DbConn, sql: &str| match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(sql).execute(c),
+        DbConn::Pg(c) => diesel::sql_query(sql).execute(c),
+    };
+    // Everything before the time-zone migration (2026-11-28-000001).
+    let known = migrate::known_versions(&conn).expect("versions");
+    let before = known
+        .iter()
+        .filter(|v| v.replace('-', "").as_str() < "20261128000001")
+        .count();
+    for _ in 0..before {
+        migrate::run_next(&mut conn).expect("apply").expect("pending");
+    }
+    let cases = [
+        (0, "UTC"),
+        (480, "Etc/GMT-8"),
+        (-300, "Etc/GMT+5"),
+        (60, "Etc/GMT-1"),
+        (330, "Asia/Kolkata"),
+        (17, "UTC"),
+    ];
+    for (i, (offset, _)) in cases.iter().enumerate() {
+        exec(
+            &mut conn,
+            &format!(
+                "INSERT INTO projects (name, svn_url, staging_dir, utc_offset_minutes, created_at, updated_at) \
+                 VALUES ('p{i}', 'file:///r', '/s', {offset}, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+        )
+        .expect("insert project");
+    }
+    migrate::run_pending(&mut conn).expect("migrate the rest");
+    #[derive(QueryableByName)]
+    struct Zone {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Text)]
+        time_zone: String,
+    }
+    let query = "SELECT name, time_zone FROM projects ORDER BY name";
+    let zones: Vec<Zone> = match &mut *conn {
+        DbConn::Sqlite(c) => diesel::sql_query(query).load(c),
+        DbConn::Pg(c) => diesel::sql_query(query).load(c),
+    }
+    .expect("zones");
+    for (i, (offset, zone)) in cases.iter().enumerate() {
+        let row = zones.iter().find(|z| z.name == format!("p{i}")).expect("row");
+        assert_eq!(row.time_zone, *zone, "offset {offset}");
+        assert!(slipway::domain::parse_zone(&row.time_zone).is_some());
+        if let Some(same) = slipway::domain::zone_for_offset(*offset) {
+            assert_eq!(
+                same.name(),
+                row.time_zone,
+                "the domain maps {offset} like the migration"
+            );
+        }
+    }
+}
+
+#[test]
+fn sqlite_fixed_offsets_become_time_zones() {
+    offsets_become_zones(&TestDb::sqlite_unmigrated());
+}
+
+#[test]
+fn postgres_fixed_offsets_become_time_zones() {
+    offsets_become_zones(&TestDb::postgres_unmigrated());
+}

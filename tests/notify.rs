@@ -454,6 +454,15 @@ fn the_file_mailer_and_a_link_that_works_once(db: &TestDb) {
             let body = String::from_utf8(test::read_body(res).await.to_vec()).expect("utf-8");
             assert!(body.contains("id=\"link-form\""), "{body}");
             assert!(body.contains("lead2"), "names the approver");
+            // Approve takes a second tap: the confirm button sits in a closed step.
+            let step = body
+                .find("<details class=\"confirm-step\" id=\"link-step\">")
+                .expect("a confirm step");
+            assert!(body[step..].contains("id=\"link-confirm\""), "{body}");
+            assert!(
+                body.contains(&format!("href=\"/tickets/{id}\" id=\"link-ticket\"")),
+                "links to the ticket"
+            );
         }
         assert_eq!(state_of(db, id), before, "GET changes nothing");
         // The POST from the page approves, as lead2, without a session.

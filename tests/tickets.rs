@@ -523,7 +523,7 @@ fn stale_lock_version_is_a_conflict(db: &TestDb) {
     let mut input = ActionInput::new(Action::MarkTested, cast.user("tester"));
     input.expected_lock_version = Some(filed.ticket.lock_version);
     let stale = tickets::apply(&mut db.conn(), filed.ticket.id, &input, weekday()).expect_err("stale");
-    assert!(matches!(stale, ServiceError::Conflict(_)), "{stale:?}");
+    assert!(matches!(stale, ServiceError::Conflict(..)), "{stale:?}");
     input.expected_lock_version = Some(filed.ticket.lock_version + 1);
     tickets::apply(&mut db.conn(), filed.ticket.id, &input, weekday()).expect("fresh");
 }

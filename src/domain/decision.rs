@@ -174,6 +174,8 @@ pub enum Refusal {
     Frozen {
         /// The window, in words.
         window: String,
+        /// When releasing is allowed again (the end of the freeze in force).
+        until: DateTime<Utc>,
     },
     /// Production already runs this snapshot or a newer one.
     #[error("production already runs this build or a newer one; go back with a rollback instead")]

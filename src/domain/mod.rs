@@ -13,9 +13,10 @@ pub mod system_reason;
 pub mod transition;
 pub mod validate;
 pub mod version;
+pub mod why_not;
 
 pub use action::Action;
-pub use freeze::{FreezeCalendar, FreezeWindow, WeekTime};
+pub use freeze::{parse_zone, zone_for_offset, FreezeCalendar, FreezeWindow, WeekTime};
 pub use policy::{Approval, ApprovalPolicy};
 pub use role::{Actor, Role, UserActor};
 pub use state::{TicketKind, TicketState, UnknownName};
@@ -26,3 +27,4 @@ pub use transition::{
 };
 pub use validate::{check_text, is_invisible_format, InvalidInput, ProjectName, Reason, SvnPath, Username};
 pub use version::VersionFormat;
+pub use why_not::{blocked_actions, Blocked};

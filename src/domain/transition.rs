@@ -328,6 +328,7 @@ fn check_release_start(
         if !is_emergency_override(request) {
             return Err(Refusal::Frozen {
                 window: describe(window),
+                until: rules.freeze.frozen_until(request.now).unwrap_or(request.now),
             });
         }
         decision.effects.push(Effect::EmergencyOverride);

@@ -9,36 +9,149 @@ use std::fmt;
 pub struct InvalidInput {
     /// The field name as the forms and the API call it.
     pub field: &'static str,
-    /// What is wrong, in words a user can act on.
+    /// What is wrong, in English words a user can act on (API, CLI, import file).
     pub problem: String,
-    /// A stable code for the kind of problem (also a translation key):
-    /// `invalid` unless a more precise one applies (see [`codes`]).
+    /// A stable code for the kind of problem, also the translation key
+    /// (`input.*` in `locales/`, see [`codes`]).
     pub code: &'static str,
+    /// The values the translated message names (`{max}`, `{path}`, …).
+    pub params: Vec<(&'static str, String)>,
 }
 
 /// Stable codes of [`InvalidInput`] (translation keys under `[input]`).
+/// `tests/error_codes.rs` fails when one lacks an English or Chinese text.
 pub mod codes {
-    /// Generic refusal.
+    /// Generic refusal (kept for API clients; every check names a precise code).
     pub const INVALID: &str = "invalid";
     /// A control character (escape, NUL, …) in the text.
     pub const CONTROL_CHARACTER: &str = "input.control_character";
     /// A bidirectional override or invisible format character in the text.
     pub const INVISIBLE_CHARACTER: &str = "input.invisible_character";
+    /// A time zone name that is not in the IANA database.
+    pub const UNKNOWN_TIME_ZONE: &str = "input.unknown_time_zone";
+    /// A fixed offset no time zone has (`{minutes}`).
+    pub const UNKNOWN_OFFSET: &str = "input.unknown_offset";
+    /// Empty where a value is needed.
+    pub const EMPTY: &str = "input.empty";
+    /// Longer than `{max}` characters.
+    pub const TOO_LONG: &str = "input.too_long";
+    /// Not a name of a-z, 0-9 and `-`.
+    pub const IDENTIFIER: &str = "input.identifier";
+    /// Not a user name of a-z, 0-9, `-`, `_` and `.`.
+    pub const USERNAME_CHARS: &str = "input.username_chars";
+    /// An empty SVN path (`{path}`).
+    pub const SVN_PATH_EMPTY: &str = "input.svn_path_empty";
+    /// An SVN path over 1024 bytes.
+    pub const SVN_PATH_TOO_LONG: &str = "input.svn_path_too_long";
+    /// An absolute or URL-like SVN path.
+    pub const SVN_PATH_NOT_RELATIVE: &str = "input.svn_path_not_relative";
+    /// An SVN path starting with `-`.
+    pub const SVN_PATH_DASH: &str = "input.svn_path_dash";
+    /// An SVN path with `..`.
+    pub const SVN_PATH_DOTDOT: &str = "input.svn_path_dotdot";
+    /// An SVN path that names nothing (`.`).
+    pub const SVN_PATH_NOTHING: &str = "input.svn_path_nothing";
+    /// More than `{max}` SVN paths.
+    pub const SVN_PATHS_TOO_MANY: &str = "input.svn_paths_too_many";
+    /// An SVN path listed twice.
+    pub const SVN_PATH_TWICE: &str = "input.svn_path_twice";
+    /// Not a positive SVN revision.
+    pub const REVISION: &str = "input.revision";
+    /// Not a whole number.
+    pub const NOT_A_NUMBER: &str = "input.not_a_number";
+    /// No project chosen.
+    pub const CHOOSE_PROJECT: &str = "input.choose_project";
+    /// A rollback target that was never released (`{version}`).
+    pub const VERSION_NEVER_RELEASED: &str = "input.version_never_released";
+    /// A rollback target not older than production.
+    pub const ROLLBACK_NOT_OLDER: &str = "input.rollback_not_older";
+    /// A stage report without its snapshot (a job's bug).
+    pub const SNAPSHOT_MISSING: &str = "input.snapshot_missing";
+    /// Not an email address.
+    pub const EMAIL: &str = "input.email";
+    /// A display name too long or with control characters.
+    pub const DISPLAY_NAME: &str = "input.display_name";
+    /// A password outside `{min}`–`{max}` characters.
+    pub const PASSWORD_LENGTH: &str = "input.password_length";
+    /// The password could not be hashed.
+    pub const PASSWORD_HASH: &str = "input.password_hash";
+    /// Starts with `-`.
+    pub const LEADING_DASH: &str = "input.leading_dash";
+    /// Contains spaces.
+    pub const SPACES: &str = "input.spaces";
+    /// Contains `..`.
+    pub const DOTDOT: &str = "input.dotdot";
+    /// Contains `/`.
+    pub const SLASH: &str = "input.slash";
+    /// Not a host target shape.
+    pub const TARGET_SHAPE: &str = "input.target_shape";
+    /// A host target the deploy layer refuses (`{detail}`).
+    pub const TARGET: &str = "input.target";
+    /// A bad SVN URL (`{detail}`).
+    pub const SVN_URL: &str = "input.svn_url";
+    /// A password inside the SVN URL.
+    pub const SVN_URL_PASSWORD: &str = "input.svn_url_password";
+    /// Not an absolute path without `..`.
+    pub const ABSOLUTE_PATH: &str = "input.absolute_path";
+    /// Not an http(s) URL.
+    pub const HTTP_URL: &str = "input.http_url";
+    /// More than `{max}` build arguments.
+    pub const BUILD_ARGS: &str = "input.build_args";
+    /// The build program is missing or starts with `-`.
+    pub const BUILD_PROGRAM: &str = "input.build_program";
+    /// More than `{max}` items.
+    pub const TOO_MANY: &str = "input.too_many";
+    /// A bad version format (`{detail}`).
+    pub const VERSION_FORMAT: &str = "input.version_format";
+    /// Outside `{min}`–`{max}`.
+    pub const OUT_OF_RANGE: &str = "input.out_of_range";
+    /// Not a week time like `Fri 18:00` (`{value}`).
+    pub const WEEK_TIME: &str = "input.week_time";
+    /// Not an RFC 3339 time (`{value}`).
+    pub const RFC3339: &str = "input.rfc3339";
+    /// A freeze window that ends before it starts.
+    pub const FREEZE_ORDER: &str = "input.freeze_order";
+    /// A freeze window neither weekly nor a range.
+    pub const FREEZE_SHAPE: &str = "input.freeze_shape";
+    /// No such user (`{name}`).
+    pub const NO_USER: &str = "input.no_user";
+    /// No such host group (`{name}`).
+    pub const NO_HOST_GROUP: &str = "input.no_host_group";
+    /// A project cannot be renamed.
+    pub const NO_RENAME: &str = "input.no_rename";
+    /// Not a language Slipway speaks.
+    pub const LOCALE: &str = "input.locale";
+    /// Settings refused as a whole.
+    pub const SETTINGS: &str = "input.settings";
 }
 
 impl InvalidInput {
-    /// A refusal of `field` because of `problem`.
-    pub fn new(field: &'static str, problem: impl Into<String>) -> Self {
+    /// A refusal of `field` with its stable `code` (see [`codes`]) and the
+    /// English `problem`.
+    pub fn new(field: &'static str, code: &'static str, problem: impl Into<String>) -> Self {
         Self {
             field,
             problem: problem.into(),
-            code: codes::INVALID,
+            code,
+            params: Vec::new(),
         }
     }
 
-    /// The same refusal with a more precise stable code.
+    /// The same refusal with another stable code.
     pub fn with_code(mut self, code: &'static str) -> Self {
         self.code = code;
+        self
+    }
+
+    /// Adds a value the translated message names as `{name}`.
+    pub fn with(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.params.push((name, value.to_string()));
+        self
+    }
+
+    /// The same refusal reported on another field.
+    pub fn on(mut self, field: &'static str) -> Self {
+        self.field = field;
         self
     }
 }
@@ -60,14 +173,18 @@ fn has_control(s: &str, allow_newlines: bool) -> bool {
 /// their stable codes.
 pub fn check_text(field: &'static str, value: &str, allow_newlines: bool) -> Result<(), InvalidInput> {
     if has_control(value, allow_newlines) {
-        return Err(InvalidInput::new(field, "must not contain control characters").with_code(codes::CONTROL_CHARACTER));
+        return Err(InvalidInput::new(
+            field,
+            codes::CONTROL_CHARACTER,
+            "must not contain control characters",
+        ));
     }
     if value.chars().any(is_invisible_format) {
         return Err(InvalidInput::new(
             field,
+            codes::INVISIBLE_CHARACTER,
             "must not contain invisible or text-direction characters (U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF)",
-        )
-        .with_code(codes::INVISIBLE_CHARACTER));
+        ));
     }
     Ok(())
 }
@@ -76,10 +193,12 @@ pub fn check_text(field: &'static str, value: &str, allow_newlines: bool) -> Res
 /// a letter or digit.
 fn identifier(field: &'static str, value: &str, max: usize, extra: &[char]) -> Result<String, InvalidInput> {
     if value.is_empty() {
-        return Err(InvalidInput::new(field, "must not be empty"));
+        return Err(InvalidInput::new(field, codes::EMPTY, "must not be empty"));
     }
     if value.chars().count() > max {
-        return Err(InvalidInput::new(field, format!("must be at most {max} characters")));
+        return Err(
+            InvalidInput::new(field, codes::TOO_LONG, format!("must be at most {max} characters")).with("max", max),
+        );
     }
     let first_ok = value
         .chars()
@@ -89,9 +208,14 @@ fn identifier(field: &'static str, value: &str, max: usize, extra: &[char]) -> R
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || extra.contains(&c));
     if !first_ok || !rest_ok {
-        let allowed = if extra.is_empty() { "" } else { ", `_` or `.`" };
+        let (allowed, code) = if extra.is_empty() {
+            ("", codes::IDENTIFIER)
+        } else {
+            (", `_` or `.`", codes::USERNAME_CHARS)
+        };
         return Err(InvalidInput::new(
             field,
+            code,
             format!("must start with a lowercase letter or digit and use only a-z, 0-9, `-`{allowed}"),
         ));
     }
@@ -168,40 +292,39 @@ impl SvnPath {
 
     /// Validates one SVN path relative to the project's repository URL.
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-        let bad = |problem: &str| {
-            Err(InvalidInput::new(
-                "svn_paths",
-                format!("`{}`: {problem}", value.escape_debug()),
-            ))
+        let shown = || value.escape_debug().to_string();
+        let bad = |code: &'static str, problem: &str| {
+            Err(InvalidInput::new("svn_paths", code, format!("`{}`: {problem}", shown())).with("path", shown()))
         };
         let trimmed = value.trim_end_matches('/');
         if trimmed.is_empty() {
-            return bad("must not be empty");
+            return bad(codes::SVN_PATH_EMPTY, "must not be empty");
         }
         if value.len() > Self::MAX_BYTES {
-            return bad("is longer than 1024 bytes");
+            return bad(codes::SVN_PATH_TOO_LONG, "is longer than 1024 bytes");
         }
         if let Err(e) = check_text("svn_paths", value, false) {
-            return Err(
-                InvalidInput::new("svn_paths", format!("`{}`: {}", value.escape_debug(), e.problem)).with_code(e.code),
-            );
+            return bad(e.code, &e.problem);
         }
         if value.starts_with('/') || value.starts_with('\\') || value.contains("://") || value.contains('\\') {
-            return bad("must be a relative path inside the repository");
+            return bad(
+                codes::SVN_PATH_NOT_RELATIVE,
+                "must be a relative path inside the repository",
+            );
         }
         if value.starts_with('-') {
-            return bad("must not start with `-`");
+            return bad(codes::SVN_PATH_DASH, "must not start with `-`");
         }
         let mut parts = Vec::new();
         for part in trimmed.split('/') {
             match part {
                 "" | "." => continue,
-                ".." => return bad("must not contain `..`"),
+                ".." => return bad(codes::SVN_PATH_DOTDOT, "must not contain `..`"),
                 _ => parts.push(part),
             }
         }
         if parts.is_empty() {
-            return bad("must name a path inside the repository");
+            return bad(codes::SVN_PATH_NOTHING, "must name a path inside the repository");
         }
         Ok(Self(parts.join("/")))
     }
@@ -210,13 +333,19 @@ impl SvnPath {
     /// working copy".
     pub fn parse_list<S: AsRef<str>>(values: &[S]) -> Result<Vec<Self>, InvalidInput> {
         if values.len() > 200 {
-            return Err(InvalidInput::new("svn_paths", "at most 200 paths per ticket"));
+            return Err(
+                InvalidInput::new("svn_paths", codes::SVN_PATHS_TOO_MANY, "at most 200 paths per ticket")
+                    .with("max", 200),
+            );
         }
         let mut out: Vec<Self> = Vec::with_capacity(values.len());
         for value in values {
             let path = Self::parse(value.as_ref())?;
             if out.contains(&path) {
-                return Err(InvalidInput::new("svn_paths", format!("`{path}` is listed twice")));
+                return Err(
+                    InvalidInput::new("svn_paths", codes::SVN_PATH_TWICE, format!("`{path}` is listed twice"))
+                        .with("path", &path),
+                );
             }
             out.push(path);
         }
@@ -232,13 +361,15 @@ impl Reason {
     pub fn parse(field: &'static str, value: &str) -> Result<Self, InvalidInput> {
         let value = value.trim();
         if value.is_empty() {
-            return Err(InvalidInput::new(field, "must not be empty"));
+            return Err(InvalidInput::new(field, codes::EMPTY, "must not be empty"));
         }
         if value.chars().count() > Self::MAX_CHARS {
             return Err(InvalidInput::new(
                 field,
+                codes::TOO_LONG,
                 format!("must be at most {} characters", Self::MAX_CHARS),
-            ));
+            )
+            .with("max", Self::MAX_CHARS));
         }
         check_text(field, value, true)?;
         Ok(Self(value.to_owned()))

@@ -4,6 +4,8 @@
 //! API tokens). Each call validates all input first and writes in one
 //! transaction.
 
+use super::error::codes as codes_error;
+use crate::domain::validate::codes;
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
@@ -16,8 +18,8 @@ use super::error::{ServiceError, ServiceResult};
 pub use super::settings::{check_target, FreezeSetting, ProjectSettings};
 use super::settings::{check_word, validate};
 
-fn invalid(field: &'static str, problem: impl Into<String>) -> ServiceError {
-    InvalidInput::new(field, problem).into()
+fn invalid(field: &'static str, code: &'static str, problem: impl Into<String>) -> ServiceError {
+    InvalidInput::new(field, code, problem).into()
 }
 
 /// Checks free text: at most `max` characters, no control characters
@@ -39,19 +41,24 @@ struct Checked {
 fn check_settings(conn: &mut DbConn, s: &ProjectSettings, now: chrono::NaiveDateTime) -> ServiceResult<Checked> {
     let valid = validate(s, now).map_err(|problems| match problems.into_iter().next() {
         Some(p) => ServiceError::from(p.error),
-        None => invalid("name", "invalid settings"),
+        None => invalid("name", codes::SETTINGS, "invalid settings"),
     })?;
     let mut members = Vec::new();
     for (field, role, user) in &valid.members {
-        let id = listing::user_id(conn, user.as_str())?.ok_or_else(|| invalid(field, format!("no user `{user}`")))?;
+        let id = listing::user_id(conn, user.as_str())?.ok_or_else(|| {
+            ServiceError::from(InvalidInput::new(field, codes::NO_USER, format!("no user `{user}`")).with("name", user))
+        })?;
         if !members.contains(&(id, *role)) {
             members.push((id, *role));
         }
     }
     let mut groups = Vec::new();
     for g in &valid.host_groups {
-        let row = projects::host_group_by_name(conn, g)?
-            .ok_or_else(|| invalid("host_groups", format!("no host group `{g}`")))?;
+        let row = projects::host_group_by_name(conn, g)?.ok_or_else(|| {
+            ServiceError::from(
+                InvalidInput::new("host_groups", codes::NO_HOST_GROUP, format!("no host group `{g}`")).with("name", g),
+            )
+        })?;
         if !groups.contains(&row.id) {
             groups.push(row.id);
         }
@@ -91,7 +98,10 @@ pub fn create_project(conn: &mut DbConn, settings: &ProjectSettings) -> ServiceR
         let now = timestamp_now();
         let c = check_settings(conn, settings, now)?;
         if projects::by_name(conn, &c.name)?.is_some() {
-            return Err(ServiceError::Conflict(format!("project `{}` already exists", c.name)));
+            return Err(ServiceError::Conflict(
+                codes_error::PROJECT_EXISTS,
+                format!("project `{}` already exists", c.name),
+            ));
         }
         let ch = &c.changes;
         let id = projects::insert(
@@ -110,7 +120,7 @@ pub fn create_project(conn: &mut DbConn, settings: &ProjectSettings) -> ServiceR
                 allow_self_approval: ch.allow_self_approval,
                 tested_by_may_approve: ch.tested_by_may_approve,
                 approval_expiry_minutes: ch.approval_expiry_minutes,
-                utc_offset_minutes: ch.utc_offset_minutes,
+                time_zone: ch.time_zone.clone(),
                 created_at: now,
                 updated_at: now,
             },
@@ -126,7 +136,7 @@ pub fn update_project(conn: &mut DbConn, name: &str, settings: &ProjectSettings)
         let project = projects::by_name(conn, name)?.ok_or_else(|| ServiceError::not_found("project", name))?;
         let c = check_settings(conn, settings, timestamp_now())?;
         if c.name != project.name {
-            return Err(invalid("name", "a project cannot be renamed"));
+            return Err(invalid("name", codes::NO_RENAME, "a project cannot be renamed"));
         }
         store_admin::update_project(conn, project.id, &c.changes)?;
         write_links(conn, project.id, &c)
@@ -139,9 +149,10 @@ pub fn delete_project(conn: &mut DbConn, name: &str) -> ServiceResult<()> {
         let project = projects::by_name(conn, name)?.ok_or_else(|| ServiceError::not_found("project", name))?;
         let n = store_admin::ticket_count(conn, project.id)?;
         if n > 0 {
-            return Err(ServiceError::Conflict(format!(
-                "project `{name}` has {n} tickets; a project with history cannot be deleted"
-            )));
+            return Err(ServiceError::Conflict(
+                codes_error::PROJECT_HAS_HISTORY,
+                format!("project `{name}` has {n} tickets; a project with history cannot be deleted"),
+            ));
         }
         store_admin::delete_project(conn, project.id)?;
         Ok(())
@@ -150,10 +161,13 @@ pub fn delete_project(conn: &mut DbConn, name: &str) -> ServiceResult<()> {
 
 /// Creates a host group; returns its id.
 pub fn add_host_group(conn: &mut DbConn, name: &str) -> ServiceResult<i64> {
-    let name = ProjectName::parse(name.trim()).map_err(|e| invalid("name", e.problem))?;
+    let name = ProjectName::parse(name.trim()).map_err(|e| ServiceError::from(e.on("name")))?;
     write_tx(conn, |conn| {
         if projects::host_group_by_name(conn, name.as_str())?.is_some() {
-            return Err(ServiceError::Conflict(format!("host group `{name}` already exists")));
+            return Err(ServiceError::Conflict(
+                codes_error::HOST_GROUP_EXISTS,
+                format!("host group `{name}` already exists"),
+            ));
         }
         Ok(projects::insert_host_group(conn, name.as_str())?)
     })
@@ -173,7 +187,7 @@ pub fn delete_host_group(conn: &mut DbConn, id: i64) -> ServiceResult<()> {
 pub fn add_host(conn: &mut DbConn, group: &str, name: &str, target: &str) -> ServiceResult<()> {
     let host = check_word("name", name, 100)?;
     if host.contains('/') {
-        return Err(invalid("name", "must not contain `/`"));
+        return Err(invalid("name", codes::SLASH, "must not contain `/`"));
     }
     let target = check_target(target)?;
     write_tx(conn, |conn| {
@@ -181,7 +195,10 @@ pub fn add_host(conn: &mut DbConn, group: &str, name: &str, target: &str) -> Ser
             projects::host_group_by_name(conn, group)?.ok_or_else(|| ServiceError::not_found("host group", group))?;
         projects::insert_host(conn, g.id, &host, &target).map_err(|e| {
             if e.is_unique_violation() {
-                ServiceError::Conflict(format!("host `{host}` already exists in `{group}`"))
+                ServiceError::Conflict(
+                    codes_error::HOST_EXISTS,
+                    format!("host `{host}` already exists in `{group}`"),
+                )
             } else {
                 e.into()
             }
@@ -203,7 +220,10 @@ pub fn delete_host(conn: &mut DbConn, id: i64) -> ServiceResult<()> {
 pub fn set_admin(conn: &mut DbConn, acting_user: i64, username: &str, is_admin: bool) -> ServiceResult<()> {
     let user = users::by_username(conn, username)?.ok_or_else(|| ServiceError::not_found("user", username))?;
     if user.id == acting_user && !is_admin {
-        return Err(ServiceError::Conflict("you cannot remove your own admin rights".into()));
+        return Err(ServiceError::Conflict(
+            codes_error::OWN_ADMIN,
+            "you cannot remove your own admin rights".into(),
+        ));
     }
     store_admin::set_admin(conn, username, is_admin)?;
     Ok(())
@@ -213,7 +233,10 @@ pub fn set_admin(conn: &mut DbConn, acting_user: i64, username: &str, is_admin: 
 pub fn set_disabled(conn: &mut DbConn, acting_user: i64, username: &str, disabled: bool) -> ServiceResult<()> {
     let user = users::by_username(conn, username)?.ok_or_else(|| ServiceError::not_found("user", username))?;
     if user.id == acting_user && disabled {
-        return Err(ServiceError::Conflict("you cannot disable your own account".into()));
+        return Err(ServiceError::Conflict(
+            codes_error::OWN_ACCOUNT,
+            "you cannot disable your own account".into(),
+        ));
     }
     users::set_disabled(conn, username, disabled)?;
     Ok(())
@@ -225,7 +248,7 @@ pub const LOCALES: [&str; 2] = ["en", "zh-CN"];
 /// Sets a user's language.
 pub fn set_locale(conn: &mut DbConn, user_id: i64, locale: &str) -> ServiceResult<()> {
     if !LOCALES.contains(&locale) {
-        return Err(invalid("locale", "must be en or zh-CN"));
+        return Err(invalid("locale", codes::LOCALE, "must be en or zh-CN"));
     }
     store_admin::set_locale(conn, user_id, locale)?;
     Ok(())
@@ -251,7 +274,7 @@ pub fn random_hex(bytes: usize) -> String {
 pub fn create_token(conn: &mut DbConn, user_id: i64, name: &str) -> ServiceResult<(i64, String)> {
     let name = check_text("name", name, 100, false)?;
     if name.is_empty() {
-        return Err(invalid("name", "must not be empty"));
+        return Err(invalid("name", codes::EMPTY, "must not be empty"));
     }
     let token = format!("slp_{}", random_hex(24));
     let id = tokens::insert(conn, user_id, &name, &token_hash(&token), timestamp_now())?;

@@ -125,7 +125,10 @@ pub fn use_link(
             Ok(())
         } else {
             raced = true;
-            Err(ServiceError::Conflict("approval link already used".into()))
+            Err(ServiceError::Conflict(
+                super::error::codes::LINK_USED,
+                "approval link already used".into(),
+            ))
         }
     });
     match applied {

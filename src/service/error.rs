@@ -21,9 +21,10 @@ pub enum ServiceError {
     /// The domain refused the action.
     #[error(transparent)]
     Refused(#[from] Refusal),
-    /// The ticket changed under the caller (or another request won a race).
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// The ticket changed under the caller (or another request won a race),
+    /// or the thing exists already: a stable code ([`codes`]) and the English message.
+    #[error("conflict: {1}")]
+    Conflict(&'static str, String),
     /// The caller's account is disabled.
     #[error("account `{0}` is disabled")]
     Disabled(String),
@@ -47,6 +48,20 @@ impl ServiceError {
         }
     }
 
+    /// The stable code of the error, also its translation key: `input.*`
+    /// for input, `refusal.*` for the domain's refusals, `error.*` otherwise.
+    pub fn code(&self) -> String {
+        match self {
+            ServiceError::NotFound { .. } => codes::NOT_FOUND.to_owned(),
+            ServiceError::Invalid(invalid) => invalid.code.to_owned(),
+            ServiceError::Refused(refusal) => format!("refusal.{}", refusal.code()),
+            ServiceError::Conflict(code, _) => (*code).to_owned(),
+            ServiceError::Disabled(_) => codes::DISABLED.to_owned(),
+            ServiceError::Store(e) if e.is_unique_violation() => codes::EXISTS.to_owned(),
+            ServiceError::Store(_) => codes::INTERNAL.to_owned(),
+        }
+    }
+
     /// The class of the error, for mapping to HTTP answers and exit codes.
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -57,7 +72,7 @@ impl ServiceError {
                 RefusalKind::Invalid => ErrorKind::Invalid,
                 RefusalKind::Conflict => ErrorKind::Conflict,
             },
-            ServiceError::Conflict(_) => ErrorKind::Conflict,
+            ServiceError::Conflict(..) => ErrorKind::Conflict,
             ServiceError::Disabled(_) => ErrorKind::Forbidden,
             ServiceError::Store(e) if e.is_unique_violation() => ErrorKind::Conflict,
             ServiceError::Store(_) => ErrorKind::Internal,
@@ -78,6 +93,39 @@ pub enum ErrorKind {
     Conflict,
     /// 500.
     Internal,
+}
+
+/// Stable codes of service errors other than input and refusals
+/// (translation keys under `[error]`).
+pub mod codes {
+    /// The thing named does not exist (`{what}`, `{name}`).
+    pub const NOT_FOUND: &str = "error.not_found";
+    /// The account is disabled.
+    pub const DISABLED: &str = "error.disabled";
+    /// A unique name is taken.
+    pub const EXISTS: &str = "error.exists";
+    /// The database failed.
+    pub const INTERNAL: &str = "error.internal";
+    /// The ticket changed since the caller loaded it.
+    pub const STALE: &str = "error.stale";
+    /// Another request changed the ticket at the same time.
+    pub const RACE: &str = "error.race";
+    /// The approval link was used already.
+    pub const LINK_USED: &str = "error.link_used";
+    /// The user name is taken.
+    pub const USER_EXISTS: &str = "error.user_exists";
+    /// The project name is taken.
+    pub const PROJECT_EXISTS: &str = "error.project_exists";
+    /// The project has tickets and cannot be deleted.
+    pub const PROJECT_HAS_HISTORY: &str = "error.project_has_history";
+    /// The host group name is taken.
+    pub const HOST_GROUP_EXISTS: &str = "error.host_group_exists";
+    /// The host name is taken in its group.
+    pub const HOST_EXISTS: &str = "error.host_exists";
+    /// An admin tried to remove their own admin rights.
+    pub const OWN_ADMIN: &str = "error.own_admin";
+    /// An admin tried to disable their own account.
+    pub const OWN_ACCOUNT: &str = "error.own_account";
 }
 
 /// Result of a service call.

@@ -65,10 +65,9 @@ pub fn freeze_calendar(project: &ProjectRow, rows: &[FreezeWindowRow]) -> Servic
         .iter()
         .map(|row| freeze_window(row).ok_or_else(|| corrupt(format!("freeze window of project {}", project.name))))
         .collect::<ServiceResult<Vec<_>>>()?;
-    Ok(FreezeCalendar {
-        windows,
-        utc_offset_minutes: project.utc_offset_minutes,
-    })
+    let zone = crate::domain::parse_zone(&project.time_zone)
+        .ok_or_else(|| corrupt(format!("time zone `{}` of project {}", project.time_zone, project.name)))?;
+    Ok(FreezeCalendar { windows, zone })
 }
 
 fn freeze_window(row: &FreezeWindowRow) -> Option<FreezeWindow> {

@@ -22,6 +22,7 @@ pub mod requests;
 pub mod rows;
 pub mod sessions;
 pub mod settings;
+pub mod ticket_input;
 pub mod tickets;
 pub mod users;
 pub mod visibility;

@@ -21,8 +21,11 @@ pub fn check(password: &str) -> Result<(), InvalidInput> {
     if password.chars().count() < MIN_LEN || password.len() > MAX_BYTES {
         return Err(InvalidInput::new(
             "password",
+            crate::domain::validate::codes::PASSWORD_LENGTH,
             format!("must be {MIN_LEN} to {MAX_BYTES} characters"),
-        ));
+        )
+        .with("min", MIN_LEN)
+        .with("max", MAX_BYTES));
     }
     Ok(())
 }
@@ -34,7 +37,7 @@ pub fn hash(password: &str) -> Result<String, InvalidInput> {
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| InvalidInput::new("password", e.to_string()))
+        .map_err(|e| InvalidInput::new("password", crate::domain::validate::codes::PASSWORD_HASH, e.to_string()))
 }
 
 /// Whether `password` matches the stored PHC `hash` (false for a malformed hash).

@@ -43,6 +43,11 @@ pub struct TicketView {
     pub override_actions: Vec<Action>,
     /// The freeze window in force now, if any.
     pub freeze: Option<String>,
+    /// The actions the viewer would expect but may not take, with the
+    /// domain's refusal of each ([`crate::domain::blocked_actions`]).
+    pub blocked: Vec<crate::domain::Blocked>,
+    /// The project's time zone (IANA name), for showing when a freeze ends.
+    pub time_zone: chrono_tz::Tz,
     /// SVN commits in (base_revision, staged_revision].
     pub svn_commits: Vec<SvnRevisionRow>,
     /// The ticket's jobs, newest first.
@@ -130,6 +135,7 @@ pub fn ticket_view(
         }
         Actor::System => (Vec::new(), None::<crate::domain::Refusal>),
     };
+    let blocked = crate::domain::blocked_actions(&facts, rules, &actor, now);
     let valid = policy.valid_approvers(&facts.approvals, facts.generation, now);
     let mut counted: Vec<ApprovalWithName> = Vec::new();
     for a in listing::approvals(conn, ticket.id)? {
@@ -164,6 +170,8 @@ pub fn ticket_view(
         approve_refusal: approve_refusal.map(|r| r.to_string()),
         override_actions,
         freeze: freeze.active(now).map(ToString::to_string),
+        blocked,
+        time_zone: freeze.zone,
         svn_commits,
         jobs: listing::ticket_jobs(conn, ticket.id)?,
         hosts: projects::hosts_of(conn, project.id)?,

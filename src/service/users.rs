@@ -27,16 +27,24 @@ pub fn add(conn: &mut DbConn, account: &NewAccount<'_>) -> ServiceResult<i64> {
     let username = Username::parse(account.username)?;
     let email = account.email.trim();
     if !email.is_empty() && (!email.contains('@') || email.len() > 254 || email.chars().any(char::is_control)) {
-        return Err(crate::domain::InvalidInput::new("email", "is not an email address").into());
+        return Err(crate::domain::InvalidInput::new(
+            "email",
+            crate::domain::validate::codes::EMAIL,
+            "is not an email address",
+        )
+        .into());
     }
     let display_name = match account.display_name.trim() {
         "" => username.as_str(),
         name => name,
     };
     if display_name.chars().count() > 100 || display_name.chars().any(char::is_control) {
-        return Err(
-            crate::domain::InvalidInput::new("display_name", "must be at most 100 printable characters").into(),
-        );
+        return Err(crate::domain::InvalidInput::new(
+            "display_name",
+            crate::domain::validate::codes::DISPLAY_NAME,
+            "must be at most 100 printable characters",
+        )
+        .into());
     }
     crate::domain::check_text("display_name", display_name, false)?;
     let hash = password::hash(account.password)?;
@@ -52,7 +60,10 @@ pub fn add(conn: &mut DbConn, account: &NewAccount<'_>) -> ServiceResult<i64> {
     };
     users::insert(conn, &new).map_err(|e| {
         if e.is_unique_violation() {
-            ServiceError::Conflict(format!("user `{username}` already exists"))
+            ServiceError::Conflict(
+                super::error::codes::USER_EXISTS,
+                format!("user `{username}` already exists"),
+            )
         } else {
             e.into()
         }

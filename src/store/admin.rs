@@ -56,8 +56,8 @@ pub struct ProjectChanges {
     pub tested_by_may_approve: bool,
     /// Approval expiry in minutes.
     pub approval_expiry_minutes: Option<i32>,
-    /// Local time offset.
-    pub utc_offset_minutes: i32,
+    /// IANA time zone name.
+    pub time_zone: String,
     /// Last changed.
     pub updated_at: NaiveDateTime,
 }

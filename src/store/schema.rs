@@ -32,7 +32,7 @@ diesel::table! {
         allow_self_approval -> Bool,
         tested_by_may_approve -> Bool,
         approval_expiry_minutes -> Nullable<Integer>,
-        utc_offset_minutes -> Integer,
+        time_zone -> Text,
         last_version -> Nullable<BigInt>,
         stage_seq -> BigInt,
         production_version -> Nullable<BigInt>,

@@ -142,7 +142,10 @@ async fn confirm(
         }
         Ok(LinkVerdict::Refused(reason, ticket)) => refused(&ctx, &state, reason, ticket, None),
         Err(e) if e.code().1 == StatusCode::INTERNAL_SERVER_ERROR => error_page(&ctx, &state, e),
-        Err(e) => refused(&ctx, &state, "refused", Some(ticket), Some(e.public_message())),
+        Err(e) => {
+            let message = super::error_text::page_text(&state.i18n, ctx.lang, &e);
+            refused(&ctx, &state, "refused", Some(ticket), Some(message))
+        }
     }
 }
 

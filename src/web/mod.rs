@@ -13,12 +13,14 @@ pub mod auth;
 pub mod changes;
 pub mod client_addr;
 pub mod error;
+pub mod error_text;
 pub mod extract;
 pub mod health;
 pub mod i18n;
 pub mod input;
 pub mod live;
 pub mod metrics;
+pub mod new_ticket;
 pub mod ops;
 pub mod pages;
 pub mod picker;
@@ -28,6 +30,7 @@ pub mod session;
 pub mod templates;
 pub mod throttle;
 pub mod view;
+pub mod why_not;
 
 pub use error::AppError;
 

@@ -72,7 +72,10 @@ pub fn error_page(ctx: &PageCtx, state: &AppState, err: AppError) -> HttpRespons
     let mut c = Context::new();
     c.insert("code", code);
     c.insert("status", &status.as_u16());
-    c.insert("message", &err.public_message());
+    c.insert(
+        "message",
+        &crate::web::error_text::page_text(&state.i18n, ctx.lang, &err),
+    );
     render(ctx, state, "error.html", c, status)
 }
 

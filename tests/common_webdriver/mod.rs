@@ -163,9 +163,22 @@ impl Browser {
         self.run("type into a field", el.0.send_keys(text));
     }
 
-    /// Clicks `el`.
+    /// Clicks `el`. Headless Chromium's layout viewport can be taller than
+    /// what it paints (1000 vs 857 px), so an element in between cannot be
+    /// clicked at a point; such a click is delivered by the element's own
+    /// `click()` instead.
     pub fn click(&self, el: &Element) {
-        self.run("click", el.0.click());
+        match self.runtime.block_on(el.0.click()) {
+            Ok(()) => {}
+            Err(e) if e.to_string().contains("click intercepted") => {
+                let arg = serde_json::to_value(&el.0).unwrap_or_else(|e| panic!("element as JSON: {e}"));
+                self.run(
+                    "click by script",
+                    self.client.execute("arguments[0].click();", vec![arg]),
+                );
+            }
+            Err(e) => panic!("click: {e}"),
+        }
     }
 
     /// The rendered text of `el`.
@@ -187,6 +200,46 @@ impl Browser {
     pub fn body_text(&self) -> String {
         let body = self.find("body");
         self.text(&body)
+    }
+
+    /// Whether `el` is shown.
+    pub fn displayed(&self, el: &Element) -> bool {
+        self.run("check visibility", el.0.is_displayed())
+    }
+
+    /// Resizes the window (CSS pixels, as the page sees them).
+    pub fn resize(&self, width: u32, height: u32) {
+        self.run("resize the window", self.client.set_window_size(width, height));
+    }
+
+    /// Runs `script` (a function body) in the page and returns its value.
+    pub fn eval(&self, script: &str) -> serde_json::Value {
+        self.run("run a script", self.client.execute(script, Vec::new()))
+    }
+
+    /// The page's widths: (document scroll width, viewport width).
+    pub fn widths(&self) -> (i64, i64) {
+        let v = self.eval("return [document.documentElement.scrollWidth, window.innerWidth];");
+        let n = |i: usize| v.get(i).and_then(serde_json::Value::as_i64).unwrap_or(i64::MAX);
+        (n(0), n(1))
+    }
+
+    /// Screenshots of the current page at 1400 px and at 400 px wide
+    /// (`<name>-1400`, `<name>-400`), asserting that at 400 px nothing
+    /// scrolls sideways; the window is 1280 px wide again afterwards.
+    pub fn at_both_widths(&self, name: &str) {
+        self.resize(1400, 1000);
+        self.screenshot(&format!("{name}-1400"));
+        self.resize(400, 900);
+        let (scroll, inner) = self.widths();
+        assert!(inner <= 420, "the window is narrow: {inner} px");
+        let shot = self.screenshot(&format!("{name}-400"));
+        assert!(
+            scroll <= inner,
+            "{name} scrolls sideways at 400 px: {scroll} > {inner} ({})",
+            shot.display()
+        );
+        self.resize(1280, 1000);
     }
 
     /// Saves a PNG of the viewport as `<shots>/<name>.png`.

@@ -37,7 +37,8 @@ pub(super) fn as_settings(spec: &ProjectSpec) -> ProjectSettings {
         allow_self_approval: spec.approval.allow_self_approval,
         tested_by_may_approve: spec.approval.tested_by_may_approve,
         approval_expiry_hours: spec.approval.expiry_hours.as_ref().map(|h| *h.get_ref()),
-        utc_offset_minutes: spec.utc_offset_minutes,
+        time_zone: spec.time_zone.as_ref().map(|z| z.get_ref().clone()).unwrap_or_default(),
+        utc_offset_minutes: spec.utc_offset_minutes.as_ref().map(|m| *m.get_ref()),
         leads: strings(&spec.leads),
         developers: strings(&spec.developers),
         testers: strings(&spec.testers),
@@ -72,6 +73,11 @@ pub(super) fn locate(spec: &ProjectSpec, problem: &SettingProblem) -> (std::ops:
         "approval_expiry_hours" => (
             spec.approval.expiry_hours.as_ref().map(Spanned::span),
             "approval.expiry_hours",
+        ),
+        "time_zone" => (spec.time_zone.as_ref().map(Spanned::span), "time_zone"),
+        "utc_offset_minutes" => (
+            spec.utc_offset_minutes.as_ref().map(Spanned::span),
+            "utc_offset_minutes",
         ),
         "excludes" => (item(&spec.excludes), "exclude"),
         "leads" => (item(&spec.leads), "leads"),

@@ -135,7 +135,7 @@ fn check_project<'f>(spec: &'f ProjectSpec, p: &mut Problems<'_>) -> Option<Chec
             allow_self_approval: c.allow_self_approval,
             tested_by_may_approve: c.tested_by_may_approve,
             approval_expiry_minutes: c.approval_expiry_minutes,
-            utc_offset_minutes: c.utc_offset_minutes,
+            time_zone: c.time_zone,
             created_at: now,
             updated_at: now,
         },

@@ -52,8 +52,10 @@ pub(super) struct ProjectSpec {
     #[serde(default)]
     pub(super) testers: Vec<Spanned<String>>,
     pub(super) version_format: Option<Spanned<String>>,
-    #[serde(default)]
-    pub(super) utc_offset_minutes: i32,
+    /// IANA time zone (`Asia/Shanghai`).
+    pub(super) time_zone: Option<Spanned<String>>,
+    /// Deprecated fixed offset, used when `time_zone` is absent.
+    pub(super) utc_offset_minutes: Option<Spanned<i32>>,
     #[serde(default)]
     pub(super) approval: ApprovalSpec,
     #[serde(default)]

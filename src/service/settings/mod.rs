@@ -11,6 +11,7 @@
 use chrono::{DateTime, NaiveDateTime};
 use serde::Deserialize;
 
+use crate::domain::validate::codes;
 use crate::domain::{InvalidInput, ProjectName, Role, Username, VersionFormat, WeekTime};
 use crate::store::admin::ProjectChanges;
 use crate::store::models::FreezeWindowRow;
@@ -64,9 +65,14 @@ pub struct ProjectSettings {
     /// Approvals expire after this many hours.
     #[serde(default)]
     pub approval_expiry_hours: Option<u32>,
-    /// Project local time minus UTC in minutes.
+    /// IANA time zone of the project's freeze windows, e.g. `Asia/Shanghai`
+    /// or `Europe/Berlin` (empty: `UTC`, or the zone for `utc_offset_minutes`).
     #[serde(default)]
-    pub utc_offset_minutes: i32,
+    pub time_zone: String,
+    /// Deprecated: a fixed offset from UTC in minutes, used only when
+    /// `time_zone` is empty (converted like the migration does).
+    #[serde(default)]
+    pub utc_offset_minutes: Option<i32>,
     /// Lead user names.
     #[serde(default)]
     pub leads: Vec<String>,
@@ -190,7 +196,7 @@ fn check_freeze(f: &FreezeSetting, i: usize, found: &mut Found) -> Option<Freeze
         (Some(a), Some(b), None, None) => {
             let week = |t: &str| {
                 t.parse::<WeekTime>()
-                    .map_err(|e| InvalidInput::new("freeze", e.to_string()))
+                    .map_err(|e| InvalidInput::new("freeze", codes::WEEK_TIME, e.to_string()).with("value", e.0))
             };
             let a = found.take(at, Part::From, week(a));
             let b = found.take(at, Part::To, week(b));
@@ -209,11 +215,13 @@ fn check_freeze(f: &FreezeSetting, i: usize, found: &mut Found) -> Option<Freeze
                     .map_err(|_| {
                         InvalidInput::new(
                             "freeze",
+                            codes::RFC3339,
                             format!(
                                 "`{}` is not an RFC 3339 time like 2026-12-24T00:00:00+08:00",
                                 t.escape_debug()
                             ),
                         )
+                        .with("value", t.escape_debug())
                     })
             };
             let a = found.take(at, Part::From, parse(a));
@@ -223,7 +231,11 @@ fn check_freeze(f: &FreezeSetting, i: usize, found: &mut Found) -> Option<Freeze
                 found.take::<()>(
                     at,
                     Part::To,
-                    Err(InvalidInput::new("freeze", "a freeze window must end after it starts")),
+                    Err(InvalidInput::new(
+                        "freeze",
+                        codes::FREEZE_ORDER,
+                        "a freeze window must end after it starts",
+                    )),
                 );
                 return None;
             }
@@ -239,6 +251,7 @@ fn check_freeze(f: &FreezeSetting, i: usize, found: &mut Found) -> Option<Freeze
             Part::Whole,
             Err(InvalidInput::new(
                 "freeze",
+                codes::FREEZE_SHAPE,
                 "give either a weekly window (from and to like `Fri 18:00`) or a range (from and to in RFC 3339)",
             )),
         ),
@@ -262,8 +275,10 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
     if s.excludes.len() > MAX_EXCLUDES {
         found.whole::<()>(Err(InvalidInput::new(
             "excludes",
+            codes::TOO_MANY,
             format!("at most {MAX_EXCLUDES} patterns"),
-        )));
+        )
+        .with("max", MAX_EXCLUDES)));
     }
     let excludes: Vec<String> = s
         .excludes
@@ -272,28 +287,30 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         .filter_map(|(i, e)| found.take(Some(i), Part::Whole, check_word("excludes", e, 500)))
         .collect();
     let version_format = found.whole(
-        VersionFormat::parse(s.version_format.trim()).map_err(|e| InvalidInput::new("version_format", e.to_string())),
+        VersionFormat::parse(s.version_format.trim())
+            .map_err(|e| InvalidInput::new("version_format", codes::VERSION_FORMAT, e.to_string()).with("detail", e)),
     );
     if !(1..=MAX_APPROVALS).contains(&s.approvals_required) {
         found.whole::<()>(Err(InvalidInput::new(
             "approvals_required",
+            codes::OUT_OF_RANGE,
             format!("must be between 1 and {MAX_APPROVALS}"),
-        )));
+        )
+        .with("min", 1)
+        .with("max", MAX_APPROVALS)));
     }
     if s.approval_expiry_hours
         .is_some_and(|h| !(1..=MAX_EXPIRY_HOURS).contains(&h))
     {
         found.whole::<()>(Err(InvalidInput::new(
             "approval_expiry_hours",
+            codes::OUT_OF_RANGE,
             format!("must be between 1 and {MAX_EXPIRY_HOURS} hours"),
-        )));
+        )
+        .with("min", 1)
+        .with("max", MAX_EXPIRY_HOURS)));
     }
-    if !(-840..=840).contains(&s.utc_offset_minutes) {
-        found.whole::<()>(Err(InvalidInput::new(
-            "utc_offset_minutes",
-            "must be between -840 and 840",
-        )));
-    }
+    let time_zone = found.whole(fields::check_time_zone(&s.time_zone, s.utc_offset_minutes));
     let mut members = Vec::new();
     for (field, role, names) in [
         ("leads", Role::Lead, &s.leads),
@@ -301,7 +318,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         ("testers", Role::Tester, &s.testers),
     ] {
         for (i, n) in names.iter().enumerate() {
-            let user = Username::parse(n.trim()).map_err(|e| InvalidInput::new(field, e.problem));
+            let user = Username::parse(n.trim()).map_err(|e| e.on(field));
             if let Some(user) = found.take(Some(i), Part::Whole, user) {
                 members.push((field, role, user));
             }
@@ -326,6 +343,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         Some(staging_dir),
         Some(staging_url),
         Some(version_format),
+        Some(time_zone),
         true,
     ) = (
         name,
@@ -334,6 +352,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         staging_dir,
         staging_url,
         version_format,
+        time_zone,
         found.0.is_empty(),
     )
     else {
@@ -355,7 +374,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
             allow_self_approval: s.allow_self_approval,
             tested_by_may_approve: s.tested_by_may_approve,
             approval_expiry_minutes: s.approval_expiry_hours.and_then(|h| i32::try_from(h * 60).ok()),
-            utc_offset_minutes: s.utc_offset_minutes,
+            time_zone,
             updated_at: now,
         },
         members,

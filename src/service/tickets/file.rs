@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::transition::{create_action, rollback_target_ok};
-use crate::domain::{decide_create, Reason, SvnPath, TicketKind};
+use crate::domain::validate::codes;
+use crate::domain::{decide_create, Reason, TicketKind};
 use crate::store::models::{NewEvent, NewTicket, ProjectRow};
 use crate::store::{tickets, write_tx, DbConn};
 
@@ -20,13 +21,8 @@ pub fn submit(
     input: &NewRelease<'_>,
     now: DateTime<Utc>,
 ) -> ServiceResult<Applied> {
-    let reason = Reason::parse("reason", input.reason)?;
-    let paths = SvnPath::parse_list(input.svn_paths)?;
-    if input.svn_revision.is_some_and(|r| r < 1) {
-        return Err(crate::domain::InvalidInput::new("svn_revision", "must be a positive revision number").into());
-    }
-    let paths_json = serde_json::to_string(&paths.iter().map(SvnPath::as_str).collect::<Vec<_>>())
-        .map_err(|e| crate::domain::InvalidInput::new("svn_paths", e.to_string()))?;
+    let (reason, paths_json) =
+        crate::service::ticket_input::check(input).map_err(crate::service::ticket_input::first)?;
     write_tx(conn, |conn| {
         let project = load_project(conn, input.project)?;
         create(
@@ -59,11 +55,16 @@ pub fn request_rollback(
             .is_some_and(|t| matches!(t.state.as_str(), "released" | "rolled_back"));
         if !was_released {
             let problem = format!("version {version} was never released");
-            return Err(crate::domain::InvalidInput::new("version", problem).into());
+            return Err(
+                crate::domain::InvalidInput::new("version", codes::VERSION_NEVER_RELEASED, problem)
+                    .with("version", version)
+                    .into(),
+            );
         }
         if !rollback_target_ok(facts::production_floor(conn, &project)?.version, version) {
             return Err(crate::domain::InvalidInput::new(
                 "version",
+                codes::ROLLBACK_NOT_OLDER,
                 "a rollback goes back to a version older than the one production runs",
             )
             .into());

@@ -2,6 +2,7 @@
 //! transaction that loads the ticket, asks the domain, and writes the new
 //! state, exactly one event per state change, the effects and the job.
 
+use crate::domain::validate::codes;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::domain::{
@@ -107,7 +108,7 @@ fn to_naive(t: DateTime<Utc>) -> NaiveDateTime {
 }
 
 fn load_project(conn: &mut DbConn, name: &str) -> ServiceResult<ProjectRow> {
-    let name = ProjectName::parse(name).map_err(|e| crate::domain::InvalidInput::new("project", e.problem))?;
+    let name = ProjectName::parse(name).map_err(|e| e.on("project"))?;
     projects::by_name(conn, name.as_str())?.ok_or_else(|| ServiceError::not_found("project", name))
 }
 
@@ -173,9 +174,10 @@ fn apply_in_tx(
         .expected_lock_version
         .is_some_and(|seen| seen != ticket.lock_version)
     {
-        return Err(ServiceError::Conflict(format!(
-            "ticket #{ticket_id} changed since you loaded it; reload and try again"
-        )));
+        return Err(ServiceError::Conflict(
+            super::error::codes::STALE,
+            format!("ticket #{ticket_id} changed since you loaded it; reload and try again"),
+        ));
     }
     let project = projects::by_id(conn, ticket.project_id)?
         .ok_or_else(|| ServiceError::not_found("project", ticket.project_id))?;
@@ -217,7 +219,11 @@ fn apply_in_tx(
             Effect::ClearTestedBy => ticket.tested_by = None,
             Effect::NewSnapshot => {
                 let snapshot = input.snapshot.as_ref().ok_or_else(|| {
-                    crate::domain::InvalidInput::new("snapshot", "stage-succeeded must report the staged snapshot")
+                    crate::domain::InvalidInput::new(
+                        "snapshot",
+                        codes::SNAPSHOT_MISSING,
+                        "stage-succeeded must report the staged snapshot",
+                    )
                 })?;
                 ticket.stage_generation += 1;
                 ticket.snapshot_seq = Some(projects::next_stage_seq(conn, project.id)?);
@@ -298,9 +304,10 @@ fn write_event(conn: &mut DbConn, project_id: i64, event: &NewEvent) -> ServiceR
 }
 
 fn lost_race_message(ticket_id: i64) -> ServiceError {
-    ServiceError::Conflict(format!(
-        "ticket #{ticket_id} was changed by someone else at the same time; reload and try again"
-    ))
+    ServiceError::Conflict(
+        super::error::codes::RACE,
+        format!("ticket #{ticket_id} was changed by someone else at the same time; reload and try again"),
+    )
 }
 
 fn lost_race(error: crate::store::StoreError, ticket_id: i64) -> ServiceError {

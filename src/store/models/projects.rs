@@ -86,8 +86,8 @@ pub struct ProjectRow {
     pub tested_by_may_approve: bool,
     /// Approvals expire after this many minutes.
     pub approval_expiry_minutes: Option<i32>,
-    /// Project local time minus UTC.
-    pub utc_offset_minutes: i32,
+    /// IANA time zone name (e.g. `Asia/Shanghai`).
+    pub time_zone: String,
     /// Last version number handed out.
     pub last_version: Option<i64>,
     /// Counter ordering staged snapshots.
@@ -138,8 +138,8 @@ pub struct NewProject {
     pub tested_by_may_approve: bool,
     /// Approval expiry in minutes.
     pub approval_expiry_minutes: Option<i32>,
-    /// Local time offset.
-    pub utc_offset_minutes: i32,
+    /// IANA time zone name.
+    pub time_zone: String,
     /// Created (UTC).
     pub created_at: NaiveDateTime,
     /// Last changed (UTC).

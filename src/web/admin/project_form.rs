@@ -39,7 +39,7 @@ pub(super) struct ProjectForm {
     #[serde(default)]
     pub(super) approval_expiry_hours: String,
     #[serde(default)]
-    pub(super) utc_offset_minutes: String,
+    pub(super) time_zone: String,
     #[serde(default)]
     pub(super) leads: String,
     #[serde(default)]
@@ -80,7 +80,6 @@ impl ProjectForm {
         };
         let required = num("approvals_required", &self.approvals_required)?.unwrap_or(1);
         let expiry = num("approval_expiry_hours", &self.approval_expiry_hours)?;
-        let offset = num("utc_offset_minutes", &self.utc_offset_minutes)?.unwrap_or(0);
         let mut freeze = Vec::new();
         for line in lines(&self.freeze) {
             let parts: Vec<&str> = line.split('|').map(str::trim).collect();
@@ -136,7 +135,8 @@ impl ProjectForm {
                 .map(|e| clamp("approval_expiry_hours", e, 1, 8760))
                 .transpose()?
                 .map(|e| e as u32),
-            utc_offset_minutes: clamp("utc_offset_minutes", offset, -840, 840)? as i32,
+            time_zone: self.time_zone.clone(),
+            utc_offset_minutes: None,
             leads: words(&self.leads),
             developers: words(&self.developers),
             testers: words(&self.testers),
@@ -183,7 +183,7 @@ impl ProjectForm {
             allow_self_approval: p.allow_self_approval.then(|| "on".into()),
             tested_by_may_approve: p.tested_by_may_approve.then(|| "on".into()),
             approval_expiry_hours: p.approval_expiry_hours.map(|h| h.to_string()).unwrap_or_default(),
-            utc_offset_minutes: p.utc_offset_minutes.to_string(),
+            time_zone: p.time_zone.clone(),
             leads: p.leads.join(", "),
             developers: p.developers.join(", "),
             testers: p.testers.join(", "),

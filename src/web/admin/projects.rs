@@ -72,7 +72,7 @@ async fn project_form_new(ctx: PageCtx, state: web::Data<AppState>) -> HttpRespo
             version_format: "v{n}".into(),
             approvals_required: "1".into(),
             tested_by_may_approve: Some("on".into()),
-            utc_offset_minutes: "0".into(),
+            time_zone: "UTC".into(),
             ..ProjectForm::default()
         };
         Ok(show_project_form(
@@ -118,7 +118,8 @@ async fn save_project(
         Ok(name) => Ok(redirect(&format!("/projects/{}", urlencode(&name)))),
         Err(e) if matches!(e.code().1, StatusCode::BAD_REQUEST | StatusCode::CONFLICT) => {
             let mut errors = BTreeMap::new();
-            errors.insert(e.field().unwrap_or_else(|| "name".into()), e.public_message());
+            let message = super::super::error_text::page_text(&state.i18n, ctx.lang, &e);
+            errors.insert(e.field().unwrap_or_else(|| "name".into()), message);
             let status = e.code().1;
             Ok(show_project_form(ctx, state, &form, editing, errors, status))
         }

@@ -136,7 +136,8 @@ async fn add_user(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<User
             Err(e) if matches!(e.code().1, StatusCode::BAD_REQUEST | StatusCode::CONFLICT) => {
                 let field = e.field().unwrap_or_else(|| "username".into());
                 let status = e.code().1;
-                show_users(&ctx, &state, &form, Some((field, e.public_message())), status).await
+                let message = super::super::error_text::page_text(&state.i18n, ctx.lang, &e);
+                show_users(&ctx, &state, &form, Some((field, message)), status).await
             }
             Err(e) => Err(e),
         }

@@ -88,7 +88,8 @@ async fn create_token(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<
         {
             Ok((_, token)) => show_profile(&ctx, &state, Some(token), None, StatusCode::OK).await,
             Err(e) if e.code().1 == StatusCode::BAD_REQUEST => {
-                show_profile(&ctx, &state, None, Some(e.public_message()), StatusCode::BAD_REQUEST).await
+                let message = crate::web::error_text::page_text(&state.i18n, ctx.lang, &e);
+                show_profile(&ctx, &state, None, Some(message), StatusCode::BAD_REQUEST).await
             }
             Err(e) => Err(e),
         }

@@ -116,29 +116,28 @@ async fn new_ticket(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<Ne
     let r = async {
         let user = ctx.user()?.clone();
         ctx.check_csrf(&form.csrf)?;
-        let mut errors = BTreeMap::new();
-        let revision = match form.svn_revision.trim() {
-            "" => None,
-            r => match r.parse::<i64>() {
-                Ok(n) => Some(n),
-                Err(_) => {
-                    errors.insert("svn_revision".to_owned(), "must be a revision number".to_owned());
-                    None
-                }
-            },
-        };
-        if form.project.trim().is_empty() {
-            errors.insert("project".to_owned(), "choose a project".to_owned());
-        }
-        if !errors.is_empty() {
-            return new_ticket_page(&ctx, &state, &form, errors, StatusCode::BAD_REQUEST).await;
-        }
         let paths: Vec<String> = form
             .svn_paths
             .lines()
             .map(|l| l.trim_end_matches('\r').trim().to_owned())
             .filter(|l| !l.is_empty())
             .collect();
+        // Every field's problem at once, beside the field, in the reader's language.
+        let (revision, mut problems) = crate::web::new_ticket::revision(&form.svn_revision);
+        let input = NewRelease {
+            project: &form.project,
+            reason: &form.reason,
+            svn_paths: &paths,
+            svn_revision: revision,
+        };
+        if let Err(found) = crate::service::ticket_input::check(&input) {
+            problems.extend(found);
+        }
+        if !problems.is_empty() {
+            let errors = crate::web::new_ticket::errors(&state.i18n, ctx.lang, &problems);
+            return new_ticket_page(&ctx, &state, &form, errors, StatusCode::BAD_REQUEST).await;
+        }
+        let mut errors = BTreeMap::new();
         let (project, reason) = (form.project.trim().to_owned(), form.reason.clone());
         let reader = state.reader(user.clone());
         let submitted = state
@@ -161,7 +160,7 @@ async fn new_ticket(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<Ne
                 }
                 let field = e.field().unwrap_or_else(|| "form".to_owned());
                 let field = if field == "name" { "project".to_owned() } else { field };
-                errors.insert(field, e.public_message());
+                errors.insert(field, crate::web::error_text::page_text(&state.i18n, ctx.lang, &e));
                 new_ticket_page(&ctx, &state, &form, errors, status).await
             }
         }
@@ -253,7 +252,8 @@ async fn ticket_action(
             Err(e @ (AppError::NotFound(_) | AppError::Internal(_))) => Err(e),
             Err(e) => {
                 let status = e.code().1;
-                show_ticket(&ctx, &state, id, Some(e.public_message()), status).await
+                let message = crate::web::error_text::page_text(&state.i18n, ctx.lang, &e);
+                show_ticket(&ctx, &state, id, Some(message), status).await
             }
         }
     }

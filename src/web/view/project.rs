@@ -35,8 +35,8 @@ pub struct ProjectOut {
     pub tested_by_may_approve: bool,
     /// Approval expiry in hours.
     pub approval_expiry_hours: Option<i32>,
-    /// Local time offset.
-    pub utc_offset_minutes: i32,
+    /// IANA time zone name.
+    pub time_zone: String,
     /// What production runs (tag).
     pub production: Option<String>,
     /// Production version number.
@@ -90,7 +90,7 @@ impl ProjectOut {
             allow_self_approval: p.allow_self_approval,
             tested_by_may_approve: p.tested_by_may_approve,
             approval_expiry_hours: p.approval_expiry_minutes.map(|m| m / 60),
-            utc_offset_minutes: p.utc_offset_minutes,
+            time_zone: p.time_zone,
             host_groups,
             freeze,
         }

@@ -190,6 +190,8 @@ pub struct TicketDetail {
     pub override_actions: Vec<String>,
     /// Freeze window in force now.
     pub freeze: Option<String>,
+    /// Actions the caller would expect but may not take now, and why.
+    pub blocked: Vec<crate::web::why_not::BlockedOut>,
     /// SVN commits brought by this ticket.
     pub svn_commits: Vec<CommitOut>,
     /// Jobs, newest first.
@@ -299,6 +301,7 @@ impl From<TicketView> for TicketDetail {
             approve_refusal_code: v.approve_refusal_code,
             override_actions: v.override_actions.iter().map(|a| a.as_str().to_owned()).collect(),
             freeze: v.freeze,
+            blocked: crate::web::why_not::blocked_out(&v.blocked, v.time_zone),
             svn_commits: v.svn_commits.into_iter().map(CommitOut::from).collect(),
             jobs: v
                 .jobs
