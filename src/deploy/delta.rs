@@ -69,36 +69,80 @@ impl ChangeSet {
         None
     }
 
-    /// The NUL-separated list for `rsync --from0 --files-from`: every
-    /// changed path (deleted ones become deletions with `--delete-missing-args`).
-    pub fn files_from(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        for path in self.present.iter().chain(&self.deleted) {
-            out.extend_from_slice(path.as_bytes());
-            out.push(0);
+    /// What rsync gets for this change set, given the exported new release
+    /// at `new_root`: a NUL-separated `--from0 --files-from` list of every
+    /// changed path (a deleted one becomes a deletion with
+    /// `--delete-missing-args`), except deleted paths under a directory the
+    /// new release no longer has; those directories come separately, as the
+    /// topmost vanished ones, to be emptied (host-only files stay) and removed.
+    pub fn transfer(&self, new_root: &Path) -> Transfer {
+        let mut vanished = BTreeSet::new();
+        let mut list = Vec::new();
+        for path in &self.present {
+            list.extend_from_slice(path.as_bytes());
+            list.push(0);
         }
-        out
-    }
-
-    /// Directories that held deleted files and that the new release (the
-    /// exported tree at `new_root`) no longer has, deepest first: removed on
-    /// the host when empty (host-only files keep theirs).
-    pub fn vanished_dirs(&self, new_root: &Path) -> Vec<String> {
-        let mut dirs = BTreeSet::new();
         for path in &self.deleted {
+            let mut top = None;
             let mut parent = Path::new(path).parent();
             while let Some(dir) = parent.and_then(Path::to_str).filter(|d| !d.is_empty()) {
                 if new_root.join(dir).symlink_metadata().is_ok() {
                     break;
                 }
-                dirs.insert(dir.to_owned());
+                top = Some(dir.to_owned());
                 parent = Path::new(dir).parent();
             }
+            match top {
+                Some(dir) => {
+                    vanished.insert(dir);
+                }
+                None => {
+                    list.extend_from_slice(path.as_bytes());
+                    list.push(0);
+                }
+            }
         }
-        let mut dirs: Vec<String> = dirs.into_iter().collect();
-        dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
-        dirs
+        Transfer {
+            files_from: list,
+            vanished: vanished.into_iter().collect(),
+        }
     }
+}
+
+/// The rsync inputs of a delta upload ([`ChangeSet::transfer`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transfer {
+    /// NUL-separated paths for `--from0 --files-from`.
+    pub files_from: Vec<u8>,
+    /// The topmost directories the new release no longer has.
+    pub vanished: Vec<String>,
+}
+
+impl Transfer {
+    /// rsync filters that select the vanished directories (and all below
+    /// them) and nothing else, for a `--delete` from an empty directory.
+    pub fn vanished_filters(&self) -> Vec<String> {
+        let mut args: Vec<String> = self
+            .vanished
+            .iter()
+            .map(|dir| format!("--include=/{}/***", escape_pattern(dir)))
+            .collect();
+        args.push("--exclude=*".to_owned());
+        args
+    }
+}
+
+/// Escapes rsync's wildcard characters in a literal path (the patterns it
+/// goes into always hold a wildcard, so rsync honours the backslashes).
+fn escape_pattern(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A relative path of normal components, without control characters.
@@ -160,7 +204,8 @@ mod tests {
     fn statuses_split_into_present_and_deleted() {
         let s = ChangeSet::from_status([('A', "a".into()), ('D', "b".into()), ('M', "c".into())]);
         assert_eq!(s, set(&["a", "c"], &["b"]));
-        assert_eq!(s.files_from(), b"a\0c\0b\0");
+        let root = tempfile::tempdir().expect("temp dir");
+        assert_eq!(s.transfer(root.path()).files_from, b"a\0c\0b\0");
     }
 
     #[test]
@@ -173,11 +218,17 @@ mod tests {
     }
 
     #[test]
-    fn vanished_directories_come_deepest_first() {
+    fn deletions_under_a_vanished_directory_go_with_the_directory() {
         let root = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(root.path().join("keep")).expect("mkdir");
-        let s = set(&[], &["gone/deep/f", "gone/g", "keep/h"]);
-        assert_eq!(s.vanished_dirs(root.path()), vec!["gone/deep", "gone"]);
+        let s = set(&["new/x"], &["gone/deep/f", "gone/g", "keep/h", "top", "we*rd/f"]);
+        let t = s.transfer(root.path());
+        assert_eq!(t.files_from, b"new/x\0keep/h\0top\0");
+        assert_eq!(t.vanished, vec!["gone", "we*rd"]);
+        assert_eq!(
+            t.vanished_filters(),
+            vec!["--include=/gone/***", "--include=/we\\*rd/***", "--exclude=*"]
+        );
     }
 
     #[test]

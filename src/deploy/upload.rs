@@ -149,13 +149,16 @@ impl Host<'_, '_> {
     /// place (`-I`: never an in-place change of an inode the live release
     /// shares), a listed file `source` lacks is deleted
     /// (`--delete-missing-args`), excluded files are left alone. Directories
-    /// the new release no longer has are removed when empty.
+    /// the new release no longer has are emptied but for host-only files,
+    /// and removed when that leaves them empty.
     pub fn upload_changes(&self, source: &Path, upload: &str, changes: &ChangeSet) -> Result<Stats, DeployError> {
+        let transfer = changes.transfer(source);
+        let dest = self.host.target.rsync_dest(&format!("releases/{upload}"));
+        let scratch = ScratchDir::new("delta")?;
         let mut stats = Stats::default();
-        if !changes.is_empty() {
-            let scratch = ScratchDir::new("delta")?;
+        if !transfer.files_from.is_empty() {
             let list = scratch.path().join("files");
-            std::fs::write(&list, changes.files_from()).map_err(|source| DeployError::Io {
+            std::fs::write(&list, &transfer.files_from).map_err(|source| DeployError::Io {
                 what: format!("writing {}", list.display()),
                 source,
             })?;
@@ -168,18 +171,28 @@ impl Host<'_, '_> {
                 .args(exclude_args(self.ctx.excludes)?)
                 .arg("--")
                 .arg(src)
-                .arg(self.host.target.rsync_dest(&format!("releases/{upload}")));
+                .arg(&dest);
             stats = self.run_rsync(spec)?.0;
         }
-        let vanished = changes.vanished_dirs(source);
-        if !vanished.is_empty() {
-            let mut argv = vec!["find".to_owned()];
-            argv.extend(vanished.iter().map(|d| format!("{}/releases/{upload}/{d}", self.dir())));
-            argv.extend(["-maxdepth", "0", "-type", "d", "-empty", "-delete"].map(str::to_owned));
-            let (code, _, tail) = self.commands(std::slice::from_ref(&argv), None, &[])?;
-            if self.ssh_failed(code) {
-                return Err(self.remote_failed("remove emptied directories".to_owned(), code, &tail));
-            }
+        if !transfer.vanished.is_empty() {
+            // An empty source with `--delete`, limited to the vanished
+            // directories: what the full upload would remove there.
+            let empty = scratch.path().join("empty");
+            std::fs::create_dir(&empty).map_err(|source| DeployError::Io {
+                what: format!("creating {}", empty.display()),
+                source,
+            })?;
+            let mut src = empty.into_os_string();
+            src.push("/");
+            let spec = self
+                .rsync()?
+                .args(["-r", "--delete"])
+                .args(exclude_args(self.ctx.excludes)?)
+                .args(transfer.vanished_filters())
+                .arg("--")
+                .arg(src)
+                .arg(&dest);
+            self.run_rsync(spec)?;
         }
         Ok(stats)
     }
