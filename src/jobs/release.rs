@@ -262,6 +262,7 @@ impl Release {
         recorder.switching_to(number);
         inputs.run(&recorder, |deploy_ctx| {
             let report = deploy::ship(deploy_ctx, &version, &dir, Some(&delta), &targets);
+            recorder.record_steps(&report);
             recorder.reconcile(deploy_ctx, &report, &targets, &work.format);
             if report.aborted && ticket_wants_revert(&pool, ticket.id) {
                 revert_switched(deploy_ctx, &pool, &work, &report, &recorder);
