@@ -338,3 +338,46 @@ fn the_shared_ssh_connection_is_gone_after_the_operation() {
     }
     assert!(left.is_empty(), "ssh still running: {left:?}");
 }
+
+#[test]
+fn inplace_mode_sends_only_the_changes_when_the_directory_holds_the_recorded_release() {
+    let fx = Fixture::new();
+    let hosts = vec![fx.ssh_host("web1"), fx.local_host("web2")];
+    let mut settings = fx.settings();
+    settings.mode = slipway::deploy::DeployMode::Inplace;
+    let (v1, v2) = (tree_v1(&fx), tree_v2(&fx));
+    let delta0 = delta_for(&hosts, "v0", ChangeSet::default());
+    let (report, seen) = fx.ship_with(&settings, &EXCLUDES, "v1", &v1, Some(&delta0), &hosts);
+    assert_all_switched(&report);
+    assert!(seen
+        .lines_of("web1")
+        .join("\n")
+        .contains("full upload: no release is known"));
+    for h in &hosts {
+        write(&fx.path_of(h).join("conf/jdbc.properties"), "host only");
+    }
+    let skip = |rel: &str| excluded(rel) || rel == ".slipway-release";
+    let delta = delta_for(&hosts, "v1", changes(&v1, &v2));
+    let (report, seen) = fx.ship_with(&settings, &EXCLUDES, "v2", &v2, Some(&delta), &hosts);
+    assert_all_switched(&report);
+    for (h, r) in hosts.iter().zip(&report.hosts) {
+        let dir = fx.path_of(h);
+        let log = seen.lines_of(&h.name).join("\n");
+        assert!(log.contains("delta from v1"), "{}: {log}", h.name);
+        assert_eq!(listing(&dir, &skip), listing(&v2, &|_| false), "{}", h.name);
+        assert_eq!(read(&dir.join("conf/jdbc.properties")), "host only");
+        assert!(r.bytes_sent < 50_000, "{}: {r:?}", h.name);
+        assert_eq!(
+            fs::read_link(dir.join(".slipway-release")).expect("marker"),
+            Path::new("v2")
+        );
+    }
+    // Recorded v1, but the directory says v2 now: everything is sent again.
+    let (report, seen) = fx.ship_with(&settings, &EXCLUDES, "v3", &v1, Some(&delta), &hosts);
+    assert_all_switched(&report);
+    assert!(seen
+        .lines_of("web1")
+        .join("\n")
+        .contains("full upload: web1 runs v2 but Slipway recorded v1"));
+    assert_eq!(listing(&fx.path_of(&hosts[0]), &skip), listing(&v1, &|_| false));
+}

@@ -6,6 +6,10 @@ use super::quote::shell_join;
 use super::remote::{describe, natural_cmp, valid_release_name, Host, NEXT_LINK};
 use super::{DeployError, Target};
 
+/// Inplace mode: a symlink in the target's directory whose target names
+/// the release the directory holds (a delta needs to know it).
+const INPLACE_MARKER: &str = ".slipway-release";
+
 /// What a host has.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Survey {
@@ -128,6 +132,47 @@ impl Host<'_, '_> {
             }
         }
         Ok((Survey { live, kept }, switched))
+    }
+
+    /// Inplace mode: the release the target's directory holds, as its
+    /// marker says, removing the marker in the same round trip, so an upload
+    /// that dies leaves none and the next run sends everything (ssh, local).
+    pub fn take_inplace_marker(&self) -> Result<Option<String>, DeployError> {
+        let marker = format!("{}/{INPLACE_MARKER}", self.dir());
+        let read = [vec!["readlink".to_owned(), "--".to_owned(), marker.clone()]];
+        let remove = [vec!["rm".to_owned(), "-f".to_owned(), "--".to_owned(), marker]];
+        let (code, stdout, tail) = self.groups(&[&read, &remove], None, &[], false)?;
+        if code != Some(0) {
+            return Err(self.remote_failed(format!("read and remove {INPLACE_MARKER}"), code, &tail));
+        }
+        Ok(stdout
+            .first()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| valid_release_name(l)))
+    }
+
+    /// Inplace mode: records that the target's directory holds `version`.
+    pub fn write_inplace_marker(&self, version: &str) -> Result<(), DeployError> {
+        if !valid_release_name(version) {
+            return Err(DeployError::BadVersion(version.to_owned()));
+        }
+        let marker = format!("{}/{INPLACE_MARKER}", self.dir());
+        let next = format!("{marker}.next");
+        let cmds = [
+            vec![
+                "ln".into(),
+                "-sfn".into(),
+                "--".into(),
+                version.to_owned(),
+                next.clone(),
+            ],
+            vec!["mv".into(), "-T".into(), "--".into(), next, marker],
+        ];
+        let (code, _, tail) = self.commands(&cmds, None, &[])?;
+        if code != Some(0) {
+            return Err(self.remote_failed(format!("write {INPLACE_MARKER}"), code, &tail));
+        }
+        Ok(())
     }
 
     /// The commands that point `current` at `releases/<version>` (ssh, local).

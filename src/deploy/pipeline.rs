@@ -82,7 +82,8 @@ pub(crate) fn run_host(h: &Host<'_, '_>, version: &str, op: Op<'_>, canary: bool
     let outcome = match (h.ctx.settings.mode, op) {
         (DeployMode::Atomic, Op::Ship { source, delta }) => p.ship(source, delta, None),
         (DeployMode::Atomic, Op::Switch { fallback }) => p.switch(fallback),
-        (DeployMode::Inplace, Op::Ship { source, .. } | Op::Switch { fallback: Some(source) }) => p.inplace(source),
+        (DeployMode::Inplace, Op::Ship { source, delta }) => p.inplace(source, delta),
+        (DeployMode::Inplace, Op::Switch { fallback: Some(source) }) => p.inplace(source, None),
         (DeployMode::Inplace, Op::Switch { fallback: None }) => Err(Stop::Before(DeployError::NotKept {
             host: h.host.name.clone(),
             version: version.to_owned(),
@@ -138,7 +139,7 @@ impl Pipeline<'_, '_, '_> {
         self.stats.add(carried);
         let sent = self
             .step("upload", |h| match how {
-                Upload::Delta(changes) => h.upload_changes(source, &upload, changes),
+                Upload::Delta(changes) => h.upload_changes(source, &format!("releases/{upload}"), changes),
                 Upload::Full => {
                     let link_dest = live.map(|l| format!("../{l}"));
                     h.upload(source, &format!("releases/{upload}"), link_dest.as_deref(), false)
@@ -147,7 +148,7 @@ impl Pipeline<'_, '_, '_> {
             .map_err(Stop::Before)?;
         self.stats.add(sent);
         if self.h.ctx.settings.verify {
-            self.step("verify", |h| h.verify(source, &upload))
+            self.step("verify", |h| h.verify(source, &format!("releases/{upload}")))
                 .map_err(Stop::Before)?;
         }
         let before = &self.h.ctx.settings.hooks.before_switch;
@@ -218,18 +219,41 @@ impl Pipeline<'_, '_, '_> {
         self.after_switch(&release_dir)
     }
 
-    /// Inplace release: `rsync --delete` straight into the target's directory.
-    fn inplace(&mut self, source: &Path) -> Result<(), Stop> {
+    /// Inplace release straight into the target's directory: only the
+    /// changes when the directory's marker names the release the job knows
+    /// the changes from, else `rsync --delete` of the whole tree.
+    fn inplace(&mut self, source: &Path, delta: Option<&Delta>) -> Result<(), Stop> {
         let dir = self.h.dir();
+        let marked = !matches!(self.h.host.target, Target::Daemon { .. });
+        let live = if marked {
+            self.step("read live", |h| h.take_inplace_marker())
+                .map_err(Stop::Before)?
+        } else {
+            None
+        };
+        let changes = choose(self.h, live.as_deref(), delta);
+        if let (Some(changes), Some(live)) = (changes, &live) {
+            say(self.h, delta_line(live, changes));
+        }
         let before = &self.h.ctx.settings.hooks.before_switch;
         if !before.is_empty() {
             self.step("before hooks", |h| h.hooks(before, &dir))
                 .map_err(Stop::Before)?;
         }
         let sent = self
-            .step("upload", |h| h.upload(source, "", None, true))
+            .step("upload", |h| match changes {
+                Some(changes) => h.upload_changes(source, "", changes),
+                None => h.upload(source, "", None, true),
+            })
             .map_err(Stop::Before)?;
         self.stats.add(sent);
+        if self.h.ctx.settings.verify {
+            self.step("verify", |h| h.verify(source, "")).map_err(Stop::Before)?;
+        }
+        if marked {
+            self.step("mark", |h| h.write_inplace_marker(self.version))
+                .map_err(Stop::Before)?;
+        }
         self.went_live();
         self.after_switch(&dir)
     }
@@ -259,7 +283,7 @@ impl Pipeline<'_, '_, '_> {
         Ok(())
     }
 
-    /// Reports `text` as an output line of the host.
+    /// Reports `text` as an output line of the host on `stream`.
     fn report(&self, stream: Stream, text: String) {
         (self.h.ctx.on_line)(&self.h.host.name, OutputLine { stream, text })
     }
@@ -317,59 +341,65 @@ impl Pipeline<'_, '_, '_> {
     }
 }
 
+/// The changes to send to a host whose live release is `live`, when the
+/// job knows them; otherwise `None`, saying why when a delta was asked for.
+fn choose<'d>(h: &Host, live: Option<&str>, delta: Option<&'d Delta>) -> Option<&'d ChangeSet> {
+    let delta = delta?;
+    let why = match live {
+        None => "no release is known to be live on this host".to_owned(),
+        Some(_) if matches!(h.host.target, Target::Daemon { .. }) => {
+            "an rsync daemon target cannot clone the live release".to_owned()
+        }
+        Some(live) => match delta.for_host(&h.host.name, live) {
+            Ok(changes) => return Some(changes),
+            Err(why) => why,
+        },
+    };
+    say(h, format!("full upload: {why}"));
+    None
+}
+
+/// The log line that says a host gets a delta.
+fn delta_line(live: &str, changes: &ChangeSet) -> String {
+    format!(
+        "delta from {live}: {} file(s) change, {} deleted",
+        changes.len(),
+        changes.deleted.len()
+    )
+}
+
+/// Reports `text` as an output line of the host.
+fn say(h: &Host, text: String) {
+    (h.ctx.on_line)(
+        &h.host.name,
+        OutputLine {
+            stream: Stream::Stdout,
+            text,
+        },
+    )
+}
+
 /// Decides how the release reaches the host and prepares its upload
 /// directory: a hard-link clone of the live release when the job knows the
-/// changes since it, else (saying why, when a delta was asked for) a fresh
-/// directory with the host-only files carried over (what carrying them sent).
+/// changes since it ([`choose`]), else a fresh directory with the host-only
+/// files carried over (what carrying them sent).
 fn prepare<'d>(
     h: &Host,
     live: Option<&str>,
     delta: Option<&'d Delta>,
     upload: &str,
 ) -> Result<(Upload<'d>, Stats), DeployError> {
-    let say = |text: String| {
-        (h.ctx.on_line)(
-            &h.host.name,
-            OutputLine {
-                stream: Stream::Stdout,
-                text,
-            },
-        )
-    };
-    let chosen = match (delta, live) {
-        (None, _) => None,
-        (Some(_), None) => {
-            say("full upload: no release is live on this host yet".to_owned());
-            None
-        }
-        (Some(_), Some(_)) if matches!(h.host.target, Target::Daemon { .. }) => {
-            say("full upload: an rsync daemon target cannot clone the live release".to_owned());
-            None
-        }
-        (Some(delta), Some(live)) => match delta.for_host(&h.host.name, live) {
-            Err(why) => {
-                say(format!("full upload: {why}"));
-                None
+    if let (Some(changes), Some(live)) = (choose(h, live, delta), live) {
+        match h.clone_live(live, upload) {
+            Ok(()) => {
+                say(h, delta_line(live, changes));
+                return Ok((Upload::Delta(changes), Stats::default()));
             }
-            Ok(changes) => match h.clone_live(live, upload) {
-                Ok(()) => {
-                    say(format!(
-                        "delta from {live}: {} file(s) change, {} deleted",
-                        changes.len(),
-                        changes.deleted.len()
-                    ));
-                    Some(changes)
-                }
-                Err(e) => {
-                    say(format!("full upload: cloning {live} failed: {e}"));
-                    h.remove_upload(upload)?;
-                    None
-                }
-            },
-        },
-    };
-    if let Some(changes) = chosen {
-        return Ok((Upload::Delta(changes), Stats::default()));
+            Err(e) => {
+                say(h, format!("full upload: cloning {live} failed: {e}"));
+                h.remove_upload(upload)?;
+            }
+        }
     }
     let carried = match live {
         Some(live) => h.carry_excluded(live, upload)?,

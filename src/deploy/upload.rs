@@ -144,16 +144,17 @@ impl Host<'_, '_> {
         Ok(())
     }
 
-    /// Sends the files of `changes` from `source` into the clone
-    /// `releases/<upload>`: each listed file is written anew and renamed into
+    /// Sends the files of `changes` from `source` into `sub` below the
+    /// target's directory (the clone `releases/<upload>`, or `""` in
+    /// inplace mode): each listed file is written anew and renamed into
     /// place (`-I`: never an in-place change of an inode the live release
     /// shares), a listed file `source` lacks is deleted
     /// (`--delete-missing-args`), excluded files are left alone. Directories
     /// the new release no longer has are emptied but for host-only files,
     /// and removed when that leaves them empty.
-    pub fn upload_changes(&self, source: &Path, upload: &str, changes: &ChangeSet) -> Result<Stats, DeployError> {
+    pub fn upload_changes(&self, source: &Path, sub: &str, changes: &ChangeSet) -> Result<Stats, DeployError> {
         let transfer = changes.transfer(source);
-        let dest = self.host.target.rsync_dest(&format!("releases/{upload}"));
+        let dest = self.host.target.rsync_dest(sub);
         let scratch = ScratchDir::new("delta")?;
         let mut stats = Stats::default();
         if !transfer.files_from.is_empty() {
@@ -197,9 +198,9 @@ impl Host<'_, '_> {
         Ok(stats)
     }
 
-    /// Compares `releases/<upload>` with `source` by checksum (a dry run;
-    /// the excludes are left out) and fails on any difference.
-    pub fn verify(&self, source: &Path, upload: &str) -> Result<(), DeployError> {
+    /// Compares `sub` below the target's directory with `source` by
+    /// checksum (a dry run; the excludes are left out) and fails on any difference.
+    pub fn verify(&self, source: &Path, sub: &str) -> Result<(), DeployError> {
         let mut src = source.as_os_str().to_owned();
         src.push("/");
         let spec = self
@@ -208,7 +209,7 @@ impl Host<'_, '_> {
             .args(exclude_args(self.ctx.excludes)?)
             .arg("--")
             .arg(src)
-            .arg(self.host.target.rsync_dest(&format!("releases/{upload}")));
+            .arg(self.host.target.rsync_dest(sub));
         let (_, lines) = self.run_rsync(spec)?;
         let differences: Vec<&String> = lines.iter().filter(|l| !l.trim().is_empty()).collect();
         if differences.is_empty() {
