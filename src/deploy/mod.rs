@@ -27,6 +27,7 @@ mod fanout;
 pub mod health;
 mod mux;
 mod pipeline;
+mod prepare;
 pub mod quote;
 mod releases;
 pub mod remote;

@@ -18,7 +18,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::current::Survey;
-use super::delta::{ChangeSet, Delta};
+use super::delta::Delta;
+use super::prepare::{choose, delta_line, prepare, say, Upload};
 use super::remote::{natural_cmp, Host};
 use super::rsync::Stats;
 use super::settings::DeployMode;
@@ -50,14 +51,6 @@ enum Stop {
     Before(DeployError),
     After(DeployError),
     Health(DeployError),
-}
-
-/// How the files of a release reach the host.
-enum Upload<'d> {
-    /// Into a hard-link clone of the live release: only these changes.
-    Delta(&'d ChangeSet),
-    /// The whole tree, checksums against the live release deciding.
-    Full,
 }
 
 /// One host's run: what it has done so far.
@@ -339,73 +332,6 @@ impl Pipeline<'_, '_, '_> {
             steps: self.steps,
         }
     }
-}
-
-/// The changes to send to a host whose live release is `live`, when the
-/// job knows them; otherwise `None`, saying why when a delta was asked for.
-fn choose<'d>(h: &Host, live: Option<&str>, delta: Option<&'d Delta>) -> Option<&'d ChangeSet> {
-    let delta = delta?;
-    let why = match live {
-        None => "no release is known to be live on this host".to_owned(),
-        Some(_) if matches!(h.host.target, Target::Daemon { .. }) => {
-            "an rsync daemon target cannot clone the live release".to_owned()
-        }
-        Some(live) => match delta.for_host(&h.host.name, live) {
-            Ok(changes) => return Some(changes),
-            Err(why) => why,
-        },
-    };
-    say(h, format!("full upload: {why}"));
-    None
-}
-
-/// The log line that says a host gets a delta.
-fn delta_line(live: &str, changes: &ChangeSet) -> String {
-    format!(
-        "delta from {live}: {} file(s) change, {} deleted",
-        changes.len(),
-        changes.deleted.len()
-    )
-}
-
-/// Reports `text` as an output line of the host.
-fn say(h: &Host, text: String) {
-    (h.ctx.on_line)(
-        &h.host.name,
-        OutputLine {
-            stream: Stream::Stdout,
-            text,
-        },
-    )
-}
-
-/// Decides how the release reaches the host and prepares its upload
-/// directory: a hard-link clone of the live release when the job knows the
-/// changes since it ([`choose`]), else a fresh directory with the host-only
-/// files carried over (what carrying them sent).
-fn prepare<'d>(
-    h: &Host,
-    live: Option<&str>,
-    delta: Option<&'d Delta>,
-    upload: &str,
-) -> Result<(Upload<'d>, Stats), DeployError> {
-    if let (Some(changes), Some(live)) = (choose(h, live, delta), live) {
-        match h.clone_live(live, upload) {
-            Ok(()) => {
-                say(h, delta_line(live, changes));
-                return Ok((Upload::Delta(changes), Stats::default()));
-            }
-            Err(e) => {
-                say(h, format!("full upload: cloning {live} failed: {e}"));
-                h.remove_upload(upload)?;
-            }
-        }
-    }
-    let carried = match live {
-        Some(live) => h.carry_excluded(live, upload)?,
-        None => Stats::default(),
-    };
-    Ok((Upload::Full, carried))
 }
 
 /// The releases to remove after switching to `version`: all but the newest
