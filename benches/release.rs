@@ -275,6 +275,15 @@ fn main() {
     let (report, change) = timed(|| deploy::ship(&ctx, "v2", &v2, Some(&delta), &hosts));
     check(&report);
     let most = report.hosts.iter().map(|h| h.bytes_sent).max().unwrap_or(0);
+    let steps = |r: &ShipReport| -> String {
+        r.hosts[0]
+            .steps
+            .iter()
+            .map(|s| format!("{} {} ms", s.step, s.millis))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    let change_steps = steps(&report);
     println!(
         "| one-file change, {TARGETS} targets | {:.2} s | {:.2} s | {:.2}x | <= 1.0x |",
         change.as_secs_f64(),
@@ -310,13 +319,13 @@ fn main() {
         bare_switch.as_secs_f64(),
         ratio(switch, bare_switch)
     );
-    let serial = serial_loop(
-        &sshd,
-        &src,
-        &(0..TARGETS)
-            .map(|i| tmp.path().join(format!("loop/web{i}")))
-            .collect::<Vec<_>>(),
-    );
+    println!("steps of web0, one-file change: {change_steps}");
+    println!("steps of web0, rollback by switch: {}", steps(&report));
+    let loop_dirs: Vec<PathBuf> = (0..TARGETS).map(|i| tmp.path().join(format!("loop/web{i}"))).collect();
+    for d in &loop_dirs {
+        fs::create_dir_all(d).expect("mkdir");
+    }
+    let serial = serial_loop(&sshd, &src, &loop_dirs);
     println!(
         "(serial shell loop of a full rsync -a, {TARGETS} targets: {:.2} s)",
         serial.as_secs_f64()

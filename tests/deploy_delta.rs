@@ -231,6 +231,8 @@ fn a_host_changed_by_hand_or_without_a_record_gets_the_full_upload_and_says_why(
             "{}",
             h.name
         );
+        // The clone made ahead for the recorded release is gone.
+        assert!(upload_dirs(&dir.join("releases"), "v2").is_empty(), "{}", h.name);
     }
 }
 

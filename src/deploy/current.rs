@@ -10,6 +10,9 @@ use super::{DeployError, Target};
 /// the release the directory holds (a delta needs to know it).
 const INPLACE_MARKER: &str = ".slipway-release";
 
+/// How a command ended: its exit code (`None`: killed) and last error lines.
+pub(crate) type Ended = (Option<i32>, Vec<String>);
+
 /// What a host has.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Survey {
@@ -60,23 +63,17 @@ impl Host<'_, '_> {
     /// The live release and the kept ones (naturally sorted), in one round
     /// trip on ssh and local targets. With `clear_uploads` the same round
     /// trip removes the upload directories of earlier attempts that died
-    /// (the project lock means none is in use). With `switch_to`, it also
-    /// points `current` at that release when the host keeps it; the `bool`
-    /// says whether it did.
-    pub fn survey(&self, clear_uploads: bool, switch_to: Option<&str>) -> Result<(Survey, bool), DeployError> {
+    /// (the project lock means none is in use). `then` (ssh and local
+    /// targets only) runs last in the same round trip, whatever came
+    /// before; its exit code and last error lines are returned (`None` when
+    /// not run).
+    pub fn survey(&self, clear_uploads: bool, then: &[Vec<String>]) -> Result<(Survey, Option<Ended>), DeployError> {
         if matches!(self.host.target, Target::Daemon { .. }) {
             let survey = Survey {
                 live: self.live()?,
                 kept: self.releases()?,
             };
-            let switched = match switch_to {
-                Some(v) if survey.kept.iter().any(|k| k == v) => {
-                    self.switch(v)?;
-                    true
-                }
-                _ => false,
-            };
-            return Ok((survey, switched));
+            return Ok((survey, None));
         }
         let dir = self.dir();
         let read = [
@@ -93,19 +90,8 @@ impl Host<'_, '_> {
         if clear_uploads {
             groups.push(&clear);
         }
-        let switch;
-        if let Some(version) = switch_to {
-            if !valid_release_name(version) {
-                return Err(DeployError::BadVersion(version.to_owned()));
-            }
-            let mut cmds = vec![vec![
-                "test".to_owned(),
-                "-d".to_owned(),
-                format!("{dir}/releases/{version}"),
-            ]];
-            cmds.extend(self.switch_commands(version));
-            switch = cmds;
-            groups.push(&switch);
+        if !then.is_empty() {
+            groups.push(then);
         }
         let (code, stdout, tail) = self.groups(&groups, None, &[], false)?;
         if self.ssh_failed(code) {
@@ -122,16 +108,39 @@ impl Host<'_, '_> {
         });
         let mut kept: Vec<String> = stdout.into_iter().filter(|l| valid_release_name(l)).collect();
         kept.sort_by(|a, b| natural_cmp(a, b));
-        let mut switched = false;
-        if let Some(version) = switch_to {
-            if kept.iter().any(|k| k == version) {
-                if code != Some(0) {
-                    return Err(self.remote_failed(format!("switch current to releases/{version}"), code, &tail));
-                }
-                switched = true;
-            }
+        Ok((Survey { live, kept }, (!then.is_empty()).then_some((code, tail))))
+    }
+
+    /// [`Self::survey`], then in the same round trip (ssh, local) point
+    /// `current` at `version` when the host keeps it; the `bool` says
+    /// whether it switched.
+    pub fn survey_and_switch(&self, version: &str) -> Result<(Survey, bool), DeployError> {
+        if !valid_release_name(version) {
+            return Err(DeployError::BadVersion(version.to_owned()));
         }
-        Ok((Survey { live, kept }, switched))
+        if matches!(self.host.target, Target::Daemon { .. }) {
+            let (survey, _) = self.survey(false, &[])?;
+            let kept = survey.kept.iter().any(|k| k == version);
+            if kept {
+                self.switch(version)?;
+            }
+            return Ok((survey, kept));
+        }
+        let mut cmds = vec![vec![
+            "test".to_owned(),
+            "-d".to_owned(),
+            format!("{}/releases/{version}", self.dir()),
+        ]];
+        cmds.extend(self.switch_commands(version));
+        let (survey, ended) = self.survey(false, &cmds)?;
+        if !survey.kept.iter().any(|k| k == version) {
+            return Ok((survey, false));
+        }
+        match ended {
+            Some((Some(0), _)) => Ok((survey, true)),
+            Some((code, tail)) => Err(self.remote_failed(format!("switch current to releases/{version}"), code, &tail)),
+            None => Err(self.remote_failed(format!("switch current to releases/{version}"), None, &[])),
+        }
     }
 
     /// Inplace mode: the release the target's directory holds, as its

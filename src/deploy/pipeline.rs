@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use super::current::Survey;
 use super::delta::Delta;
-use super::prepare::{choose, delta_line, prepare, say, Upload};
-use super::remote::{natural_cmp, Host};
+use super::prepare::{choose, delta_line, prepare, say, EarlyClone, Upload};
+use super::remote::{natural_cmp, valid_release_name, Host};
 use super::rsync::Stats;
 use super::settings::DeployMode;
 use super::{health, DeployError, HostEvent, HostResult, HostState, StepTime, Target};
@@ -107,13 +107,13 @@ impl Pipeline<'_, '_, '_> {
 
     /// Atomic release: `survey` is what the host has when a caller read it already.
     fn ship(&mut self, source: &Path, delta: Option<&Delta>, survey: Option<Survey>) -> Result<(), Stop> {
-        let survey = match survey {
-            Some(s) => s,
-            None => {
-                self.step("read live", |h| h.survey(true, None))
-                    .map_err(Stop::Before)?
-                    .0
-            }
+        // A fresh directory per attempt, renamed into place once complete: a
+        // writer left over from an attempt that died never shares it, and a
+        // partial upload is never a release that `current` could point at.
+        let upload = self.h.upload_name(self.version);
+        let (survey, clone) = match survey {
+            Some(s) => (s, EarlyClone::default()),
+            None => self.read_live(delta, &upload)?,
         };
         if survey.live.as_deref() == Some(self.version) {
             // A re-run: this host switched already; finish its after-switch work.
@@ -121,13 +121,9 @@ impl Pipeline<'_, '_, '_> {
             return self.after_switch(&self.release_dir());
         }
         self.previous = survey.live.clone();
-        // A fresh directory per attempt, renamed into place once complete: a
-        // writer left over from an attempt that died never shares it, and a
-        // partial upload is never a release that `current` could point at.
-        let upload = self.h.upload_name(self.version);
         let live = survey.live.as_deref();
         let (how, carried) = self
-            .step("prepare dir", |h| prepare(h, live, delta, &upload))
+            .step("prepare dir", |h| prepare(h, live, delta, &upload, &clone))
             .map_err(Stop::Before)?;
         self.stats.add(carried);
         let sent = self
@@ -144,27 +140,28 @@ impl Pipeline<'_, '_, '_> {
             self.step("verify", |h| h.verify(source, &format!("releases/{upload}")))
                 .map_err(Stop::Before)?;
         }
-        let before = &self.h.ctx.settings.hooks.before_switch;
+        let s = self.h.ctx.settings;
+        let prune = prunable(&survey.kept, self.version, live, s.keep_releases);
+        // With nothing to run after the switch, pruning joins its round trip
+        // (it never touches the live, the previous or the new release).
+        let prune_now = s.hooks.after_switch.is_empty() && s.health.is_none();
+        let pruned: &[String] = if prune_now { &prune } else { &[] };
         let release_dir = self.release_dir();
-        if before.is_empty() {
-            self.step("switch", |h| h.finish_upload(&upload, self.version, true))
+        if s.hooks.before_switch.is_empty() {
+            self.step("switch", |h| h.finish_upload(&upload, self.version, true, pruned))
                 .map_err(Stop::Before)?;
         } else {
-            self.step("move into place", |h| h.finish_upload(&upload, self.version, false))
-                .map_err(Stop::Before)?;
-            self.step("before hooks", |h| h.hooks(before, &release_dir))
+            self.step("move into place", |h| {
+                h.finish_upload(&upload, self.version, false, pruned)
+            })
+            .map_err(Stop::Before)?;
+            self.step("before hooks", |h| h.hooks(&s.hooks.before_switch, &release_dir))
                 .map_err(Stop::Before)?;
             self.step("switch", |h| h.switch(self.version)).map_err(Stop::Before)?;
         }
         self.went_live();
         self.after_switch(&release_dir)?;
-        let prune = prunable(
-            &survey.kept,
-            self.version,
-            survey.live.as_deref(),
-            self.h.ctx.settings.keep_releases,
-        );
-        if !prune.is_empty() {
+        if !prune_now && !prune.is_empty() {
             // A failure is only reported: the host runs the new release already.
             if let Err(e) = self.step("prune", |h| h.remove_releases(&prune)) {
                 self.report(Stream::Stderr, format!("prune: {e}"));
@@ -173,15 +170,41 @@ impl Pipeline<'_, '_, '_> {
         Ok(())
     }
 
+    /// Reads what the host has, removing dead uploads; when the job knows
+    /// which release the host should run, clones it into `upload` in the
+    /// same round trip (checked against what `current` says afterwards).
+    fn read_live(&mut self, delta: Option<&Delta>, upload: &str) -> Result<(Survey, EarlyClone), Stop> {
+        let guess = delta
+            .filter(|_| !matches!(self.h.host.target, Target::Daemon { .. }))
+            .and_then(|d| d.recorded.get(&self.h.host.name))
+            .filter(|r| r.as_str() != self.version && valid_release_name(r))
+            .cloned();
+        let then = match &guess {
+            Some(from) => self.h.clone_commands(from, upload).map_err(Stop::Before)?,
+            None => Vec::new(),
+        };
+        let (survey, ended) = self
+            .step("read live", |h| h.survey(true, &then))
+            .map_err(Stop::Before)?;
+        let made = matches!(ended, Some((Some(0), _)));
+        Ok((
+            survey,
+            EarlyClone {
+                attempted: guess.is_some(),
+                from: guess.filter(|_| made),
+            },
+        ))
+    }
+
     /// Rollback by switch; a host that pruned the release gets `fallback`.
     fn switch(&mut self, fallback: Option<&Path>) -> Result<(), Stop> {
         let before = &self.h.ctx.settings.hooks.before_switch;
         let release_dir = self.release_dir();
         // Without before-switch hooks, reading `current` and switching it is one round trip.
         let (survey, switched) = if before.is_empty() {
-            self.step("read live + switch", |h| h.survey(false, Some(self.version)))
+            self.step("read live + switch", |h| h.survey_and_switch(self.version))
         } else {
-            self.step("read live", |h| h.survey(false, None))
+            self.step("read live", |h| h.survey(false, &[]).map(|(s, _)| (s, false)))
         }
         .map_err(Stop::Before)?;
         if survey.live.as_deref() == Some(self.version) && before.is_empty() {

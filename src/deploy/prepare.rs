@@ -54,27 +54,48 @@ pub(super) fn say(h: &Host, text: String) {
     )
 }
 
+/// A clone of a release made ahead, in the round trip that read `current`.
+#[derive(Debug, Default)]
+pub(super) struct EarlyClone {
+    /// Whether one was tried (the upload directory may exist, whole or in part).
+    pub attempted: bool,
+    /// The release it cloned, when it worked.
+    pub from: Option<String>,
+}
+
 /// Decides how the release reaches the host and prepares its upload
 /// directory: a hard-link clone of the live release when the job knows the
-/// changes since it ([`choose`]), else a fresh directory with the host-only
-/// files carried over (what carrying them sent).
+/// changes since it ([`choose`]; `made` is a clone made ahead), else a
+/// fresh directory with the host-only files carried over (what carrying
+/// them sent).
 pub(super) fn prepare<'d>(
     h: &Host,
     live: Option<&str>,
     delta: Option<&'d Delta>,
     upload: &str,
+    made: &EarlyClone,
 ) -> Result<(Upload<'d>, Stats), DeployError> {
+    let mut leftover = made.attempted;
     if let (Some(changes), Some(live)) = (choose(h, live, delta), live) {
-        match h.clone_live(live, upload) {
+        let cloned = if made.from.as_deref() == Some(live) {
+            Ok(())
+        } else {
+            if leftover {
+                h.remove_upload(upload)?;
+            }
+            h.clone_live(live, upload)
+        };
+        leftover = true;
+        match cloned {
             Ok(()) => {
                 say(h, delta_line(live, changes));
                 return Ok((Upload::Delta(changes), Stats::default()));
             }
-            Err(e) => {
-                say(h, format!("full upload: cloning {live} failed: {e}"));
-                h.remove_upload(upload)?;
-            }
+            Err(e) => say(h, format!("full upload: cloning {live} failed: {e}")),
         }
+    }
+    if leftover {
+        h.remove_upload(upload)?;
     }
     let carried = match live {
         Some(live) => h.carry_excluded(live, upload)?,

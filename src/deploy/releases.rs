@@ -88,6 +88,20 @@ impl Host<'_, '_> {
         Ok(())
     }
 
+    /// The command that removes `releases/<name>` for each of `names`
+    /// (none for no names), ssh and local targets.
+    pub(super) fn removal_command(&self, names: &[String]) -> Result<Option<Vec<String>>, DeployError> {
+        if let Some(bad) = names.iter().find(|n| !valid_release_name(n)) {
+            return Err(DeployError::BadVersion(bad.clone()));
+        }
+        if names.is_empty() {
+            return Ok(None);
+        }
+        let mut argv = vec!["rm".to_owned(), "-rf".to_owned(), "--".to_owned()];
+        argv.extend(names.iter().map(|name| format!("{}/releases/{name}", self.dir())));
+        Ok(Some(argv))
+    }
+
     /// Removes `releases/<name>` for each of `names`, in one round trip.
     pub fn remove_releases(&self, names: &[String]) -> Result<(), DeployError> {
         if let Some(bad) = names.iter().find(|n| !valid_release_name(n)) {
@@ -113,8 +127,9 @@ impl Host<'_, '_> {
                 Ok(())
             }
             _ => {
-                let mut argv = vec!["rm".to_owned(), "-rf".to_owned(), "--".to_owned()];
-                argv.extend(names.iter().map(|name| format!("{}/releases/{name}", self.dir())));
+                let Some(argv) = self.removal_command(names)? else {
+                    return Ok(());
+                };
                 let (code, _, tail) = self.commands(std::slice::from_ref(&argv), None, &[])?;
                 if code != Some(0) {
                     return Err(self.remote_failed(shell_join(&argv), code, &tail));

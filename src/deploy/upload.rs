@@ -86,21 +86,39 @@ impl Host<'_, '_> {
     }
 
     /// Moves the upload into place ([`Self::finish_commands`]) and, with
-    /// `switch`, points `current` at it in the same round trip.
-    pub fn finish_upload(&self, upload: &str, version: &str, switch: bool) -> Result<(), DeployError> {
+    /// `switch`, points `current` at it, in one round trip on ssh and local
+    /// targets, after removing the releases in `prune` (never the live one
+    /// nor the new one; whether that removal worked does not count).
+    pub fn finish_upload(
+        &self,
+        upload: &str,
+        version: &str,
+        switch: bool,
+        prune: &[String],
+    ) -> Result<(), DeployError> {
         let mut cmds = self.finish_commands(upload, version)?;
-        if switch && !matches!(self.host.target, Target::Daemon { .. }) {
-            cmds.extend(self.switch_commands(version));
-        } else if switch {
+        if matches!(self.host.target, Target::Daemon { .. }) {
             if !cmds.is_empty() {
                 self.commands(&cmds, None, &[])?;
             }
-            return self.switch(version);
+            if switch {
+                self.switch(version)?;
+            }
+            return self.remove_releases(prune);
+        }
+        if switch {
+            cmds.extend(self.switch_commands(version));
         }
         if cmds.is_empty() {
-            return Ok(());
+            return self.remove_releases(prune);
         }
-        let (code, _, tail) = self.commands(&cmds, None, &[])?;
+        let removal = self.removal_command(prune)?;
+        let mut groups: Vec<&[Vec<String>]> = Vec::new();
+        if let Some(removal) = &removal {
+            groups.push(std::slice::from_ref(removal));
+        }
+        groups.push(&cmds);
+        let (code, _, tail) = self.groups(&groups, None, &[], false)?;
         if code != Some(0) {
             let what = if switch {
                 format!("move the upload into releases/{version} and switch current to it")
@@ -112,12 +130,13 @@ impl Host<'_, '_> {
         Ok(())
     }
 
-    /// Makes `releases/<upload>` a hard-link clone of `releases/<live>` on
-    /// the host (`cp -al`), then gives the excluded (host-only) files fresh
-    /// copies of their own (`rsync -I` on the host writes each by rename), so
-    /// nothing the new release's files or host-only files go through later
-    /// shares an inode with the live release. ssh and local targets only.
-    pub fn clone_live(&self, live: &str, upload: &str) -> Result<(), DeployError> {
+    /// The commands that make `releases/<upload>` a hard-link clone of
+    /// `releases/<live>` on the host (`cp -al`), then give the excluded
+    /// (host-only) files fresh copies of their own (`rsync -I` on the host
+    /// writes each by rename), so nothing the new release's files or
+    /// host-only files go through later shares an inode with the live
+    /// release. ssh and local targets only.
+    pub fn clone_commands(&self, live: &str, upload: &str) -> Result<Vec<Vec<String>>, DeployError> {
         let releases = format!("{}/releases", self.dir());
         let mut cmds = vec![vec![
             "cp".to_owned(),
@@ -126,18 +145,33 @@ impl Host<'_, '_> {
             format!("{releases}/{live}"),
             format!("{releases}/{upload}"),
         ]];
+        cmds.extend(self.copy_excluded_commands(live, upload, true)?);
+        Ok(cmds)
+    }
+
+    /// The command (none without excludes) that copies the excluded files
+    /// of `releases/<from>` into `releases/<to>` on the host itself; with
+    /// `fresh`, files already there (hard links from a clone) are replaced
+    /// by copies of their own.
+    fn copy_excluded_commands(&self, from: &str, to: &str, fresh: bool) -> Result<Vec<Vec<String>>, DeployError> {
         let filters = only_excluded_args(self.ctx.excludes)?;
-        if !filters.is_empty() {
-            let mut rsync = vec!["rsync".to_owned(), "-rlpI".to_owned()];
-            rsync.extend(filters);
-            rsync.extend([
-                "--".to_owned(),
-                format!("{releases}/{live}/"),
-                format!("{releases}/{upload}/"),
-            ]);
-            cmds.push(rsync);
+        if filters.is_empty() {
+            return Ok(Vec::new());
         }
-        let (code, _, tail) = self.commands(&cmds, None, &[])?;
+        let releases = format!("{}/releases", self.dir());
+        let mut rsync = vec!["rsync".to_owned(), if fresh { "-rlpI" } else { "-rlp" }.to_owned()];
+        rsync.extend(filters);
+        rsync.extend([
+            "--".to_owned(),
+            format!("{releases}/{from}/"),
+            format!("{releases}/{to}/"),
+        ]);
+        Ok(vec![rsync])
+    }
+
+    /// Runs [`Self::clone_commands`].
+    pub fn clone_live(&self, live: &str, upload: &str) -> Result<(), DeployError> {
+        let (code, _, tail) = self.commands(&self.clone_commands(live, upload)?, None, &[])?;
         if code != Some(0) {
             return Err(self.remote_failed(format!("clone releases/{live}"), code, &tail));
         }
@@ -233,6 +267,14 @@ impl Host<'_, '_> {
     pub fn carry_excluded(&self, from: &str, to: &str) -> Result<Stats, DeployError> {
         let filters = only_excluded_args(self.ctx.excludes)?;
         if filters.is_empty() {
+            return Ok(Stats::default());
+        }
+        if !matches!(self.host.target, Target::Daemon { .. }) {
+            // On the host itself: nothing crosses the wire.
+            let (code, _, tail) = self.commands(&self.copy_excluded_commands(from, to, false)?, None, &[])?;
+            if code != Some(0) {
+                return Err(self.remote_failed(format!("copy the host-only files of releases/{from}"), code, &tail));
+            }
             return Ok(Stats::default());
         }
         let scratch = ScratchDir::new("carry")?;
