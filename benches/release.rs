@@ -1,12 +1,15 @@
-//! Release benchmark (prints figures; not a test).
+//! Release benchmark (prints figures beside their bare counterparts; not a test).
 //!
-//! A 10,000-file, ~100 MB tree shipped to 8 ssh targets (directories behind
-//! one sshd on 127.0.0.1):
-//! 1. Slipway's `deploy::ship` (atomic mode, parallelism 4) against a bare
-//!    `rsync -a` fan-out with the same parallelism, and against a serial
-//!    shell loop of `rsync` like the seed scripts';
-//! 2. a one-file change shipped again (bytes sent per host, time);
-//! 3. a rollback by switch across the 8 targets.
+//! A 10,000-file, ~100 MB tree, ssh targets as directories behind sshd on
+//! loopback, everything at parallelism 4 (the default), in one run:
+//! 1. full first release to 8 targets: Slipway's `deploy::ship` against a
+//!    bare `rsync -a` fan-out (and a serial shell loop like the seed scripts');
+//! 2. a one-file change to 8 targets: Slipway's delta release against a bare
+//!    parallel `rsync -a` of the same change, with bytes sent per host;
+//! 3. rollback by switch on 8 targets against bare parallel
+//!    `ssh host 'ln -sfn … && mv -T …'`;
+//! 4. the one-file change at 8, 32 and 128 targets behind 4 sshd (the
+//!    targets' starting trees are hard-link copies, made untimed).
 //!
 //! Run: `cargo bench --bench release`.
 
@@ -25,7 +28,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use slipway::deploy::{self, Context, DeployHost, DeploySettings, HostEvent, OutputLine, ShipReport, Target};
+use slipway::deploy::{
+    self, ChangeSet, Context, Delta, DeployHost, DeploySettings, HostEvent, OutputLine, ShipReport, Target,
+};
 
 const FILES: usize = 10_000;
 const FILE_BYTES: usize = 10 * 1024;
@@ -61,27 +66,14 @@ fn ssh_e(sshd: &common_ssh::Sshd) -> String {
 /// `rsync -a` of `src` into each dir, `parallelism` at a time.
 fn bare_fanout(sshd: &common_ssh::Sshd, src: &Path, dirs: &[PathBuf], parallelism: usize) -> Duration {
     let e = ssh_e(sshd);
-    let next = AtomicUsize::new(0);
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..parallelism {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= dirs.len() {
-                    break;
-                }
-                let status = Command::new("rsync")
-                    .args(["-a", "-e", &e])
-                    .arg(format!("{}/", src.display()))
-                    .arg(format!("root@127.0.0.1:{}/", dirs[i].display()))
-                    .stdout(Stdio::null())
-                    .status()
-                    .expect("rsync");
-                assert!(status.success());
-            });
-        }
-    });
-    started.elapsed()
+    parallel(dirs.len(), parallelism, |i| {
+        run_ok(
+            Command::new("rsync")
+                .args(["-a", "-e", &e])
+                .arg(format!("{}/", src.display()))
+                .arg(format!("root@127.0.0.1:{}/", dirs[i].display())),
+        )
+    })
 }
 
 /// The seed scripts' loop: `for d in …; do rsync …; done`, one host after the other.
@@ -113,19 +105,129 @@ fn timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
     (r, started.elapsed())
 }
 
+/// Runs `job(i)` for `0..n`, `parallelism` at a time.
+fn parallel(n: usize, parallelism: usize, job: impl Fn(usize) + Sync) -> Duration {
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..parallelism {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= n {
+                    break;
+                }
+                job(i);
+            });
+        }
+    });
+    started.elapsed()
+}
+
+fn run_ok(command: &mut Command) {
+    let status = command.stdout(Stdio::null()).status().expect("runs");
+    assert!(status.success(), "{command:?}");
+}
+
+/// More sshd on 127.0.0.2… at the same port with the same keys, so
+/// targets can be spread over several daemons with one ssh setting.
+struct MoreSshd(Vec<std::process::Child>);
+
+impl MoreSshd {
+    fn start(sshd: &common_ssh::Sshd, extra: usize) -> Self {
+        let d = sshd.dir.path();
+        let host_pub = fs::read_to_string(d.join("host_key.pub")).expect("host key");
+        let host_pub: Vec<&str> = host_pub.split_whitespace().take(2).collect();
+        let mut children = Vec::new();
+        for n in 2..2 + extra {
+            let config = d.join(format!("sshd_config.{n}"));
+            let base = fs::read_to_string(d.join("sshd_config")).expect("config");
+            let own = base
+                .replace("ListenAddress 127.0.0.1", &format!("ListenAddress 127.0.0.{n}"))
+                .replace("sshd.pid", &format!("sshd.{n}.pid"));
+            fs::write(&config, own).expect("config");
+            children.push(
+                Command::new("/usr/sbin/sshd")
+                    .args(["-D", "-e", "-f"])
+                    .arg(&config)
+                    .stdin(Stdio::null())
+                    .spawn()
+                    .expect("sshd"),
+            );
+            let mut kh = fs::OpenOptions::new()
+                .append(true)
+                .open(&sshd.known_hosts)
+                .expect("known_hosts");
+            use std::io::Write;
+            writeln!(kh, "[127.0.0.{n}]:{} {} {}", sshd.port, host_pub[0], host_pub[1]).expect("known_hosts");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while std::net::TcpStream::connect((format!("127.0.0.{n}").as_str(), sshd.port)).is_err() {
+                assert!(Instant::now() < deadline, "sshd on 127.0.0.{n} did not start");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Self(children)
+    }
+}
+
+impl Drop for MoreSshd {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `n` Slipway hosts under `root`, spread over `daemons` loopback addresses.
+fn hosts_in(root: &Path, n: usize, daemons: usize) -> Vec<DeployHost> {
+    (0..n)
+        .map(|i| DeployHost {
+            name: format!("web{i}"),
+            target: Target::parse(&format!("root@127.0.0.{}:{}/web{i}", 1 + i % daemons, root.display()))
+                .expect("target"),
+        })
+        .collect()
+}
+
+/// The delta plan for hosts that run `live`, whose tree is `old`, to `new`.
+fn delta_for(hosts: &[DeployHost], live: &str, changed: &[&str]) -> Delta {
+    let mut delta = Delta::default();
+    for h in hosts {
+        delta.recorded.insert(h.name.clone(), live.to_owned());
+    }
+    let changes = ChangeSet {
+        present: changed.iter().map(|s| s.to_string()).collect(),
+        deleted: Vec::new(),
+    };
+    delta.changes.insert(live.to_owned(), Ok(changes));
+    delta
+}
+
+fn ratio(ours: Duration, bare: Duration) -> f64 {
+    ours.as_secs_f64() / bare.as_secs_f64()
+}
+
+const CHANGED: &str = "d042/f00042.dat";
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
     let sshd = common_ssh::Sshd::start();
+    let _more = MoreSshd::start(&sshd, 3);
     let tmp = tempfile::tempdir().expect("tmp");
     let src = tmp.path().join("v1");
     let (_, made) = timed(|| make_tree(&src));
     println!(
-        "tree: {FILES} files, {} MB, written in {:.1} s",
+        "tree: {FILES} files, {} MB, written in {:.1} s; parallelism {PARALLELISM} everywhere",
         FILES * FILE_BYTES / 1_000_000,
         made.as_secs_f64()
     );
+    // v2: the same tree (times kept) with one file changed.
+    let v2 = tmp.path().join("v2");
+    run_ok(Command::new("cp").arg("-a").arg(&src).arg(&v2));
+    fs::write(v2.join(CHANGED), b"changed").expect("write");
+    let change_bytes = 7u64;
 
     let mut settings = DeploySettings {
         parallelism: PARALLELISM,
@@ -133,12 +235,6 @@ fn main() {
     };
     settings.ssh.port = Some(sshd.port);
     settings.ssh.identity_file = Some(sshd.identity.clone());
-    let hosts: Vec<DeployHost> = (0..TARGETS)
-        .map(|i| DeployHost {
-            name: format!("web{i}"),
-            target: Target::parse(&format!("root@127.0.0.1:{}/slipway/web{i}", tmp.path().display())).expect("target"),
-        })
-        .collect();
     let env: Vec<(String, String)> = Vec::new();
     let on_event = |_: HostEvent| {};
     let on_line = |_: &str, _: OutputLine| {};
@@ -154,57 +250,123 @@ fn main() {
         cancel: None,
     };
     let check = |r: &ShipReport| assert!(r.all_switched(), "{r:#?}");
+    println!("| figure | slipway | bare | ratio | target |");
+    println!("|---|---|---|---|---|");
 
+    // 1. Full first release, 8 targets.
     let bare_dirs: Vec<PathBuf> = (0..TARGETS).map(|i| tmp.path().join(format!("bare/web{i}"))).collect();
     for d in &bare_dirs {
         fs::create_dir_all(d).expect("mkdir");
     }
-    let bare = bare_fanout(&sshd, &src, &bare_dirs, PARALLELISM);
+    let bare_full = bare_fanout(&sshd, &src, &bare_dirs, PARALLELISM);
+    let hosts = hosts_in(&tmp.path().join("slipway"), TARGETS, 1);
+    let (report, full) = timed(|| deploy::ship(&ctx, "v1", &src, None, &hosts));
+    check(&report);
     println!(
-        "bare rsync -a fan-out, {TARGETS} targets, {PARALLELISM} at a time: {:.2} s",
-        bare.as_secs_f64()
+        "| full first release, {TARGETS} targets | {:.2} s | {:.2} s | {:.2}x | <= 1.2x |",
+        full.as_secs_f64(),
+        bare_full.as_secs_f64(),
+        ratio(full, bare_full)
     );
+
+    // 2. One-file change, 8 targets.
+    let bare_change = bare_fanout(&sshd, &v2, &bare_dirs, PARALLELISM);
+    let delta = delta_for(&hosts, "v1", &[CHANGED]);
+    let (report, change) = timed(|| deploy::ship(&ctx, "v2", &v2, Some(&delta), &hosts));
+    check(&report);
+    let most = report.hosts.iter().map(|h| h.bytes_sent).max().unwrap_or(0);
+    let steps = |r: &ShipReport| -> String {
+        r.hosts[0]
+            .steps
+            .iter()
+            .map(|s| format!("{} {} ms", s.step, s.millis))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    let change_steps = steps(&report);
+    println!(
+        "| one-file change, {TARGETS} targets | {:.2} s | {:.2} s | {:.2}x | <= 1.0x |",
+        change.as_secs_f64(),
+        bare_change.as_secs_f64(),
+        ratio(change, bare_change)
+    );
+    println!(
+        "| bytes sent per host, one-file change | {most} B (max) | change {change_bytes} B + 20 KB = {} B | | <= change + 20 KB |",
+        change_bytes + 20_000
+    );
+
+    // 3. Rollback by switch, 8 targets.
+    let switch_dirs: Vec<PathBuf> = (0..TARGETS)
+        .map(|i| tmp.path().join(format!("switch/web{i}")))
+        .collect();
+    for d in &switch_dirs {
+        fs::create_dir_all(d.join("releases/v1")).expect("mkdir");
+        std::os::unix::fs::symlink("releases/v2", d.join("current")).expect("symlink");
+    }
+    let e = ssh_e(&sshd);
+    let bare_switch = parallel(TARGETS, PARALLELISM, |i| {
+        let d = switch_dirs[i].display();
+        let mut words: Vec<&str> = e.split(' ').collect();
+        let program = words.remove(0);
+        let line = format!("ln -sfn releases/v1 {d}/.next && mv -T {d}/.next {d}/current");
+        run_ok(Command::new(program).args(&words).arg("root@127.0.0.1").arg(line));
+    });
+    let (report, switch) = timed(|| deploy::switch_to(&ctx, "v1", &hosts));
+    check(&report);
+    println!(
+        "| rollback by switch, {TARGETS} targets | {:.2} s | {:.2} s | {:.2}x | <= 1.0x |",
+        switch.as_secs_f64(),
+        bare_switch.as_secs_f64(),
+        ratio(switch, bare_switch)
+    );
+    println!("steps of web0, one-file change: {change_steps}");
+    println!("steps of web0, rollback by switch: {}", steps(&report));
     let loop_dirs: Vec<PathBuf> = (0..TARGETS).map(|i| tmp.path().join(format!("loop/web{i}"))).collect();
     for d in &loop_dirs {
         fs::create_dir_all(d).expect("mkdir");
     }
     let serial = serial_loop(&sshd, &src, &loop_dirs);
     println!(
-        "serial shell loop of rsync -a, {TARGETS} targets: {:.2} s",
+        "(serial shell loop of a full rsync -a, {TARGETS} targets: {:.2} s)",
         serial.as_secs_f64()
     );
 
-    let (report, first) = timed(|| deploy::ship(&ctx, "v1", &src, &hosts));
-    check(&report);
-    let sent: u64 = report.hosts.iter().map(|h| h.bytes_sent).sum();
-    println!(
-        "slipway ship v1 (atomic, {TARGETS} targets, parallelism {PARALLELISM}): {:.2} s = {:.2}x bare fan-out, {:.2}x serial loop; {} MB sent",
-        first.as_secs_f64(),
-        first.as_secs_f64() / bare.as_secs_f64(),
-        first.as_secs_f64() / serial.as_secs_f64(),
-        sent / 1_000_000
-    );
-
-    // v2: the same tree with one file changed.
-    let v2 = tmp.path().join("v2");
-    let status = Command::new("cp").arg("-a").arg(&src).arg(&v2).status().expect("cp");
-    assert!(status.success());
-    fs::write(v2.join("d042/f00042.dat"), b"changed").expect("write");
-    let (report, second) = timed(|| deploy::ship(&ctx, "v2", &v2, &hosts));
-    check(&report);
-    let per_host: Vec<u64> = report.hosts.iter().map(|h| h.bytes_sent).collect();
-    let files: Vec<u64> = report.hosts.iter().map(|h| h.files_transferred).collect();
-    println!(
-        "slipway ship v2 (one file changed): {:.2} s; bytes sent per host {:?}; files transferred per host {:?}",
-        second.as_secs_f64(),
-        per_host,
-        files
-    );
-
-    let (report, rollback) = timed(|| deploy::switch_to(&ctx, "v1", &hosts));
-    check(&report);
-    println!(
-        "rollback by switch to v1 across {TARGETS} targets: {:.2} s (target <= 2 s)",
-        rollback.as_secs_f64()
-    );
+    // 4. One-file change at 8, 32 and 128 targets behind 4 sshd.
+    println!();
+    println!("| targets | slipway one-file change | bare parallel rsync -a | ratio |");
+    println!("|---|---|---|---|");
+    for n in [8usize, 32, 128] {
+        let root = tmp.path().join(format!("scale{n}"));
+        let hosts = hosts_in(&root.join("slipway"), n, 4);
+        let bare: Vec<(String, PathBuf)> = (0..n)
+            .map(|i| (format!("127.0.0.{}", 1 + i % 4), root.join(format!("bare/web{i}"))))
+            .collect();
+        for (i, (_, dir)) in bare.iter().enumerate() {
+            // Untimed set-up: hard-link copies of v1, as if released before.
+            fs::create_dir_all(dir.parent().expect("parent")).expect("mkdir");
+            run_ok(Command::new("cp").arg("-al").arg(&src).arg(dir));
+            let host = root.join(format!("slipway/web{i}"));
+            fs::create_dir_all(host.join("releases")).expect("mkdir");
+            run_ok(Command::new("cp").arg("-al").arg(&src).arg(host.join("releases/v1")));
+            std::os::unix::fs::symlink("releases/v1", host.join("current")).expect("symlink");
+        }
+        let bare_time = parallel(n, PARALLELISM, |i| {
+            let (addr, dir) = &bare[i];
+            run_ok(
+                Command::new("rsync")
+                    .args(["-a", "-e", &e])
+                    .arg(format!("{}/", v2.display()))
+                    .arg(format!("root@{addr}:{}/", dir.display())),
+            );
+        });
+        let delta = delta_for(&hosts, "v1", &[CHANGED]);
+        let (report, ours) = timed(|| deploy::ship(&ctx, "v2", &v2, Some(&delta), &hosts));
+        check(&report);
+        println!(
+            "| {n} | {:.2} s | {:.2} s | {:.2}x |",
+            ours.as_secs_f64(),
+            bare_time.as_secs_f64(),
+            ratio(ours, bare_time)
+        );
+    }
 }

@@ -254,7 +254,7 @@ fn ship_locally(target: &Path, version: &str, source: &Path) -> slipway::deploy:
         should_abort: &|| false,
         cancel: None,
     };
-    slipway::deploy::ship(&ctx, version, source, &[host])
+    slipway::deploy::ship(&ctx, version, source, None, &[host])
 }
 
 const SHIP_HELPER: &str = "SLIPWAY_TEST_SHIP_HELPER";

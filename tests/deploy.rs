@@ -2,196 +2,16 @@
 //! as separate directories behind it), an rsync daemon, a local directory.
 
 mod common;
+mod common_deploy;
 mod common_ssh;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 
-use common_ssh::{write, RsyncDaemon, Sshd};
-use slipway::deploy::{
-    self, Context, DeployHost, DeployMode, DeploySettings, HostEvent, HostState, OutputLine, ShipReport, Strategy,
-    Target,
-};
-
-/// One sshd, one rsync daemon, a scratch dir; hosts are named by the tests.
-struct Fixture {
-    sshd: Sshd,
-    daemon: RsyncDaemon,
-    tmp: tempfile::TempDir,
-}
-
-/// What a run reported.
-#[derive(Default)]
-struct Seen {
-    events: Mutex<Vec<HostEvent>>,
-    lines: Mutex<Vec<(String, String)>>,
-}
-
-impl Seen {
-    fn lines_of(&self, host: &str) -> Vec<String> {
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(h, _)| h == host)
-            .map(|(_, l)| l.clone())
-            .collect()
-    }
-}
-
-impl Fixture {
-    fn new() -> Self {
-        Self {
-            sshd: Sshd::start(),
-            daemon: RsyncDaemon::start(),
-            tmp: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    fn settings(&self) -> DeploySettings {
-        let mut s = DeploySettings::default();
-        s.ssh.port = Some(self.sshd.port);
-        s.ssh.identity_file = Some(self.sshd.identity.clone());
-        s.rsync_password_file = Some(self.daemon.password_file.clone());
-        s
-    }
-
-    /// A host over ssh whose directory is `<tmp>/<name>`.
-    fn ssh_host(&self, name: &str) -> DeployHost {
-        host(name, &format!("root@127.0.0.1:{}", self.dir(name).display()))
-    }
-
-    /// A host on the rsync daemon, module subdirectory `<name>`.
-    fn daemon_host(&self, name: &str) -> DeployHost {
-        host(name, &self.daemon.target(name))
-    }
-
-    /// A local host: `<tmp>/<name>`.
-    fn local_host(&self, name: &str) -> DeployHost {
-        host(name, &self.dir(name).display().to_string())
-    }
-
-    /// Where host `h` keeps its files (all of them live on this machine).
-    fn path_of(&self, h: &DeployHost) -> PathBuf {
-        match &h.target {
-            Target::Daemon { path, .. } => self.daemon.path(path),
-            Target::Ssh { path, .. } => PathBuf::from(path),
-            Target::Local { path } => path.clone(),
-        }
-    }
-
-    fn dir(&self, name: &str) -> PathBuf {
-        self.tmp.path().join(name)
-    }
-
-    /// A source tree `<tmp>/src-<label>` with `files`.
-    fn tree(&self, label: &str, files: &[(&str, &str)]) -> PathBuf {
-        let dir = self.tmp.path().join(format!("src-{label}"));
-        for (path, content) in files {
-            write(&dir.join(path), content);
-        }
-        dir
-    }
-
-    fn run<R>(
-        &self,
-        settings: &DeploySettings,
-        excludes: &[&str],
-        should_abort: &(dyn Fn() -> bool + Sync),
-        seen: &Seen,
-        f: impl FnOnce(&Context) -> R,
-    ) -> R {
-        let excludes: Vec<String> = excludes.iter().map(|s| s.to_string()).collect();
-        let env = vec![
-            ("SLIPWAY_PROJECT".to_owned(), "shop".to_owned()),
-            ("SLIPWAY_VERSION".to_owned(), "v?".to_owned()),
-            ("SLIPWAY_TICKET".to_owned(), "7".to_owned()),
-        ];
-        let on_event = |e: HostEvent| seen.events.lock().unwrap().push(e);
-        let on_line = |h: &str, l: OutputLine| seen.lines.lock().unwrap().push((h.to_owned(), l.text));
-        let ctx = Context {
-            settings,
-            excludes: &excludes,
-            env: &env,
-            known_hosts: &self.sshd.known_hosts,
-            on_event: &on_event,
-            on_line: &on_line,
-            should_abort,
-            cancel: None,
-        };
-        f(&ctx)
-    }
-
-    fn ship(
-        &self,
-        settings: &DeploySettings,
-        excludes: &[&str],
-        version: &str,
-        src: &Path,
-        hosts: &[DeployHost],
-    ) -> ShipReport {
-        let seen = Seen::default();
-        let report = self.run(settings, excludes, &|| false, &seen, |ctx| {
-            deploy::ship(ctx, version, src, hosts)
-        });
-        if !report.all_switched() {
-            for (h, l) in seen.lines.lock().unwrap().iter() {
-                eprintln!("[{h}] {l}");
-            }
-        }
-        report
-    }
-
-    fn switch_to(&self, settings: &DeploySettings, version: &str, hosts: &[DeployHost]) -> ShipReport {
-        let seen = Seen::default();
-        self.run(settings, &[], &|| false, &seen, |ctx| {
-            deploy::switch_to(ctx, version, hosts)
-        })
-    }
-}
-
-fn host(name: &str, target: &str) -> DeployHost {
-    DeployHost {
-        name: name.to_owned(),
-        target: Target::parse(target).unwrap_or_else(|e| panic!("{target}: {e}")),
-    }
-}
-
-fn live(dir: &Path) -> Option<String> {
-    fs::read_link(dir.join("current"))
-        .ok()
-        .map(|t| t.to_string_lossy().into_owned())
-}
-
-fn read(path: &Path) -> String {
-    fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn releases(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir.join("releases"))
-        .map(|d| {
-            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
-fn states(report: &ShipReport) -> Vec<(&str, HostState)> {
-    report.hosts.iter().map(|h| (h.host.as_str(), h.state)).collect()
-}
-
-fn assert_all_switched(report: &ShipReport) {
-    assert!(report.all_switched(), "{report:#?}");
-}
-
-/// 1 MB that never changes, so the first release sends much more than the second.
-fn big() -> String {
-    "0123456789abcdef".repeat(65536)
-}
+use common_deploy::*;
+use common_ssh::write;
+use slipway::deploy::{self, Context, DeployHost, DeployMode, HostEvent, HostState, Strategy};
 
 #[test]
 fn atomic_release_to_every_kind_of_target_keeps_host_only_files_and_sends_only_changes() {
@@ -242,8 +62,15 @@ fn atomic_release_to_every_kind_of_target_keeps_host_only_files_and_sends_only_c
         assert_eq!(read(&dir.join("current/app.log")), "log line");
         // The old release is still there, unchanged.
         assert_eq!(read(&dir.join("releases/v1/index.html")), "one");
-        // Only the changed file went over the wire (plus the two carried host-only files).
-        assert_eq!(r.files_transferred, 3, "{}: {r:?}", h.name);
+        // Only the changed file went over the wire; the two host-only files
+        // are copied on the host itself, except on an rsync daemon (no
+        // command channel), where they travel through Slipway.
+        let expected = if matches!(h.target, slipway::deploy::Target::Daemon { .. }) {
+            3
+        } else {
+            1
+        };
+        assert_eq!(r.files_transferred, expected, "{}: {r:?}", h.name);
         assert!(r.bytes_sent < 100_000, "{}: {r:?}", h.name);
     }
 }
@@ -344,17 +171,6 @@ fn a_refused_connection_fails_its_batch_stops_the_rest_and_a_retry_finishes() {
     assert_eq!(web1_before, web1_after, "web1 was not part of the retry");
 }
 
-/// The data dir `slipway serve` would configure for this test binary (one
-/// per process: the child set-up is process-wide).
-fn data_dir() -> &'static Path {
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir").keep();
-        slipway::process::env::configure(&dir, None, None).expect("child set-up");
-        dir
-    })
-}
-
 #[test]
 fn ssh_control_sockets_live_under_the_data_dir() {
     let data = data_dir();
@@ -432,7 +248,7 @@ fn hostile_values_arrive_literally_over_ssh() {
     )];
     let report = fx.run(&settings, &[], &|| false, &seen, |ctx| {
         let ctx = Context { env: &env, ..*ctx };
-        deploy::ship(&ctx, "v1", &v1, &hosts)
+        deploy::ship(&ctx, "v1", &v1, None, &hosts)
     });
     assert_all_switched(&report);
     for h in &hosts {
@@ -537,7 +353,7 @@ fn an_abort_leaves_the_hosts_not_started_untouched() {
             on_event: &on_event,
             ..*ctx
         };
-        let report = deploy::ship(&ctx, "v1", &v1, &hosts);
+        let report = deploy::ship(&ctx, "v1", &v1, None, &hosts);
         let lives = deploy::live_versions(&ctx, &hosts);
         (report, lives)
     });
@@ -608,40 +424,6 @@ fn a_failing_canary_health_check_stops_the_rollout_and_reverts_the_canary() {
     for h in &hosts {
         assert_eq!(live(&fx.path_of(h)).as_deref(), Some("releases/v1"), "{}", h.name);
     }
-}
-
-/// Finds the rsync process whose command line mentions `needle` (ours), by pid.
-/// The upload directories of `version` under `releases` (`.v2.upload-*`).
-fn upload_dirs(releases: &Path, version: &str) -> Vec<PathBuf> {
-    let prefix = format!(".{version}.upload-");
-    fs::read_dir(releases)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn rsync_pid(needle: &str) -> Option<u32> {
-    for entry in fs::read_dir("/proc").ok()? {
-        let entry = entry.ok()?;
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<String> = cmdline
-            .split(|b| *b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        if args.first().is_some_and(|a| a == "rsync") && args.iter().any(|a| a.contains(needle)) {
-            return Some(pid);
-        }
-    }
-    None
 }
 
 #[test]

@@ -41,6 +41,7 @@ expiry_hours = 24
 [project.deploy]
 strategy = "batches"
 keep_releases = 3
+verify = true
 ssh = { port = 2222, options = ["Compression=yes"] }
 hooks = { after_switch = [["supervisorctl", "restart", "shop"]] }
 health = { url = "http://{host}:8080/health", revert_canary = true }
@@ -90,7 +91,10 @@ fn imports_a_good_file(db: &TestDb) {
     assert_eq!(projects::freeze_windows(&mut conn, shop.id).expect("windows").len(), 2);
     let deploy = slipway::deploy::DeploySettings::from_json(&shop.deploy).expect("deploy settings");
     assert_eq!(deploy.strategy, slipway::deploy::Strategy::Batches);
-    assert_eq!((deploy.keep_releases, deploy.ssh.port), (3, Some(2222)));
+    assert_eq!(
+        (deploy.keep_releases, deploy.ssh.port, deploy.verify),
+        (3, Some(2222), true)
+    );
     assert_eq!(
         deploy.hooks.after_switch,
         vec![vec!["supervisorctl", "restart", "shop"]]

@@ -261,7 +261,54 @@ fn malformed_excludes_fail_the_release_before_any_rsync(db: &TestDb) {
     assert!(p.log_text(id).contains("excludes"), "{}", p.log_text(id));
 }
 
+fn a_second_release_sends_only_what_changed_since_the_recorded_version(db: &TestDb) {
+    let (p, _hosts) = shop(db, 2);
+    release(&p);
+    p.svn.commit(
+        &[
+            ("index.html", Some("<h1>shop v2</h1>\n")),
+            ("css/new.css", Some("body{}\n")),
+        ],
+        "v2",
+    );
+    let second = release(&p);
+    let log = p.log_text(second);
+    assert!(
+        log.contains("[web1] delta from v1: 2 file(s) change, 0 deleted"),
+        "{log}"
+    );
+    assert!(log.contains("[web1] steps: read live"), "{log}");
+    for name in ["web1", "web2"] {
+        let host = host_dir(db, name);
+        assert_eq!(current(&host), "releases/v2");
+        assert_eq!(
+            std::fs::read_to_string(host.join("current/index.html")).expect("v2"),
+            "<h1>shop v2</h1>\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(host.join("current/css/new.css")).expect("new"),
+            "body{}\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(host.join("releases/v1/index.html")).expect("v1 kept"),
+            "<h1>shop v1</h1>\n"
+        );
+    }
+    let hosts = releases::for_ticket(&mut db.conn(), second).expect("hosts");
+    for h in &hosts {
+        let steps = h.steps.get().expect("steps stored");
+        let names: Vec<&str> = steps.iter().map(|s| s.step.as_str()).collect();
+        assert_eq!(
+            names[..4],
+            ["read live", "prepare dir", "upload", "switch"],
+            "{}: {names:?}",
+            h.host_name
+        );
+    }
+}
+
 backend_tests!(
+    a_second_release_sends_only_what_changed_since_the_recorded_version,
     malformed_excludes_fail_the_release_before_any_rsync,
     releases_the_tested_snapshot_to_every_host,
     what_ships_is_the_snapshot_not_the_live_staging_dir,

@@ -21,16 +21,22 @@ use std::path::Path;
 
 pub use crate::process::OutputLine;
 
+mod current;
+pub mod delta;
 mod fanout;
 pub mod health;
 mod mux;
+mod pipeline;
+mod prepare;
 pub mod quote;
 mod releases;
 pub mod remote;
 pub mod rsync;
 pub mod settings;
 pub mod target;
+mod upload;
 
+pub use delta::{ChangeSet, Delta};
 pub use settings::{DeployMode, DeploySettings, HealthCheck, Hooks, SshSettings, Strategy};
 pub use target::Target;
 
@@ -108,6 +114,19 @@ pub struct HostResult {
     /// The switch failed because the release is not kept on the host
     /// ([`DeployError::NotKept`]): the caller exports the tag and ships it.
     pub not_kept: bool,
+    /// The steps the host went through, in order, with their durations.
+    pub steps: Vec<StepTime>,
+}
+
+/// How long one named step of a host's pipeline took (`read live`,
+/// `prepare dir`, `upload`, `verify`, `move into place`, `before hooks`,
+/// `switch`, `read live + switch`, `after hooks`, `health`, `prune`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StepTime {
+    /// The step's name.
+    pub step: std::borrow::Cow<'static, str>,
+    /// Its duration in milliseconds.
+    pub millis: u64,
 }
 
 /// The result of [`ship`] or [`switch_to`]: one entry per host, in the order given.
@@ -224,6 +243,16 @@ pub enum DeployError {
     /// The operation does not apply to this kind of target.
     #[error("{0}")]
     Unsupported(String),
+    /// The checksum verification after an upload found differences.
+    #[error("verify on {host}: {count} file(s) differ from the release, e.g. {first}")]
+    Verify {
+        /// The host.
+        host: String,
+        /// How many itemized differences rsync reported.
+        count: usize,
+        /// The first few of them.
+        first: String,
+    },
     /// A program could not be run.
     #[error(transparent)]
     Process(#[from] crate::process::ProcessError),
@@ -240,9 +269,12 @@ pub enum DeployError {
 /// Ship `source_dir` (an exported tree) as release `version` (a validated tag
 /// name like `v7`) to `hosts` with the project's strategy.
 ///
-/// Atomic mode: rsync into `<path>/releases/<version>` with `--link-dest` to
-/// the live release, carry the excluded host-only files over from the live
-/// release, run the before-switch hooks, switch `<path>/current` by atomic
+/// Atomic mode (the steps: `pipeline`): when `delta` knows the changes
+/// since the host's live release, make the new release directory a
+/// hard-link clone of the live one on the host and send only the changed
+/// files; otherwise (saying why in the host's log) rsync the whole tree
+/// with `--link-dest` to the live release and carry the excluded host-only
+/// files over. Then the optional checksum verification, the before-switch hooks, switch `<path>/current` by atomic
 /// rename of a symlink, run the after-switch hooks, health check, prune.
 /// A host already running `version` (a re-run) only gets the after-switch
 /// hooks and the health check again.
@@ -251,8 +283,22 @@ pub enum DeployError {
 /// Stops at the first failed batch (later hosts: `Skipped`). In `batches` a
 /// failing canary health check stops the rollout and, with
 /// `health.revert_canary`, switches the canary back (`Reverted`).
-pub fn ship(ctx: &Context, version: &str, source_dir: &Path, hosts: &[DeployHost]) -> ShipReport {
-    fanout::run(ctx, hosts, version, fanout::Op::Ship { source: source_dir })
+pub fn ship(
+    ctx: &Context,
+    version: &str,
+    source_dir: &Path,
+    delta: Option<&Delta>,
+    hosts: &[DeployHost],
+) -> ShipReport {
+    fanout::run(
+        ctx,
+        hosts,
+        version,
+        pipeline::Op::Ship {
+            source: source_dir,
+            delta,
+        },
+    )
 }
 
 /// Rollback by switch: point `current` back at `releases/<version>` on each
@@ -261,7 +307,7 @@ pub fn ship(ctx: &Context, version: &str, source_dir: &Path, hosts: &[DeployHost
 /// pruned (and every host in inplace mode) ends `Failed` with the
 /// [`DeployError::NotKept`] text, so the caller re-exports the tag and ships it.
 pub fn switch_to(ctx: &Context, version: &str, hosts: &[DeployHost]) -> ShipReport {
-    fanout::run(ctx, hosts, version, fanout::Op::Switch { fallback: None })
+    fanout::run(ctx, hosts, version, pipeline::Op::Switch { fallback: None })
 }
 
 /// Rollback: like [`switch_to`], but a host where `version` is not kept
@@ -270,7 +316,7 @@ pub fn switch_to(ctx: &Context, version: &str, hosts: &[DeployHost]) -> ShipRepo
 /// strategy, so a pruned release neither fails that host nor stops the
 /// hosts after it. Without `release_dir` this is [`switch_to`].
 pub fn restore(ctx: &Context, version: &str, release_dir: Option<&Path>, hosts: &[DeployHost]) -> ShipReport {
-    fanout::run(ctx, hosts, version, fanout::Op::Switch { fallback: release_dir })
+    fanout::run(ctx, hosts, version, pipeline::Op::Switch { fallback: release_dir })
 }
 
 /// Which release `current` points at on each host (`None`: none, or the host

@@ -1,13 +1,12 @@
-//! Per-operation helpers of a host: scratch directories and the ssh master
+//! Per-operation helpers of a host: scratch directories and the one ssh
 //! connection every ssh and rsync of one host's operation rides on.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::rsync::ssh_options;
-use super::{Context, DeployError, Target};
-use crate::process::{Background, ProcessSpec};
+use super::{DeployError, Target};
+use crate::process::ProcessSpec;
 
 /// A directory under the system temp dir, removed on drop.
 pub(crate) struct ScratchDir(PathBuf);
@@ -49,12 +48,16 @@ impl Drop for ScratchDir {
     }
 }
 
-/// An ssh master connection (`ssh -M -N`) owned by one host's operation:
-/// every later ssh and rsync of that operation rides on it instead of a new
-/// handshake. Killed on drop, and with Slipway (see [`Background`]).
+/// The ssh connection one host's operation shares (OpenSSH
+/// `ControlMaster=auto`): the first ssh or rsync of the operation opens it
+/// and stays in the background as its master, every later one rides on it
+/// instead of a new handshake, so an operation costs one connection set-up
+/// per host. Dropping it asks the master to exit (`ssh -O exit`); should
+/// Slipway be killed first, the master exits by itself once idle for
+/// [`PERSIST_SECS`].
 pub(crate) struct Mux {
-    _master: Background,
     pub(super) socket: PathBuf,
+    destination: String,
     _dir: ScratchDir,
 }
 
@@ -62,12 +65,15 @@ pub(crate) struct Mux {
 /// temporary suffix while it binds).
 const MAX_SOCKET_PATH: usize = 80;
 
+/// How long an orphaned master waits idle before it exits.
+pub(crate) const PERSIST_SECS: u32 = 30;
+
 impl Mux {
-    /// Starts a master for an ssh target; `None` when it could not connect
-    /// (the commands that follow then connect on their own and report why).
-    /// Its control socket lives under `<data_dir>/run` (the system temporary
-    /// directory when that path would be too long for a socket).
-    pub(super) fn start(ctx: &Context, target: &Target) -> Option<Mux> {
+    /// A control path for an ssh target (`None` for other targets, or when
+    /// no directory could be made: every ssh then connects on its own). It
+    /// lives under `<data_dir>/run` (the system temporary directory when
+    /// that path would be too long for a socket).
+    pub(super) fn new(target: &Target) -> Option<Mux> {
         let Target::Ssh { user, host, .. } = target else {
             return None;
         };
@@ -78,33 +84,44 @@ impl Mux {
             Some(dir) => dir,
             None => ScratchDir::new("mux").ok()?,
         };
-        let socket = dir.path().join("s");
-        let destination = match user {
-            Some(u) => format!("{u}@{host}"),
-            None => host.clone(),
-        };
-        let spec = ProcessSpec::new("ssh")
-            .args(ssh_options(ctx).ok()?)
-            .args(["-M", "-N", "-o", "ControlPersist=no", "-o"])
-            .arg(format!("ControlPath={}", socket.display()))
-            .arg("--")
-            .arg(destination);
-        let mut master = Background::start(&spec).ok()?;
-        let deadline =
-            std::time::Instant::now() + Duration::from_secs(u64::from(ctx.settings.ssh.connect_timeout_secs) + 5);
-        while std::time::Instant::now() < deadline {
-            if socket.exists() {
-                return Some(Mux {
-                    _master: master,
-                    socket,
-                    _dir: dir,
-                });
-            }
-            if master.exited() {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        Some(Mux {
+            socket: dir.path().join("s"),
+            destination: match user {
+                Some(u) => format!("{u}@{host}"),
+                None => host.clone(),
+            },
+            _dir: dir,
+        })
+    }
+
+    /// The `-o` options that make an ssh share this connection.
+    pub(super) fn ssh_options(&self) -> [String; 6] {
+        [
+            "-o".to_owned(),
+            "ControlMaster=auto".to_owned(),
+            "-o".to_owned(),
+            format!("ControlPath={}", self.socket.display()),
+            "-o".to_owned(),
+            format!("ControlPersist={PERSIST_SECS}"),
+        ]
+    }
+}
+
+impl Drop for Mux {
+    fn drop(&mut self) {
+        if !self.socket.exists() {
+            return;
         }
-        None
+        let spec = ProcessSpec::new("ssh")
+            .args([
+                "-o",
+                &format!("ControlPath={}", self.socket.display()),
+                "-O",
+                "exit",
+                "--",
+            ])
+            .arg(&self.destination)
+            .timeout(Duration::from_secs(5));
+        let _ = crate::process::run(&spec, &mut |_| {});
     }
 }

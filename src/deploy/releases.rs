@@ -1,70 +1,20 @@
-//! The release directories of a host: uploading a release into a fresh
-//! directory of its own and moving it into place, carrying the host-only
-//! files over, listing and removing releases.
-
-use std::path::Path;
+//! The release directories of a host: listing them, removing old ones and
+//! the leftovers of uploads that died (uploading: `super::upload`).
 
 use super::mux::ScratchDir;
 use super::quote::shell_join;
 use super::remote::{natural_cmp, valid_release_name, Host};
-use super::rsync::{exclude_args, only_excluded_args, Stats};
 use super::{DeployError, Target};
 
 /// Marks an upload directory: `releases/.<version>.upload-<random>`.
-const UPLOAD_INFIX: &str = "upload-";
+pub(super) const UPLOAD_INFIX: &str = "upload-";
 
 impl Host<'_, '_> {
-    /// Uploads `source` into `sub` below the target's directory (created with
-    /// its parents): checksums decide what changed, `--delete` removes what
-    /// the tree no longer has, the excludes are neither sent, overwritten nor
-    /// deleted; `link_dest` (relative to the destination) hard-links unchanged files.
-    /// Without `link_dest` on an atomic upload there is nothing to compare
-    /// with, so checksums are skipped unless `checksum` asks for them.
-    pub fn upload(
-        &self,
-        source: &Path,
-        sub: &str,
-        link_dest: Option<&str>,
-        checksum: bool,
-    ) -> Result<Stats, DeployError> {
-        let mut spec = self
-            .rsync()?
-            .args(["-rlp", "--delete", "--mkpath", "--stats"])
-            .args(exclude_args(self.ctx.excludes)?);
-        if checksum || link_dest.is_some() {
-            // Exported trees carry fresh mtimes: only content says what changed.
-            spec = spec.arg("--checksum");
-        }
-        if let Some(link) = link_dest {
-            spec = spec.arg(format!("--link-dest={link}"));
-        }
-        let mut src = source.as_os_str().to_owned();
-        src.push("/");
-        spec = spec.arg("--").arg(src).arg(self.host.target.rsync_dest(sub));
-        Ok(self.run_rsync(spec)?.0)
-    }
-
-    /// A fresh name under `releases/` for this attempt's upload of `version`
-    /// (`.<version>.upload-<random>`: hidden, never listed as a release,
-    /// never shared with a writer left over from an attempt that died).
-    /// rsync daemon targets cannot rename, so there it is `version` itself.
-    pub fn upload_name(&self, version: &str) -> String {
-        if matches!(self.host.target, Target::Daemon { .. }) {
-            return version.to_owned();
-        }
-        let mut bytes = [0u8; 8];
-        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        format!(".{version}.{UPLOAD_INFIX}{token}")
-    }
-
-    /// Removes the upload directories of earlier attempts that died
-    /// (`releases/.*.upload-*`); the project lock means none is in use.
-    pub fn clear_partial_uploads(&self) -> Result<(), DeployError> {
-        if matches!(self.host.target, Target::Daemon { .. }) {
-            return Ok(());
-        }
-        let argv = vec![
+    /// The command that removes the upload directories of earlier attempts
+    /// that died (`releases/.*.upload-*`); the project lock means none is in
+    /// use. Exit 1 with no `releases/` yet is fine: nothing to remove.
+    pub(super) fn partial_uploads_removal(&self) -> Vec<String> {
+        vec![
             "find".to_owned(),
             format!("{}/releases", self.dir()),
             "-mindepth".to_owned(),
@@ -79,78 +29,7 @@ impl Host<'_, '_> {
             "--".to_owned(),
             "{}".to_owned(),
             "+".to_owned(),
-        ];
-        let (code, _, tail) = self.commands(std::slice::from_ref(&argv), None, &[])?;
-        if self.ssh_failed(code) {
-            return Err(self.remote_failed("remove partial uploads".to_owned(), code, &tail));
-        }
-        // Exit 1 with no `releases/` yet is fine: nothing to remove.
-        Ok(())
-    }
-
-    /// Moves the complete upload `releases/<upload>` into place as
-    /// `releases/<version>` (replacing a not-live leftover of that name).
-    pub fn finish_upload(&self, upload: &str, version: &str) -> Result<(), DeployError> {
-        if upload == version {
-            return Ok(());
-        }
-        if !valid_release_name(version) {
-            return Err(DeployError::BadVersion(version.to_owned()));
-        }
-        let releases = format!("{}/releases", self.dir());
-        let cmds = vec![
-            vec![
-                "rm".to_owned(),
-                "-rf".to_owned(),
-                "--".to_owned(),
-                format!("{releases}/{version}"),
-            ],
-            vec![
-                "mv".to_owned(),
-                "-T".to_owned(),
-                "--".to_owned(),
-                format!("{releases}/{upload}"),
-                format!("{releases}/{version}"),
-            ],
-        ];
-        let (code, _, tail) = self.commands(&cmds, None, &[])?;
-        if code != Some(0) {
-            return Err(self.remote_failed(format!("move the upload into releases/{version}"), code, &tail));
-        }
-        Ok(())
-    }
-
-    /// Copies the excluded (host-only) files of `releases/<from>` into
-    /// `releases/<to>`, through a local scratch directory (works for every
-    /// kind of target). Files already in `<to>` are kept.
-    pub fn carry_excluded(&self, from: &str, to: &str) -> Result<Stats, DeployError> {
-        let filters = only_excluded_args(self.ctx.excludes)?;
-        if filters.is_empty() {
-            return Ok(Stats::default());
-        }
-        let scratch = ScratchDir::new("carry")?;
-        let pull = self
-            .rsync()?
-            .args(["-rlp"])
-            .args(&filters)
-            .arg("--")
-            .arg(self.host.target.rsync_dest(&format!("releases/{from}")))
-            .arg(scratch.path());
-        self.run_rsync(pull)?;
-        let empty = std::fs::read_dir(scratch.path())
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(true);
-        if empty {
-            return Ok(Stats::default());
-        }
-        let mut src = scratch.path().as_os_str().to_owned();
-        src.push("/");
-        let push = self
-            .rsync()?
-            .args(["-rlp", "--ignore-existing", "--mkpath", "--stats", "--"])
-            .arg(src)
-            .arg(self.host.target.rsync_dest(&format!("releases/{to}")));
-        Ok(self.run_rsync(push)?.0)
+        ]
     }
 
     /// The release directories on the host, naturally sorted (oldest first).
@@ -194,10 +73,42 @@ impl Host<'_, '_> {
         Ok(names)
     }
 
-    /// Removes `releases/<name>`.
-    pub fn remove_release(&self, name: &str) -> Result<(), DeployError> {
-        if !valid_release_name(name) {
-            return Err(DeployError::BadVersion(name.to_owned()));
+    /// Removes the upload directory `releases/<upload>` (ssh, local).
+    pub fn remove_upload(&self, upload: &str) -> Result<(), DeployError> {
+        let argv = vec![
+            "rm".to_owned(),
+            "-rf".to_owned(),
+            "--".to_owned(),
+            format!("{}/releases/{upload}", self.dir()),
+        ];
+        let (code, _, tail) = self.commands(std::slice::from_ref(&argv), None, &[])?;
+        if code != Some(0) {
+            return Err(self.remote_failed(shell_join(&argv), code, &tail));
+        }
+        Ok(())
+    }
+
+    /// The command that removes `releases/<name>` for each of `names`
+    /// (none for no names), ssh and local targets.
+    pub(super) fn removal_command(&self, names: &[String]) -> Result<Option<Vec<String>>, DeployError> {
+        if let Some(bad) = names.iter().find(|n| !valid_release_name(n)) {
+            return Err(DeployError::BadVersion(bad.clone()));
+        }
+        if names.is_empty() {
+            return Ok(None);
+        }
+        let mut argv = vec!["rm".to_owned(), "-rf".to_owned(), "--".to_owned()];
+        argv.extend(names.iter().map(|name| format!("{}/releases/{name}", self.dir())));
+        Ok(Some(argv))
+    }
+
+    /// Removes `releases/<name>` for each of `names`, in one round trip.
+    pub fn remove_releases(&self, names: &[String]) -> Result<(), DeployError> {
+        if let Some(bad) = names.iter().find(|n| !valid_release_name(n)) {
+            return Err(DeployError::BadVersion(bad.clone()));
+        }
+        if names.is_empty() {
+            return Ok(());
         }
         match &self.host.target {
             Target::Daemon { .. } => {
@@ -207,7 +118,7 @@ impl Host<'_, '_> {
                 let spec = self
                     .rsync()?
                     .args(["-r", "--delete"])
-                    .arg(format!("--include=/{name}/***"))
+                    .args(names.iter().map(|name| format!("--include=/{name}/***")))
                     .arg("--exclude=*")
                     .arg("--")
                     .arg(src)
@@ -216,12 +127,9 @@ impl Host<'_, '_> {
                 Ok(())
             }
             _ => {
-                let argv = vec![
-                    "rm".to_owned(),
-                    "-rf".to_owned(),
-                    "--".to_owned(),
-                    format!("{}/releases/{name}", self.dir()),
-                ];
+                let Some(argv) = self.removal_command(names)? else {
+                    return Ok(());
+                };
                 let (code, _, tail) = self.commands(std::slice::from_ref(&argv), None, &[])?;
                 if code != Some(0) {
                     return Err(self.remote_failed(shell_join(&argv), code, &tail));

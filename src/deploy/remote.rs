@@ -1,12 +1,12 @@
-//! Operations on one host: run commands (over ssh, or locally for local
-//! targets), rsync to and from it, read and switch `current`, run hooks
-//! (release directories: `super::releases`). rsync daemon targets have no command channel: there everything
-//! goes through rsync itself (listing, a symlink upload for the switch, a
+//! The transport to one host: run commands (over ssh, or locally for local
+//! targets) and rsync to and from it (`current` and hooks:
+//! `super::current`; release directories: `super::releases`). rsync daemon
+//! targets have no command channel: there everything goes through rsync itself (listing, a symlink upload for the switch, a
 //! filtered `--delete` for pruning), and hooks are refused.
 
 use std::time::Duration;
 
-use super::mux::{Mux, ScratchDir};
+use super::mux::Mux;
 use super::quote::shell_join;
 use super::rsync::{rsh, ssh_options, Stats};
 use super::{Context, DeployError, DeployHost, Target};
@@ -18,7 +18,7 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
 
 /// The name of the temporary symlink renamed over `current`.
-const NEXT_LINK: &str = ".current.slipway-next";
+pub(super) const NEXT_LINK: &str = ".current.slipway-next";
 
 /// Whether `name` is safe as a release directory name: letters, digits,
 /// `._-`, not starting with `.` or `-`.
@@ -49,9 +49,9 @@ pub(crate) struct Host<'c, 'a> {
 }
 
 impl<'c, 'a> Host<'c, 'a> {
-    /// A host for one operation; for ssh targets with a master connection.
+    /// A host for one operation; ssh targets share one connection.
     pub fn open(ctx: &'c Context<'a>, host: &'c DeployHost) -> Self {
-        let mux = Mux::start(ctx, &host.target);
+        let mux = Mux::new(&host.target);
         Self { ctx, host, mux }
     }
 }
@@ -61,12 +61,7 @@ impl Host<'_, '_> {
     pub(super) fn ssh_args(&self) -> Result<Vec<String>, DeployError> {
         let mut args = ssh_options(self.ctx)?;
         if let Some(mux) = &self.mux {
-            args.extend([
-                "-o".to_owned(),
-                "ControlMaster=no".to_owned(),
-                "-o".to_owned(),
-                format!("ControlPath={}", mux.socket.display()),
-            ]);
+            args.extend(mux.ssh_options());
         }
         Ok(args)
     }
@@ -123,23 +118,45 @@ impl Host<'_, '_> {
         stop_on_failure: bool,
         hook: bool,
     ) -> Result<Ran, DeployError> {
+        let groups: Vec<&[Vec<String>]> = if stop_on_failure {
+            vec![cmds]
+        } else {
+            cmds.chunks(1).collect()
+        };
+        self.groups(&groups, cwd, env, hook)
+    }
+
+    /// Runs `groups` in one round trip: the commands of a group one after
+    /// the other while they succeed (`&&`), every group regardless of the
+    /// one before (`;`); the last command run gives the exit code. Over ssh
+    /// this is one command line of fixed `cd`/`env`/`&&`/`;` words plus
+    /// quoted values.
+    pub(super) fn groups(
+        &self,
+        groups: &[&[Vec<String>]],
+        cwd: Option<&str>,
+        env: &[(String, String)],
+        hook: bool,
+    ) -> Result<Ran, DeployError> {
         match &self.host.target {
             Target::Ssh { user, host, .. } => {
-                let mut line = Vec::new();
-                if let Some(dir) = cwd {
-                    line.push(format!("cd {}", shell_join(&[dir])));
-                }
-                for argv in cmds {
+                let quote = |argv: &Vec<String>| {
                     let mut words = Vec::new();
                     if !env.is_empty() {
                         words.push("env".to_owned());
                         words.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
                     }
                     words.extend(argv.iter().cloned());
-                    let quoted = shell_join(&words);
-                    // `env` itself must stay a command word, not a quoted string
-                    // (quoting it is harmless: 'env' is still env).
-                    line.push(quoted);
+                    // Quoting `env` is harmless: 'env' is still env.
+                    shell_join(&words)
+                };
+                let line: Vec<String> = groups
+                    .iter()
+                    .map(|group| group.iter().map(quote).collect::<Vec<_>>().join(" && "))
+                    .collect();
+                let mut line = line.join(" ; ");
+                if let Some(dir) = cwd {
+                    line = format!("cd {} && {{ {line} ; }}", shell_join(&[dir]));
                 }
                 let destination = match user {
                     Some(u) => format!("{u}@{host}"),
@@ -149,30 +166,35 @@ impl Host<'_, '_> {
                     .args(self.ssh_args()?)
                     .args(["-T", "--"])
                     .arg(destination)
-                    .arg(line.join(if stop_on_failure { " && " } else { " ; " }))
+                    .arg(line)
                     .timeout(COMMAND_TIMEOUT);
                 self.exec(&spec)
             }
             Target::Local { .. } => {
                 let mut all_stdout = Vec::new();
                 let mut last = (Some(0), Vec::new());
-                for argv in cmds {
-                    let mut spec = ProcessSpec::new(&argv[0]).args(&argv[1..]).timeout(COMMAND_TIMEOUT);
-                    if let Some(dir) = cwd {
-                        spec = spec.cwd(dir);
-                    }
-                    for (k, v) in env {
-                        spec = spec.env(k, v);
-                    }
-                    if hook {
-                        // A project's hook on the Slipway machine: `worker.run_as`.
-                        spec = spec.as_build_user();
-                    }
-                    let (code, stdout, tail) = self.exec(&spec)?;
-                    all_stdout.extend(stdout);
-                    last = (code, tail);
-                    if code != Some(0) && stop_on_failure {
-                        break;
+                for group in groups {
+                    for argv in group.iter() {
+                        let Some(program) = argv.first() else {
+                            continue;
+                        };
+                        let mut spec = ProcessSpec::new(program).args(&argv[1..]).timeout(COMMAND_TIMEOUT);
+                        if let Some(dir) = cwd {
+                            spec = spec.cwd(dir);
+                        }
+                        for (k, v) in env {
+                            spec = spec.env(k, v);
+                        }
+                        if hook {
+                            // A project's hook on the Slipway machine: `worker.run_as`.
+                            spec = spec.as_build_user();
+                        }
+                        let (code, stdout, tail) = self.exec(&spec)?;
+                        all_stdout.extend(stdout);
+                        last = (code, tail);
+                        if code != Some(0) {
+                            break;
+                        }
                     }
                 }
                 Ok((last.0, all_stdout, last.1))
@@ -238,139 +260,6 @@ impl Host<'_, '_> {
             });
         }
         Ok((stats, stdout))
-    }
-
-    /// The release `current` points at (`None`: no `current` yet).
-    pub fn live(&self) -> Result<Option<String>, DeployError> {
-        let link = match &self.host.target {
-            Target::Daemon { .. } => {
-                let spec = self
-                    .rsync()?
-                    .args(["--list-only", "-l", "--"])
-                    .arg(self.host.target.rsync_dest("current").trim_end_matches('/'));
-                match self.run_rsync(spec) {
-                    Ok((_, lines)) => lines
-                        .iter()
-                        .find_map(|l| l.split_once(" current -> ").map(|(_, t)| t.trim().to_owned())),
-                    // 23: partial transfer, here "no such file".
-                    Err(DeployError::Rsync { code: 23, .. }) => None,
-                    Err(e) => return Err(e),
-                }
-            }
-            _ => {
-                let current = format!("{}/current", self.dir());
-                let argv = vec!["readlink".to_owned(), "--".to_owned(), current];
-                let (code, stdout, tail) = self.commands(std::slice::from_ref(&argv), None, &[])?;
-                if self.ssh_failed(code) {
-                    return Err(self.remote_failed(shell_join(&argv), code, &tail));
-                }
-                if code == Some(0) {
-                    stdout.first().map(|s| s.trim().to_owned())
-                } else {
-                    None
-                }
-            }
-        };
-        Ok(link.map(|target| {
-            let target = target.trim_end_matches('/');
-            target.rsplit('/').next().unwrap_or(target).to_owned()
-        }))
-    }
-
-    /// The live release and the kept ones, in one round trip over ssh.
-    pub fn state(&self) -> Result<(Option<String>, Vec<String>), DeployError> {
-        if !matches!(self.host.target, Target::Ssh { .. }) {
-            return Ok((self.live()?, self.releases()?));
-        }
-        let dir = self.dir();
-        let cmds = vec![
-            vec!["readlink".to_owned(), "--".to_owned(), format!("{dir}/current")],
-            vec![
-                "ls".to_owned(),
-                "-1".to_owned(),
-                "--".to_owned(),
-                format!("{dir}/releases"),
-            ],
-        ];
-        let (code, stdout, tail) = self.commands_with(&cmds, None, &[], false, false)?;
-        if self.ssh_failed(code) {
-            return Err(self.remote_failed("readlink current; ls releases".to_owned(), code, &tail));
-        }
-        // readlink prints `releases/<version>`; ls prints bare names.
-        let live = stdout.iter().find(|l| l.contains('/')).map(|l| {
-            l.trim()
-                .trim_end_matches('/')
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        });
-        let mut names: Vec<String> = stdout.into_iter().filter(|l| valid_release_name(l)).collect();
-        names.sort_by(|a, b| natural_cmp(a, b));
-        Ok((live, names))
-    }
-
-    /// Points `current` at `releases/<version>` by renaming a fresh symlink
-    /// over it (rename(2) is atomic: a reader sees the old or the new release).
-    pub fn switch(&self, version: &str) -> Result<(), DeployError> {
-        let link_target = format!("releases/{version}");
-        match &self.host.target {
-            Target::Daemon { .. } => {
-                // rsync creates a changed symlink under a temporary name and
-                // renames it into place. The module needs `munge symlinks = no`.
-                let scratch = ScratchDir::new("switch")?;
-                let link = scratch.path().join("current");
-                std::os::unix::fs::symlink(&link_target, &link).map_err(|source| DeployError::Io {
-                    what: format!("creating {}", link.display()),
-                    source,
-                })?;
-                let spec = self
-                    .rsync()?
-                    .args(["-l", "--"])
-                    .arg(&link)
-                    .arg(self.host.target.rsync_dest(""));
-                self.run_rsync(spec)?;
-                Ok(())
-            }
-            _ => {
-                let dir = self.dir();
-                let next = format!("{dir}/{NEXT_LINK}");
-                let cmds = vec![
-                    vec!["ln".into(), "-sfn".into(), "--".into(), link_target, next.clone()],
-                    vec!["mv".into(), "-T".into(), "--".into(), next, format!("{dir}/current")],
-                ];
-                let (code, _, tail) = self.commands(&cmds, None, &[])?;
-                if code != Some(0) {
-                    return Err(self.remote_failed(format!("switch current to releases/{version}"), code, &tail));
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// Runs the hooks in the target's directory with the context's
-    /// environment plus `SLIPWAY_RELEASE_DIR`; the first failure is returned.
-    pub fn hooks(&self, hooks: &[Vec<String>], release_dir: &str) -> Result<(), DeployError> {
-        if hooks.is_empty() {
-            return Ok(());
-        }
-        let mut env = self.ctx.env.to_vec();
-        env.push(("SLIPWAY_RELEASE_DIR".into(), release_dir.to_owned()));
-        for hook in hooks {
-            let failed = |message: String| DeployError::Hook {
-                host: self.name().to_owned(),
-                command: hook.join(" "),
-                message,
-            };
-            let dir = self.dir();
-            let (code, _, tail) = self
-                .commands_with(std::slice::from_ref(hook), Some(&dir), &env, true, true)
-                .map_err(|e| failed(e.to_string()))?;
-            if code != Some(0) {
-                return Err(failed(describe(code, &tail)));
-            }
-        }
-        Ok(())
     }
 }
 

@@ -113,6 +113,11 @@ pub struct DeploySettings {
     pub hooks: Hooks,
     /// Optional health check after each host's switch.
     pub health: Option<HealthCheck>,
+    /// Atomic mode: after each upload, compare the new release directory
+    /// with the release by checksum (an rsync dry run) and fail the host on
+    /// any difference, before the switch. Off by default (it reads every
+    /// file on both sides).
+    pub verify: bool,
 }
 
 impl Default for DeploySettings {
@@ -128,6 +133,7 @@ impl Default for DeploySettings {
             rsync_password_file: None,
             hooks: Hooks::default(),
             health: None,
+            verify: false,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod announce;
 pub mod backoff;
 pub mod cleanup;
 pub mod cron;
+mod delta_plan;
 pub mod handler;
 pub mod job;
 pub mod lease;

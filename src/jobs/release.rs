@@ -249,6 +249,7 @@ impl Release {
         ctx.log.info(&format!("tagged {commit} as {version}"));
         let dir = export(&repo, &ctx.data_dir, &project.name, &version, &version)?;
         let targets = hosts_to_do(&ctx.pool, ticket, &work.hosts, number)?;
+        let delta = super::delta_plan::plan(&ctx.pool, &repo, project.id, &work.hosts, &work.format, &commit)?;
         ctx.log.info(&format!(
             "shipping {version} to {} of {} host(s)",
             targets.len(),
@@ -260,7 +261,8 @@ impl Release {
         let recorder = Recorder::new(pool.clone(), ticket.id, &work.hosts, &mut ctx.log, Arc::clone(&cancel));
         recorder.switching_to(number);
         inputs.run(&recorder, |deploy_ctx| {
-            let report = deploy::ship(deploy_ctx, &version, &dir, &targets);
+            let report = deploy::ship(deploy_ctx, &version, &dir, Some(&delta), &targets);
+            recorder.record_steps(&report);
             recorder.reconcile(deploy_ctx, &report, &targets, &work.format);
             if report.aborted && ticket_wants_revert(&pool, ticket.id) {
                 revert_switched(deploy_ctx, &pool, &work, &report, &recorder);

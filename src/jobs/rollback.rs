@@ -54,6 +54,7 @@ impl Rollback {
         recorder.info(&format!("switching {} host(s) back to {version}", targets.len()));
         inputs.run(&recorder, |deploy_ctx| {
             let report = deploy::restore(deploy_ctx, &version, dir.as_deref(), &targets);
+            recorder.record_steps(&report);
             recorder.reconcile(deploy_ctx, &report, &targets, &work.format);
             outcome(&report, &format!("rollback to {version}"))
         })?;

@@ -19,6 +19,7 @@ use crate::deploy::{self, Context, DeployHost, DeploySettings, HostEvent, HostSt
 use crate::domain::VersionFormat;
 use crate::process::CancelFlag;
 use crate::store::models::TicketRow;
+use crate::store::releases::StepTiming;
 use crate::store::{projects, releases, tickets, timestamp_now, Pool};
 use crate::vcs::OutputLine;
 
@@ -162,6 +163,29 @@ impl<'a> Recorder<'a> {
     pub fn info(&self, text: &str) {
         if let Ok(mut log) = self.log.lock() {
             log.info(text);
+        }
+    }
+
+    /// Records each host's step timings (`release_hosts.steps`).
+    pub fn record_steps(&self, report: &ShipReport) {
+        if self.fenced() {
+            return;
+        }
+        let Ok(mut conn) = self.pool.get() else {
+            return;
+        };
+        for host in report.hosts.iter().filter(|h| !h.steps.is_empty()) {
+            let steps: Vec<StepTiming> = host
+                .steps
+                .iter()
+                .map(|s| StepTiming {
+                    step: s.step.to_string(),
+                    millis: s.millis,
+                })
+                .collect();
+            if let Err(error) = releases::set_steps(&mut conn, self.ticket_id, &host.host, &steps) {
+                self.info(&format!("[{}] step timings not recorded: {error}", host.host));
+            }
         }
     }
 

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::db::DbConn;
 use super::error::StoreResult;
+use super::json::Json;
 use super::schema::{hosts, release_hosts};
 
 /// One host's part in a release or rollback.
@@ -30,6 +31,19 @@ pub struct ReleaseHostRow {
     pub error: Option<String>,
     /// Last change (UTC).
     pub updated_at: NaiveDateTime,
+    /// The steps of its last run with their durations.
+    #[diesel(deserialize_as = String)]
+    #[serde(skip)]
+    pub steps: Json<Vec<StepTiming>>,
+}
+
+/// How long one step of a host's pipeline took (see `deploy::StepTime`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StepTiming {
+    /// The step's name (`read live`, `upload`, `switch`…).
+    pub step: String,
+    /// Milliseconds.
+    pub millis: u64,
 }
 
 /// A ticket's hosts, in order.
@@ -89,6 +103,19 @@ pub fn set_state(
         release_hosts::error.eq(error),
         release_hosts::updated_at.eq(now),
     ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Records the step timings of a host's last run for a ticket.
+pub fn set_steps(conn: &mut DbConn, ticket_id: i64, name: &str, steps: &[StepTiming]) -> StoreResult<()> {
+    let json = serde_json::to_string(steps).unwrap_or_else(|_| "[]".to_owned());
+    diesel::update(
+        release_hosts::table
+            .filter(release_hosts::ticket_id.eq(ticket_id))
+            .filter(release_hosts::host_name.eq(name)),
+    )
+    .set(release_hosts::steps.eq(json))
     .execute(conn)?;
     Ok(())
 }

@@ -196,6 +196,7 @@ diesel::table! {
         version -> Nullable<BigInt>,
         error -> Nullable<Text>,
         updated_at -> Timestamp,
+        steps -> Text,
     }
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE release_hosts DROP COLUMN steps;

@@ -1,0 +1,389 @@
+//! One host's release as a plain sequence of named steps, each timed:
+//!
+//! ```text
+//! ship:    read live → prepare dir → upload → [verify] → [before hooks] → switch
+//!          → [after hooks] → [health] → prune
+//! switch:  read live + switch → [after hooks] → [health]
+//! inplace: [before hooks] → upload → [after hooks] → [health]
+//! ```
+//!
+//! The fan-out (`super::fanout`) runs this for each host in the project's
+//! strategy; the transport below it (`super::remote`, `current`, `upload`,
+//! `releases`) carries out each step over the host's one ssh connection, or
+//! locally, or through an rsync daemon. Where nothing has to happen in
+//! between, neighbouring steps share one round trip (reading `current` with
+//! removing dead uploads; moving the upload into place with the switch).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::current::Survey;
+use super::delta::Delta;
+use super::prepare::{choose, delta_line, prepare, say, EarlyClone, Upload};
+use super::remote::{natural_cmp, valid_release_name, Host};
+use super::rsync::Stats;
+use super::settings::DeployMode;
+use super::{health, DeployError, HostEvent, HostResult, HostState, StepTime, Target};
+use crate::process::{OutputLine, Stream};
+
+/// What to do on each host.
+#[derive(Clone, Copy)]
+pub(crate) enum Op<'p> {
+    /// Upload and switch; with `delta`, send only what changed where the
+    /// host's live release allows it.
+    Ship {
+        /// The exported release.
+        source: &'p Path,
+        /// What the job knows about each host's live release.
+        delta: Option<&'p Delta>,
+    },
+    /// Switch to a kept release; where it is not kept, upload `fallback`
+    /// (the exported release) and switch, if given.
+    Switch {
+        /// The exported release, for hosts that pruned it.
+        fallback: Option<&'p Path>,
+    },
+}
+
+/// Where a host's run stopped: before the switch (the host still runs its
+/// old release), after it, or at the health check.
+enum Stop {
+    Before(DeployError),
+    After(DeployError),
+    Health(DeployError),
+}
+
+/// One host's run: what it has done so far.
+struct Pipeline<'h, 'c, 'a> {
+    h: &'h Host<'c, 'a>,
+    version: &'h str,
+    stats: Stats,
+    steps: Vec<StepTime>,
+    /// The release live before this run (to switch back a failed canary).
+    previous: Option<String>,
+}
+
+/// Ships to (or switches) one host; never panics on the host's failures.
+pub(crate) fn run_host(h: &Host<'_, '_>, version: &str, op: Op<'_>, canary: bool) -> HostResult {
+    let mut p = Pipeline {
+        h,
+        version,
+        stats: Stats::default(),
+        steps: Vec::new(),
+        previous: None,
+    };
+    let outcome = match (h.ctx.settings.mode, op) {
+        (DeployMode::Atomic, Op::Ship { source, delta }) => p.ship(source, delta, None),
+        (DeployMode::Atomic, Op::Switch { fallback }) => p.switch(fallback),
+        (DeployMode::Inplace, Op::Ship { source, delta }) => p.inplace(source, delta),
+        (DeployMode::Inplace, Op::Switch { fallback: Some(source) }) => p.inplace(source, None),
+        (DeployMode::Inplace, Op::Switch { fallback: None }) => Err(Stop::Before(DeployError::NotKept {
+            host: h.host.name.clone(),
+            version: version.to_owned(),
+        })),
+    };
+    p.finish(outcome, canary)
+}
+
+impl Pipeline<'_, '_, '_> {
+    /// Runs one named step, recording how long it took.
+    fn step<T>(
+        &mut self,
+        name: &'static str,
+        f: impl FnOnce(&Host) -> Result<T, DeployError>,
+    ) -> Result<T, DeployError> {
+        let started = Instant::now();
+        let result = f(self.h);
+        self.steps.push(StepTime {
+            step: name.into(),
+            millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        });
+        result
+    }
+
+    fn release_dir(&self) -> String {
+        format!("{}/releases/{}", self.h.host.target.dir(), self.version)
+    }
+
+    /// Atomic release: `survey` is what the host has when a caller read it already.
+    fn ship(&mut self, source: &Path, delta: Option<&Delta>, survey: Option<Survey>) -> Result<(), Stop> {
+        // A fresh directory per attempt, renamed into place once complete: a
+        // writer left over from an attempt that died never shares it, and a
+        // partial upload is never a release that `current` could point at.
+        let upload = self.h.upload_name(self.version);
+        let (survey, clone) = match survey {
+            Some(s) => (s, EarlyClone::default()),
+            None => self.read_live(delta, &upload)?,
+        };
+        if survey.live.as_deref() == Some(self.version) {
+            // A re-run: this host switched already; finish its after-switch work.
+            self.went_live();
+            return self.after_switch(&self.release_dir());
+        }
+        self.previous = survey.live.clone();
+        let live = survey.live.as_deref();
+        let (how, carried) = self
+            .step("prepare dir", |h| prepare(h, live, delta, &upload, &clone))
+            .map_err(Stop::Before)?;
+        self.stats.add(carried);
+        let sent = self
+            .step("upload", |h| match how {
+                Upload::Delta(changes) => h.upload_changes(source, &format!("releases/{upload}"), changes),
+                Upload::Full => {
+                    let link_dest = live.map(|l| format!("../{l}"));
+                    h.upload(source, &format!("releases/{upload}"), link_dest.as_deref(), false)
+                }
+            })
+            .map_err(Stop::Before)?;
+        self.stats.add(sent);
+        if self.h.ctx.settings.verify {
+            self.step("verify", |h| h.verify(source, &format!("releases/{upload}")))
+                .map_err(Stop::Before)?;
+        }
+        let s = self.h.ctx.settings;
+        let prune = prunable(&survey.kept, self.version, live, s.keep_releases);
+        // With nothing to run after the switch, pruning joins its round trip
+        // (it never touches the live, the previous or the new release).
+        let prune_now = s.hooks.after_switch.is_empty() && s.health.is_none();
+        let pruned: &[String] = if prune_now { &prune } else { &[] };
+        let release_dir = self.release_dir();
+        if s.hooks.before_switch.is_empty() {
+            self.step("switch", |h| h.finish_upload(&upload, self.version, true, pruned))
+                .map_err(Stop::Before)?;
+        } else {
+            self.step("move into place", |h| {
+                h.finish_upload(&upload, self.version, false, pruned)
+            })
+            .map_err(Stop::Before)?;
+            self.step("before hooks", |h| h.hooks(&s.hooks.before_switch, &release_dir))
+                .map_err(Stop::Before)?;
+            self.step("switch", |h| h.switch(self.version)).map_err(Stop::Before)?;
+        }
+        self.went_live();
+        self.after_switch(&release_dir)?;
+        if !prune_now && !prune.is_empty() {
+            // A failure is only reported: the host runs the new release already.
+            if let Err(e) = self.step("prune", |h| h.remove_releases(&prune)) {
+                self.report(Stream::Stderr, format!("prune: {e}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what the host has, removing dead uploads; when the job knows
+    /// which release the host should run, clones it into `upload` in the
+    /// same round trip (checked against what `current` says afterwards).
+    fn read_live(&mut self, delta: Option<&Delta>, upload: &str) -> Result<(Survey, EarlyClone), Stop> {
+        let guess = delta
+            .filter(|_| !matches!(self.h.host.target, Target::Daemon { .. }))
+            .and_then(|d| d.recorded.get(&self.h.host.name))
+            .filter(|r| r.as_str() != self.version && valid_release_name(r))
+            .cloned();
+        let then = match &guess {
+            Some(from) => self.h.clone_commands(from, upload).map_err(Stop::Before)?,
+            None => Vec::new(),
+        };
+        let (survey, ended) = self
+            .step("read live", |h| h.survey(true, &then))
+            .map_err(Stop::Before)?;
+        let made = matches!(ended, Some((Some(0), _)));
+        Ok((
+            survey,
+            EarlyClone {
+                attempted: guess.is_some(),
+                from: guess.filter(|_| made),
+            },
+        ))
+    }
+
+    /// Rollback by switch; a host that pruned the release gets `fallback`.
+    fn switch(&mut self, fallback: Option<&Path>) -> Result<(), Stop> {
+        let before = &self.h.ctx.settings.hooks.before_switch;
+        let release_dir = self.release_dir();
+        // Without before-switch hooks, reading `current` and switching it is one round trip.
+        let (survey, switched) = if before.is_empty() {
+            self.step("read live + switch", |h| h.survey_and_switch(self.version))
+        } else {
+            self.step("read live", |h| h.survey(false, &[]).map(|(s, _)| (s, false)))
+        }
+        .map_err(Stop::Before)?;
+        if survey.live.as_deref() == Some(self.version) && before.is_empty() {
+            self.went_live();
+            return self.after_switch(&release_dir);
+        }
+        if !survey.kept.iter().any(|r| r == self.version) {
+            if let Some(source) = fallback {
+                // Pruned here: ship the exported release like a release does.
+                self.report(
+                    Stream::Stdout,
+                    format!("{} is not kept on this host; uploading it", self.version),
+                );
+                return self.ship(source, None, Some(survey));
+            }
+            return Err(Stop::Before(DeployError::NotKept {
+                host: self.h.host.name.clone(),
+                version: self.version.to_owned(),
+            }));
+        }
+        self.previous = survey.live.filter(|l| l != self.version);
+        if !switched {
+            self.step("before hooks", |h| h.hooks(before, &release_dir))
+                .map_err(Stop::Before)?;
+            self.step("switch", |h| h.switch(self.version)).map_err(Stop::Before)?;
+        }
+        self.went_live();
+        self.after_switch(&release_dir)
+    }
+
+    /// Inplace release straight into the target's directory: only the
+    /// changes when the directory's marker names the release the job knows
+    /// the changes from, else `rsync --delete` of the whole tree.
+    fn inplace(&mut self, source: &Path, delta: Option<&Delta>) -> Result<(), Stop> {
+        let dir = self.h.dir();
+        let marked = !matches!(self.h.host.target, Target::Daemon { .. });
+        let live = if marked {
+            self.step("read live", |h| h.take_inplace_marker())
+                .map_err(Stop::Before)?
+        } else {
+            None
+        };
+        let changes = choose(self.h, live.as_deref(), delta);
+        if let (Some(changes), Some(live)) = (changes, &live) {
+            say(self.h, delta_line(live, changes));
+        }
+        let before = &self.h.ctx.settings.hooks.before_switch;
+        if !before.is_empty() {
+            self.step("before hooks", |h| h.hooks(before, &dir))
+                .map_err(Stop::Before)?;
+        }
+        let sent = self
+            .step("upload", |h| match changes {
+                Some(changes) => h.upload_changes(source, "", changes),
+                None => h.upload(source, "", None, true),
+            })
+            .map_err(Stop::Before)?;
+        self.stats.add(sent);
+        if self.h.ctx.settings.verify {
+            self.step("verify", |h| h.verify(source, "")).map_err(Stop::Before)?;
+        }
+        if marked {
+            self.step("mark", |h| h.write_inplace_marker(self.version))
+                .map_err(Stop::Before)?;
+        }
+        self.went_live();
+        self.after_switch(&dir)
+    }
+
+    /// Tells the caller that `current` on this host points at the new release.
+    fn went_live(&self) {
+        (self.h.ctx.on_event)(HostEvent {
+            host: self.h.host.name.clone(),
+            state: HostState::Live,
+            error: None,
+        });
+    }
+
+    fn after_switch(&mut self, release_dir: &str) -> Result<(), Stop> {
+        let s = self.h.ctx.settings;
+        if !s.hooks.after_switch.is_empty() {
+            self.step("after hooks", |h| h.hooks(&s.hooks.after_switch, release_dir))
+                .map_err(Stop::After)?;
+        }
+        if let Some(check) = &s.health {
+            let timeout = Duration::from_secs(u64::from(check.timeout_secs));
+            self.step("health", |h| {
+                health::check(&check.url, h.host.target.host_name(), timeout)
+            })
+            .map_err(Stop::Health)?;
+        }
+        Ok(())
+    }
+
+    /// Reports `text` as an output line of the host on `stream`.
+    fn report(&self, stream: Stream, text: String) {
+        (self.h.ctx.on_line)(&self.h.host.name, OutputLine { stream, text })
+    }
+
+    /// Turns the run's outcome into the host's result (a failed canary
+    /// health check with `revert_canary` switches back first) and logs the
+    /// step timings.
+    fn finish(self, outcome: Result<(), Stop>, canary: bool) -> HostResult {
+        let name = self.h.host.name.clone();
+        let (state, error, not_kept) = match outcome {
+            Ok(()) => (HostState::Switched, None, false),
+            Err(Stop::Before(e)) => (
+                HostState::Failed,
+                Some(e.to_string()),
+                matches!(e, DeployError::NotKept { .. }),
+            ),
+            Err(Stop::After(e)) => (HostState::Failed, Some(format!("switched, then: {e}")), false),
+            Err(Stop::Health(e)) => {
+                let s = self.h.ctx.settings;
+                let revert = canary && s.health.as_ref().is_some_and(|c| c.revert_canary);
+                match (&self.previous, revert && s.mode == DeployMode::Atomic) {
+                    (Some(prev), true) => match self.h.switch(prev) {
+                        Ok(()) => (
+                            HostState::Reverted,
+                            Some(format!("{e}; switched back to {prev}")),
+                            false,
+                        ),
+                        Err(e2) => (
+                            HostState::Failed,
+                            Some(format!("{e}; switching back to {prev} failed: {e2}")),
+                            false,
+                        ),
+                    },
+                    _ => (HostState::Failed, Some(format!("switched, then: {e}")), false),
+                }
+            }
+        };
+        if !self.steps.is_empty() {
+            let timings: Vec<String> = self
+                .steps
+                .iter()
+                .map(|s| format!("{} {} ms", s.step, s.millis))
+                .collect();
+            self.report(Stream::Stdout, format!("steps: {}", timings.join(" · ")));
+        }
+        HostResult {
+            host: name,
+            state,
+            error,
+            bytes_sent: self.stats.bytes_sent,
+            files_transferred: self.stats.files_transferred,
+            not_kept,
+            steps: self.steps,
+        }
+    }
+}
+
+/// The releases to remove after switching to `version`: all but the newest
+/// `keep`, never the live one nor the one live before.
+fn prunable(kept: &[String], version: &str, previous: Option<&str>, keep: usize) -> Vec<String> {
+    let mut all: Vec<String> = kept.iter().filter(|k| *k != version).cloned().collect();
+    all.push(version.to_owned());
+    all.sort_by(|a, b| natural_cmp(a, b));
+    let cut = all.len().saturating_sub(keep);
+    all.truncate(cut);
+    all.retain(|name| name != version && Some(name.as_str()) != previous);
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_the_live_and_the_previous() {
+        let kept = names(&["v1", "v2", "v3", "v4"]);
+        assert_eq!(prunable(&kept, "v5", Some("v4"), 2), names(&["v1", "v2", "v3"]));
+        assert_eq!(prunable(&kept, "v5", Some("v1"), 2), names(&["v2", "v3"]));
+        assert!(prunable(&kept, "v5", Some("v4"), 10).is_empty());
+        // A rollback target older than the rest is live: never pruned.
+        assert_eq!(prunable(&kept, "v2", Some("v4"), 1), names(&["v1", "v3"]));
+    }
+}
