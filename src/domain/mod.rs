@@ -5,6 +5,7 @@
 pub mod action;
 pub mod decision;
 pub mod freeze;
+pub mod input_codes;
 pub mod policy;
 pub mod role;
 pub mod state;
