@@ -6,6 +6,7 @@
 
 mod common;
 mod common_pipeline;
+mod common_ssh;
 mod common_svn;
 
 use std::path::{Path, PathBuf};
@@ -239,16 +240,32 @@ fn a_stored_svn_url_with_a_password_fails_the_stage_job(db: &TestDb) {
 
 /// Ships release `version` of `source` to the local target `target`.
 fn ship_locally(target: &Path, version: &str, source: &Path) -> slipway::deploy::ShipReport {
-    let settings = slipway::deploy::DeploySettings::default();
+    ship_to(
+        &target.display().to_string(),
+        slipway::deploy::DeploySettings::default(),
+        Path::new("/dev/null"),
+        version,
+        source,
+    )
+}
+
+/// Ships release `version` of `source` to `target` with `settings`.
+fn ship_to(
+    target: &str,
+    settings: slipway::deploy::DeploySettings,
+    known_hosts: &Path,
+    version: &str,
+    source: &Path,
+) -> slipway::deploy::ShipReport {
     let host = slipway::deploy::DeployHost {
-        name: "local".into(),
-        target: slipway::deploy::Target::parse(&target.display().to_string()).expect("target"),
+        name: "web1".into(),
+        target: slipway::deploy::Target::parse(target).expect("target"),
     };
     let ctx = slipway::deploy::Context {
         settings: &settings,
         excludes: &[],
         env: &[],
-        known_hosts: Path::new("/dev/null"),
+        known_hosts,
         on_event: &|_| {},
         on_line: &|_, _| {},
         should_abort: &|| false,
@@ -369,6 +386,104 @@ fn a_killed_release_leaves_no_writer_and_no_partial_release() {
         .expect("huge.bin")
         .len();
     assert_eq!(size, HUGE);
+}
+
+/// The ssh settings and target of the sshd whose details `ssh_helper` gets
+/// through its environment: `PORT IDENTITY KNOWN_HOSTS HOST_DIR`.
+fn ssh_target(spec: &str) -> (slipway::deploy::DeploySettings, PathBuf, String) {
+    let parts: Vec<&str> = spec.split('\n').collect();
+    let mut settings = slipway::deploy::DeploySettings::default();
+    settings.ssh.port = parts[0].parse().ok();
+    settings.ssh.identity_file = Some(PathBuf::from(parts[1]));
+    (
+        settings,
+        PathBuf::from(parts[2]),
+        format!("root@127.0.0.1:{}", parts[3]),
+    )
+}
+
+const SSH_HELPER: &str = "SLIPWAY_TEST_SSH_HELPER";
+
+/// Not a test: the process `a_killed_release_over_ssh_leaves_no_ssh_behind`
+/// SIGKILLs in the middle of its upload.
+#[test]
+#[ignore = "helper process of a_killed_release_over_ssh_leaves_no_ssh_behind"]
+fn ssh_helper() {
+    let Ok(spec) = std::env::var(SSH_HELPER) else {
+        return;
+    };
+    let (settings, known_hosts, target) = ssh_target(&spec);
+    let source = PathBuf::from(spec.split('\n').nth(4).unwrap_or_default());
+    ship_to(&target, settings, &known_hosts, "v2", &source);
+}
+
+/// Slipway is killed (SIGKILL) while it uploads over ssh: the ssh master
+/// connection and the rsync riding on it die with it (no ssh daemon of
+/// Slipway's outlives it).
+#[test]
+fn a_killed_release_over_ssh_leaves_no_ssh_behind() {
+    let sshd = common_ssh::Sshd::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (host, v1, v2) = (dir.path().join("host"), dir.path().join("v1"), dir.path().join("v2"));
+    for src in [&v1, &v2] {
+        std::fs::create_dir_all(src).expect("source");
+        std::fs::write(src.join("index.html"), src.display().to_string()).expect("file");
+    }
+    let spec = format!(
+        "{}\n{}\n{}\n{}\n{}",
+        sshd.port,
+        sshd.identity.display(),
+        sshd.known_hosts.display(),
+        host.display(),
+        v2.display()
+    );
+    let (settings, known_hosts, target) = ssh_target(&spec);
+    assert!(ship_to(&target, settings, &known_hosts, "v1", &v1).all_switched());
+    let huge = std::fs::File::create(v2.join("huge.bin")).expect("huge");
+    huge.set_len(HUGE).expect("sparse file");
+    drop(huge);
+    let exe = std::env::current_exe().expect("test binary");
+    let mut helper = Command::new(exe)
+        .args(["--exact", "ssh_helper", "--ignored"])
+        .env(SSH_HELPER, &spec)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("helper starts");
+    let releases = host.join("releases");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !upload_dirs(&releases)
+        .iter()
+        .any(|d| std::fs::read_dir(d).map(|mut e| e.next().is_some()).unwrap_or(false))
+    {
+        assert!(Instant::now() < deadline, "the upload did not start");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let port = format!("-p {}", sshd.port);
+    // A master that went to the background renames itself `ssh: <socket> [mux]`;
+    // the helper's sockets live in `slipway-mux-<its pid>-…`.
+    let socket_dir = format!("slipway-mux-{}-", helper.id());
+    let ours = || {
+        let mut pids = pids_mentioning(&socket_dir);
+        pids.extend(
+            pids_mentioning(&sshd.identity.display().to_string())
+                .into_iter()
+                .filter(|pid| {
+                    std::fs::read(format!("/proc/{pid}/cmdline"))
+                        .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(&port))
+                        .unwrap_or(false)
+                }),
+        );
+        pids
+    };
+    assert!(!ours().is_empty(), "no ssh seen while the helper uploads");
+    helper.kill().expect("SIGKILL the helper");
+    let _ = helper.wait();
+    wait_for(
+        "every ssh and rsync to die with the helper",
+        Duration::from_secs(2),
+        || ours().is_empty(),
+    );
 }
 
 backend_tests!(

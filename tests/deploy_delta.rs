@@ -334,7 +334,9 @@ fn the_shared_ssh_connection_is_gone_after_the_operation() {
     for entry in fs::read_dir("/proc").expect("/proc").filter_map(Result::ok) {
         let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if text.starts_with("ssh") && text.contains(&port) && text.contains(&data.display().to_string()) {
+        // A master gone to the background renames itself `ssh: <socket> [mux]`.
+        let daemon = text.contains("[mux]");
+        if text.starts_with("ssh") && (text.contains(&port) || daemon) && text.contains(&data.display().to_string()) {
             left.push(text);
         }
     }

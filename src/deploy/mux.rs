@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::{DeployError, Target};
-use crate::process::ProcessSpec;
+use super::rsync::ssh_options;
+use super::{Context, DeployError, Target};
+use crate::process::{Background, ProcessSpec};
 
 /// A directory under the system temp dir, removed on drop.
 pub(crate) struct ScratchDir(PathBuf);
@@ -48,16 +49,15 @@ impl Drop for ScratchDir {
     }
 }
 
-/// The ssh connection one host's operation shares (OpenSSH
-/// `ControlMaster=auto`): the first ssh or rsync of the operation opens it
-/// and stays in the background as its master, every later one rides on it
-/// instead of a new handshake, so an operation costs one connection set-up
-/// per host. Dropping it asks the master to exit (`ssh -O exit`); should
-/// Slipway be killed first, the master exits by itself once idle for
-/// [`PERSIST_SECS`].
+/// The ssh connection one host's operation shares: a master (`ssh -M -N`)
+/// started when the operation opens the host, on which every ssh and rsync
+/// of the operation rides instead of a new handshake, so an operation costs
+/// one connection set-up per host. The master is Slipway's child: killed
+/// on drop, and with Slipway (see [`Background`]); never a daemon that
+/// could outlive it.
 pub(crate) struct Mux {
+    _master: Background,
     pub(super) socket: PathBuf,
-    destination: String,
     _dir: ScratchDir,
 }
 
@@ -65,15 +65,13 @@ pub(crate) struct Mux {
 /// temporary suffix while it binds).
 const MAX_SOCKET_PATH: usize = 80;
 
-/// How long an orphaned master waits idle before it exits.
-pub(crate) const PERSIST_SECS: u32 = 30;
-
 impl Mux {
-    /// A control path for an ssh target (`None` for other targets, or when
-    /// no directory could be made: every ssh then connects on its own). It
-    /// lives under `<data_dir>/run` (the system temporary directory when
-    /// that path would be too long for a socket).
-    pub(super) fn new(target: &Target) -> Option<Mux> {
+    /// Starts a master for an ssh target and waits until it is ready;
+    /// `None` for other targets, or when it could not connect (the commands
+    /// that follow then connect on their own and report why). Its control
+    /// socket lives under `<data_dir>/run` (the system temporary directory
+    /// when that path would be too long for a socket).
+    pub(super) fn start(ctx: &Context, target: &Target) -> Option<Mux> {
         let Target::Ssh { user, host, .. } = target else {
             return None;
         };
@@ -84,44 +82,43 @@ impl Mux {
             Some(dir) => dir,
             None => ScratchDir::new("mux").ok()?,
         };
-        Some(Mux {
-            socket: dir.path().join("s"),
-            destination: match user {
-                Some(u) => format!("{u}@{host}"),
-                None => host.clone(),
-            },
-            _dir: dir,
-        })
+        let socket = dir.path().join("s");
+        let destination = match user {
+            Some(u) => format!("{u}@{host}"),
+            None => host.clone(),
+        };
+        let spec = ProcessSpec::new("ssh")
+            .args(ssh_options(ctx).ok()?)
+            .args(["-M", "-N", "-o", "ControlPersist=no", "-o"])
+            .arg(format!("ControlPath={}", socket.display()))
+            .arg("--")
+            .arg(destination);
+        let mut master = Background::start(&spec).ok()?;
+        let deadline =
+            std::time::Instant::now() + Duration::from_secs(u64::from(ctx.settings.ssh.connect_timeout_secs) + 5);
+        while std::time::Instant::now() < deadline {
+            if socket.exists() {
+                return Some(Mux {
+                    _master: master,
+                    socket,
+                    _dir: dir,
+                });
+            }
+            if master.exited() {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        None
     }
 
-    /// The `-o` options that make an ssh share this connection.
-    pub(super) fn ssh_options(&self) -> [String; 6] {
+    /// The `-o` options that make an ssh ride on this connection.
+    pub(super) fn ssh_options(&self) -> [String; 4] {
         [
             "-o".to_owned(),
-            "ControlMaster=auto".to_owned(),
+            "ControlMaster=no".to_owned(),
             "-o".to_owned(),
             format!("ControlPath={}", self.socket.display()),
-            "-o".to_owned(),
-            format!("ControlPersist={PERSIST_SECS}"),
         ]
-    }
-}
-
-impl Drop for Mux {
-    fn drop(&mut self) {
-        if !self.socket.exists() {
-            return;
-        }
-        let spec = ProcessSpec::new("ssh")
-            .args([
-                "-o",
-                &format!("ControlPath={}", self.socket.display()),
-                "-O",
-                "exit",
-                "--",
-            ])
-            .arg(&self.destination)
-            .timeout(Duration::from_secs(5));
-        let _ = crate::process::run(&spec, &mut |_| {});
     }
 }

@@ -51,7 +51,7 @@ pub(crate) struct Host<'c, 'a> {
 impl<'c, 'a> Host<'c, 'a> {
     /// A host for one operation; ssh targets share one connection.
     pub fn open(ctx: &'c Context<'a>, host: &'c DeployHost) -> Self {
-        let mux = Mux::new(&host.target);
+        let mux = Mux::start(ctx, &host.target);
         Self { ctx, host, mux }
     }
 }
