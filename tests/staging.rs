@@ -173,7 +173,10 @@ fn missing_revision_fails_at_once(db: &TestDb) {
         let ticket = p.ticket(id);
         assert_eq!(ticket.state, "failed");
         assert!(
-            ticket.last_error.as_deref().is_some_and(|e| e.contains("r999 does not exist")),
+            ticket
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("r999 does not exist")),
             "{:?}",
             ticket.last_error
         );
