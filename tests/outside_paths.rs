@@ -9,14 +9,19 @@ mod common_svn;
 
 use std::collections::BTreeMap;
 
+use actix_web::http::StatusCode;
 use chrono::Utc;
+use jsonwebtoken::EncodingKey;
+use serde_json::json;
 use slipway::domain::{Action, Refusal};
+use slipway::notify::links::{self, LinkClaims};
 use slipway::service::settings::ProjectSettings;
 use slipway::service::tickets::{self, ActionInput, ActorRef};
 use slipway::service::ServiceError;
 use slipway::service::{admin, outside};
 use slipway::store::{projects, tickets as ticket_rows, users};
 
+use common::app::{TestApp, SIGNING_KEY};
 use common::TestDb;
 use common_pipeline::{drain, Pipeline};
 
@@ -129,7 +134,60 @@ fn a_ticket_tested_without_confirmation_is_not_approved(db: &TestDb) {
     );
 }
 
+/// Over HTTP: the API refuses mark-tested without the confirmation with a
+/// stable code and takes it with one; the ticket and the approval-link page
+/// show the warning; the project's setting reads back from the API.
+fn over_http_the_confirmation_is_asked_and_shown(db: &TestDb) {
+    let p = Pipeline::new(db, "shop", None, "require_outside_paths_confirmation = true");
+    let (_, c) = shared_staging(&p);
+    let app = TestApp::on(db).with_data_dir(p.data.path()).start();
+    let project = app.api("shop-lead").get("/api/v1/projects/shop").json();
+    assert_eq!(project["require_outside_paths_confirmation"], true, "{project}");
+    let tester = app.api("shop-tester");
+    let uri = format!("/api/v1/tickets/{c}/actions/mark-tested");
+    let refused = tester.post_json(&uri, &json!({}));
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text());
+    let error = &refused.json()["error"];
+    assert_eq!(error["code"], "conflict", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("outside the ticket's SVN paths")),
+        "{error}"
+    );
+    let page = app.browser("shop-tester").get(&format!("/tickets/{c}")).text();
+    assert!(
+        page.contains(r#"id="outside-paths""#) && page.contains(r#"id="confirm-outside-paths""#),
+        "{page}"
+    );
+    let done = tester.post_json(&uri, &json!({ "confirm_outside_paths": true }));
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+    let detail = tester.get(&format!("/api/v1/tickets/{c}")).json();
+    assert_eq!(detail["outside_paths"][0]["path"], "lib/app.js", "{detail}");
+    assert_eq!(detail["outside_paths_confirmed"], true, "{detail}");
+    // The approval-link page warns too, in the approver's language.
+    let t = p.ticket(c);
+    let claims = LinkClaims::new(
+        c,
+        lead(&p),
+        "approve",
+        &t.state,
+        t.stage_generation,
+        t.lock_version,
+        links::unix_now(),
+        72,
+    );
+    let token = links::sign(&EncodingKey::from_secret(SIGNING_KEY), &claims).expect("sign");
+    let link = app.anonymous().get(&format!("/approve/{token}")).text();
+    assert!(
+        link.contains(r#"id="outside-paths""#) && link.contains("lib&#x2F;app.js"),
+        "{link}"
+    );
+    assert!(link.contains(r#"id="outside-confirmed""#), "{link}");
+}
+
 backend_tests!(
+    over_http_the_confirmation_is_asked_and_shown,
     outside_files_are_listed_with_what_brought_them,
     a_required_confirmation_is_enforced_by_the_service,
     a_ticket_tested_without_confirmation_is_not_approved,
