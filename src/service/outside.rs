@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::store::listing::StoredPathChange;
 use crate::store::models::{ProjectRow, TicketRow};
 use crate::store::{svn as history, tickets, DbConn};
 
@@ -72,7 +73,10 @@ pub fn compute(
             let suffix = format!("/{file}");
             let mut brought_by: Vec<String> = commits
                 .iter()
-                .filter(|c| c.paths.contains(&format!("{suffix}\"")))
+                .filter(|c| {
+                    serde_json::from_str::<Vec<StoredPathChange>>(&c.paths)
+                        .is_ok_and(|changed| changed.iter().any(|p| p.path.ends_with(&suffix)))
+                })
                 .map(|c| format!("r{}", c.revision))
                 .collect();
             brought_by.extend(
