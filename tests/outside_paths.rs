@@ -186,7 +186,34 @@ fn over_http_the_confirmation_is_asked_and_shown(db: &TestDb) {
     assert!(link.contains(r#"id="outside-confirmed""#), "{link}");
 }
 
+/// The admin form sets the project's rule and shows it again.
+fn the_admin_form_sets_the_rule(db: &TestDb) {
+    let app = TestApp::on(db).with_admins(&["root"]).start();
+    let admin = app.browser("root");
+    let saved = admin.post_form(
+        "/admin/projects/new",
+        &[
+            ("name", "blog"),
+            ("svn_url", "svn://x/blog"),
+            ("staging_dir", "/srv/blog"),
+            ("approvals_required", "1"),
+            ("require_outside_paths_confirmation", "on"),
+        ],
+    );
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let project = projects::by_name(&mut db.conn(), "blog")
+        .expect("query")
+        .expect("project");
+    assert!(project.require_outside_paths_confirmation);
+    let form = admin.get("/admin/projects/blog/edit").text();
+    assert!(
+        form.contains(r#"name="require_outside_paths_confirmation" checked"#),
+        "{form}"
+    );
+}
+
 backend_tests!(
+    the_admin_form_sets_the_rule,
     over_http_the_confirmation_is_asked_and_shown,
     outside_files_are_listed_with_what_brought_them,
     a_required_confirmation_is_enforced_by_the_service,
