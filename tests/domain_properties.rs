@@ -237,6 +237,7 @@ fn policy_strategy() -> impl Strategy<Value = ApprovalPolicy> {
             required,
             allow_self_approval,
             tested_by_may_approve,
+            require_outside_paths_confirmation: false,
             expiry: expiry.map(Duration::minutes),
         },
     )
@@ -383,6 +384,7 @@ impl Model {
                 }),
                 Effect::SetTestedBy(id) => self.facts.tested_by = Some(*id),
                 Effect::ClearTestedBy => self.facts.tested_by = None,
+                Effect::ConfirmOutsidePaths(_) => self.facts.outside_paths_confirmed = true,
                 Effect::NewSnapshot => {
                     self.facts.generation += 1;
                     self.facts.snapshot_seq = Some(self.next_seq);
@@ -491,6 +493,8 @@ fn simulate(sc: &Scenario) -> Trace {
             snapshot_seq: None,
             approvals: Vec::new(),
             failed_from: None,
+            has_outside_paths: false,
+            outside_paths_confirmed: false,
         },
         production: sc.production,
         next_seq: 6,
@@ -532,6 +536,7 @@ fn simulate(sc: &Scenario) -> Trace {
                             actor: &trace.actors[who],
                             note: note.then_some(NOTE),
                             emergency_override,
+                            confirm_outside_paths: false,
                             now: model.now,
                         };
                         decide(&model.facts, rules, request).is_ok()
@@ -575,6 +580,7 @@ fn attempt(trace: &mut Trace, model: &mut Model, action: Action, actor: Actor, n
             actor: &actor,
             note,
             emergency_override,
+            confirm_outside_paths: false,
             now: model.now,
         },
     );
@@ -821,6 +827,7 @@ fn check_available_actions(trace: &Trace) -> Result<(), TestCaseError> {
                             actor,
                             note,
                             emergency_override: false,
+                            confirm_outside_paths: false,
                             now: model.now,
                         },
                     )
@@ -1000,6 +1007,8 @@ impl Desk {
                     snapshot_seq: None,
                     approvals: Vec::new(),
                     failed_from: None,
+                    has_outside_paths: false,
+                    outside_paths_confirmed: false,
                 },
                 production: None,
                 next_seq: 1,
@@ -1029,6 +1038,7 @@ impl Desk {
             actor,
             note,
             emergency_override,
+            confirm_outside_paths: false,
             now: self.model.now,
         };
         let decision = decide(&self.model.facts, rules, request)?;

@@ -154,6 +154,7 @@ fn ticket_in(db: &TestDb, by: &str, to: &str) -> i64 {
         revision: 42,
         commit: "0123456789abcdef0123456789abcdef01234567".into(),
         base_revision: None,
+        outside_paths: Vec::new(),
     });
     step(&mut conn, staged);
     match to {

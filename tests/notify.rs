@@ -149,6 +149,7 @@ fn stage(db: &TestDb, id: i64) {
         revision: 42,
         commit: "c0ffee".into(),
         base_revision: None,
+        outside_paths: Vec::new(),
     });
     tickets::apply(&mut db.conn(), id, &input, now()).expect("stage");
 }

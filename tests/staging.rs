@@ -158,6 +158,36 @@ fn missing_path_fails_clearly(db: &TestDb) {
     );
 }
 
+/// Issue 12: a revision that does not exist fails the stage at once (one
+/// attempt, no retries), on the first checkout and on a later update.
+fn missing_revision_fails_at_once(db: &TestDb) {
+    let p = Pipeline::new(db, "shop", None, "");
+    let worker = p.worker(BTreeMap::new());
+    for paths in [&[][..], &["css/site.css"][..]] {
+        let id = p.submit("shop", paths, Some(999));
+        let outcomes = drain(&worker);
+        assert!(
+            matches!(outcomes.as_slice(), [JobOutcome::Failed(e)] if e.contains("r999 does not exist")),
+            "{paths:?}: {outcomes:?}"
+        );
+        let ticket = p.ticket(id);
+        assert_eq!(ticket.state, "failed");
+        assert!(
+            ticket
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("r999 does not exist")),
+            "{:?}",
+            ticket.last_error
+        );
+        let jobs = queue::for_ticket(&mut db.conn(), id).expect("jobs");
+        assert_eq!(jobs[0].attempts, 1, "{paths:?}: not retried");
+        // Stage the tree once so the second round updates a working copy.
+        p.submit("shop", &[], None);
+        drain(&worker);
+    }
+}
+
 fn build_command_output_and_failure(db: &TestDb) {
     let p = Pipeline::new(
         db,
@@ -394,6 +424,7 @@ backend_tests!(
     resubmission_picks_up_the_fix,
     conflict_fails_the_ticket_with_the_file_named,
     missing_path_fails_clearly,
+    missing_revision_fails_at_once,
     build_command_output_and_failure,
     svnserve_with_a_password,
     tickets_of_one_project_stage_one_at_a_time,

@@ -110,6 +110,7 @@ fn stage(db: &TestDb, id: i64, commit: &str) -> Applied {
         revision: 42,
         commit: commit.to_owned(),
         base_revision: None,
+        outside_paths: Vec::new(),
     });
     tickets::apply(&mut db.conn(), id, &input, weekday()).expect("stage succeeds")
 }

@@ -51,6 +51,10 @@ pub struct TicketFacts {
     pub approvals: Vec<Approval>,
     /// The state a failed job left from (where `retry` goes back to).
     pub failed_from: Option<TicketState>,
+    /// The staged snapshot changes files outside the ticket's SVN paths.
+    pub has_outside_paths: bool,
+    /// A tester confirmed those files for the current snapshot.
+    pub outside_paths_confirmed: bool,
 }
 
 /// The project's rules in force.
@@ -75,6 +79,9 @@ pub struct Request<'a> {
     pub note: Option<&'a str>,
     /// An admin's emergency override of a freeze window.
     pub emergency_override: bool,
+    /// With `mark-tested`: the tester confirms the files outside the
+    /// ticket's SVN paths.
+    pub confirm_outside_paths: bool,
     /// The current time.
     pub now: DateTime<Utc>,
 }
@@ -86,6 +93,8 @@ pub enum Effect {
     RecordApproval,
     /// Remember who marked the snapshot tested.
     SetTestedBy(i64),
+    /// Remember that this tester confirmed the files outside the ticket's paths.
+    ConfirmOutsidePaths(i64),
     /// Forget who tested it: a new snapshot is on its way.
     ClearTestedBy,
     /// A new snapshot is staged: bump the generation (voiding approvals) and
@@ -160,6 +169,10 @@ pub enum Refusal {
     /// The project bans the tester approving what they tested.
     #[error("you marked this build tested, and this project requires another lead to approve it")]
     TesterApproval,
+    /// The project requires a tester to confirm the files the release
+    /// changes outside the ticket's SVN paths, and nobody has.
+    #[error("this release also changes files outside the ticket's SVN paths, and this project requires a tester to confirm them (mark tested again with the confirmation)")]
+    OutsidePathsUnconfirmed,
     /// The actor's approval is already counted.
     #[error("you have already approved this snapshot")]
     AlreadyApproved,
@@ -199,6 +212,7 @@ impl Refusal {
             Refusal::SelfApproval => "self_approval",
             Refusal::TesterApproval => "tester_approval",
             Refusal::AlreadyApproved => "already_approved",
+            Refusal::OutsidePathsUnconfirmed => "outside_paths_unconfirmed",
             Refusal::NoteRequired { .. } => "note_required",
             Refusal::Frozen { .. } => "frozen",
             Refusal::OlderThanProduction => "older_than_production",
@@ -213,6 +227,7 @@ impl Refusal {
             Refusal::NoteRequired { .. } => RefusalKind::Invalid,
             Refusal::WrongState { .. }
             | Refusal::AlreadyApproved
+            | Refusal::OutsidePathsUnconfirmed
             | Refusal::Frozen { .. }
             | Refusal::OlderThanProduction
             | Refusal::ApprovalsExpired { .. } => RefusalKind::Conflict,

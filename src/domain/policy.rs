@@ -13,6 +13,9 @@ pub struct ApprovalPolicy {
     pub allow_self_approval: bool,
     /// Whether whoever marked the ticket tested may also approve it.
     pub tested_by_may_approve: bool,
+    /// Whether a tester must confirm the files a release changes outside
+    /// the ticket's SVN paths before it can be approved.
+    pub require_outside_paths_confirmation: bool,
     /// Approvals older than this no longer count (`None`: they never expire).
     pub expiry: Option<Duration>,
 }
@@ -23,6 +26,7 @@ impl Default for ApprovalPolicy {
             required: 1,
             allow_self_approval: false,
             tested_by_may_approve: true,
+            require_outside_paths_confirmation: false,
             expiry: None,
         }
     }

@@ -81,7 +81,7 @@ pub fn decide(t: &TicketFacts, rules: ProjectRules<'_>, request: Request<'_>) ->
     };
     let user_id = request.actor.user_id();
     match action {
-        Action::MarkTested => decision.effects.extend(user_id.map(Effect::SetTestedBy)),
+        Action::MarkTested => mark_tested(t, rules.policy, request, user_id, &mut decision)?,
         Action::Resubmit => {
             decision.enqueue = Some(JobKind::Stage);
             decision.effects.push(Effect::ClearTestedBy);
@@ -144,6 +144,8 @@ pub fn available_actions(t: &TicketFacts, rules: ProjectRules<'_>, actor: &Actor
                 actor,
                 note: Some("(note)"),
                 emergency_override: false,
+                // The form asks for the confirmation where it is needed.
+                confirm_outside_paths: true,
                 now,
             };
             decide(t, rules, request).is_ok()
@@ -257,6 +259,26 @@ fn check_actor(t: &TicketFacts, request: Request<'_>) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Marking tested records the tester and, when the snapshot changes files
+/// outside the ticket's SVN paths, their confirmation of those files, which
+/// the project may require (issue 12).
+fn mark_tested(
+    t: &TicketFacts,
+    policy: &ApprovalPolicy,
+    request: Request<'_>,
+    user_id: Option<i64>,
+    decision: &mut Decision,
+) -> Result<(), Refusal> {
+    if t.has_outside_paths && !request.confirm_outside_paths && policy.require_outside_paths_confirmation {
+        return Err(Refusal::OutsidePathsUnconfirmed);
+    }
+    decision.effects.extend(user_id.map(Effect::SetTestedBy));
+    if t.has_outside_paths && request.confirm_outside_paths {
+        decision.effects.extend(user_id.map(Effect::ConfirmOutsidePaths));
+    }
+    Ok(())
+}
+
 fn approve(
     t: &TicketFacts,
     policy: &ApprovalPolicy,
@@ -287,6 +309,9 @@ fn approve(
     }
     if valid.contains(id) {
         return Err(Refusal::AlreadyApproved);
+    }
+    if policy.require_outside_paths_confirmation && t.has_outside_paths && !t.outside_paths_confirmed {
+        return Err(Refusal::OutsidePathsUnconfirmed);
     }
     decision.effects.push(Effect::RecordApproval);
     if (valid.len() as u64) + 1 < u64::from(policy.required) {

@@ -68,6 +68,7 @@ pub fn blocked_actions(t: &TicketFacts, rules: ProjectRules<'_>, actor: &Actor, 
         actor,
         note: Some("(note)"),
         emergency_override: false,
+        confirm_outside_paths: true,
         now,
     };
     let mut out = Vec::new();
@@ -130,6 +131,8 @@ mod tests {
             snapshot_seq: Some(1),
             approvals: Vec::new(),
             failed_from: None,
+            has_outside_paths: false,
+            outside_paths_confirmed: false,
         }
     }
 
@@ -147,6 +150,7 @@ mod tests {
             required: 1,
             allow_self_approval: false,
             tested_by_may_approve: true,
+            require_outside_paths_confirmation: false,
             expiry: None,
         };
         let now = Utc::now();

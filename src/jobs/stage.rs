@@ -18,6 +18,7 @@ use chrono::Utc;
 
 use crate::domain::{Action, Refusal, SvnPath};
 use crate::process::CancelFlag;
+use crate::service::outside;
 use crate::service::tickets::{self, ActionInput, ActorRef, Snapshot};
 use crate::service::ServiceError;
 use crate::store::models::{ProjectRow, TicketRow, UserRow};
@@ -180,6 +181,49 @@ impl Stage {
     }
 }
 
+impl Stage {
+    /// The files the snapshot changes on production outside the ticket's
+    /// SVN paths (issue 12). Best effort: a failure is logged and shows no
+    /// list rather than failing a stage that succeeded.
+    fn outside_paths(
+        &self,
+        ctx: &mut JobContext,
+        l: &Loaded,
+        repo: &SnapshotRepo,
+        commit: &str,
+        revision: i64,
+    ) -> Vec<outside::OutsidePath> {
+        let result = (|| -> Result<Vec<outside::OutsidePath>, String> {
+            let base = {
+                let mut conn = ctx.pool.get().map_err(|e| e.to_string())?;
+                outside::production_base(&mut conn, &l.project).map_err(|e| e.to_string())?
+            };
+            let from = base.as_ref().map(|(c, _)| c.as_str());
+            let changed = repo.changed_files(from, commit).map_err(|e| e.to_string())?;
+            let mut conn = ctx.pool.get().map_err(|e| e.to_string())?;
+            outside::compute(&mut conn, &l.ticket, &changed, base.and_then(|(_, r)| r), revision)
+                .map_err(|e| e.to_string())
+        })();
+        match result {
+            Ok(files) => {
+                if !files.is_empty() {
+                    ctx.log.info(&format!(
+                        "this release also changes {} file(s) outside the ticket's SVN paths: {}",
+                        files.len(),
+                        files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                files
+            }
+            Err(error) => {
+                ctx.log
+                    .info(&format!("could not list the files outside the ticket's paths: {error}"));
+                Vec::new()
+            }
+        }
+    }
+}
+
 impl Handler for Stage {
     fn kind(&self) -> &'static str {
         KIND
@@ -248,6 +292,7 @@ impl Handler for Stage {
             // The commit list is for people; staging itself succeeded.
             ctx.log.info(&format!("could not record the SVN log: {error}"));
         }
+        let outside_paths = self.outside_paths(ctx, &loaded, &repo, &snapshot.commit, revision);
         if ctx.cancelled() {
             return Err(retry("stopped before the end: the job's lease could not be renewed"));
         }
@@ -256,6 +301,7 @@ impl Handler for Stage {
             revision,
             commit: snapshot.commit,
             base_revision: base,
+            outside_paths,
         });
         let mut conn = ctx.pool.get().map_err(retry)?;
         match tickets::apply(&mut conn, ticket_id, &input, Utc::now()) {

@@ -83,6 +83,10 @@ mod tests {
                     &serde_json::json!({ "id": 7, "reason": "fix <b>", "state": "tested" }),
                 );
                 c.insert("ticket_url", "http://x/tickets/7");
+                c.insert(
+                    "outside_paths",
+                    &serde_json::json!([{ "status": "D", "path": "lib/cart.js", "brought_by": ["r3", "ticket #2"] }]),
+                );
                 c.insert("profile_url", "http://x/profile");
                 c.insert("staging_url", "http://staging/");
                 c.insert("submitter", "dev");

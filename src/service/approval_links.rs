@@ -31,6 +31,10 @@ pub struct LinkSummary {
     pub approver: String,
     /// The ticket's lock version when checked.
     pub lock_version: i32,
+    /// Files the release changes outside the ticket's SVN paths (issue 12).
+    pub outside_paths: Vec<super::outside::OutsidePath>,
+    /// A tester confirmed them.
+    pub outside_paths_confirmed: bool,
 }
 
 /// The answer of [`check`] and [`use_link`].
@@ -92,6 +96,8 @@ pub fn check(
         state: ticket.state.clone(),
         approver: name_of(conn, claims.uid)?.unwrap_or_default(),
         lock_version: ticket.lock_version,
+        outside_paths: super::outside::stored(&ticket),
+        outside_paths_confirmed: ticket.outside_paths_confirmed_by.is_some(),
     }))
 }
 

@@ -3,6 +3,10 @@
 //! whose version is the project's `production_version`), read from the
 //! project's snapshot repository `<data_dir>/git/<project>.git`.
 //!
+//! A rollback ticket shows what production will become instead: the files
+//! that change from the running version's tag to the target version's tag
+//! ([`rollback_inputs`]).
+//!
 //! The database part ([`ticket_facts`], with [`diff_inputs`]) runs with a
 //! pooled connection; git ([`production_changes`]) runs after the
 //! connection went back to the pool.
@@ -40,6 +44,8 @@ pub struct FileChange {
 pub struct ProductionChanges {
     /// The tag production runs (absent: nothing released yet, every file is new).
     pub production_tag: Option<String>,
+    /// For a rollback: the tag production goes back to.
+    pub target_tag: Option<String>,
     /// The files, sorted by path (at most 500).
     pub files: Vec<FileChange>,
     /// More files change than are listed.
@@ -52,8 +58,11 @@ pub struct ProductionChanges {
 /// the git work then runs without one ([`production_changes`]).
 #[derive(Debug, Clone)]
 pub struct DiffInputs {
-    /// The production snapshot's commit (None: nothing released yet).
+    /// The production snapshot's commit or tag (None: nothing released yet).
     from: Option<String>,
+    /// What production would run: the ticket's snapshot, or a rollback's
+    /// target tag.
+    to: Option<String>,
     /// Set when production's ticket could not be read.
     error: Option<String>,
 }
@@ -62,6 +71,9 @@ pub struct DiffInputs {
 /// ticket shows no diff (not a release with a snapshot, or shipped).
 pub fn diff_inputs(conn: &mut DbConn, view: &TicketView) -> Option<DiffInputs> {
     let t = &view.ticket;
+    if t.kind == "rollback" {
+        return rollback_inputs(view);
+    }
     t.snapshot_commit.as_deref()?;
     if t.kind != "release" || !matches!(t.state.as_str(), "staged" | "tested" | "approved") {
         return None;
@@ -71,17 +83,35 @@ pub fn diff_inputs(conn: &mut DbConn, view: &TicketView) -> Option<DiffInputs> {
         Some(v) => match lookups::ticket_by_version(conn, project.id, v) {
             Ok(row) => DiffInputs {
                 from: row.and_then(|r| r.snapshot_commit),
+                to: t.snapshot_commit.clone(),
                 error: None,
             },
             Err(e) => DiffInputs {
                 from: None,
+                to: None,
                 error: Some(format!("cannot read production's ticket: {e}")),
             },
         },
         None => DiffInputs {
             from: None,
+            to: t.snapshot_commit.clone(),
             error: None,
         },
+    })
+}
+
+/// A rollback not yet executed compares the tag production runs with the
+/// target's tag (both made by the releases, in the snapshot repository).
+pub fn rollback_inputs(view: &TicketView) -> Option<DiffInputs> {
+    let t = &view.ticket;
+    if !matches!(t.state.as_str(), "rollback_requested" | "rollback_approved") {
+        return None;
+    }
+    let format = VersionFormat::parse(&view.project.version_format).unwrap_or_default();
+    Some(DiffInputs {
+        from: view.project.production_version.map(|v| format.render(v)),
+        to: t.target_version.map(|v| format.render(v)),
+        error: None,
     })
 }
 
@@ -90,11 +120,13 @@ pub fn diff_inputs(conn: &mut DbConn, view: &TicketView) -> Option<DiffInputs> {
 /// connection held.
 pub fn production_changes(data_dir: &Path, view: &TicketView, inputs: DiffInputs) -> Option<ProductionChanges> {
     let t = &view.ticket;
-    let to = t.snapshot_commit.as_deref()?;
+    let to = inputs.to.clone()?;
+    let to = to.as_str();
     let project = &view.project;
     let format = VersionFormat::parse(&project.version_format).unwrap_or_default();
     let mut out = ProductionChanges {
         production_tag: project.production_version.map(|v| format.render(v)),
+        target_tag: (t.kind == "rollback").then(|| to.to_owned()),
         files: Vec::new(),
         truncated: false,
         error: inputs.error,

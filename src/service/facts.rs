@@ -46,6 +46,8 @@ pub fn ticket_facts(ticket: &TicketRow, approvals: &[ApprovalRow]) -> ServiceRes
             .map(str::parse)
             .transpose()
             .map_err(corrupt)?,
+        has_outside_paths: !super::outside::stored(ticket).is_empty(),
+        outside_paths_confirmed: ticket.outside_paths_confirmed_by.is_some(),
     })
 }
 
@@ -55,6 +57,7 @@ pub fn policy(project: &ProjectRow) -> ApprovalPolicy {
         required: u32::try_from(project.approvals_required.max(1)).unwrap_or(1),
         allow_self_approval: project.allow_self_approval,
         tested_by_may_approve: project.tested_by_may_approve,
+        require_outside_paths_confirmation: project.require_outside_paths_confirmation,
         expiry: project.approval_expiry_minutes.map(|m| Duration::minutes(i64::from(m))),
     }
 }

@@ -99,6 +99,7 @@ pub fn ticket_view(
                     actor: &actor,
                     note: Some("(reason)"),
                     emergency_override: true,
+                    confirm_outside_paths: true,
                     now,
                 };
                 decide(&facts, rules, request).is_ok()
@@ -122,6 +123,7 @@ pub fn ticket_view(
                     actor: &actor,
                     note: Some("(note)"),
                     emergency_override: false,
+                    confirm_outside_paths: true,
                     now,
                 };
                 decide(&facts, rules, request).err().filter(|r| {

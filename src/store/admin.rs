@@ -54,6 +54,8 @@ pub struct ProjectChanges {
     pub allow_self_approval: bool,
     /// Tester may approve.
     pub tested_by_may_approve: bool,
+    /// Outside files need a tester's confirmation.
+    pub require_outside_paths_confirmation: bool,
     /// Approval expiry in minutes.
     pub approval_expiry_minutes: Option<i32>,
     /// IANA time zone name.

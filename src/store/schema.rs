@@ -42,6 +42,7 @@ diesel::table! {
         lock_job_id -> Nullable<BigInt>,
         lock_until -> Nullable<Timestamp>,
         deploy -> Text,
+        require_outside_paths_confirmation -> Bool,
     }
 }
 
@@ -116,6 +117,8 @@ diesel::table! {
         base_revision -> Nullable<BigInt>,
         abort_requested -> Bool,
         abort_revert -> Bool,
+        outside_paths -> Text,
+        outside_paths_confirmed_by -> Nullable<BigInt>,
     }
 }
 

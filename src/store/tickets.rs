@@ -47,6 +47,8 @@ pub fn update_if_unchanged(conn: &mut DbConn, row: &TicketRow) -> StoreResult<bo
         tickets::version.eq(row.version),
         tickets::abort_requested.eq(row.abort_requested),
         tickets::abort_revert.eq(row.abort_revert),
+        tickets::outside_paths.eq(&row.outside_paths),
+        tickets::outside_paths_confirmed_by.eq(row.outside_paths_confirmed_by),
         tickets::lock_version.eq(row.lock_version + 1),
         tickets::updated_at.eq(row.updated_at),
     ))
@@ -84,6 +86,20 @@ pub fn by_version(conn: &mut DbConn, project_id: i64, version: i64) -> StoreResu
         .select(TicketRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The recent staged tickets of a project other than `except`: (id, stored
+/// JSON list of SVN paths), newest first (at most 200).
+pub fn staged_paths(conn: &mut DbConn, project_id: i64, except: i64) -> StoreResult<Vec<(i64, String)>> {
+    Ok(tickets::table
+        .filter(tickets::project_id.eq(project_id))
+        .filter(tickets::id.ne(except))
+        .filter(tickets::kind.eq("release"))
+        .filter(tickets::snapshot_commit.is_not_null())
+        .order(tickets::id.desc())
+        .limit(200)
+        .select((tickets::id, tickets::svn_paths))
+        .load(conn)?)
 }
 
 /// Appends an event; returns its id.

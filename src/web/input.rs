@@ -83,6 +83,10 @@ pub struct ActionBody {
     /// With `abort`: also switch hosts that already switched back.
     #[serde(default)]
     pub revert_switched: bool,
+    /// With `mark-tested`: confirm the files the release changes outside
+    /// the ticket's SVN paths (required when the project asks for it).
+    #[serde(default)]
+    pub confirm_outside_paths: bool,
 }
 
 impl ActionBody {
@@ -106,6 +110,7 @@ impl ActionBody {
             expected_lock_version: self.lock_version,
             snapshot: None,
             revert_switched: self.revert_switched,
+            confirm_outside_paths: self.confirm_outside_paths,
         })
     }
 }

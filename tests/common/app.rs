@@ -63,6 +63,7 @@ pub struct TestAppBuilder<'a> {
     users: Vec<(String, bool)>,
     projects: Vec<String>,
     visibility: Visibility,
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl<'a> TestAppBuilder<'a> {
@@ -91,6 +92,12 @@ impl<'a> TestAppBuilder<'a> {
     }
 
     /// Creates the users, imports the projects and starts the app.
+    /// Gives the app a data directory (snapshot repositories: production diffs).
+    pub fn with_data_dir(mut self, dir: &std::path::Path) -> Self {
+        self.data_dir = Some(dir.to_owned());
+        self
+    }
+
     pub fn start(self) -> TestApp<'a> {
         for (name, admin) in &self.users {
             self.db.user(name, *admin);
@@ -100,6 +107,7 @@ impl<'a> TestAppBuilder<'a> {
         }
         let mut state = AppState::new(self.db.pool.clone(), SIGNING_KEY, 12, false).expect("app state");
         state.visibility = self.visibility;
+        state.data_dir.clone_from(&self.data_dir);
         let state = web::Data::new(state);
         let runner = actix_web::rt::System::new();
         let service = Rc::new(runner.block_on(test::init_service(App::new().configure(configure(state.clone())))));
@@ -152,6 +160,7 @@ impl<'a> TestApp<'a> {
             users: Vec::new(),
             projects: Vec::new(),
             visibility: Visibility::Members,
+            data_dir: None,
         }
     }
 

@@ -149,6 +149,7 @@ impl NotifyHandler {
             }),
         );
         c.insert("ticket_url", &format!("{base}/tickets/{}", ticket.id));
+        c.insert("outside_paths", &crate::service::outside::stored(&ticket));
         c.insert("profile_url", &format!("{base}/profile"));
         c.insert("staging_url", &project.staging_url);
         c.insert(

@@ -36,6 +36,7 @@ pub(super) fn as_settings(spec: &ProjectSpec) -> ProjectSettings {
         approvals_required: *spec.approval.required.get_ref(),
         allow_self_approval: spec.approval.allow_self_approval,
         tested_by_may_approve: spec.approval.tested_by_may_approve,
+        require_outside_paths_confirmation: spec.require_outside_paths_confirmation,
         approval_expiry_hours: spec.approval.expiry_hours.as_ref().map(|h| *h.get_ref()),
         time_zone: spec.time_zone.as_ref().map(|z| z.get_ref().clone()).unwrap_or_default(),
         utc_offset_minutes: spec.utc_offset_minutes.as_ref().map(|m| *m.get_ref()),

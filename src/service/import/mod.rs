@@ -134,6 +134,7 @@ fn check_project<'f>(spec: &'f ProjectSpec, p: &mut Problems<'_>) -> Option<Chec
             approvals_required: c.approvals_required,
             allow_self_approval: c.allow_self_approval,
             tested_by_may_approve: c.tested_by_may_approve,
+            require_outside_paths_confirmation: c.require_outside_paths_confirmation,
             approval_expiry_minutes: c.approval_expiry_minutes,
             time_zone: c.time_zone,
             created_at: now,

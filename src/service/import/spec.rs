@@ -52,6 +52,9 @@ pub(super) struct ProjectSpec {
     #[serde(default)]
     pub(super) testers: Vec<Spanned<String>>,
     pub(super) version_format: Option<Spanned<String>>,
+    /// A tester must confirm files outside a ticket's SVN paths (issue 12).
+    #[serde(default)]
+    pub(super) require_outside_paths_confirmation: bool,
     /// IANA time zone (`Asia/Shanghai`).
     pub(super) time_zone: Option<Spanned<String>>,
     /// Deprecated fixed offset, used when `time_zone` is absent.

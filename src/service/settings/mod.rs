@@ -62,6 +62,10 @@ pub struct ProjectSettings {
     /// Whether whoever marked it tested may approve.
     #[serde(default = "yes")]
     pub tested_by_may_approve: bool,
+    /// A tester must confirm files a release changes outside its ticket's
+    /// SVN paths before it can be approved.
+    #[serde(default)]
+    pub require_outside_paths_confirmation: bool,
     /// Approvals expire after this many hours.
     #[serde(default)]
     pub approval_expiry_hours: Option<u32>,
@@ -373,6 +377,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
             approvals_required: i32::try_from(s.approvals_required).unwrap_or(1),
             allow_self_approval: s.allow_self_approval,
             tested_by_may_approve: s.tested_by_may_approve,
+            require_outside_paths_confirmation: s.require_outside_paths_confirmation,
             approval_expiry_minutes: s.approval_expiry_hours.and_then(|h| i32::try_from(h * 60).ok()),
             time_zone,
             updated_at: now,

@@ -37,6 +37,8 @@ pub struct Snapshot {
     pub commit: String,
     /// The revision staging was at before (the ticket brings the SVN commits after it).
     pub base_revision: Option<i64>,
+    /// Files the snapshot changes on production outside the ticket's paths.
+    pub outside_paths: Vec<super::outside::OutsidePath>,
 }
 
 /// One action to apply.
@@ -56,6 +58,8 @@ pub struct ActionInput {
     pub snapshot: Option<Snapshot>,
     /// With `abort`: also switch hosts that already switched back.
     pub revert_switched: bool,
+    /// With `mark-tested`: the tester confirms the files outside the ticket's paths.
+    pub confirm_outside_paths: bool,
 }
 
 impl ActionInput {
@@ -69,6 +73,7 @@ impl ActionInput {
             expected_lock_version: None,
             snapshot: None,
             revert_switched: false,
+            confirm_outside_paths: false,
         }
     }
 
@@ -196,6 +201,7 @@ fn apply_in_tx(
         actor: &actor,
         note: note.map(Reason::as_str),
         emergency_override: input.emergency_override,
+        confirm_outside_paths: input.confirm_outside_paths,
         now,
     };
     let decision = decide(&facts, rules, request)?;
@@ -217,6 +223,7 @@ fn apply_in_tx(
             .map_err(|e| lost_race(e, ticket_id))?,
             Effect::SetTestedBy(user) => ticket.tested_by = Some(*user),
             Effect::ClearTestedBy => ticket.tested_by = None,
+            Effect::ConfirmOutsidePaths(user) => ticket.outside_paths_confirmed_by = Some(*user),
             Effect::NewSnapshot => {
                 let snapshot = input.snapshot.as_ref().ok_or_else(|| {
                     crate::domain::InvalidInput::new(
@@ -230,6 +237,8 @@ fn apply_in_tx(
                 ticket.staged_revision = Some(snapshot.revision);
                 ticket.snapshot_commit = Some(snapshot.commit.clone());
                 ticket.base_revision = snapshot.base_revision;
+                ticket.outside_paths = serde_json::to_string(&snapshot.outside_paths).unwrap_or_else(|_| "[]".into());
+                ticket.outside_paths_confirmed_by = None;
             }
             Effect::AssignVersion => {
                 if ticket.version.is_none() {
@@ -273,7 +282,7 @@ fn apply_in_tx(
             action: input.action.as_str().to_owned(),
             from_state: Some(decision.from.as_str().to_owned()),
             to_state: decision.to.as_str().to_owned(),
-            note: match (note, renumbered) {
+            note: match (note, renumbered.or_else(|| confirmed_note(&decision.effects, &ticket))) {
                 (Some(note), Some(renumbered)) => Some(format!("{}\n\n{renumbered}", note.as_str())),
                 (note, renumbered) => renumbered.or_else(|| note.map(|n| n.as_str().to_owned())),
             },
@@ -293,6 +302,21 @@ fn apply_in_tx(
         event_id,
         job_id,
     })
+}
+
+/// The event's record of a tester's confirmation of the files outside the
+/// ticket's SVN paths.
+fn confirmed_note(effects: &[Effect], ticket: &TicketRow) -> Option<String> {
+    effects
+        .iter()
+        .any(|e| matches!(e, Effect::ConfirmOutsidePaths(_)))
+        .then(|| {
+            let files: Vec<String> = super::outside::stored(ticket).into_iter().map(|f| f.path).collect();
+            format!(
+                "confirmed the files outside the ticket's SVN paths: {}",
+                files.join(", ")
+            )
+        })
 }
 
 /// Appends an event and, in the same transaction, the job that notifies

@@ -106,6 +106,9 @@ pub struct ProjectRow {
     pub lock_until: Option<NaiveDateTime>,
     /// Deploy settings (JSON; see `deploy::settings`).
     pub deploy: String,
+    /// A tester must confirm files a release changes outside its ticket's
+    /// SVN paths before it can be approved.
+    pub require_outside_paths_confirmation: bool,
 }
 
 /// A new project.
@@ -136,6 +139,8 @@ pub struct NewProject {
     pub allow_self_approval: bool,
     /// Tester may approve.
     pub tested_by_may_approve: bool,
+    /// Outside files need a tester's confirmation.
+    pub require_outside_paths_confirmation: bool,
     /// Approval expiry in minutes.
     pub approval_expiry_minutes: Option<i32>,
     /// IANA time zone name.

@@ -57,6 +57,12 @@ pub struct TicketRow {
     pub abort_requested: bool,
     /// …and to switch already-switched hosts back.
     pub abort_revert: bool,
+    /// JSON list of the files outside the ticket's SVN paths that its
+    /// snapshot changes on production (`service::outside::OutsidePath`),
+    /// written by staging.
+    pub outside_paths: String,
+    /// Who confirmed those files when marking the snapshot tested.
+    pub outside_paths_confirmed_by: Option<i64>,
 }
 
 /// A new ticket.

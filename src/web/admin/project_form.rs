@@ -37,6 +37,8 @@ pub(super) struct ProjectForm {
     #[serde(default)]
     pub(super) tested_by_may_approve: Option<String>,
     #[serde(default)]
+    pub(super) require_outside_paths_confirmation: Option<String>,
+    #[serde(default)]
     pub(super) approval_expiry_hours: String,
     #[serde(default)]
     pub(super) time_zone: String,
@@ -131,6 +133,7 @@ impl ProjectForm {
             approvals_required: clamp("approvals_required", required, 1, 20)? as u32,
             allow_self_approval: self.allow_self_approval.is_some(),
             tested_by_may_approve: self.tested_by_may_approve.is_some(),
+            require_outside_paths_confirmation: self.require_outside_paths_confirmation.is_some(),
             approval_expiry_hours: expiry
                 .map(|e| clamp("approval_expiry_hours", e, 1, 8760))
                 .transpose()?
@@ -182,6 +185,7 @@ impl ProjectForm {
             approvals_required: p.approvals_required.to_string(),
             allow_self_approval: p.allow_self_approval.then(|| "on".into()),
             tested_by_may_approve: p.tested_by_may_approve.then(|| "on".into()),
+            require_outside_paths_confirmation: p.require_outside_paths_confirmation.then(|| "on".into()),
             approval_expiry_hours: p.approval_expiry_hours.map(|h| h.to_string()).unwrap_or_default(),
             time_zone: p.time_zone.clone(),
             leads: p.leads.join(", "),

@@ -224,6 +224,8 @@ struct ActionForm {
     lock_version: Option<i32>,
     #[serde(default)]
     emergency_override: Option<String>,
+    #[serde(default)]
+    confirm_outside_paths: Option<String>,
 }
 
 #[post("/tickets/{id}/action")]
@@ -242,6 +244,7 @@ async fn ticket_action(
             emergency_override: form.emergency_override.is_some(),
             lock_version: form.lock_version,
             revert_switched: false,
+            confirm_outside_paths: form.confirm_outside_paths.is_some(),
         };
         let input = body.input(&form.action, reader.user.id);
         let done = state

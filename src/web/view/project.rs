@@ -33,6 +33,8 @@ pub struct ProjectOut {
     pub allow_self_approval: bool,
     /// Tester may approve.
     pub tested_by_may_approve: bool,
+    /// A tester must confirm files outside a ticket's SVN paths.
+    pub require_outside_paths_confirmation: bool,
     /// Approval expiry in hours.
     pub approval_expiry_hours: Option<i32>,
     /// IANA time zone name.
@@ -89,6 +91,7 @@ impl ProjectOut {
             approvals_required: p.approvals_required,
             allow_self_approval: p.allow_self_approval,
             tested_by_may_approve: p.tested_by_may_approve,
+            require_outside_paths_confirmation: p.require_outside_paths_confirmation,
             approval_expiry_hours: p.approval_expiry_minutes.map(|m| m / 60),
             time_zone: p.time_zone,
             host_groups,

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use crate::domain::VersionFormat;
 use crate::service::changes::{ProductionChanges, TicketFacts};
+use crate::service::outside::OutsidePath;
 use crate::service::queries::TicketView;
 use crate::service::rows::{Json, StoredPathChange, SvnRevisionRow};
 
@@ -207,6 +208,13 @@ pub struct TicketDetail {
     /// The files that will change on production if this ticket ships
     /// (staged, tested or approved release tickets).
     pub production_changes: Option<ProductionChanges>,
+    /// Files this release changes on production outside the ticket's SVN
+    /// paths, with the commits and tickets that brought them (issue 12).
+    pub outside_paths: Vec<OutsidePath>,
+    /// A tester confirmed them for this snapshot.
+    pub outside_paths_confirmed: bool,
+    /// The project requires that confirmation before approval.
+    pub outside_paths_need_confirmation: bool,
     /// A failed release that switched hosts: which, and what retry and
     /// revert would do.
     pub recovery: Option<RecoveryOut>,
@@ -242,12 +250,16 @@ pub fn staged_or_later(kind: &str, state: &str, snapshot_commit: Option<&str>) -
 impl From<TicketView> for TicketDetail {
     fn from(v: TicketView) -> Self {
         let t = v.ticket;
+        let outside_paths = crate::service::outside::stored(&t);
         let staging_url = Some(v.project.staging_url.trim().to_owned())
             .filter(|u| !u.is_empty() && staged_or_later(&t.kind, &t.state, t.snapshot_commit.as_deref()));
         let staging_url_is_link = staging_url
             .as_deref()
             .is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"));
         Self {
+            outside_paths,
+            outside_paths_confirmed: t.outside_paths_confirmed_by.is_some(),
+            outside_paths_need_confirmation: v.project.require_outside_paths_confirmation,
             production_changes: None,
             recovery: None,
             staging_url,
