@@ -23,6 +23,7 @@ pub mod rows;
 pub mod sessions;
 pub mod settings;
 pub mod ticket_input;
+pub mod ticket_stamp;
 pub mod tickets;
 pub mod users;
 pub mod visibility;
