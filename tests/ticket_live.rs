@@ -4,7 +4,7 @@
 //! `switched` with its version (`v1`) and timed steps; the page's change
 //! fingerprint (`/tickets/{id}/stamp`) moves when a job ends or someone
 //! acts, and says when polling may stop; a released ticket keeps its list
-//! of files that changed.
+//! of files that changed; lists show versions as `v1`.
 
 mod common;
 mod common_pipeline;
@@ -62,6 +62,8 @@ struct Seen {
     stamp: serde_json::Value,
     html: String,
     api: serde_json::Value,
+    list_html: String,
+    list_api: serde_json::Value,
 }
 
 fn look(db: &TestDb, data: Option<&std::path::Path>, id: i64, user: i64) -> Seen {
@@ -92,7 +94,20 @@ fn look(db: &TestDb, data: Option<&std::path::Path>, id: i64, user: i64) -> Seen
             .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
             .to_request();
         let api: serde_json::Value = test::call_and_read_body_json(&app, req).await;
-        Seen { stamp, html, api }
+        let req = test::TestRequest::get()
+            .uri("/api/v1/tickets")
+            .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
+            .to_request();
+        let list_api: serde_json::Value = test::call_and_read_body_json(&app, req).await;
+        let list_html = test::call_and_read_body(&app, get("/tickets".to_owned())).await;
+        let list_html = String::from_utf8(list_html.to_vec()).expect("utf8");
+        Seen {
+            stamp,
+            html,
+            api,
+            list_html,
+            list_api,
+        }
     })
 }
 
@@ -161,6 +176,9 @@ fn hosts_switched_with_version_and_steps_after_a_release(db: &TestDb) {
         "{pc}"
     );
     assert!(html.contains("Files that changed on production"), "{html}");
+    // Versions read the same everywhere: `v1`, never a bare `1`.
+    assert_eq!(released.list_api["tickets"][0]["version_tag"], "v1");
+    assert!(released.list_html.contains("<td>v1</td>"), "{}", released.list_html);
 }
 
 backend_tests!(hosts_switched_with_version_and_steps_after_a_release);
