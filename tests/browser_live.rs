@@ -249,7 +249,13 @@ fn the_ticket_page_updates_itself_through_stage_and_release() {
     assert!(b.try_find("#no-actions").is_some(), "{}", b.body_text());
     let changed = b.text(&b.find("#production-changes"));
     assert!(changed.contains("index.html"), "{changed}");
+    b.eval("window.scrollTo(0, 0); return null;");
     b.at_both_widths("live-03-released");
+    // On a phone the hosts come right after the decision.
+    b.resize(400, 900);
+    b.eval("document.getElementById('hosts').scrollIntoView(); return null;");
+    b.screenshot("live-04-hosts-400");
+    b.resize(1280, 1000);
     drop(b);
     drop(server);
 }
