@@ -13,7 +13,15 @@
         " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
     }
   }
+  // rsync's --stats lines ("[web1] Total bytes sent: 1,234") go to a folded
+  // box under the log; the host table shows their summary.
+  var RSYNC_STATS = /^\[[^\]]*\] ?(Number of (regular files transferred|files|created files|deleted files)|Total (file size|transferred file size|bytes sent|bytes received)|Literal data|Matched data|File list (size|generation time|transfer time)|sent [\d.,]+ bytes|total size is|$)/;
   function append(pre, line) {
+    var raw = document.getElementById("rsync-lines");
+    if (raw && line.stream === "stdout" && RSYNC_STATS.test(line.line)) {
+      raw.parentNode.hidden = false;
+      pre = raw;
+    }
     var span = document.createElement("span");
     span.className = line.stream;
     span.textContent = line.line + "\n";

@@ -243,6 +243,18 @@ fn the_ticket_page_updates_itself_through_stage_and_release() {
         let text = b.text(&row);
         assert!(text.contains("v1"), "{host}: {text}");
     }
+    let sent = b.text(&b.find(".host-sent"));
+    assert!(sent.contains("files sent"), "{sent}");
+    // rsync's raw --stats lines are folded away under the log, one click away.
+    let raw = b.wait("the raw rsync lines", || {
+        b.try_find("#rsync-raw:not([hidden])").filter(|_| {
+            b.prop(&b.find("#rsync-lines"), "textContent")
+                .is_some_and(|t| t.contains("Total bytes sent"))
+        })
+    });
+    assert!(b.attr(&raw, "open").is_none(), "folded");
+    let log = b.prop(&b.find("#joblog"), "textContent").unwrap_or_default();
+    assert!(!log.contains("Total bytes sent"), "{log}");
     let steps = b.text(&b.find(".host-steps"));
     assert!(steps.contains(" ms"), "{steps}");
     assert!(b.try_find("#act-release").is_none(), "no Release button any more");
@@ -253,7 +265,7 @@ fn the_ticket_page_updates_itself_through_stage_and_release() {
     b.at_both_widths("live-03-released");
     // On a phone the hosts come right after the decision.
     b.resize(400, 900);
-    b.eval("document.getElementById('hosts').scrollIntoView(); return null;");
+    b.eval("document.getElementById('hosts').scrollIntoView({ behavior: 'instant' }); return null;");
     b.screenshot("live-04-hosts-400");
     b.resize(1280, 1000);
     drop(b);

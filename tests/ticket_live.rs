@@ -165,6 +165,8 @@ fn hosts_switched_with_version_and_steps_after_a_release(db: &TestDb) {
     assert!(html.contains("id=\"host-web1\" data-state=\"switched\""), "{html}");
     assert!(html.contains("host-switched"), "distinct badge class");
     assert!(html.contains(" ms</span>"), "step timings shown");
+    assert!(html.contains("files sent"), "rsync summary shown");
+    assert!(html.contains("id=\"rsync-raw\""), "raw rsync lines one click away");
     // The files that changed stay on the released ticket.
     let pc = &released.api["production_changes"];
     assert_eq!(pc["shipped"], true, "{pc}");

@@ -20,6 +20,7 @@ pub mod recovery;
 mod renumber;
 pub mod requests;
 pub mod rows;
+pub mod rsync_stats;
 pub mod sessions;
 pub mod settings;
 pub mod ticket_input;

@@ -71,14 +71,26 @@ pub struct HostState {
     /// The steps of its last run with their durations (empty when none were
     /// recorded, or the stored value is malformed).
     pub steps: Vec<StepTiming>,
+    /// Regular files rsync transferred to it (from the job log's `--stats`).
+    pub files_sent: Option<u64>,
+    /// Bytes rsync sent to it.
+    pub bytes_sent: Option<u64>,
 }
 
 /// Each host's [`HostState`] in the ticket's release or rollback, in the
 /// order the hosts were recorded.
 pub fn host_states(conn: &mut DbConn, ticket_id: i64) -> ServiceResult<Vec<HostState>> {
-    Ok(releases::for_ticket(conn, ticket_id)?
+    let rows = releases::for_ticket(conn, ticket_id)?;
+    let stats = if rows.is_empty() {
+        Default::default()
+    } else {
+        super::rsync_stats::per_host(conn, ticket_id)?
+    };
+    Ok(rows
         .into_iter()
         .map(|h| HostState {
+            files_sent: stats.get(&h.host_name).map(|s| s.files_transferred),
+            bytes_sent: stats.get(&h.host_name).map(|s| s.bytes_sent),
             name: h.host_name,
             state: h.state,
             version: h.version,

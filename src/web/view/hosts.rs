@@ -28,6 +28,12 @@ pub struct HostOut {
     pub error: Option<String>,
     /// The steps of its last run, with their durations.
     pub steps: Vec<StepOut>,
+    /// Regular files rsync transferred to it (absent: no statistics).
+    pub files_sent: Option<u64>,
+    /// Bytes rsync sent to it.
+    pub bytes_sent: Option<u64>,
+    /// The same, for people (`1.2 kB`).
+    pub bytes_sent_text: String,
 }
 
 /// One timed step of a host's release pipeline.
@@ -55,6 +61,9 @@ pub fn merge(hosts: &mut Vec<HostOut>, states: Vec<HostState>, format: &VersionF
                     version: None,
                     error: None,
                     steps: Vec::new(),
+                    files_sent: None,
+                    bytes_sent: None,
+                    bytes_sent_text: String::new(),
                 });
                 hosts.len() - 1
             }
@@ -65,6 +74,9 @@ pub fn merge(hosts: &mut Vec<HostOut>, states: Vec<HostState>, format: &VersionF
         host.status = st.state;
         host.version = st.version.map(|v| format.render(v));
         host.error = st.error;
+        host.files_sent = st.files_sent;
+        host.bytes_sent = st.bytes_sent;
+        host.bytes_sent_text = st.bytes_sent.map(human_bytes).unwrap_or_default();
         host.steps = st
             .steps
             .into_iter()
@@ -73,5 +85,34 @@ pub fn merge(hosts: &mut Vec<HostOut>, states: Vec<HostState>, format: &VersionF
                 millis: s.millis,
             })
             .collect();
+    }
+}
+
+/// `bytes` for people: `512 B`, `1.2 kB`, `3.4 MB`, `1.0 GB` (powers of 1000).
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn bytes_for_people() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1234), "1.2 kB");
+        assert_eq!(human_bytes(3_400_000), "3.4 MB");
+        assert_eq!(human_bytes(5_000_000_000_000_000), "5000.0 TB");
     }
 }

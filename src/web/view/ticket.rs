@@ -319,6 +319,9 @@ impl From<TicketView> for TicketDetail {
                     version: None,
                     error: None,
                     steps: Vec::new(),
+                    files_sent: None,
+                    bytes_sent: None,
+                    bytes_sent_text: String::new(),
                 })
                 .collect(),
         }
