@@ -214,9 +214,13 @@ fn the_ticket_page_updates_itself_through_stage_and_release() {
     assert!(b.try_find("#act-cancel").is_some());
     b.at_both_widths("live-01-staged");
 
-    // A tester and a lead act elsewhere; the page follows.
+    // A tester and a lead act elsewhere; the page follows, but a note the
+    // reader is typing is kept (its form is swapped once they leave it).
+    b.type_into(&b.find("#note"), "half-written");
     act_elsewhere(data.path(), id, Action::MarkTested, "tester");
     wait_badge(&b, "tested");
+    assert_eq!(b.prop(&b.find("#note"), "value").as_deref(), Some("half-written"));
+    b.eval("var n = document.getElementById('note'); n.value = ''; n.blur(); return null;");
     act_elsewhere(data.path(), id, Action::Approve, "lead");
     wait_badge(&b, "approved");
     same_page(&b);
