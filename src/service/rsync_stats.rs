@@ -10,7 +10,7 @@ use crate::store::{listing, DbConn};
 
 use super::error::ServiceResult;
 
-/// At most this many log lines of the job are read.
+/// At most this many statistics lines of the job are read.
 const MAX_LINES: i64 = 20_000;
 
 /// Each host's summed `--stats` figures in the newest release or rollback
@@ -23,11 +23,9 @@ pub fn per_host(conn: &mut DbConn, ticket_id: i64) -> ServiceResult<BTreeMap<Str
     let Some(job) = newest else {
         return Ok(out);
     };
-    for line in listing::log_lines(conn, ticket_id, 0, MAX_LINES)?
-        .into_iter()
-        .filter(|l| l.job_id == job.id)
-    {
-        let Some((host, rest)) = line.line.strip_prefix('[').and_then(|l| l.split_once("] ")) else {
+    let needles = ["] Total bytes sent:", "] Number of regular files transferred:"];
+    for line in listing::job_lines_containing(conn, job.id, &needles, MAX_LINES)? {
+        let Some((host, rest)) = line.strip_prefix('[').and_then(|l| l.split_once("] ")) else {
             continue;
         };
         let mut one = Stats::default();

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use crate::store::db::DbConn;
 use crate::store::error::StoreResult;
-use crate::store::schema::{approvals, jobs, release_hosts, ticket_events};
+use crate::store::schema::{approvals, job_logs, jobs, release_hosts, ticket_events};
 
 /// The parts of a ticket's fingerprint that live outside the ticket row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,4 +51,32 @@ pub fn ticket_activity(conn: &mut DbConn, id: i64) -> StoreResult<TicketActivity
         jobs_updated,
         hosts_updated,
     })
+}
+
+/// The lines of job `job_id`'s output that contain any of `needles` (e.g.
+/// rsync's `Total bytes sent:`), oldest first, at most `limit`; the text
+/// only.
+pub fn job_lines_containing(conn: &mut DbConn, job_id: i64, needles: &[&str], limit: i64) -> StoreResult<Vec<String>> {
+    let mut query = job_logs::table
+        .filter(job_logs::job_id.eq(job_id))
+        .select(job_logs::line)
+        .order(job_logs::id.asc())
+        .limit(limit)
+        .into_boxed();
+    let mut any: Option<Box<dyn BoxableExpression<job_logs::table, _, SqlType = diesel::sql_types::Bool>>> = None;
+    for needle in needles {
+        let pattern = format!(
+            "%{}%",
+            needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        );
+        let this = job_logs::line.like(pattern).escape('\\');
+        any = Some(match any {
+            Some(before) => Box::new(before.or(this)),
+            None => Box::new(this),
+        });
+    }
+    if let Some(filter) = any {
+        query = query.filter(filter);
+    }
+    Ok(query.load(conn)?)
 }
