@@ -272,6 +272,18 @@ fn the_ticket_page_updates_itself_through_stage_and_release() {
     b.eval("document.getElementById('hosts').scrollIntoView({ behavior: 'instant' }); return null;");
     b.screenshot("live-04-hosts-400");
     b.resize(1280, 1000);
+    // The jobs ended, and the Chinese page says so too.
+    assert!(b
+        .find_all("#jobs li.job")
+        .iter()
+        .all(|j| b.attr(j, "data-state").as_deref() == Some("done")));
+    b.click(&b.find("button[name='lang'][value='zh-CN']"));
+    b.wait("the Chinese page", || b.try_find("html[lang='zh-CN'] #hosts"));
+    let hosts = b.text(&b.find("#hosts"));
+    assert!(hosts.contains("已切换") && hosts.contains("已发送"), "{hosts}");
+    assert!(b.text(&b.find("#production-changes")).contains("已变更"));
+    b.eval("window.scrollTo(0, 0); return null;");
+    b.at_both_widths("live-05-released-zh");
     drop(b);
     drop(server);
 }
