@@ -52,6 +52,9 @@ pub struct ProductionChanges {
     pub truncated: bool,
     /// Why the list could not be computed (e.g. the snapshot repository is missing).
     pub error: Option<String>,
+    /// The ticket shipped: the files changed (compared with the release
+    /// before it, named by `production_tag`).
+    pub shipped: bool,
 }
 
 /// What the diff needs from the database, read while a connection is held;
@@ -65,37 +68,60 @@ pub struct DiffInputs {
     to: Option<String>,
     /// Set when production's ticket could not be read.
     error: Option<String>,
+    /// The version compared with (None: nothing released before).
+    from_version: Option<i64>,
+    /// The ticket shipped: compared with the release before it.
+    shipped: bool,
 }
 
 /// Reads the production snapshot's commit for `view`; `None` when the
-/// ticket shows no diff (not a release with a snapshot, or shipped).
+/// ticket shows no diff (not a release with a snapshot). A shipped ticket
+/// (released, or released then rolled back) is compared with the release
+/// before it: the files that changed.
 pub fn diff_inputs(conn: &mut DbConn, view: &TicketView) -> Option<DiffInputs> {
     let t = &view.ticket;
     if t.kind == "rollback" {
         return rollback_inputs(view);
     }
     t.snapshot_commit.as_deref()?;
-    if t.kind != "release" || !matches!(t.state.as_str(), "staged" | "tested" | "approved") {
+    if t.kind != "release" {
         return None;
     }
     let project = &view.project;
-    Some(match project.production_version {
-        Some(v) => match lookups::ticket_by_version(conn, project.id, v) {
-            Ok(row) => DiffInputs {
-                from: row.and_then(|r| r.snapshot_commit),
-                to: t.snapshot_commit.clone(),
-                error: None,
-            },
-            Err(e) => DiffInputs {
-                from: None,
-                to: None,
-                error: Some(format!("cannot read production's ticket: {e}")),
-            },
+    let (from, shipped) = match (t.state.as_str(), t.version) {
+        ("staged" | "tested" | "approved", _) => (
+            project
+                .production_version
+                .map(|v| lookups::ticket_by_version(conn, project.id, v)),
+            false,
+        ),
+        ("released" | "rolled_back", Some(v)) => (
+            Some(lookups::shipped_before(conn, project.id, v)).filter(|r| !matches!(r, Ok(None))),
+            true,
+        ),
+        _ => return None,
+    };
+    Some(match from {
+        Some(Ok(row)) => DiffInputs {
+            from_version: row.as_ref().and_then(|r| r.version),
+            from: row.and_then(|r| r.snapshot_commit),
+            to: t.snapshot_commit.clone(),
+            error: None,
+            shipped,
+        },
+        Some(Err(e)) => DiffInputs {
+            from: None,
+            to: None,
+            error: Some(format!("cannot read production's ticket: {e}")),
+            from_version: None,
+            shipped,
         },
         None => DiffInputs {
             from: None,
             to: t.snapshot_commit.clone(),
             error: None,
+            from_version: None,
+            shipped,
         },
     })
 }
@@ -112,6 +138,8 @@ pub fn rollback_inputs(view: &TicketView) -> Option<DiffInputs> {
         from: view.project.production_version.map(|v| format.render(v)),
         to: t.target_version.map(|v| format.render(v)),
         error: None,
+        from_version: None,
+        shipped: false,
     })
 }
 
@@ -125,11 +153,17 @@ pub fn production_changes(data_dir: &Path, view: &TicketView, inputs: DiffInputs
     let project = &view.project;
     let format = VersionFormat::parse(&project.version_format).unwrap_or_default();
     let mut out = ProductionChanges {
-        production_tag: project.production_version.map(|v| format.render(v)),
+        production_tag: if inputs.shipped {
+            inputs.from_version
+        } else {
+            project.production_version
+        }
+        .map(|v| format.render(v)),
         target_tag: (t.kind == "rollback").then(|| to.to_owned()),
         files: Vec::new(),
         truncated: false,
         error: inputs.error,
+        shipped: inputs.shipped,
     };
     if out.error.is_some() {
         return Some(out);
@@ -172,8 +206,11 @@ pub struct TicketFacts {
     pub diff: Option<DiffInputs>,
     /// What a failed release left on the hosts.
     pub recovery: Option<Recovery>,
-    /// (host name, state) of this ticket's shipping.
-    pub host_states: Vec<(String, String)>,
+    /// Each host's part in this ticket's shipping.
+    pub host_states: Vec<recovery::HostState>,
+    /// The ticket's change fingerprint when it was read (see
+    /// [`super::ticket_stamp`]).
+    pub stamp: String,
 }
 
 /// Reads ticket `id` as `reader` sees it, with the production diff's inputs
@@ -186,6 +223,9 @@ pub fn ticket_facts(
     now: DateTime<Utc>,
     want_diff: bool,
 ) -> ServiceResult<TicketFacts> {
+    // Read before the view: a change in between makes the page refresh
+    // once more, never miss it.
+    let stamp = super::ticket_stamp::ticket_stamp(conn, reader, id)?.stamp;
     let view = queries::ticket_view(conn, id, reader, now)?;
     let diff = if want_diff { diff_inputs(conn, &view) } else { None };
     let recovery = recovery::for_ticket(conn, &view.ticket, &view.project).ok().flatten();
@@ -195,5 +235,6 @@ pub fn ticket_facts(
         diff,
         recovery,
         host_states,
+        stamp,
     })
 }

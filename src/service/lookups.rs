@@ -122,6 +122,11 @@ pub fn ticket_by_version(conn: &mut DbConn, project_id: i64, version: i64) -> Se
     Ok(tickets::by_version(conn, project_id, version)?)
 }
 
+/// The newest release of project `project_id` shipped before `version`.
+pub fn shipped_before(conn: &mut DbConn, project_id: i64, version: i64) -> ServiceResult<Option<TicketRow>> {
+    Ok(tickets::shipped_before(conn, project_id, version)?)
+}
+
 /// The API tokens of `user_id`.
 pub fn tokens_of(conn: &mut DbConn, user_id: i64) -> ServiceResult<Vec<TokenRow>> {
     Ok(tokens::of_user(conn, user_id)?)

@@ -4,6 +4,7 @@
 //! *revert* (a rollback to the previous release) switches them back.
 
 use crate::store::models::{ProjectRow, TicketRow};
+pub use crate::store::releases::StepTiming;
 use crate::store::{projects, releases, DbConn};
 
 use super::error::ServiceResult;
@@ -54,12 +55,47 @@ pub fn for_ticket(conn: &mut DbConn, ticket: &TicketRow, project: &ProjectRow) -
     }))
 }
 
-/// Each host's state in the ticket's release or rollback (`pending`,
-/// `uploading`, `live`, `switched`, `failed`, `skipped`, `reverted`), by
-/// host name.
-pub fn host_states(conn: &mut DbConn, ticket_id: i64) -> ServiceResult<Vec<(String, String)>> {
-    Ok(releases::for_ticket(conn, ticket_id)?
+/// One host's part in a ticket's release or rollback, as the ticket page
+/// and the API show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HostState {
+    /// Host name.
+    pub name: String,
+    /// `pending`, `uploading`, `live`, `switched`, `failed`, `skipped` or
+    /// `reverted`.
+    pub state: String,
+    /// The version it runs after this ticket's work.
+    pub version: Option<i64>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The steps of its last run with their durations (empty when none were
+    /// recorded, or the stored value is malformed).
+    pub steps: Vec<StepTiming>,
+    /// Regular files rsync transferred to it (from the job log's `--stats`).
+    pub files_sent: Option<u64>,
+    /// Bytes rsync sent to it.
+    pub bytes_sent: Option<u64>,
+}
+
+/// Each host's [`HostState`] in the ticket's release or rollback, in the
+/// order the hosts were recorded.
+pub fn host_states(conn: &mut DbConn, ticket_id: i64) -> ServiceResult<Vec<HostState>> {
+    let rows = releases::for_ticket(conn, ticket_id)?;
+    let stats = if rows.is_empty() {
+        Default::default()
+    } else {
+        super::rsync_stats::per_host(conn, ticket_id)?
+    };
+    Ok(rows
         .into_iter()
-        .map(|h| (h.host_name, h.state))
+        .map(|h| HostState {
+            files_sent: stats.get(&h.host_name).map(|s| s.files_transferred),
+            bytes_sent: stats.get(&h.host_name).map(|s| s.bytes_sent),
+            name: h.host_name,
+            state: h.state,
+            version: h.version,
+            error: h.error,
+            steps: h.steps.into_inner().unwrap_or_default(),
+        })
         .collect())
 }

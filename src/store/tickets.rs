@@ -102,6 +102,21 @@ pub fn staged_paths(conn: &mut DbConn, project_id: i64, except: i64) -> StoreRes
         .load(conn)?)
 }
 
+/// The newest release ticket of project `project_id` that shipped a
+/// version older than `version` (released, or released and later rolled
+/// back).
+pub fn shipped_before(conn: &mut DbConn, project_id: i64, version: i64) -> StoreResult<Option<TicketRow>> {
+    Ok(tickets::table
+        .filter(tickets::project_id.eq(project_id))
+        .filter(tickets::kind.eq("release"))
+        .filter(tickets::version.lt(version))
+        .filter(tickets::state.eq_any(["released", "rolled_back"]))
+        .order(tickets::version.desc())
+        .select(TicketRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// Appends an event; returns its id.
 pub fn insert_event(conn: &mut DbConn, event: &NewEvent) -> StoreResult<i64> {
     Ok(diesel::insert_into(ticket_events::table)

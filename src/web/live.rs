@@ -12,7 +12,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::service::{reads, Reader};
+use crate::service::{reads, ticket_stamp, Reader};
 
 use super::error::{AppError, ErrorBody};
 use super::extract::{ApiUser, PageCtx};
@@ -21,7 +21,7 @@ use super::AppState;
 
 /// Registers the page-side stream.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(page_log_stream);
+    cfg.service(page_log_stream).service(page_ticket_stamp);
 }
 
 /// One line of job output.
@@ -192,4 +192,23 @@ async fn stream(
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
         .streaming(body))
+}
+
+/// The ticket's fingerprint ([`ticket_stamp::TicketStamp`]) as JSON, never
+/// cached; the ticket page re-reads itself when it changes.
+#[get("/tickets/{id}/stamp")]
+async fn page_ticket_stamp(
+    ctx: PageCtx,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.viewer.clone().ok_or(AppError::Unauthorized)?;
+    let reader = state.reader(user);
+    let id = id.into_inner();
+    let stamp = state
+        .db(move |conn| Ok(ticket_stamp::ticket_stamp(conn, &reader, id)?))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(stamp))
 }

@@ -9,10 +9,12 @@ mod events;
 mod figures;
 mod history;
 mod names;
+mod stamp;
 mod tickets;
 
 pub use events::*;
 pub use figures::*;
 pub use history::*;
 pub use names::*;
+pub use stamp::*;
 pub use tickets::*;

@@ -16,6 +16,8 @@ pub struct TicketListRow {
     pub id: i64,
     /// Project name.
     pub project: String,
+    /// The project's version format (`v{n}`).
+    pub version_format: String,
     /// `release` or `rollback`.
     pub kind: String,
     /// State name.
@@ -60,6 +62,7 @@ macro_rules! list_columns {
         (
             tickets::id,
             projects::name,
+            projects::version_format,
             tickets::kind,
             tickets::state,
             tickets::reason,

@@ -53,7 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     components(schemas(
         ErrorBody, TokenRequest, TokenResponse, ProjectOut, ProjectSettings, crate::service::admin::FreezeSetting,
         TicketSummary, TicketPage, TicketDetail, crate::service::changes::ProductionChanges, crate::service::changes::FileChange, crate::service::outside::OutsidePath, NewTicket, ActionBody, RollbackBody, super::live::LogPage,
-        super::live::LogLineOut, super::view::RecoveryOut
+        super::live::LogLineOut, super::view::RecoveryOut, super::view::HostOut, super::view::StepOut
     )),
     modifiers(&BearerAuth)
 )]

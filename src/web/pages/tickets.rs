@@ -196,6 +196,7 @@ async fn show_ticket(
         .replace("{m}", &detail.approvals_required.to_string());
     let mut c = Context::new();
     c.insert("progress", &progress);
+    c.insert("stamp", &detail.stamp);
     c.insert("t_", &detail);
     c.insert("needs_note", &needs_note);
     c.insert("live", &live);

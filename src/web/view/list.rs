@@ -4,6 +4,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::VersionFormat;
 use crate::service::rows::{AuditRow, TicketListRow};
 
 use super::ticket::EventOut;
@@ -28,6 +29,10 @@ pub struct TicketSummary {
     pub version: Option<i64>,
     /// Rollback target version.
     pub target_version: Option<i64>,
+    /// The release version in the project's format (`v3`).
+    pub version_tag: Option<String>,
+    /// The rollback target in the project's format.
+    pub target_tag: Option<String>,
     /// Filed (UTC).
     pub created_at: String,
     /// Last change (UTC).
@@ -36,7 +41,10 @@ pub struct TicketSummary {
 
 impl From<TicketListRow> for TicketSummary {
     fn from(r: TicketListRow) -> Self {
+        let format = VersionFormat::parse(&r.version_format).unwrap_or_default();
         Self {
+            version_tag: r.version.map(|v| format.render(v)),
+            target_tag: r.target_version.map(|v| format.render(v)),
             id: r.id,
             project: r.project,
             kind: r.kind,

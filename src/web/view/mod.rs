@@ -5,12 +5,14 @@
 //! everything about it, [`project`] a project and its settings; the time and
 //! text formatting they share is here.
 
+pub mod hosts;
 pub mod list;
 pub mod project;
 pub mod ticket;
 
 use chrono::{NaiveDateTime, SecondsFormat};
 
+pub use hosts::{HostOut, StepOut};
 pub use list::{AuditOut, TicketRowHtml, TicketSummary};
 pub use project::ProjectOut;
 pub use ticket::{RecoveryOut, TicketDetail};

@@ -10,6 +10,7 @@ use crate::service::outside::OutsidePath;
 use crate::service::queries::TicketView;
 use crate::service::rows::{Json, StoredPathChange, SvnRevisionRow};
 
+use super::hosts::HostOut;
 use super::ts;
 
 /// One entry of a ticket's timeline.
@@ -118,19 +119,6 @@ pub struct JobOut {
     pub created_at: String,
 }
 
-/// A production host and how this ticket went there.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct HostOut {
-    /// Host group.
-    pub group: String,
-    /// Host name.
-    pub name: String,
-    /// rsync target.
-    pub target: String,
-    /// Per-host status (`pending` until the release pipeline reports).
-    pub status: String,
-}
-
 /// Everything about one ticket.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TicketDetail {
@@ -218,6 +206,10 @@ pub struct TicketDetail {
     /// A failed release that switched hosts: which, and what retry and
     /// revert would do.
     pub recovery: Option<RecoveryOut>,
+    /// The ticket's change fingerprint when it was read; the live page
+    /// compares it with `/tickets/{id}/stamp`.
+    #[serde(skip)]
+    pub stamp: String,
 }
 
 /// What a failed release left on the hosts (see [`crate::service::recovery`]).
@@ -260,6 +252,7 @@ impl From<TicketView> for TicketDetail {
             outside_paths,
             outside_paths_confirmed: t.outside_paths_confirmed_by.is_some(),
             outside_paths_need_confirmation: v.project.require_outside_paths_confirmation,
+            stamp: String::new(),
             production_changes: None,
             recovery: None,
             staging_url,
@@ -335,6 +328,12 @@ impl From<TicketView> for TicketDetail {
                     name: h.name,
                     target: h.target,
                     status: "pending".into(),
+                    version: None,
+                    error: None,
+                    steps: Vec::new(),
+                    files_sent: None,
+                    bytes_sent: None,
+                    bytes_sent_text: String::new(),
                 })
                 .collect(),
         }
@@ -350,15 +349,12 @@ impl TicketDetail {
             view,
             recovery,
             host_states,
+            stamp,
             ..
         } = facts;
         let format = VersionFormat::parse(&view.project.version_format).unwrap_or_default();
         let mut detail = TicketDetail::from(view);
-        for host in &mut detail.hosts {
-            if let Some((_, state)) = host_states.iter().find(|(name, _)| *name == host.name) {
-                host.status.clone_from(state);
-            }
-        }
+        super::hosts::merge(&mut detail.hosts, host_states, &format);
         detail.recovery = recovery.map(|r| RecoveryOut {
             version_tag: format.render(r.version),
             switched: r.switched,
@@ -367,6 +363,7 @@ impl TicketDetail {
             revert_version: r.revert_to,
         });
         detail.production_changes = production_changes;
+        detail.stamp = stamp;
         detail
     }
 }
