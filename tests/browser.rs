@@ -9,66 +9,14 @@ mod common;
 mod common_svn;
 mod common_webdriver;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common_svn::SvnRepo;
-use common_webdriver::{free_port, wait_for_port, Browser};
+use common_webdriver::server::{add_user, serve, shots_dir, Server};
+use common_webdriver::Browser;
 
 const PASSWORD: &str = "browser-test-pw";
-
-/// `slipway serve` on a free port; killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn slipway(data: &Path, port: u16) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
-    cmd.env("SLIPWAY_DATA_DIR", data)
-        .env("SLIPWAY_SERVER__BIND", format!("127.0.0.1:{port}"))
-        .env("SLIPWAY_WORKER__POLL_INTERVAL_SECS", "1")
-        .env("SLIPWAY_LOG__LEVEL", "info")
-        .env_remove("SLIPWAY_CONFIG")
-        .env_remove("SLIPWAY_DATABASE__URL");
-    cmd
-}
-
-fn cli(data: &Path, args: &[&str], stdin: &str) {
-    let mut child = slipway(data, 0)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run slipway");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("slipway exits");
-    assert!(
-        out.status.success(),
-        "slipway {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn shots_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("screenshots")
-}
 
 /// Users, a project on a real SVN repository, and the server.
 fn start(repo: &SvnRepo, data: &Path) -> Server {
@@ -79,11 +27,7 @@ fn start(repo: &SvnRepo, data: &Path) -> Server {
         ("lead", false),
         ("lead2", false),
     ] {
-        let mut args = vec!["user", "add", user, "--password-stdin", "--name", user];
-        if admin {
-            args.push("--admin");
-        }
-        cli(data, &args, &format!("{PASSWORD}\n"));
+        add_user(data, user, admin, PASSWORD);
     }
     let toml = format!(
         r#"
@@ -111,24 +55,7 @@ allow_self_approval = false
         url = repo.url,
         staging = data.join("staging").join("shop").display(),
     );
-    let file = data.join("projects.toml");
-    std::fs::write(&file, toml).expect("write import");
-    cli(data, &["project", "import", file.to_str().expect("utf8 path")], "");
-    let port = free_port();
-    let log = std::fs::File::create(shots_dir().join("serve.log")).expect("serve log");
-    let child = slipway(data, port)
-        .arg("serve")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("start slipway serve");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    wait_for_port(port, Duration::from_secs(60), "slipway serve");
-    server
+    serve(data, &toml, "serve.log")
 }
 
 /// A signed approval link for `user` on ticket `id`, as the mail job makes it.

@@ -11,78 +11,22 @@ mod common;
 mod common_svn;
 mod common_webdriver;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use common_svn::SvnRepo;
-use common_webdriver::{free_port, wait_for_port, Browser};
+use common_webdriver::server::{add_user, serve, shots_dir, Server};
+use common_webdriver::Browser;
 use slipway::domain::Action;
 use slipway::service::tickets::{self, ActionInput, ActorRef};
 
 const PASSWORD: &str = "browser-live-pw";
 
-/// `slipway serve` on a free port; killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn slipway(data: &Path, port: u16) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
-    cmd.env("SLIPWAY_DATA_DIR", data)
-        .env("SLIPWAY_SERVER__BIND", format!("127.0.0.1:{port}"))
-        .env("SLIPWAY_WORKER__POLL_INTERVAL_SECS", "1")
-        .env("SLIPWAY_LOG__LEVEL", "info")
-        .env_remove("SLIPWAY_CONFIG")
-        .env_remove("SLIPWAY_DATABASE__URL");
-    cmd
-}
-
-fn cli(data: &Path, args: &[&str], stdin: &str) {
-    let mut child = slipway(data, 0)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run slipway");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("slipway exits");
-    assert!(
-        out.status.success(),
-        "slipway {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn shots_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("screenshots")
-}
-
 /// Users, project `shop` on `repo` shipping to two local directories, and the server.
 fn start(repo: &SvnRepo, data: &Path) -> Server {
     for user in ["dev", "tester", "lead"] {
-        cli(
-            data,
-            &["user", "add", user, "--password-stdin", "--name", user],
-            &format!("{PASSWORD}\n"),
-        );
+        add_user(data, user, false, PASSWORD);
     }
     for host in ["web1", "web2"] {
         std::fs::create_dir_all(data.join("prod").join(host)).expect("host dir");
@@ -109,24 +53,7 @@ required = 1
         url = repo.url,
         staging = data.join("staging").join("shop").display(),
     );
-    let file = data.join("projects.toml");
-    std::fs::write(&file, toml).expect("write import");
-    cli(data, &["project", "import", file.to_str().expect("utf8 path")], "");
-    let port = free_port();
-    let log = std::fs::File::create(shots_dir().join("serve-live.log")).expect("serve log");
-    let child = slipway(data, port)
-        .arg("serve")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("start slipway serve");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    wait_for_port(port, Duration::from_secs(60), "slipway serve");
-    server
+    serve(data, &toml, "serve-live.log")
 }
 
 /// Someone else acts on ticket `id` (straight through the service, as another

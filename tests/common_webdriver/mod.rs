@@ -14,6 +14,8 @@ use serde_json::json;
 use crate::common::net;
 pub use net::free_port;
 
+pub mod server;
+
 /// Where Debian installs them (`chromium`, `chromium-driver`).
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// See [`CHROMIUM`].
