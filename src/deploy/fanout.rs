@@ -114,7 +114,11 @@ pub(crate) fn run(ctx: &Context, hosts: &[DeployHost], version: &str, op: Op<'_>
                         continue;
                     }
                     event(&host.name, HostState::Uploading, None);
-                    let r = run_host(&Host::open(ctx, host), version, op, canary);
+                    let h = match op {
+                        Op::Switch { .. } => Host::open_for_one(ctx, host),
+                        Op::Ship { .. } => Host::open(ctx, host),
+                    };
+                    let r = run_host(&h, version, op, canary);
                     settle(i, r);
                 });
             }
@@ -155,7 +159,7 @@ pub(crate) fn live_versions(ctx: &Context, hosts: &[DeployHost]) -> Vec<(String,
                 if i >= hosts.len() {
                     break;
                 }
-                let live = Host::open(ctx, &hosts[i]).live().ok().flatten();
+                let live = Host::open_for_one(ctx, &hosts[i]).live().ok().flatten();
                 *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = live;
             });
         }

@@ -4,6 +4,7 @@
 //! targets have no command channel: there everything goes through rsync itself (listing, a symlink upload for the switch, a
 //! filtered `--delete` for pruning), and hooks are refused.
 
+use std::cell::{Cell, OnceCell};
 use std::time::Duration;
 
 use super::mux::Mux;
@@ -45,22 +46,46 @@ type Ran = (Option<i32>, Vec<String>, Vec<String>);
 pub(crate) struct Host<'c, 'a> {
     pub ctx: &'c Context<'a>,
     pub host: &'c DeployHost,
-    mux: Option<Mux>,
+    /// The shared connection, once started (ssh targets).
+    mux: OnceCell<Option<Mux>>,
+    /// Whether the next ssh may go without the shared connection: set for
+    /// an operation that usually needs one command (a switch), so that one
+    /// costs a single handshake; a second command starts the master.
+    direct_first: Cell<bool>,
 }
 
 impl<'c, 'a> Host<'c, 'a> {
-    /// A host for one operation; ssh targets share one connection.
+    /// A host for an operation of several commands (a release): ssh targets
+    /// share one connection from the start.
     pub fn open(ctx: &'c Context<'a>, host: &'c DeployHost) -> Self {
-        let mux = Mux::start(ctx, &host.target);
-        Self { ctx, host, mux }
+        Self {
+            ctx,
+            host,
+            mux: OnceCell::new(),
+            direct_first: Cell::new(false),
+        }
+    }
+
+    /// A host for an operation that usually needs one command (a switch,
+    /// reading `current`): that command connects on its own; should more
+    /// follow, they share a connection started then.
+    pub fn open_for_one(ctx: &'c Context<'a>, host: &'c DeployHost) -> Self {
+        Self {
+            direct_first: Cell::new(true),
+            ..Self::open(ctx, host)
+        }
     }
 }
 
 impl Host<'_, '_> {
-    /// The ssh options, riding on the master connection when there is one.
+    /// The ssh options, riding on the shared connection (started on first
+    /// use) unless this is the direct first command of [`Host::open_for_one`].
     pub(super) fn ssh_args(&self) -> Result<Vec<String>, DeployError> {
         let mut args = ssh_options(self.ctx)?;
-        if let Some(mux) = &self.mux {
+        if self.direct_first.replace(false) {
+            return Ok(args);
+        }
+        if let Some(mux) = self.mux.get_or_init(|| Mux::start(self.ctx, &self.host.target)) {
             args.extend(mux.ssh_options());
         }
         Ok(args)
