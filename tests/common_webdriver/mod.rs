@@ -15,6 +15,7 @@ use crate::common::net;
 pub use net::free_port;
 
 pub mod server;
+pub mod session;
 
 /// Where Debian installs them (`chromium`, `chromium-driver`).
 pub const CHROMIUM: &str = "/usr/bin/chromium";
