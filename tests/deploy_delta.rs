@@ -179,7 +179,13 @@ fn a_delta_release_sends_only_the_changes_and_leaves_each_host_identical_to_the_
             h.name,
             r.bytes_sent
         );
-        assert!(r.steps.iter().any(|s| s.step == "upload"), "{:?}", r.steps);
+        // Over ssh the whole release is one session (one step); locally, steps.
+        let steps: Vec<&str> = r.steps.iter().map(|s| s.step.as_ref()).collect();
+        if h.name == "web3" {
+            assert!(steps.contains(&"upload"), "{}: {steps:?}", h.name);
+        } else {
+            assert_eq!(steps, ["upload + switch"], "{}", h.name);
+        }
     }
 }
 
@@ -384,4 +390,38 @@ fn inplace_mode_sends_only_the_changes_when_the_directory_holds_the_recorded_rel
         .join("\n")
         .contains("full upload: web1 runs v2 but Slipway recorded v1"));
     assert_eq!(listing(&fx.path_of(&hosts[0]), &skip), listing(&v1, &|_| false));
+}
+
+#[test]
+fn a_one_session_delta_release_prunes_old_releases_and_keeps_the_previous_one() {
+    let fx = Fixture::new();
+    let hosts = vec![fx.ssh_host("web1")];
+    let mut settings = fx.settings();
+    settings.keep_releases = 2;
+    let trees: Vec<PathBuf> = (1..=4)
+        .map(|n| {
+            fx.tree(
+                &format!("v{n}"),
+                &[("index.html", &format!("release {n}")), ("same.txt", "same")],
+            )
+        })
+        .collect();
+    assert_all_switched(&fx.ship(&settings, &[], "v1", &trees[0], &hosts));
+    for n in 1..4 {
+        let (old, new) = (&trees[n - 1], &trees[n]);
+        let delta = delta_for(&hosts, &format!("v{n}"), changes(old, new));
+        let (report, _) = fx.ship_with(&settings, &[], &format!("v{}", n + 1), new, Some(&delta), &hosts);
+        assert_all_switched(&report);
+        let steps: Vec<&str> = report.hosts[0].steps.iter().map(|s| s.step.as_ref()).collect();
+        assert_eq!(steps, ["upload + switch"]);
+    }
+    let dir = fx.path_of(&hosts[0]);
+    assert_eq!(live(&dir).as_deref(), Some("releases/v4"));
+    let mut kept: Vec<String> = fs::read_dir(dir.join("releases"))
+        .expect("releases")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["v3", "v4"]);
+    assert_eq!(read(&dir.join("current/index.html")), "release 4");
 }

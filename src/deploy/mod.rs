@@ -26,6 +26,7 @@ pub mod delta;
 mod fanout;
 pub mod health;
 mod mux;
+mod one_trip;
 mod pipeline;
 mod prepare;
 pub mod quote;

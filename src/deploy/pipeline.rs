@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 
 use super::current::Survey;
 use super::delta::Delta;
+use super::one_trip::{self, Trip, TripEnd};
 use super::prepare::{choose, delta_line, prepare, say, EarlyClone, Upload};
-use super::remote::{natural_cmp, valid_release_name, Host};
+use super::releases::prunable;
+use super::remote::{valid_release_name, Host};
 use super::rsync::Stats;
 use super::settings::DeployMode;
 use super::{health, DeployError, HostEvent, HostResult, HostState, StepTime, Target};
@@ -111,6 +113,9 @@ impl Pipeline<'_, '_, '_> {
         // writer left over from an attempt that died never shares it, and a
         // partial upload is never a release that `current` could point at.
         let upload = self.h.upload_name(self.version);
+        if survey.is_none() && self.one_trip(source, delta, &upload)? {
+            return Ok(());
+        }
         let (survey, clone) = match survey {
             Some(s) => (s, EarlyClone::default()),
             None => self.read_live(delta, &upload)?,
@@ -168,6 +173,47 @@ impl Pipeline<'_, '_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// The whole release in one ssh session when [`one_trip::plan`] allows
+    /// it; `false` when it does not, or the host was not as the job
+    /// expected (nothing changed there; the log says why).
+    fn one_trip(&mut self, source: &Path, delta: Option<&Delta>, upload: &str) -> Result<bool, Stop> {
+        let Some((live, changes, transfer)) = one_trip::plan(self.h, self.version, source, delta) else {
+            return Ok(false);
+        };
+        let s = self.h.ctx.settings;
+        let prune_now = s.hooks.after_switch.is_empty() && s.health.is_none();
+        let trip = Trip {
+            source,
+            live,
+            upload,
+            version: self.version,
+            transfer: &transfer,
+            prune_keep: prune_now.then_some(s.keep_releases),
+        };
+        say(self.h, delta_line(live, changes));
+        let sent = match self
+            .step("upload + switch", |h| h.delta_in_one_trip(&trip))
+            .map_err(Stop::Before)?
+        {
+            TripEnd::Switched(sent) => sent,
+            TripEnd::NotStarted(why) => {
+                say(self.h, format!("{why}: reading the host first"));
+                return Ok(false);
+            }
+        };
+        self.stats.add(sent);
+        self.previous = Some(live.to_owned());
+        self.went_live();
+        self.after_switch(&self.release_dir())?;
+        if !prune_now {
+            let prune = self.h.prune_command(s.keep_releases, live, self.version);
+            if let Err(e) = self.step("prune", |h| h.run_checked(&prune, "prune old releases")) {
+                self.report(Stream::Stderr, format!("prune: {e}"));
+            }
+        }
+        Ok(true)
     }
 
     /// Reads what the host has, removing dead uploads; when the job knows
@@ -354,36 +400,5 @@ impl Pipeline<'_, '_, '_> {
             not_kept,
             steps: self.steps,
         }
-    }
-}
-
-/// The releases to remove after switching to `version`: all but the newest
-/// `keep`, never the live one nor the one live before.
-fn prunable(kept: &[String], version: &str, previous: Option<&str>, keep: usize) -> Vec<String> {
-    let mut all: Vec<String> = kept.iter().filter(|k| *k != version).cloned().collect();
-    all.push(version.to_owned());
-    all.sort_by(|a, b| natural_cmp(a, b));
-    let cut = all.len().saturating_sub(keep);
-    all.truncate(cut);
-    all.retain(|name| name != version && Some(name.as_str()) != previous);
-    all
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn names(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn pruning_keeps_the_newest_the_live_and_the_previous() {
-        let kept = names(&["v1", "v2", "v3", "v4"]);
-        assert_eq!(prunable(&kept, "v5", Some("v4"), 2), names(&["v1", "v2", "v3"]));
-        assert_eq!(prunable(&kept, "v5", Some("v1"), 2), names(&["v2", "v3"]));
-        assert!(prunable(&kept, "v5", Some("v4"), 10).is_empty());
-        // A rollback target older than the rest is live: never pruned.
-        assert_eq!(prunable(&kept, "v2", Some("v4"), 1), names(&["v1", "v3"]));
     }
 }

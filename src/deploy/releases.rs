@@ -139,3 +139,34 @@ impl Host<'_, '_> {
         }
     }
 }
+
+/// The releases to remove after switching to `version`: all but the newest
+/// `keep`, never the live one nor the one live before.
+pub(super) fn prunable(kept: &[String], version: &str, previous: Option<&str>, keep: usize) -> Vec<String> {
+    let mut all: Vec<String> = kept.iter().filter(|k| *k != version).cloned().collect();
+    all.push(version.to_owned());
+    all.sort_by(|a, b| natural_cmp(a, b));
+    let cut = all.len().saturating_sub(keep);
+    all.truncate(cut);
+    all.retain(|name| name != version && Some(name.as_str()) != previous);
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_the_live_and_the_previous() {
+        let kept = names(&["v1", "v2", "v3", "v4"]);
+        assert_eq!(prunable(&kept, "v5", Some("v4"), 2), names(&["v1", "v2", "v3"]));
+        assert_eq!(prunable(&kept, "v5", Some("v1"), 2), names(&["v2", "v3"]));
+        assert!(prunable(&kept, "v5", Some("v4"), 10).is_empty());
+        // A rollback target older than the rest is live: never pruned.
+        assert_eq!(prunable(&kept, "v2", Some("v4"), 1), names(&["v1", "v3"]));
+    }
+}

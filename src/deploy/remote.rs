@@ -91,6 +91,12 @@ impl Host<'_, '_> {
         Ok(args)
     }
 
+    /// Lets the next ssh (or rsync over ssh) go without the shared
+    /// connection: for a command that may be the operation's only one.
+    pub(super) fn next_ssh_direct(&self) {
+        self.direct_first.set(true);
+    }
+
     /// The host's name.
     pub(super) fn name(&self) -> &str {
         &self.host.name
@@ -129,6 +135,15 @@ impl Host<'_, '_> {
         env: &[(String, String)],
     ) -> Result<Ran, DeployError> {
         self.commands_with(cmds, cwd, env, true, false)
+    }
+
+    /// Runs one command on the host; fails, naming it `what`, unless it succeeds.
+    pub(super) fn run_checked(&self, argv: &[String], what: &str) -> Result<(), DeployError> {
+        let (code, _, tail) = self.commands(&[argv.to_vec()], None, &[])?;
+        if code != Some(0) {
+            return Err(self.remote_failed(what.to_owned(), code, &tail));
+        }
+        Ok(())
     }
 
     /// [`Self::commands`]; with `stop_on_failure` false every command runs
