@@ -278,6 +278,11 @@ fn a_second_release_sends_only_what_changed_since_the_recorded_version(db: &Test
         "{log}"
     );
     assert!(log.contains("[web1] steps: read live"), "{log}");
+    // The release tree itself was made from v1's export, not written whole.
+    assert!(
+        log.contains("exported v2: 2 path(s) changed since the export of v1"),
+        "{log}"
+    );
     for name in ["web1", "web2"] {
         let host = host_dir(db, name);
         assert_eq!(current(&host), "releases/v2");

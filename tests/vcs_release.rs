@@ -111,3 +111,75 @@ fn export_writes_the_tagged_tree_with_modes_and_symlinks() {
     assert!(repo.export("v1", &out).is_err());
     assert!(repo.export("nope", &tmp.path().join("x")).is_err());
 }
+
+/// Every path below `root` with what it is: file content and mode, symlink
+/// target, or directory mode.
+fn describe_tree(root: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            let meta = fs::symlink_metadata(&path).expect("stat");
+            let what = if meta.file_type().is_symlink() {
+                format!("-> {}", fs::read_link(&path).unwrap().display())
+            } else if meta.is_dir() {
+                stack.push(path.clone());
+                format!("dir {:o}", meta.permissions().mode() & 0o777)
+            } else {
+                format!(
+                    "{:o} {}",
+                    meta.permissions().mode() & 0o777,
+                    fs::read_to_string(&path).unwrap()
+                )
+            };
+            out.push((rel, what));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn exporting_the_changes_onto_a_hard_link_clone_equals_a_whole_export_and_leaves_the_base_alone() {
+    let (tmp, repo, first, _) = two_snapshots();
+    let staging = tmp.path().join("staging");
+    // Every kind of change: modified, added, deleted (a whole directory),
+    // file → directory, directory → file, mode, symlink target, file → symlink.
+    write(&staging, "index.html", "three");
+    write(&staging, "added/new.txt", "new");
+    fs::remove_dir_all(staging.join("deep")).unwrap();
+    write(&staging, "deep", "now a file");
+    fs::remove_file(staging.join("bin/run.sh")).unwrap();
+    write(&staging, "bin/run.sh/inner.txt", "file became a directory");
+    fs::remove_file(staging.join("home.html")).unwrap();
+    symlink("added/new.txt", staging.join("home.html")).unwrap();
+    write(&staging, "plain.txt", "plain");
+    fs::set_permissions(staging.join("plain.txt"), fs::Permissions::from_mode(0o755)).unwrap();
+    let third = repo
+        .snapshot(&staging, &["*.log".to_owned()], "ticket #3: third", &lead())
+        .expect("snapshot")
+        .commit;
+    repo.tag(&first, "v1", "Release v1", &lead()).unwrap();
+    repo.tag(&third, "v3", "Release v3", &lead()).unwrap();
+
+    let base = tmp.path().join("v1");
+    repo.export("v1", &base).unwrap();
+    let before = describe_tree(&base);
+    let clone = tmp.path().join("v3-from-v1");
+    assert!(std::process::Command::new("cp")
+        .arg("-al")
+        .arg(&base)
+        .arg(&clone)
+        .status()
+        .unwrap()
+        .success());
+    let changed = repo.export_changes("v1", "v3", &clone).expect("export changes");
+    assert!(changed > 0);
+    let whole = tmp.path().join("v3-whole");
+    repo.export("v3", &whole).unwrap();
+    assert_eq!(describe_tree(&clone), describe_tree(&whole));
+    // The base export shares inodes with the clone but was never changed.
+    assert_eq!(describe_tree(&base), before);
+}

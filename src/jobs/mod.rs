@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod cleanup;
 pub mod cron;
 mod delta_plan;
+mod export;
 pub mod handler;
 pub mod job;
 pub mod lease;

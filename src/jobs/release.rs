@@ -17,12 +17,13 @@
 //! Both stop at the next host or batch when someone aborts; hosts not yet
 //! switched are left as they are, and the ticket fails with the reason.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::Utc;
 
+use super::export::export;
 use crate::deploy::{self, Context, DeployHost, DeploySettings, HostState, ShipReport, Target};
 use crate::domain::{Action, Refusal, VersionFormat};
 use crate::service::tickets::{self as service, ActionInput, ActorRef};
@@ -123,32 +124,6 @@ pub(super) fn env_for(project: &ProjectRow, ticket: &TicketRow, version: &str) -
     ]
 }
 
-/// Exports `rev` into `<data_dir>/releases/<project>/<version>` unless a
-/// complete export is there; returns the directory.
-pub(super) fn export(
-    repo: &SnapshotRepo,
-    data_dir: &Path,
-    project: &str,
-    version: &str,
-    rev: &str,
-) -> Result<PathBuf, JobError> {
-    let parent = data_dir.join("releases").join(project);
-    let dir = parent.join(version);
-    // The marker sits beside the export, so it is never shipped.
-    let done = parent.join(format!("{version}.complete"));
-    if done.exists() {
-        return Ok(dir);
-    }
-    let partial = parent.join(format!("{version}.partial"));
-    let _ = std::fs::remove_dir_all(&partial);
-    std::fs::create_dir_all(&partial).map_err(|e| retry(format!("{}: {e}", partial.display())))?;
-    repo.export(rev, &partial).map_err(permanent)?;
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&partial, &dir).map_err(|e| retry(format!("{}: {e}", dir.display())))?;
-    std::fs::write(&done, b"").map_err(|e| retry(format!("{}: {e}", done.display())))?;
-    Ok(dir)
-}
-
 /// Turns a report that is not a full success into the job's error.
 pub(super) fn outcome(report: &ShipReport, what: &str) -> Result<(), JobError> {
     if report.all_switched() {
@@ -247,7 +222,9 @@ impl Release {
         };
         repo.tag(&commit, &version, &message, &tagger).map_err(permanent)?;
         ctx.log.info(&format!("tagged {commit} as {version}"));
-        let dir = export(&repo, &ctx.data_dir, &project.name, &version, &version)?;
+        let dir = export(&repo, &ctx.data_dir, &project.name, &version, &version, &mut |l| {
+            ctx.log.info(l)
+        })?;
         let targets = hosts_to_do(&ctx.pool, ticket, &work.hosts, number)?;
         let delta = super::delta_plan::plan(&ctx.pool, &repo, project.id, &work.hosts, &work.format, &commit)?;
         ctx.log.info(&format!(

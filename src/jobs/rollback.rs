@@ -10,8 +10,9 @@ use crate::deploy;
 use crate::domain::TicketKind;
 use crate::vcs::{snapshot_repo_path, SnapshotRepo};
 
+use super::export::export;
 use super::handler::{Handler, JobContext, JobError};
-use super::release::{deploy_inputs, export, finish, outcome, permanent, retry, shipping_handler, start, Work};
+use super::release::{deploy_inputs, finish, outcome, permanent, retry, shipping_handler, start, Work};
 use super::ship_record::{hosts_to_do, Recorder};
 use super::stage::mark_failed;
 
@@ -36,7 +37,9 @@ impl Rollback {
         // Hosts that pruned the release get it uploaded: export the tag once
         // (a stored export is reused). Without it, such hosts fail NotKept
         // and the hosts that keep the release are still switched.
-        let dir = match export(&repo, &ctx.data_dir, &work.project.name, &version, &version) {
+        let dir = match export(&repo, &ctx.data_dir, &work.project.name, &version, &version, &mut |l| {
+            ctx.log.info(l)
+        }) {
             Ok(dir) => Some(dir),
             Err(JobError::Retryable(error)) => return Err(retry(error)),
             Err(JobError::Permanent(error)) => {

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use git2::Repository;
 
+mod export;
 mod ignore;
 mod repo;
 #[cfg(test)]

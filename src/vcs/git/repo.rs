@@ -1,9 +1,6 @@
 //! [`SnapshotRepo`]'s operations: open, snapshot, diff, ancestry, tag,
 //! export (see [`super`]).
 
-use std::fs;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use super::writer::{TreeWriter, MEMPACK_PRIORITY};
@@ -197,65 +194,6 @@ impl SnapshotRepo {
         }
     }
 
-    /// Writes the tree of `rev` (a commit id or a tag name) into `dest`, which
-    /// must be empty or not exist yet: regular files with their mode (0644 or
-    /// 0755), symlinks as symlinks, directories 0755.
-    pub fn export(&self, rev: &str, dest: &Path) -> Result<(), GitError> {
-        let commit = match self.tag_target(rev)? {
-            Some(id) => self.repo.find_commit(id)?,
-            None => self.commit(rev)?,
-        };
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| GitError::Io { path, source }
-        };
-        fs::create_dir_all(dest).map_err(io(dest))?;
-        if fs::read_dir(dest).map_err(io(dest))?.next().is_some() {
-            return Err(GitError::Io {
-                path: dest.to_path_buf(),
-                source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "export directory is not empty"),
-            });
-        }
-        self.export_tree(&commit.tree()?, dest)
-    }
-
-    fn export_tree(&self, tree: &git2::Tree<'_>, dir: &Path) -> Result<(), GitError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| GitError::Io { path, source }
-        };
-        for entry in tree.iter() {
-            let name = std::ffi::OsStr::from_bytes(entry.name_bytes());
-            let name_ok = !name.is_empty() && name != "." && name != ".." && !entry.name_bytes().contains(&b'/');
-            if !name_ok {
-                continue;
-            }
-            let path = dir.join(name);
-            match entry.filemode() {
-                0o040000 => {
-                    fs::create_dir(&path).map_err(io(&path))?;
-                    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).map_err(io(&path))?;
-                    let sub = self.repo.find_tree(entry.id())?;
-                    self.export_tree(&sub, &path)?;
-                }
-                0o120000 => {
-                    let blob = self.repo.find_blob(entry.id())?;
-                    let target = std::ffi::OsStr::from_bytes(blob.content());
-                    std::os::unix::fs::symlink(target, &path).map_err(io(&path))?;
-                }
-                mode @ (0o100644 | 0o100755) => {
-                    let blob = self.repo.find_blob(entry.id())?;
-                    fs::write(&path, blob.content()).map_err(io(&path))?;
-                    let perm = if mode == 0o100755 { 0o755 } else { 0o644 };
-                    fs::set_permissions(&path, fs::Permissions::from_mode(perm)).map_err(io(&path))?;
-                }
-                // Submodules (commits) are not part of a snapshot.
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-
     fn tip(&self) -> Result<Option<Oid>, GitError> {
         match self.repo.refname_to_id(STAGING_REF) {
             Ok(id) => Ok(Some(id)),
@@ -264,7 +202,8 @@ impl SnapshotRepo {
         }
     }
 
-    fn commit(&self, rev: &str) -> Result<git2::Commit<'_>, GitError> {
+    /// The commit `rev` (an id, a branch or a tag) names.
+    pub(super) fn commit(&self, rev: &str) -> Result<git2::Commit<'_>, GitError> {
         let unknown = || GitError::UnknownCommit(rev.to_owned());
         let object = self.repo.revparse_single(rev).map_err(|_| unknown())?;
         object
