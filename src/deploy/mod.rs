@@ -29,6 +29,7 @@ mod mux;
 mod pipeline;
 mod prepare;
 pub mod quote;
+pub mod reach;
 mod releases;
 pub mod remote;
 pub mod rsync;
