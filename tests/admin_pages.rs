@@ -41,8 +41,11 @@ fn app(backend: Backend) -> TestApp<'static> {
         .start()
 }
 
-/// (group id, [(host id, name, target)]) of group `name`.
-fn group(app: &TestApp<'_>, name: &str) -> Option<(i64, Vec<(i64, String, String)>)> {
+/// A host as (id, name, target).
+type Host = (i64, String, String);
+
+/// (group id, hosts) of group `name`.
+fn group(app: &TestApp<'_>, name: &str) -> Option<(i64, Vec<Host>)> {
     lookups::host_groups(&mut app.db().conn())
         .expect("groups")
         .into_iter()
@@ -52,7 +55,10 @@ fn group(app: &TestApp<'_>, name: &str) -> Option<(i64, Vec<(i64, String, String
 
 fn actions(app: &TestApp<'_>) -> Vec<(String, String, String)> {
     let (rows, _) = host_admin::admin_events(&mut app.db().conn(), None, None, 100).expect("events");
-    rows.into_iter().rev().map(|r| (r.action, r.subject, r.detail)).collect()
+    rows.into_iter()
+        .rev()
+        .map(|r| (r.action, r.subject, r.detail))
+        .collect()
 }
 
 fn bad_target_stays_in_the_form(backend: Backend) {
@@ -60,7 +66,11 @@ fn bad_target_stays_in_the_form(backend: Backend) {
     let admin = app.browser("root");
     let reply = admin.post_form(
         "/admin/hosts",
-        &[("group", "web"), ("name", "web2"), ("target", "deploy@10.0.0.2:relative dir")],
+        &[
+            ("group", "web"),
+            ("name", "web2"),
+            ("target", "deploy@10.0.0.2:relative dir"),
+        ],
     );
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     let page = reply.text();
@@ -77,7 +87,11 @@ fn bad_target_stays_in_the_form(backend: Backend) {
     // A name taken in the group: beside the name field.
     let reply = admin.post_form(
         "/admin/hosts",
-        &[("group", "web"), ("name", "web1"), ("target", "deploy@10.0.0.2:/srv/shop")],
+        &[
+            ("group", "web"),
+            ("name", "web1"),
+            ("target", "deploy@10.0.0.2:/srv/shop"),
+        ],
     );
     assert_eq!(reply.status, StatusCode::CONFLICT);
     let page = reply.text();
@@ -93,7 +107,11 @@ fn bad_target_stays_in_the_form(backend: Backend) {
         &[("name", "web1"), ("target", "-oProxyCommand=x:/p")],
     );
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert!(reply.text().contains(r#"value="-oProxyCommand=x:&#x2F;p""#), "{}", reply.text());
+    assert!(
+        reply.text().contains(r#"value="-oProxyCommand=x:&#x2F;p""#),
+        "{}",
+        reply.text()
+    );
     assert_eq!(group(&app, "web").expect("web").1[0].2, "deploy@10.0.0.1:/srv/shop");
 }
 
@@ -105,11 +123,17 @@ fn deleting_asks_first(backend: Backend) {
     // The hosts page links to the questions, it holds no delete form.
     let list = admin.get("/admin/hosts").text();
     assert!(list.contains(&format!(r#"href="/admin/hosts/{hid}/delete""#)), "{list}");
-    assert!(!list.contains(&format!(r#"action="/admin/hosts/{hid}/delete""#)), "{list}");
+    assert!(
+        !list.contains(&format!(r#"action="/admin/hosts/{hid}/delete""#)),
+        "{list}"
+    );
     let ask = admin.get(&format!("/admin/hosts/{hid}/delete"));
     assert_eq!(ask.status, StatusCode::OK);
     let ask = ask.text();
-    assert!(ask.contains("web&#x2F;web1") && ask.contains(r#"name="confirm" value="yes""#), "{ask}");
+    assert!(
+        ask.contains("web&#x2F;web1") && ask.contains(r#"name="confirm" value="yes""#),
+        "{ask}"
+    );
     // A post without `confirm` asks again and deletes nothing.
     let again = admin.post_form(&format!("/admin/hosts/{hid}/delete"), &[]);
     assert_eq!(again.status, StatusCode::OK);
@@ -117,7 +141,10 @@ fn deleting_asks_first(backend: Backend) {
     assert_eq!(group(&app, "web").expect("web").1.len(), 1);
     // Not an admin, or no CSRF token: refused.
     let dev = app.browser("dev");
-    assert_eq!(dev.get(&format!("/admin/hosts/{hid}/delete")).status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        dev.get(&format!("/admin/hosts/{hid}/delete")).status,
+        StatusCode::FORBIDDEN
+    );
     let forged = dev.post_form(&format!("/admin/hosts/{hid}/delete"), &[("confirm", "yes")]);
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     let no_token = admin.send(
@@ -137,7 +164,9 @@ fn deleting_asks_first(backend: Backend) {
         .text()
         .contains(r#"name="confirm" value="yes""#));
     assert_eq!(
-        admin.post_form(&format!("/admin/hosts/groups/{gid}/delete"), &[]).status,
+        admin
+            .post_form(&format!("/admin/hosts/groups/{gid}/delete"), &[])
+            .status,
         StatusCode::OK
     );
     assert!(group(&app, "web").is_some());
@@ -154,7 +183,11 @@ fn host_and_group_changes_are_audited(backend: Backend) {
     let (gid, _) = group(&app, "api").expect("api");
     ok(admin.post_form(
         "/admin/hosts",
-        &[("group", "api"), ("name", "api1"), ("target", "deploy@10.0.1.1:/srv/api")],
+        &[
+            ("group", "api"),
+            ("name", "api1"),
+            ("target", "deploy@10.0.1.1:/srv/api"),
+        ],
     ));
     let hid = group(&app, "api").expect("api").1[0].0;
     ok(admin.post_form(
@@ -195,7 +228,10 @@ fn host_and_group_changes_are_audited(backend: Backend) {
     let dev_page = app.browser("dev").get("/audit").text();
     assert!(!dev_page.contains(r#"id="admin-events""#), "{dev_page}");
     // The actor filter applies; a ticket filter hides them.
-    assert!(!admin.get("/audit?actor=dev").text().contains("data-action=\"host_create\""));
+    assert!(!admin
+        .get("/audit?actor=dev")
+        .text()
+        .contains("data-action=\"host_create\""));
     assert!(!admin.get("/audit?ticket=1").text().contains(r#"id="admin-events""#));
 }
 
@@ -203,8 +239,14 @@ fn roles_are_picked_from_users(backend: Backend) {
     let app = app(backend);
     let admin = app.browser("root");
     let form = admin.get("/admin/projects/shop/edit").text();
-    assert!(form.contains(r#"<select multiple class="form-select" id="leads" name="leads""#), "{form}");
-    assert!(form.contains(r#"<option value="lead1" selected>lead1</option>"#), "{form}");
+    assert!(
+        form.contains(r#"<select multiple class="form-select" id="leads" name="leads""#),
+        "{form}"
+    );
+    assert!(
+        form.contains(r#"<option value="lead1" selected>lead1</option>"#),
+        "{form}"
+    );
     assert!(form.contains(r#"<option value="lead2">lead2</option>"#), "{form}");
     assert!(form.contains(r#"<option value="web" selected>web</option>"#), "{form}");
     let base = [
@@ -225,13 +267,22 @@ fn roles_are_picked_from_users(backend: Backend) {
     );
     assert!(page.contains("ghost"), "{page}");
     assert!(page.contains(r#"<option value="lead1" selected>"#), "kept: {page}");
-    assert!(lookups::project_id(&mut app.db().conn(), "blog").expect("query").is_none());
+    assert!(lookups::project_id(&mut app.db().conn(), "blog")
+        .expect("query")
+        .is_none());
     // Picked users (a multi-select repeats the field): saved.
     let mut fields = base.to_vec();
-    fields.extend([("leads", "lead1"), ("leads", "lead2"), ("developers", "dev"), ("host_groups", "web")]);
+    fields.extend([
+        ("leads", "lead1"),
+        ("leads", "lead2"),
+        ("developers", "dev"),
+        ("host_groups", "web"),
+    ]);
     let reply = admin.post_form("/admin/projects/new", &fields);
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
-    let id = lookups::project_id(&mut app.db().conn(), "blog").expect("query").expect("blog");
+    let id = lookups::project_id(&mut app.db().conn(), "blog")
+        .expect("query")
+        .expect("blog");
     let mut members = lookups::members(&mut app.db().conn(), id).expect("members");
     members.sort();
     assert_eq!(
@@ -265,7 +316,9 @@ fn freeze_windows_are_fields(backend: Backend) {
     ];
     let reply = admin.post_form("/admin/projects/new", &fields);
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
-    let id = lookups::project_id(&mut app.db().conn(), "blog").expect("query").expect("blog");
+    let id = lookups::project_id(&mut app.db().conn(), "blog")
+        .expect("query")
+        .expect("blog");
     let windows = lookups::freeze_windows(&mut app.db().conn(), id).expect("windows");
     assert_eq!(windows.len(), 2, "{windows:?}");
     let range = windows.iter().find(|w| w.kind == "range").expect("range");
@@ -275,7 +328,10 @@ fn freeze_windows_are_fields(backend: Backend) {
         Some("2026-12-23 16:00:00")
     );
     let weekly = windows.iter().find(|w| w.kind == "weekly").expect("weekly");
-    assert_eq!((weekly.weekly_from, weekly.weekly_to), (Some(4 * 1440 + 18 * 60), Some(9 * 60)));
+    assert_eq!(
+        (weekly.weekly_from, weekly.weekly_to),
+        (Some(4 * 1440 + 18 * 60), Some(9 * 60))
+    );
     let before = windows_of(&app, id);
     // The edit form shows them as fields, in the project's time.
     let form = admin.get("/admin/projects/blog/edit").text();
@@ -310,8 +366,16 @@ fn freeze_windows_are_fields(backend: Backend) {
     // Removing a row's values removes the window.
     let mut fewer = again.clone();
     fewer.retain(|(k, _)| !k.starts_with("range_"));
-    assert_eq!(admin.post_form("/admin/projects/blog/edit", &fewer).status, StatusCode::SEE_OTHER);
-    assert_eq!(lookups::freeze_windows(&mut app.db().conn(), id).expect("windows").len(), 1);
+    assert_eq!(
+        admin.post_form("/admin/projects/blog/edit", &fewer).status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        lookups::freeze_windows(&mut app.db().conn(), id)
+            .expect("windows")
+            .len(),
+        1
+    );
 }
 
 /// A project's freeze windows, comparable.
@@ -360,7 +424,10 @@ fn test_connection_trusts_a_new_key(backend: Backend) {
     let expected = fingerprint_of(&sshd.dir.path().join("host_key.pub"));
     // As the page shows it (HTML-escaped).
     let shown = expected.replace('/', "&#x2F;");
-    assert!(admin.get("/admin/hosts").text().contains(&format!("/admin/hosts/{hid}/check")));
+    assert!(admin
+        .get("/admin/hosts")
+        .text()
+        .contains(&format!("/admin/hosts/{hid}/check")));
     // First look: the key is unknown, the login fails on it.
     let page = admin.get(&format!("/admin/hosts/{hid}/check"));
     assert_eq!(page.status, StatusCode::OK);
@@ -368,12 +435,16 @@ fn test_connection_trusts_a_new_key(backend: Backend) {
     assert!(page.contains(&shown), "fingerprint {expected}: {page}");
     assert!(page.contains(r#"data-status="unknown""#), "{page}");
     assert!(page.contains(r#"id="reach" data-ok="false""#), "{page}");
-    assert!(page.contains(r#"action="/admin/hosts/"#) && page.contains("/trust"), "{page}");
+    assert!(
+        page.contains(r#"action="/admin/hosts/"#) && page.contains("/trust"),
+        "{page}"
+    );
     assert!(!known_hosts.exists());
     // Forged or foreign trust requests change nothing.
     let lead = app.browser("lead1");
     assert_eq!(
-        lead.post_form(&format!("/admin/hosts/{hid}/trust"), &[("fingerprint", &expected)]).status,
+        lead.post_form(&format!("/admin/hosts/{hid}/trust"), &[("fingerprint", &expected)])
+            .status,
         StatusCode::FORBIDDEN
     );
     let forged = admin.send(

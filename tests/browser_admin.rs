@@ -48,10 +48,7 @@ fn admin_tests_a_host_and_trusts_its_key() {
     browser.type_into(&target, "deploy@10.0.0.2:relative");
     browser.click(&browser.find("form[action='/admin/hosts'] button"));
     let bad = browser.find("input[name='target'].is-invalid");
-    assert_eq!(
-        browser.prop(&bad, "value").as_deref(),
-        Some("deploy@10.0.0.2:relative")
-    );
+    assert_eq!(browser.prop(&bad, "value").as_deref(), Some("deploy@10.0.0.2:relative"));
     assert!(browser.displayed(&browser.find(".invalid-feedback")));
     browser.at_both_widths("w-admin-hosts-error");
 
@@ -60,7 +57,10 @@ fn admin_tests_a_host_and_trusts_its_key() {
     let status = browser.find(".key-status");
     assert_eq!(browser.attr(&status, "data-status").as_deref(), Some("unknown"));
     assert!(browser.text(&browser.find(".fingerprint")).starts_with("SHA256:"));
-    assert_eq!(browser.attr(&browser.find("#reach"), "data-ok").as_deref(), Some("false"));
+    assert_eq!(
+        browser.attr(&browser.find("#reach"), "data-ok").as_deref(),
+        Some("false")
+    );
     browser.at_both_widths("w-admin-host-check-unknown");
 
     // Trust it: trusted, reachable.
@@ -71,7 +71,10 @@ fn admin_tests_a_host_and_trusts_its_key() {
             .filter(|_| browser.try_find("#reach[data-ok='true']").is_some())
     });
     let written = std::fs::read_to_string(data.path().join("ssh").join("known_hosts")).expect("known_hosts");
-    assert!(written.starts_with(&format!("[127.0.0.1]:{} ssh-", sshd.port)), "{written}");
+    assert!(
+        written.starts_with(&format!("[127.0.0.1]:{} ssh-", sshd.port)),
+        "{written}"
+    );
     browser.at_both_widths("w-admin-host-check-trusted");
 
     // Deleting asks first; Cancel keeps the host.

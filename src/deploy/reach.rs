@@ -144,7 +144,11 @@ pub fn scan(host: &str, port: Option<u16>, known_hosts: &Path, timeout_secs: u32
     let (_, out, err) = run_lines(&spec)?;
     let known = known_keys(known_hosts, &name)?;
     let mut keys = Vec::new();
-    for line in out.iter().map(|l| l.trim()).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    for line in out
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() != 3 || f[0] != name || line.chars().any(char::is_control) {
             continue;

@@ -15,8 +15,8 @@ use crate::store::models::{FreezeWindowRow, NewProject};
 use crate::store::{listing, projects, timestamp_now, tokens, users, write_tx, DbConn};
 
 use super::error::{ServiceError, ServiceResult};
-pub use super::settings::{check_target, FreezeSetting, ProjectSettings};
 use super::settings::validate;
+pub use super::settings::{check_target, FreezeSetting, ProjectSettings};
 
 fn invalid(field: &'static str, code: &'static str, problem: impl Into<String>) -> ServiceError {
     InvalidInput::new(field, code, problem).into()

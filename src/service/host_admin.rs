@@ -98,7 +98,13 @@ pub fn rename_host_group(conn: &mut DbConn, actor: i64, id: i64, name: &str) -> 
             return Err(group_taken(name.as_str()));
         }
         store_admin::rename_host_group(conn, id, name.as_str())?;
-        audit(conn, actor, actions::GROUP_UPDATE, name.as_str(), &format!("renamed from {old}"))
+        audit(
+            conn,
+            actor,
+            actions::GROUP_UPDATE,
+            name.as_str(),
+            &format!("renamed from {old}"),
+        )
     })
 }
 
@@ -128,7 +134,8 @@ pub fn update_host(conn: &mut DbConn, actor: i64, id: i64, name: &str, target: &
     let host = host_name(name)?;
     let target = check_target(target)?;
     write_tx(conn, |conn| {
-        let (group, old) = store_admin::host_with_group(conn, id)?.ok_or_else(|| ServiceError::not_found("host", id))?;
+        let (group, old) =
+            store_admin::host_with_group(conn, id)?.ok_or_else(|| ServiceError::not_found("host", id))?;
         if old.name == host && old.target == target {
             return Ok(());
         }
@@ -153,7 +160,8 @@ pub fn update_host(conn: &mut DbConn, actor: i64, id: i64, name: &str, target: &
 /// Deletes a host.
 pub fn delete_host(conn: &mut DbConn, actor: i64, id: i64) -> ServiceResult<()> {
     write_tx(conn, |conn| {
-        let (group, host) = store_admin::host_with_group(conn, id)?.ok_or_else(|| ServiceError::not_found("host", id))?;
+        let (group, host) =
+            store_admin::host_with_group(conn, id)?.ok_or_else(|| ServiceError::not_found("host", id))?;
         store_admin::delete_host(conn, id)?;
         audit(
             conn,

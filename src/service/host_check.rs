@@ -155,7 +155,10 @@ pub fn trust_key(plan: &Plan, known_hosts: &Path, fingerprint: &str) -> Result<(
         .ok_or_else(|| {
             ServiceError::Conflict(
                 codes_error::HOST_KEY_GONE,
-                format!("{host} does not offer a key with fingerprint {}", fingerprint.escape_debug()),
+                format!(
+                    "{host} does not offer a key with fingerprint {}",
+                    fingerprint.escape_debug()
+                ),
             )
         })?;
     match key.status {

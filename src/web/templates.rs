@@ -28,9 +28,15 @@ const TEMPLATES: [(&str, &str); 21] = [
     ),
     ("admin_hosts.html", include_str!("../../templates/admin_hosts.html")),
     ("admin_import.html", include_str!("../../templates/admin_import.html")),
-    ("admin_host_edit.html", include_str!("../../templates/admin_host_edit.html")),
+    (
+        "admin_host_edit.html",
+        include_str!("../../templates/admin_host_edit.html"),
+    ),
     ("admin_confirm.html", include_str!("../../templates/admin_confirm.html")),
-    ("admin_host_check.html", include_str!("../../templates/admin_host_check.html")),
+    (
+        "admin_host_check.html",
+        include_str!("../../templates/admin_host_check.html"),
+    ),
     ("approve_link.html", include_str!("../../templates/approve_link.html")),
     ("notify_prefs.html", include_str!("../../templates/notify_prefs.html")),
 ];

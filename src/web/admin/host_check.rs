@@ -111,7 +111,12 @@ async fn check_page(ctx: PageCtx, state: web::Data<AppState>, id: web::Path<i64>
 }
 
 #[post("/admin/hosts/{id}/trust")]
-async fn trust(ctx: PageCtx, state: web::Data<AppState>, id: web::Path<i64>, form: web::Form<TrustForm>) -> HttpResponse {
+async fn trust(
+    ctx: PageCtx,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: web::Form<TrustForm>,
+) -> HttpResponse {
     let r = async {
         let actor = ctx.admin()?.id;
         ctx.check_csrf(&form.csrf)?;

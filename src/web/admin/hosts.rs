@@ -178,7 +178,14 @@ async fn add_host(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<Host
     .await
 }
 
-fn show_edit(ctx: &PageCtx, state: &AppState, id: i64, group: &str, failed: Failed, status: StatusCode) -> HttpResponse {
+fn show_edit(
+    ctx: &PageCtx,
+    state: &AppState,
+    id: i64,
+    group: &str,
+    failed: Failed,
+    status: StatusCode,
+) -> HttpResponse {
     let mut c = Context::new();
     c.insert("id", &id);
     c.insert("group", group);

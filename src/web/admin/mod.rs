@@ -6,6 +6,7 @@
 //! One file per admin area, each registering its own routes.
 
 mod confirm;
+mod freeze_rows;
 mod host_check;
 mod hosts;
 mod import;

@@ -1,14 +1,14 @@
 //! The admin project form: its fields as posted, shaped into
 //! [`ProjectSettings`] (which the service checks), and filled from a
 //! project. Roles and host groups are multi-selects of existing users and
-//! groups (repeated fields); freeze windows are rows of fields: weekly
-//! (day and time, from and to) and date ranges (`datetime-local` in the
-//! project's time zone), each with a label. Empty rows are ignored.
+//! groups (repeated fields); freeze windows are rows of fields
+//! ([`super::freeze_rows`]).
 
-use chrono::TimeZone;
 use serde::Serialize;
 
-use crate::service::admin::{FreezeSetting, ProjectSettings};
+use super::freeze_rows::{self, RangeRow, WeeklyRow};
+
+use crate::service::admin::ProjectSettings;
 use crate::web::error::AppError;
 use crate::web::view;
 
@@ -31,24 +31,6 @@ pub(super) const SCALARS: [&str; 16] = [
     "approval_expiry_hours",
     "time_zone",
 ];
-
-/// A weekly freeze window as its fields.
-#[derive(Debug, Default, Serialize, Clone, PartialEq, Eq)]
-pub(super) struct WeeklyRow {
-    pub(super) from_day: String,
-    pub(super) from_time: String,
-    pub(super) to_day: String,
-    pub(super) to_time: String,
-    pub(super) label: String,
-}
-
-/// A date-range freeze window as its fields (`YYYY-MM-DDTHH:MM`, project time).
-#[derive(Debug, Default, Serialize, Clone, PartialEq, Eq)]
-pub(super) struct RangeRow {
-    pub(super) from: String,
-    pub(super) to: String,
-    pub(super) label: String,
-}
 
 /// The project form's fields, as posted.
 #[derive(Debug, Default, Serialize, Clone)]
@@ -76,20 +58,6 @@ fn lines(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// `weekly_3_from_day` → (3, "from_day").
-fn row_field<'a>(key: &'a str, prefix: &str) -> Option<(usize, &'a str)> {
-    let rest = key.strip_prefix(prefix)?;
-    let (i, field) = rest.split_once('_')?;
-    Some((i.parse().ok().filter(|i| *i < 200)?, field))
-}
-
-fn row<T: Default>(rows: &mut Vec<T>, i: usize) -> &mut T {
-    while rows.len() <= i {
-        rows.push(T::default());
-    }
-    &mut rows[i]
-}
-
 impl ProjectForm {
     /// The form from its posted (name, value) pairs.
     pub(super) fn from_pairs(pairs: Vec<(String, String)>) -> Self {
@@ -103,27 +71,7 @@ impl ProjectForm {
                 s if SCALARS.contains(&s) => {
                     f.fields.insert(k, v);
                 }
-                s => {
-                    if let Some((i, field)) = row_field(s, "weekly_") {
-                        let r = row(&mut f.weekly, i);
-                        match field {
-                            "from_day" => r.from_day = v,
-                            "from_time" => r.from_time = v,
-                            "to_day" => r.to_day = v,
-                            "to_time" => r.to_time = v,
-                            "label" => r.label = v,
-                            _ => {}
-                        }
-                    } else if let Some((i, field)) = row_field(s, "range_") {
-                        let r = row(&mut f.ranges, i);
-                        match field {
-                            "from" => r.from = v,
-                            "to" => r.to = v,
-                            "label" => r.label = v,
-                            _ => {}
-                        }
-                    }
-                }
+                s => freeze_rows::take(s, v, &mut f.weekly, &mut f.ranges),
             }
         }
         f
@@ -136,47 +84,6 @@ impl ProjectForm {
 
     fn zone(&self) -> chrono_tz::Tz {
         self.get("time_zone").trim().parse().unwrap_or(chrono_tz::Tz::UTC)
-    }
-
-    /// A `datetime-local` value in the form's time zone as RFC 3339; other
-    /// text is passed on for the settings check to judge.
-    fn instant(&self, local: &str) -> String {
-        let local = local.trim();
-        chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M")
-            .or_else(|_| chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M:%S"))
-            .ok()
-            .and_then(|n| self.zone().from_local_datetime(&n).earliest())
-            .map_or_else(|| local.to_owned(), |t| t.to_rfc3339())
-    }
-
-    fn freeze(&self) -> Vec<FreezeSetting> {
-        let mut out = Vec::new();
-        for w in &self.weekly {
-            if [&w.from_day, &w.from_time, &w.to_day, &w.to_time, &w.label]
-                .iter()
-                .all(|v| v.trim().is_empty())
-            {
-                continue;
-            }
-            out.push(FreezeSetting {
-                weekly_from: Some(format!("{} {}", w.from_day.trim(), w.from_time.trim())),
-                weekly_to: Some(format!("{} {}", w.to_day.trim(), w.to_time.trim())),
-                label: w.label.clone(),
-                ..FreezeSetting::default()
-            });
-        }
-        for r in &self.ranges {
-            if [&r.from, &r.to, &r.label].iter().all(|v| v.trim().is_empty()) {
-                continue;
-            }
-            out.push(FreezeSetting {
-                from: Some(self.instant(&r.from)),
-                to: Some(self.instant(&r.to)),
-                label: r.label.clone(),
-                ..FreezeSetting::default()
-            });
-        }
-        out
     }
 
     /// The settings the form asks for.
@@ -227,12 +134,12 @@ impl ProjectForm {
             developers: self.developers.clone(),
             testers: self.testers.clone(),
             host_groups: self.host_groups.clone(),
-            freeze: self.freeze(),
+            freeze: freeze_rows::settings(&self.weekly, &self.ranges, self.zone()),
         })
     }
 
     /// The form filled from a project and its freeze windows.
-    pub(super) fn from_project(p: &view::ProjectOut, freeze_rows: &[crate::service::rows::FreezeWindowRow]) -> Self {
+    pub(super) fn from_project(p: &view::ProjectOut, windows: &[crate::service::rows::FreezeWindowRow]) -> Self {
         let tick = |b: bool| if b { "on" } else { "" }.to_owned();
         let fields = [
             ("name", p.name.clone()),
@@ -268,37 +175,7 @@ impl ProjectForm {
             host_groups: p.host_groups.clone(),
             ..Self::default()
         };
-        let zone = form.zone();
-        let local = |t: Option<chrono::NaiveDateTime>| {
-            t.map(|t| zone.from_utc_datetime(&t).format("%Y-%m-%dT%H:%M").to_string())
-                .unwrap_or_default()
-        };
-        for r in freeze_rows {
-            if r.kind == "weekly" {
-                let w = |m: Option<i32>| {
-                    m.and_then(|m| u32::try_from(m).ok())
-                        .and_then(crate::domain::WeekTime::from_minutes)
-                        .map(|w| w.to_string())
-                        .unwrap_or_default()
-                };
-                let (from, to) = (w(r.weekly_from), w(r.weekly_to));
-                let (from_day, from_time) = from.split_once(' ').unwrap_or(("", ""));
-                let (to_day, to_time) = to.split_once(' ').unwrap_or(("", ""));
-                form.weekly.push(WeeklyRow {
-                    from_day: from_day.to_owned(),
-                    from_time: from_time.to_owned(),
-                    to_day: to_day.to_owned(),
-                    to_time: to_time.to_owned(),
-                    label: r.label.clone(),
-                });
-            } else {
-                form.ranges.push(RangeRow {
-                    from: local(r.starts_at),
-                    to: local(r.ends_at),
-                    label: r.label.clone(),
-                });
-            }
-        }
+        (form.weekly, form.ranges) = freeze_rows::from_rows(windows, form.zone());
         form
     }
 

@@ -62,7 +62,14 @@ fn show_project_form(
     let mut c = Context::new();
     let shown = form.with_blank_rows();
     c.insert("form", &shown.fields);
-    c.insert("roles", &[("leads", &shown.leads), ("developers", &shown.developers), ("testers", &shown.testers)]);
+    c.insert(
+        "roles",
+        &[
+            ("leads", &shown.leads),
+            ("developers", &shown.developers),
+            ("testers", &shown.testers),
+        ],
+    );
     c.insert("chosen_groups", &shown.host_groups);
     c.insert("weekly", &shown.weekly);
     c.insert("ranges", &shown.ranges);
@@ -213,7 +220,13 @@ async fn project_update(
     name: web::Path<String>,
     form: web::Form<Pairs>,
 ) -> HttpResponse {
-    let r = save_project(&ctx, &state, ProjectForm::from_pairs(form.into_inner()), Some(name.into_inner())).await;
+    let r = save_project(
+        &ctx,
+        &state,
+        ProjectForm::from_pairs(form.into_inner()),
+        Some(name.into_inner()),
+    )
+    .await;
     page(&ctx, &state, r)
 }
 

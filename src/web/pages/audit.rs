@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use tera::Context;
 
 use crate::domain::Action;
-use crate::service::{host_admin, lookups};
 use crate::service::rows::AuditFilter;
+use crate::service::{host_admin, lookups};
 use crate::service::{reads, Reader};
 
 use crate::web::error::AppError;
