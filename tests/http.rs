@@ -742,8 +742,13 @@ fn admin_pages_and_forms(db: &TestDb) {
                 ("svn_url", "svn://x/blog"),
                 ("staging_dir", "/srv/blog"),
                 ("approvals_required", "2"),
-                ("leads", "lead1, lead2"),
-                ("freeze", "weekly | Fri 18:00 | Mon 09:00 | weekend"),
+                ("leads", "lead1"),
+                ("leads", "lead2"),
+                ("weekly_0_from_day", "Fri"),
+                ("weekly_0_from_time", "18:00"),
+                ("weekly_0_to_day", "Mon"),
+                ("weekly_0_to_time", "09:00"),
+                ("weekly_0_label", "weekend"),
             ])
             .to_request();
         assert_eq!(test::call_service(&app, req).await.status(), StatusCode::SEE_OTHER);

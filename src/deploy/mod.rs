@@ -30,6 +30,7 @@ mod one_trip;
 mod pipeline;
 mod prepare;
 pub mod quote;
+pub mod reach;
 mod releases;
 pub mod remote;
 pub mod rsync;

@@ -102,14 +102,19 @@ pub fn only_excluded_args(excludes: &[String]) -> Result<Vec<String>, DeployErro
 /// known_hosts file with strict checking, the connect timeout, then the
 /// project's port, identity and `-o` options.
 pub fn ssh_options(ctx: &Context) -> Result<Vec<String>, DeployError> {
-    let kh = ctx.known_hosts.to_string_lossy();
+    ssh_options_for(&ctx.settings.ssh, ctx.known_hosts)
+}
+
+/// [`ssh_options`] from the ssh settings and the known_hosts file alone
+/// (the admin's "Test connection" uses the same options as a release).
+pub fn ssh_options_for(s: &super::SshSettings, known_hosts: &std::path::Path) -> Result<Vec<String>, DeployError> {
+    let kh = known_hosts.to_string_lossy();
     if !safe_e_word(&kh) {
         return Err(DeployError::Settings(format!(
             "the known_hosts path `{}` must not contain spaces or quotes",
             kh.escape_debug()
         )));
     }
-    let s = &ctx.settings.ssh;
     let mut args = vec![
         "-o".to_owned(),
         "BatchMode=yes".to_owned(),

@@ -274,7 +274,7 @@ pub(crate) struct DeployInputs<'a> {
 impl DeployInputs<'_> {
     /// The known-hosts file under `data_dir`.
     pub fn known_hosts(data_dir: &Path) -> PathBuf {
-        data_dir.join("ssh").join("known_hosts")
+        deploy::reach::known_hosts_file(data_dir)
     }
 
     /// Runs `f` with a deploy context whose progress goes to `recorder`.

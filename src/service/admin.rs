@@ -1,6 +1,6 @@
 //! What admins change besides tickets: user flags, projects (settings,
-//! members, approval policy, freeze windows, host groups), host groups and
-//! hosts; and what every user changes about themselves (language, personal
+//! members, approval policy, freeze windows, host groups; host groups and
+//! hosts themselves are in [`super::host_admin`]); and what every user changes about themselves (language, personal
 //! API tokens). Each call validates all input first and writes in one
 //! transaction.
 
@@ -9,14 +9,14 @@ use crate::domain::validate::codes;
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
-use crate::domain::{InvalidInput, ProjectName, Role};
+use crate::domain::{InvalidInput, Role};
 use crate::store::admin::{self as store_admin, ProjectChanges};
 use crate::store::models::{FreezeWindowRow, NewProject};
 use crate::store::{listing, projects, timestamp_now, tokens, users, write_tx, DbConn};
 
 use super::error::{ServiceError, ServiceResult};
+use super::settings::validate;
 pub use super::settings::{check_target, FreezeSetting, ProjectSettings};
-use super::settings::{check_word, validate};
 
 fn invalid(field: &'static str, code: &'static str, problem: impl Into<String>) -> ServiceError {
     InvalidInput::new(field, code, problem).into()
@@ -156,63 +156,6 @@ pub fn delete_project(conn: &mut DbConn, name: &str) -> ServiceResult<()> {
             ));
         }
         store_admin::delete_project(conn, project.id)?;
-        Ok(())
-    })
-}
-
-/// Creates a host group; returns its id.
-pub fn add_host_group(conn: &mut DbConn, name: &str) -> ServiceResult<i64> {
-    let name = ProjectName::parse(name.trim()).map_err(|e| ServiceError::from(e.on("name")))?;
-    write_tx(conn, |conn| {
-        if projects::host_group_by_name(conn, name.as_str())?.is_some() {
-            return Err(ServiceError::Conflict(
-                codes_error::HOST_GROUP_EXISTS,
-                format!("host group `{name}` already exists"),
-            ));
-        }
-        Ok(projects::insert_host_group(conn, name.as_str())?)
-    })
-}
-
-/// Deletes a host group with its hosts.
-pub fn delete_host_group(conn: &mut DbConn, id: i64) -> ServiceResult<()> {
-    write_tx(conn, |conn| {
-        if !store_admin::delete_host_group(conn, id)? {
-            return Err(ServiceError::not_found("host group", id));
-        }
-        Ok(())
-    })
-}
-
-/// Adds a host to group `group`.
-pub fn add_host(conn: &mut DbConn, group: &str, name: &str, target: &str) -> ServiceResult<()> {
-    let host = check_word("name", name, 100)?;
-    if host.contains('/') {
-        return Err(invalid("name", codes::SLASH, "must not contain `/`"));
-    }
-    let target = check_target(target)?;
-    write_tx(conn, |conn| {
-        let g =
-            projects::host_group_by_name(conn, group)?.ok_or_else(|| ServiceError::not_found("host group", group))?;
-        projects::insert_host(conn, g.id, &host, &target).map_err(|e| {
-            if e.is_unique_violation() {
-                ServiceError::Conflict(
-                    codes_error::HOST_EXISTS,
-                    format!("host `{host}` already exists in `{group}`"),
-                )
-            } else {
-                e.into()
-            }
-        })
-    })
-}
-
-/// Deletes a host.
-pub fn delete_host(conn: &mut DbConn, id: i64) -> ServiceResult<()> {
-    write_tx(conn, |conn| {
-        if !store_admin::delete_host(conn, id)? {
-            return Err(ServiceError::not_found("host", id));
-        }
         Ok(())
     })
 }

@@ -122,6 +122,12 @@ pub mod codes {
     pub const HOST_GROUP_EXISTS: &str = "error.host_group_exists";
     /// The host name is taken in its group.
     pub const HOST_EXISTS: &str = "error.host_exists";
+    /// The host no longer offers the key an admin asked to trust.
+    pub const HOST_KEY_GONE: &str = "error.host_key_gone";
+    /// Slipway trusts a different key of this type for the host.
+    pub const HOST_KEY_CHANGED: &str = "error.host_key_changed";
+    /// Only ssh targets have host keys.
+    pub const NOT_SSH: &str = "error.not_ssh";
     /// An admin tried to remove their own admin rights.
     pub const OWN_ADMIN: &str = "error.own_admin";
     /// An admin tried to disable their own account.

@@ -8,6 +8,8 @@ pub mod approval_links;
 pub mod changes;
 pub mod error;
 pub mod facts;
+pub mod host_admin;
+pub mod host_check;
 pub mod import;
 pub mod lookups;
 pub mod mail_prefs;

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::db::DbConn;
 use super::error::StoreResult;
+use super::models::HostRow;
 use super::schema::{
     freeze_windows, host_groups, hosts, project_host_groups, project_members, projects, tickets, users,
 };
@@ -107,4 +108,49 @@ pub fn delete_host_group(conn: &mut DbConn, group_id: i64) -> StoreResult<bool> 
 pub fn delete_host(conn: &mut DbConn, host_id: i64) -> StoreResult<bool> {
     let n = diesel::delete(hosts::table.find(host_id)).execute(conn)?;
     Ok(n == 1)
+}
+
+/// Host `host_id` with its group's name.
+pub fn host_with_group(conn: &mut DbConn, host_id: i64) -> StoreResult<Option<(String, HostRow)>> {
+    Ok(hosts::table
+        .inner_join(host_groups::table)
+        .filter(hosts::id.eq(host_id))
+        .select((host_groups::name, HostRow::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+/// The name of host group `group_id`.
+pub fn host_group_name(conn: &mut DbConn, group_id: i64) -> StoreResult<Option<String>> {
+    Ok(host_groups::table
+        .find(group_id)
+        .select(host_groups::name)
+        .first(conn)
+        .optional()?)
+}
+
+/// Renames and retargets host `host_id`; returns whether it exists.
+pub fn update_host(conn: &mut DbConn, host_id: i64, name: &str, target: &str) -> StoreResult<bool> {
+    let n = diesel::update(hosts::table.find(host_id))
+        .set((hosts::name.eq(name), hosts::target.eq(target)))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Renames host group `group_id`; returns whether it exists.
+pub fn rename_host_group(conn: &mut DbConn, group_id: i64, name: &str) -> StoreResult<bool> {
+    let n = diesel::update(host_groups::table.find(group_id))
+        .set(host_groups::name.eq(name))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// (name, deploy settings JSON) of the projects shipping to group `group_id`, by name.
+pub fn projects_of_group(conn: &mut DbConn, group_id: i64) -> StoreResult<Vec<(String, String)>> {
+    Ok(project_host_groups::table
+        .inner_join(projects::table)
+        .filter(project_host_groups::group_id.eq(group_id))
+        .order(projects::name.asc())
+        .select((projects::name, projects::deploy))
+        .load(conn)?)
 }

@@ -3,6 +3,7 @@
 //! service layer composes into transactions.
 
 pub mod admin;
+pub mod admin_events;
 pub mod db;
 pub mod error;
 pub mod jobs;

@@ -203,6 +203,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    admin_events (id) {
+        id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        action -> Text,
+        subject -> Text,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(project_members -> users (user_id));
 diesel::joinable!(hosts -> host_groups (group_id));
@@ -228,4 +239,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_logs,
     svn_revisions,
     release_hosts,
+    admin_events,
 );

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use tera::{Tera, Value};
 
 /// Every template, by name.
-const TEMPLATES: [(&str, &str); 18] = [
+const TEMPLATES: [(&str, &str); 21] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("index.html", include_str!("../../templates/index.html")),
@@ -28,6 +28,15 @@ const TEMPLATES: [(&str, &str); 18] = [
     ),
     ("admin_hosts.html", include_str!("../../templates/admin_hosts.html")),
     ("admin_import.html", include_str!("../../templates/admin_import.html")),
+    (
+        "admin_host_edit.html",
+        include_str!("../../templates/admin_host_edit.html"),
+    ),
+    ("admin_confirm.html", include_str!("../../templates/admin_confirm.html")),
+    (
+        "admin_host_check.html",
+        include_str!("../../templates/admin_host_check.html"),
+    ),
     ("approve_link.html", include_str!("../../templates/approve_link.html")),
     ("notify_prefs.html", include_str!("../../templates/notify_prefs.html")),
 ];

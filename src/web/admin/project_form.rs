@@ -1,64 +1,54 @@
-//! The admin project form: its fields as typed, checked into
-//! [`ProjectSettings`], and filled from a project.
+//! The admin project form: its fields as posted, shaped into
+//! [`ProjectSettings`] (which the service checks), and filled from a
+//! project. Roles and host groups are multi-selects of existing users and
+//! groups (repeated fields); freeze windows are rows of fields
+//! ([`super::freeze_rows`]).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::service::admin::{FreezeSetting, ProjectSettings};
+use super::freeze_rows::{self, RangeRow, WeeklyRow};
+
+use crate::service::admin::ProjectSettings;
 use crate::web::error::AppError;
 use crate::web::view;
 
-/// The project form's fields, as typed.
-#[derive(Debug, Default, Deserialize, Serialize, Clone)]
+/// The scalar fields, by form name.
+pub(super) const SCALARS: [&str; 16] = [
+    "csrf",
+    "name",
+    "description",
+    "svn_url",
+    "svn_credentials",
+    "staging_dir",
+    "staging_url",
+    "build_command",
+    "excludes",
+    "version_format",
+    "approvals_required",
+    "allow_self_approval",
+    "tested_by_may_approve",
+    "require_outside_paths_confirmation",
+    "approval_expiry_hours",
+    "time_zone",
+];
+
+/// The project form's fields, as posted.
+#[derive(Debug, Default, Serialize, Clone)]
 pub(super) struct ProjectForm {
-    #[serde(default)]
-    pub(super) csrf: String,
-    #[serde(default)]
-    pub(super) name: String,
-    #[serde(default)]
-    pub(super) description: String,
-    #[serde(default)]
-    pub(super) svn_url: String,
-    #[serde(default)]
-    pub(super) svn_credentials: String,
-    #[serde(default)]
-    pub(super) staging_dir: String,
-    #[serde(default)]
-    pub(super) staging_url: String,
-    #[serde(default)]
-    pub(super) build_command: String,
-    #[serde(default)]
-    pub(super) excludes: String,
-    #[serde(default)]
-    pub(super) version_format: String,
-    #[serde(default)]
-    pub(super) approvals_required: String,
-    #[serde(default)]
-    pub(super) allow_self_approval: Option<String>,
-    #[serde(default)]
-    pub(super) tested_by_may_approve: Option<String>,
-    #[serde(default)]
-    pub(super) require_outside_paths_confirmation: Option<String>,
-    #[serde(default)]
-    pub(super) approval_expiry_hours: String,
-    #[serde(default)]
-    pub(super) time_zone: String,
-    #[serde(default)]
-    pub(super) leads: String,
-    #[serde(default)]
-    pub(super) developers: String,
-    #[serde(default)]
-    pub(super) testers: String,
-    #[serde(default)]
-    pub(super) host_groups: String,
-    #[serde(default)]
-    pub(super) freeze: String,
+    /// Scalar fields by name (see [`SCALARS`]); checkboxes are `on` when ticked.
+    pub(super) fields: std::collections::BTreeMap<String, String>,
+    pub(super) leads: Vec<String>,
+    pub(super) developers: Vec<String>,
+    pub(super) testers: Vec<String>,
+    pub(super) host_groups: Vec<String>,
+    pub(super) weekly: Vec<WeeklyRow>,
+    pub(super) ranges: Vec<RangeRow>,
 }
 
-fn words(s: &str) -> Vec<String> {
+fn words(s: &str) -> impl Iterator<Item = String> + '_ {
     s.split([',', ' ', '\n', '\r', '\t'])
         .filter(|w| !w.is_empty())
         .map(str::to_owned)
-        .collect()
 }
 
 fn lines(s: &str) -> Vec<String> {
@@ -69,10 +59,37 @@ fn lines(s: &str) -> Vec<String> {
 }
 
 impl ProjectForm {
+    /// The form from its posted (name, value) pairs.
+    pub(super) fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut f = Self::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "leads" => f.leads.extend(words(&v)),
+                "developers" => f.developers.extend(words(&v)),
+                "testers" => f.testers.extend(words(&v)),
+                "host_groups" => f.host_groups.extend(words(&v)),
+                s if SCALARS.contains(&s) => {
+                    f.fields.insert(k, v);
+                }
+                s => freeze_rows::take(s, v, &mut f.weekly, &mut f.ranges),
+            }
+        }
+        f
+    }
+
+    /// A scalar field (`""` when absent).
+    pub(super) fn get(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", String::as_str)
+    }
+
+    fn zone(&self) -> chrono_tz::Tz {
+        self.get("time_zone").trim().parse().unwrap_or(chrono_tz::Tz::UTC)
+    }
+
     /// The settings the form asks for.
     pub(super) fn settings(&self) -> Result<ProjectSettings, AppError> {
-        let num = |field: &str, v: &str| -> Result<Option<i64>, AppError> {
-            match v.trim() {
+        let num = |field: &str| -> Result<Option<i64>, AppError> {
+            match self.get(field).trim() {
                 "" => Ok(None),
                 v => v
                     .parse::<i64>()
@@ -80,36 +97,6 @@ impl ProjectForm {
                     .map_err(|_| AppError::bad(field, "must be a whole number")),
             }
         };
-        let required = num("approvals_required", &self.approvals_required)?.unwrap_or(1);
-        let expiry = num("approval_expiry_hours", &self.approval_expiry_hours)?;
-        let mut freeze = Vec::new();
-        for line in lines(&self.freeze) {
-            let parts: Vec<&str> = line.split('|').map(str::trim).collect();
-            let label = parts.get(3).map(|s| (*s).to_owned()).unwrap_or_default();
-            match parts.first().copied() {
-                Some("weekly") if parts.len() >= 3 => freeze.push(FreezeSetting {
-                    weekly_from: Some(parts[1].to_owned()),
-                    weekly_to: Some(parts[2].to_owned()),
-                    label,
-                    ..FreezeSetting::default()
-                }),
-                Some("range") if parts.len() >= 3 => freeze.push(FreezeSetting {
-                    from: Some(parts[1].to_owned()),
-                    to: Some(parts[2].to_owned()),
-                    label,
-                    ..FreezeSetting::default()
-                }),
-                _ => {
-                    return Err(AppError::bad(
-                        "freeze",
-                        format!(
-                            "`{}`: write `weekly | Fri 18:00 | Mon 09:00 | label` or `range | FROM | TO | label`",
-                            line.chars().take(80).collect::<String>()
-                        ),
-                    ))
-                }
-            }
-        }
         let clamp = |field: &str, v: i64, lo: i64, hi: i64| -> Result<i64, AppError> {
             if (lo..=hi).contains(&v) {
                 Ok(v)
@@ -117,82 +104,129 @@ impl ProjectForm {
                 Err(AppError::bad(field, format!("must be between {lo} and {hi}")))
             }
         };
+        let required = num("approvals_required")?.unwrap_or(1);
+        let expiry = num("approval_expiry_hours")?;
+        let ticked = |field: &str| !self.get(field).is_empty();
         Ok(ProjectSettings {
-            name: self.name.trim().to_owned(),
-            description: self.description.clone(),
-            svn_url: self.svn_url.trim().to_owned(),
-            svn_credentials: Some(self.svn_credentials.trim().to_owned()).filter(|s| !s.is_empty()),
-            staging_dir: self.staging_dir.trim().to_owned(),
-            staging_url: self.staging_url.trim().to_owned(),
-            build_command: lines(&self.build_command),
-            excludes: lines(&self.excludes),
-            version_format: match self.version_format.trim() {
+            name: self.get("name").trim().to_owned(),
+            description: self.get("description").to_owned(),
+            svn_url: self.get("svn_url").trim().to_owned(),
+            svn_credentials: Some(self.get("svn_credentials").trim().to_owned()).filter(|s| !s.is_empty()),
+            staging_dir: self.get("staging_dir").trim().to_owned(),
+            staging_url: self.get("staging_url").trim().to_owned(),
+            build_command: lines(self.get("build_command")),
+            excludes: lines(self.get("excludes")),
+            version_format: match self.get("version_format").trim() {
                 "" => "v{n}".to_owned(),
                 v => v.to_owned(),
             },
             approvals_required: clamp("approvals_required", required, 1, 20)? as u32,
-            allow_self_approval: self.allow_self_approval.is_some(),
-            tested_by_may_approve: self.tested_by_may_approve.is_some(),
-            require_outside_paths_confirmation: self.require_outside_paths_confirmation.is_some(),
+            allow_self_approval: ticked("allow_self_approval"),
+            tested_by_may_approve: ticked("tested_by_may_approve"),
+            require_outside_paths_confirmation: ticked("require_outside_paths_confirmation"),
             approval_expiry_hours: expiry
                 .map(|e| clamp("approval_expiry_hours", e, 1, 8760))
                 .transpose()?
                 .map(|e| e as u32),
-            time_zone: self.time_zone.clone(),
+            time_zone: self.get("time_zone").to_owned(),
             utc_offset_minutes: None,
-            leads: words(&self.leads),
-            developers: words(&self.developers),
-            testers: words(&self.testers),
-            host_groups: words(&self.host_groups),
-            freeze,
+            leads: self.leads.clone(),
+            developers: self.developers.clone(),
+            testers: self.testers.clone(),
+            host_groups: self.host_groups.clone(),
+            freeze: freeze_rows::settings(&self.weekly, &self.ranges, self.zone()),
         })
     }
 
     /// The form filled from a project and its freeze windows.
-    pub(super) fn from_project(p: &view::ProjectOut, freeze_rows: &[crate::service::rows::FreezeWindowRow]) -> Self {
-        let freeze = freeze_rows
-            .iter()
-            .map(|r| match r.kind.as_str() {
-                "weekly" => {
-                    let w = |m: Option<i32>| {
-                        m.and_then(|m| u32::try_from(m).ok())
-                            .and_then(crate::domain::WeekTime::from_minutes)
-                            .map(|w| w.to_string())
-                            .unwrap_or_default()
-                    };
-                    format!("weekly | {} | {} | {}", w(r.weekly_from), w(r.weekly_to), r.label)
-                }
-                _ => format!(
-                    "range | {} | {} | {}",
-                    r.starts_at.map(view::ts).unwrap_or_default(),
-                    r.ends_at.map(view::ts).unwrap_or_default(),
-                    r.label
-                ),
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        Self {
-            csrf: String::new(),
-            name: p.name.clone(),
-            description: p.description.clone(),
-            svn_url: p.svn_url.clone(),
-            svn_credentials: p.svn_credentials.clone().unwrap_or_default(),
-            staging_dir: p.staging_dir.clone(),
-            staging_url: p.staging_url.clone(),
-            build_command: p.build_command.join("\n"),
-            excludes: p.excludes.join("\n"),
-            version_format: p.version_format.clone(),
-            approvals_required: p.approvals_required.to_string(),
-            allow_self_approval: p.allow_self_approval.then(|| "on".into()),
-            tested_by_may_approve: p.tested_by_may_approve.then(|| "on".into()),
-            require_outside_paths_confirmation: p.require_outside_paths_confirmation.then(|| "on".into()),
-            approval_expiry_hours: p.approval_expiry_hours.map(|h| h.to_string()).unwrap_or_default(),
-            time_zone: p.time_zone.clone(),
-            leads: p.leads.join(", "),
-            developers: p.developers.join(", "),
-            testers: p.testers.join(", "),
-            host_groups: p.host_groups.join(", "),
-            freeze,
+    pub(super) fn from_project(p: &view::ProjectOut, windows: &[crate::service::rows::FreezeWindowRow]) -> Self {
+        let tick = |b: bool| if b { "on" } else { "" }.to_owned();
+        let fields = [
+            ("name", p.name.clone()),
+            ("description", p.description.clone()),
+            ("svn_url", p.svn_url.clone()),
+            ("svn_credentials", p.svn_credentials.clone().unwrap_or_default()),
+            ("staging_dir", p.staging_dir.clone()),
+            ("staging_url", p.staging_url.clone()),
+            ("build_command", p.build_command.join("\n")),
+            ("excludes", p.excludes.join("\n")),
+            ("version_format", p.version_format.clone()),
+            ("approvals_required", p.approvals_required.to_string()),
+            ("allow_self_approval", tick(p.allow_self_approval)),
+            ("tested_by_may_approve", tick(p.tested_by_may_approve)),
+            (
+                "require_outside_paths_confirmation",
+                tick(p.require_outside_paths_confirmation),
+            ),
+            (
+                "approval_expiry_hours",
+                p.approval_expiry_hours.map(|h| h.to_string()).unwrap_or_default(),
+            ),
+            ("time_zone", p.time_zone.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let mut form = Self {
+            fields,
+            leads: p.leads.clone(),
+            developers: p.developers.clone(),
+            testers: p.testers.clone(),
+            host_groups: p.host_groups.clone(),
+            ..Self::default()
+        };
+        (form.weekly, form.ranges) = freeze_rows::from_rows(windows, form.zone());
+        form
+    }
+
+    /// The form as shown: with two empty rows of each freeze kind to add windows.
+    pub(super) fn with_blank_rows(&self) -> Self {
+        let mut f = self.clone();
+        f.fields.remove("csrf");
+        for name in SCALARS.iter().skip(1) {
+            f.fields.entry((*name).to_owned()).or_default();
         }
+        f.weekly.retain(|w| *w != WeeklyRow::default());
+        f.ranges.retain(|r| *r != RangeRow::default());
+        f.weekly.extend([WeeklyRow::default(), WeeklyRow::default()]);
+        f.ranges.extend([RangeRow::default(), RangeRow::default()]);
+        f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn repeated_roles_and_rows_of_freeze_fields() {
+        let f = ProjectForm::from_pairs(pairs(&[
+            ("name", "shop"),
+            ("time_zone", "Asia/Shanghai"),
+            ("leads", "ann"),
+            ("leads", "bob, cy"),
+            ("weekly_0_from_day", "Fri"),
+            ("weekly_0_from_time", "18:00"),
+            ("weekly_0_to_day", "Mon"),
+            ("weekly_0_to_time", "09:00"),
+            ("weekly_0_label", "weekend"),
+            ("weekly_1_label", ""),
+            ("range_0_from", "2026-12-24T00:00"),
+            ("range_0_to", "2026-12-26T00:00"),
+            ("range_0_label", "xmas"),
+        ]));
+        assert_eq!(f.leads, ["ann", "bob", "cy"]);
+        let s = f.settings().expect("settings");
+        assert_eq!(s.freeze.len(), 2);
+        assert_eq!(s.freeze[0].weekly_from.as_deref(), Some("Fri 18:00"));
+        assert_eq!(s.freeze[0].weekly_to.as_deref(), Some("Mon 09:00"));
+        assert_eq!(s.freeze[1].from.as_deref(), Some("2026-12-24T00:00:00+08:00"));
+        assert_eq!(s.freeze[1].label, "xmas");
+        let shown = f.with_blank_rows();
+        assert_eq!((shown.weekly.len(), shown.ranges.len()), (3, 3));
     }
 }

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use tera::Context;
 
 use crate::domain::Action;
-use crate::service::lookups;
 use crate::service::rows::AuditFilter;
+use crate::service::{host_admin, lookups};
 use crate::service::{reads, Reader};
 
 use crate::web::error::AppError;
@@ -28,6 +28,67 @@ struct AuditQuery {
     action: Option<String>,
     ticket: Option<String>,
     cursor: Option<i64>,
+    admin_cursor: Option<i64>,
+}
+
+/// A line of the admin trail (host and group changes, trusted host keys).
+#[derive(Debug, Serialize)]
+struct AdminEventOut {
+    id: i64,
+    at: String,
+    actor: Option<String>,
+    action: String,
+    subject: String,
+    detail: String,
+}
+
+/// Admins see host and group changes too, unless the filters ask for
+/// ticket events only (a project, an action or a ticket); the actor filter applies.
+async fn admin_rows(
+    state: &AppState,
+    q: &AuditQuery,
+    is_admin: bool,
+) -> Result<Option<(Vec<AdminEventOut>, Option<String>)>, AppError> {
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    if !is_admin || set(&q.project) || set(&q.action) || set(&q.ticket) {
+        return Ok(None);
+    }
+    let (actor, cursor) = (q.actor.clone().filter(|a| !a.is_empty()), q.admin_cursor);
+    let (rows, more) = state
+        .db(move |conn| {
+            let actor_id = match actor {
+                Some(a) => match lookups::user_id(conn, &a)? {
+                    Some(id) => Some(id),
+                    None => return Ok((vec![], false)),
+                },
+                None => None,
+            };
+            Ok(host_admin::admin_events(conn, actor_id, cursor, 50)?)
+        })
+        .await?;
+    let next = if more {
+        rows.last().map(|r| {
+            format!(
+                "/audit?actor={}&admin_cursor={}#admin-changes",
+                urlencode(q.actor.as_deref().unwrap_or("")),
+                r.id
+            )
+        })
+    } else {
+        None
+    };
+    let rows = rows
+        .into_iter()
+        .map(|r| AdminEventOut {
+            id: r.id,
+            at: crate::web::view::ts(r.created_at),
+            actor: r.actor,
+            action: r.action,
+            subject: r.subject,
+            detail: r.detail,
+        })
+        .collect();
+    Ok(Some((rows, next)))
 }
 
 async fn audit_rows(
@@ -86,6 +147,7 @@ async fn audit_rows(
 async fn audit(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<AuditQuery>) -> HttpResponse {
     let r = async {
         let reader = state.reader(ctx.user()?.clone());
+        let admin = admin_rows(&state, &q, ctx.user()?.is_admin).await?;
         let (rows, more) = audit_rows(&state, &reader, &q, q.cursor, 100).await?;
         let filters = format!(
             "project={}&actor={}&action={}&ticket={}",
@@ -107,6 +169,10 @@ async fn audit(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<AuditQuer
         c.insert("actions", &Action::ALL.map(|a| a.as_str()));
         c.insert("next", &next);
         c.insert("csv", &format!("/audit.csv?{filters}"));
+        if let Some((admin_rows, admin_next)) = admin {
+            c.insert("admin_rows", &admin_rows);
+            c.insert("admin_next", &admin_next);
+        }
         Ok(render(&ctx, &state, "audit.html", c, StatusCode::OK))
     }
     .await;
