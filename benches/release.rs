@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use slipway::deploy::{
     self, ChangeSet, Context, Delta, DeployHost, DeploySettings, HostEvent, OutputLine, ShipReport, Target,
 };
+use slipway::vcs::{Signature, SnapshotRepo};
 
 const FILES: usize = 10_000;
 const FILE_BYTES: usize = 10 * 1024;
@@ -369,4 +370,35 @@ fn main() {
             ratio(ours, bare_time)
         );
     }
+
+    // 5. The release tree the job ships from: exported whole from git, or
+    //    from the previous export plus the one changed file.
+    println!();
+    let repo = SnapshotRepo::open_or_init(&tmp.path().join("bench.git")).expect("repo");
+    let who = Signature {
+        name: "bench".into(),
+        email: "bench@localhost".into(),
+    };
+    for (tree, tag) in [(&src, "v1"), (&v2, "v2")] {
+        let snap = repo.snapshot(tree, &[], tag, &who).expect("snapshot");
+        repo.tag(&snap.commit, tag, tag, &who).expect("tag");
+    }
+    let exports = tmp.path().join("exports");
+    repo.export("v1", &exports.join("v1")).expect("export v1");
+    let (_, whole) = timed(|| repo.export("v2", &exports.join("v2-whole")).expect("export v2"));
+    let (_, incremental) = timed(|| {
+        run_ok(
+            Command::new("cp")
+                .arg("-al")
+                .arg(exports.join("v1"))
+                .arg(exports.join("v2")),
+        );
+        repo.export_changes("v1", "v2", &exports.join("v2"))
+            .expect("export changes")
+    });
+    println!(
+        "export of the release tree, one-file change: {:.2} s from the previous export (whole: {:.2} s)",
+        incremental.as_secs_f64(),
+        whole.as_secs_f64()
+    );
 }
