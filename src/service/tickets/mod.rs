@@ -321,7 +321,7 @@ fn confirmed_note(effects: &[Effect], ticket: &TicketRow) -> Option<String> {
 
 /// Appends an event and, in the same transaction, the job that notifies
 /// people about it: every event goes through here.
-fn write_event(conn: &mut DbConn, project_id: i64, event: &NewEvent) -> ServiceResult<i64> {
+pub(crate) fn write_event(conn: &mut DbConn, project_id: i64, event: &NewEvent) -> ServiceResult<i64> {
     let event_id = tickets::insert_event(conn, event)?;
     crate::jobs::announce::enqueue_event(conn, event_id, project_id, event.created_at)?;
     Ok(event_id)

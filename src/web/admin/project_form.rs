@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::service::admin::{FreezeSetting, ProjectSettings};
+use crate::service::settings::MaintenanceSetting;
 use crate::web::error::AppError;
 use crate::web::view;
 
@@ -52,6 +53,8 @@ pub(super) struct ProjectForm {
     pub(super) host_groups: String,
     #[serde(default)]
     pub(super) freeze: String,
+    #[serde(default)]
+    pub(super) maintenance: String,
 }
 
 fn words(s: &str) -> Vec<String> {
@@ -110,6 +113,26 @@ impl ProjectForm {
                 }
             }
         }
+        let mut maintenance = Vec::new();
+        for line in lines(&self.maintenance) {
+            let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+            match parts.as_slice() {
+                [from, to, rest @ ..] if rest.len() <= 1 => maintenance.push(MaintenanceSetting {
+                    from: (*from).to_owned(),
+                    to: (*to).to_owned(),
+                    label: rest.first().map(|s| (*s).to_owned()).unwrap_or_default(),
+                }),
+                _ => {
+                    return Err(AppError::bad(
+                        "maintenance",
+                        format!(
+                            "`{}`: write `Thu 06:00 | Thu 08:00 | label`",
+                            line.chars().take(80).collect::<String>()
+                        ),
+                    ))
+                }
+            }
+        }
         let clamp = |field: &str, v: i64, lo: i64, hi: i64| -> Result<i64, AppError> {
             if (lo..=hi).contains(&v) {
                 Ok(v)
@@ -145,6 +168,7 @@ impl ProjectForm {
             testers: words(&self.testers),
             host_groups: words(&self.host_groups),
             freeze,
+            maintenance,
         })
     }
 
@@ -193,6 +217,12 @@ impl ProjectForm {
             testers: p.testers.join(", "),
             host_groups: p.host_groups.join(", "),
             freeze,
+            maintenance: p
+                .maintenance
+                .iter()
+                .map(|m| format!("{} | {} | {}", m.from, m.to, m.label))
+                .collect::<Vec<_>>()
+                .join("\n"),
         }
     }
 }
