@@ -42,6 +42,66 @@ pub enum When {
     NextWindow,
 }
 
+impl When {
+    /// What a form or API body asks for: `next_window`, or `at` as an RFC
+    /// 3339 instant (with an offset) or a wall-clock time in the project's
+    /// zone (`2026-12-03T06:00`).
+    pub fn from_input(at: Option<&str>, next_window: bool) -> Result<Self, InvalidInput> {
+        match (at.map(str::trim).filter(|a| !a.is_empty()), next_window) {
+            (None, true) => Ok(When::NextWindow),
+            (Some(at), false) => Ok(DateTime::parse_from_rfc3339(at)
+                .map(|t| When::Instant(t.with_timezone(&Utc)))
+                .unwrap_or_else(|_| When::Local(at.to_owned()))),
+            (Some(_), true) => Err(InvalidInput::new(
+                "at",
+                codes::INVALID,
+                "give either a time or next_window, not both",
+            )),
+            (None, false) => Err(InvalidInput::new(
+                "at",
+                codes::EMPTY,
+                "give a time (in the project's time zone) or next_window",
+            )),
+        }
+    }
+}
+
+/// What a reader asks of a ticket's schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Schedule its release.
+    Schedule(When),
+    /// Move the pending schedule.
+    Change(When),
+    /// Cancel the pending schedule.
+    Cancel,
+}
+
+/// Carries out `request` on ticket `ticket_id` as `reader` (who must see
+/// the ticket: "not found" otherwise, before any problem with the request
+/// itself, the caller's parse); the ticket as they see it after.
+pub fn request<E: From<ServiceError>>(
+    conn: &mut DbConn,
+    reader: &Reader,
+    ticket_id: i64,
+    request: Result<Request, E>,
+    now: DateTime<Utc>,
+) -> Result<super::queries::TicketView, E> {
+    reader.ticket(conn, ticket_id)?;
+    let request = request?;
+    let user = reader.user.id;
+    match &request {
+        Request::Schedule(when) => {
+            schedule(conn, ticket_id, user, when, now)?;
+        }
+        Request::Change(when) => {
+            change(conn, ticket_id, user, when, now)?;
+        }
+        Request::Cancel => cancel(conn, ticket_id, user, now)?,
+    }
+    Ok(super::queries::ticket_view(conn, ticket_id, reader, now)?)
+}
+
 /// A schedule as pages and the API show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleView {
