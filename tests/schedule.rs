@@ -113,7 +113,10 @@ fn scheduled_release_ships_after_its_time(db: &TestDb) {
     let events = ticket_rows::events(&mut db.conn(), id).expect("events");
     let release = events.iter().find(|e| e.action == "release").expect("release event");
     assert_eq!(release.actor_id, Some(p.dev));
-    assert!(release.note.as_deref().is_some_and(|n| n.contains("scheduled")), "{release:?}");
+    assert!(
+        release.note.as_deref().is_some_and(|n| n.contains("scheduled")),
+        "{release:?}"
+    );
     assert!(events.iter().any(|e| e.action == "schedule"));
 }
 
@@ -123,8 +126,14 @@ fn change_and_cancel_until_it_starts(db: &TestDb) {
     let lead = uid(db, "shop-lead");
     let s = schedule_in(&p, id, p.dev, Span::hours(1));
     // A second schedule is refused: change that one.
-    let twice = schedules::schedule(&mut db.conn(), id, lead, &When::Instant(Utc::now() + Span::hours(2)), Utc::now())
-        .expect_err("scheduled already");
+    let twice = schedules::schedule(
+        &mut db.conn(),
+        id,
+        lead,
+        &When::Instant(Utc::now() + Span::hours(2)),
+        Utc::now(),
+    )
+    .expect_err("scheduled already");
     assert_eq!(twice.code(), "error.already_scheduled");
     // A lead moves it (the release becomes no one else's: its maker stays).
     let later = Utc::now() + Span::hours(3);
@@ -177,7 +186,10 @@ fn only_releasers_schedule(db: &TestDb) {
     // Before approval nobody schedules.
     let early = p.submit("shop", &[], None);
     let refused = schedules::schedule(&mut db.conn(), early, p.dev, &at, Utc::now()).expect_err("not approved");
-    assert!(matches!(refused, ServiceError::Refused(Refusal::WrongState { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, ServiceError::Refused(Refusal::WrongState { .. })),
+        "{refused:?}"
+    );
     assert!(rows::latest_for(&mut db.conn(), id).expect("query").is_none());
 }
 
@@ -266,7 +278,10 @@ fn a_refusal_at_the_time_fails_the_schedule_and_mails_the_scheduler(db: &TestDb)
     assert!(reason.contains("release is frozen"), "{reason}");
     assert_eq!(p.ticket(id).state, "approved", "nothing was released");
     let events = ticket_rows::events(&mut db.conn(), id).expect("events");
-    let event = events.iter().find(|e| e.action == "schedule-failed").expect("failure event");
+    let event = events
+        .iter()
+        .find(|e| e.action == "schedule-failed")
+        .expect("failure event");
     assert!(event.note.as_deref().is_some_and(|n| n.contains("frozen")), "{event:?}");
     let sent = mails(&mail);
     assert!(
@@ -293,7 +308,10 @@ fn expired_approvals_fail_the_schedule(db: &TestDb) {
     assert_eq!(drain(&p.worker(BTreeMap::new())), [JobOutcome::Done]);
     let failed = schedule_row(db, id);
     assert_eq!(failed.state, "failed");
-    assert!(failed.error.as_deref().is_some_and(|e| e.contains("expired")), "{failed:?}");
+    assert!(
+        failed.error.as_deref().is_some_and(|e| e.contains("expired")),
+        "{failed:?}"
+    );
 }
 
 fn a_new_instance_picks_the_schedule_up(db: &TestDb) {
@@ -306,7 +324,10 @@ fn a_new_instance_picks_the_schedule_up(db: &TestDb) {
     let worker = instance(pool.clone(), p.data.path(), &p.data.path().join("mail"));
     assert_eq!(tick_after(&pool, &s), 1);
     let outcomes = drain(&worker);
-    assert!(outcomes.len() >= 2 && outcomes.iter().all(|o| *o == JobOutcome::Done), "{outcomes:?}");
+    assert!(
+        outcomes.len() >= 2 && outcomes.iter().all(|o| *o == JobOutcome::Done),
+        "{outcomes:?}"
+    );
     assert_eq!(p.ticket(id).state, "released", "{}", p.log_text(id));
     assert!(hosts.path().join("web1/current/index.html").exists());
     assert_eq!(schedule_row(db, id).state, "done");

@@ -77,7 +77,9 @@ fn approved(app: &TestApp<'_>) -> i64 {
 }
 
 fn berlin_in_30_days_at_six() -> (String, String) {
-    let day = (Utc::now() + Span::days(30)).with_timezone(&Tz::Europe__Berlin).date_naive();
+    let day = (Utc::now() + Span::days(30))
+        .with_timezone(&Tz::Europe__Berlin)
+        .date_naive();
     let local = day.and_time(NaiveTime::from_hms_opt(6, 0, 0).expect("time"));
     let utc = Tz::Europe__Berlin
         .from_local_datetime(&local)
@@ -104,7 +106,12 @@ fn the_api_schedules_changes_and_cancels(db: &TestDb) {
     assert_eq!(s["state"], "pending");
     assert_eq!(s["time_zone"], "Europe/Berlin");
     assert_eq!(s["scheduled_by"], "dev");
-    assert!(s["run_at_local"].as_str().is_some_and(|t| t.starts_with(&local.replace('T', " "))), "{s}");
+    assert!(
+        s["run_at_local"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(&local.replace('T', " "))),
+        "{s}"
+    );
     // Twice: conflict. In the past: 400 with a clear message.
     let twice = dev.post_json(&uri, &json!({ "at": local }));
     assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.text());
@@ -168,14 +175,23 @@ fn the_ticket_page_and_lists_show_the_schedule(db: &TestDb) {
     );
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
     let detail = app.api("dev").get(&format!("/api/v1/tickets/{id}")).json();
-    let local = detail["schedule"]["run_at_local"].as_str().expect("scheduled").to_owned();
+    let local = detail["schedule"]["run_at_local"]
+        .as_str()
+        .expect("scheduled")
+        .to_owned();
     assert!(local.contains("06:00"), "{local}");
     let shown = page.get(&format!("/tickets/{id}")).text();
-    assert!(shown.contains(r#"id="schedule-at""#) && shown.contains(&local), "{shown}");
+    assert!(
+        shown.contains(r#"id="schedule-at""#) && shown.contains(&local),
+        "{shown}"
+    );
     assert!(shown.contains(r#"id="schedule-cancel""#), "{shown}");
     // A tester sees the schedule but no form.
     let tester = app.browser("tester").get(&format!("/tickets/{id}")).text();
-    assert!(tester.contains(&local) && !tester.contains(r#"id="schedule-form""#), "{tester}");
+    assert!(
+        tester.contains(&local) && !tester.contains(r#"id="schedule-form""#),
+        "{tester}"
+    );
     // The list and "my work" show it too.
     let list = page.get("/tickets").text();
     assert!(list.contains("scheduled-at") && list.contains(&local), "{list}");

@@ -109,7 +109,12 @@ pub fn scheduled_action(kind: TicketKind) -> Action {
 /// exactly when the table would let them take its action by hand, except
 /// that a freeze window in force now does not count (it is checked again
 /// at the scheduled time, as for a release by hand then).
-pub fn may_schedule(t: &TicketFacts, rules: ProjectRules<'_>, actor: &Actor, now: DateTime<Utc>) -> Result<(), Refusal> {
+pub fn may_schedule(
+    t: &TicketFacts,
+    rules: ProjectRules<'_>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), Refusal> {
     let open = FreezeCalendar {
         windows: Vec::new(),
         zone: rules.freeze.zone,
@@ -169,7 +174,8 @@ pub fn local_to_utc(local: NaiveDateTime, zone: Tz) -> Result<DateTime<Utc>, Sch
 /// When the next maintenance window starts strictly after `now`: the
 /// earliest next start of any window, each read in the project's zone on
 /// the day it falls (so it follows daylight saving). A start the clocks
-/// skip moves to the first minute that exists after it.
+/// skip moves on by the jump (Sunday 02:30 on a spring-forward night
+/// becomes 03:30), as the ends of freeze windows do.
 pub fn next_window_start(windows: &[MaintenanceWindow], zone: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     windows.iter().filter_map(|w| next_start(w.from, zone, now)).min()
 }
@@ -239,11 +245,12 @@ mod tests {
             next_window_start(&thursday, berlin, utc(2026, 10, 23, 12, 0)),
             Some(utc(2026, 10, 29, 5, 0))
         );
-        // A start the clocks skip (Sunday 02:30 on 2026-03-29) moves to 03:00 CEST.
+        // A start the clocks skip (Sunday 02:30 on 2026-03-29) moves on by
+        // the jump: 03:30 CEST.
         let skipped = [window("Sun 02:30", "Sun 04:00")];
         assert_eq!(
             next_window_start(&skipped, berlin, utc(2026, 3, 28, 12, 0)),
-            Some(utc(2026, 3, 29, 1, 0))
+            Some(utc(2026, 3, 29, 1, 30))
         );
         // The earliest of several windows; during a window, the next one.
         let two = [window("Thu 06:00", "Thu 08:00"), window("Tue 22:00", "Wed 01:00")];
@@ -262,13 +269,19 @@ mod tests {
     fn local_times_become_utc() {
         let berlin = Tz::Europe__Berlin;
         let local = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time");
-        assert_eq!(local_to_utc(local("2026-07-02 06:00"), berlin), Ok(utc(2026, 7, 2, 4, 0)));
+        assert_eq!(
+            local_to_utc(local("2026-07-02 06:00"), berlin),
+            Ok(utc(2026, 7, 2, 4, 0))
+        );
         assert!(matches!(
             local_to_utc(local("2026-03-29 02:30"), berlin),
             Err(ScheduleProblem::NoSuchLocalTime { .. })
         ));
         // 02:30 occurs twice on 2026-10-25: the first (CEST).
-        assert_eq!(local_to_utc(local("2026-10-25 02:30"), berlin), Ok(utc(2026, 10, 25, 0, 30)));
+        assert_eq!(
+            local_to_utc(local("2026-10-25 02:30"), berlin),
+            Ok(utc(2026, 10, 25, 0, 30))
+        );
     }
 
     #[test]
@@ -282,7 +295,10 @@ mod tests {
                 at: "2026-06-01 13:59 CEST".into()
             })
         );
-        assert!(matches!(check_time(now, now, Tz::UTC), Err(ScheduleProblem::InPast { .. })));
+        assert!(matches!(
+            check_time(now, now, Tz::UTC),
+            Err(ScheduleProblem::InPast { .. })
+        ));
         assert!(matches!(
             check_time(now + Duration::days(400), now, Tz::UTC),
             Err(ScheduleProblem::TooFar { .. })

@@ -185,21 +185,27 @@ pub fn maintenance_windows(project: &ProjectRow) -> ServiceResult<Vec<Maintenanc
 fn resolve(when: &When, zone: Tz, windows: &[MaintenanceWindow], now: DateTime<Utc>) -> ServiceResult<DateTime<Utc>> {
     let at = match when {
         When::Instant(at) => *at,
-        When::NextWindow => rules::next_window_start(windows, zone, now).ok_or(rules::ScheduleProblem::NoWindows)
+        When::NextWindow => rules::next_window_start(windows, zone, now)
+            .ok_or(rules::ScheduleProblem::NoWindows)
             .map_err(InvalidInput::from)?,
         When::Local(text) => {
             let t = text.trim();
-            let local = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
-                .iter()
-                .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
-                .ok_or_else(|| {
-                    InvalidInput::new(
-                        "at",
-                        codes::SCHEDULE_TIME,
-                        format!("`{}` is not a date and time like `2026-12-03 06:00`", t.escape_debug()),
-                    )
-                    .with("value", t.escape_debug())
-                })?;
+            let local = [
+                "%Y-%m-%dT%H:%M",
+                "%Y-%m-%d %H:%M",
+                "%Y-%m-%dT%H:%M:%S",
+                "%Y-%m-%d %H:%M:%S",
+            ]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+            .ok_or_else(|| {
+                InvalidInput::new(
+                    "at",
+                    codes::SCHEDULE_TIME,
+                    format!("`{}` is not a date and time like `2026-12-03 06:00`", t.escape_debug()),
+                )
+                .with("value", t.escape_debug())
+            })?;
             rules::local_to_utc(local, zone).map_err(InvalidInput::from)?
         }
     };
@@ -260,8 +266,14 @@ pub fn schedule(
                 updated_at: naive_now,
             },
         )?;
-        event(conn, &l, EVENT_SCHEDULE, format!("scheduled for {}", local_text(at, l.freeze.zone)), naive_now)?;
-        Ok(schedules::by_id(conn, id)?.ok_or_else(|| ServiceError::not_found("schedule", id))?)
+        event(
+            conn,
+            &l,
+            EVENT_SCHEDULE,
+            format!("scheduled for {}", local_text(at, l.freeze.zone)),
+            naive_now,
+        )?;
+        schedules::by_id(conn, id)?.ok_or_else(|| ServiceError::not_found("schedule", id))
     })
 }
 
@@ -291,7 +303,7 @@ pub fn change(
             format!("moved from {from} to {}", local_text(at, l.freeze.zone)),
             naive_now,
         )?;
-        Ok(schedules::by_id(conn, pending.id)?.ok_or_else(|| ServiceError::not_found("schedule", pending.id))?)
+        schedules::by_id(conn, pending.id)?.ok_or_else(|| ServiceError::not_found("schedule", pending.id))
     })
 }
 
@@ -303,11 +315,25 @@ pub fn cancel(conn: &mut DbConn, ticket_id: i64, user_id: i64, now: DateTime<Utc
         let pending = pending(conn, ticket_id)?;
         rules::may_cancel(&l.facts, l.rules(), &l.actor, pending.scheduled_by, now)?;
         let naive_now = now.naive_utc();
-        if !schedules::advance(conn, pending.id, schedules::PENDING, schedules::CANCELLED, None, None, naive_now)? {
+        if !schedules::advance(
+            conn,
+            pending.id,
+            schedules::PENDING,
+            schedules::CANCELLED,
+            None,
+            None,
+            naive_now,
+        )? {
             return Err(not_scheduled(ticket_id));
         }
         let at = local_text(pending.run_at.and_utc(), l.freeze.zone);
-        event(conn, &l, EVENT_UNSCHEDULE, format!("cancelled the release scheduled for {at}"), naive_now)?;
+        event(
+            conn,
+            &l,
+            EVENT_UNSCHEDULE,
+            format!("cancelled the release scheduled for {at}"),
+            naive_now,
+        )?;
         Ok(())
     })
 }
@@ -337,11 +363,20 @@ pub fn view(conn: &mut DbConn, reader: &Reader, ticket_id: i64) -> ServiceResult
     Ok(Some(view_of(conn, &ticket, &project, row)?))
 }
 
-fn view_of(conn: &mut DbConn, ticket: &TicketRow, project: &ProjectRow, row: ScheduleRow) -> ServiceResult<ScheduleView> {
+fn view_of(
+    conn: &mut DbConn,
+    ticket: &TicketRow,
+    project: &ProjectRow,
+    row: ScheduleRow,
+) -> ServiceResult<ScheduleView> {
     let zone = crate::domain::parse_zone(&project.time_zone).unwrap_or(Tz::UTC);
     let at = row.run_at.and_utc();
-    let by = users::by_id(conn, row.scheduled_by)?.map_or_else(|| format!("user #{}", row.scheduled_by), |u| u.username);
-    let kind = ticket.kind.parse::<crate::domain::TicketKind>().unwrap_or(crate::domain::TicketKind::Release);
+    let by =
+        users::by_id(conn, row.scheduled_by)?.map_or_else(|| format!("user #{}", row.scheduled_by), |u| u.username);
+    let kind = ticket
+        .kind
+        .parse::<crate::domain::TicketKind>()
+        .unwrap_or(crate::domain::TicketKind::Release);
     Ok(ScheduleView {
         id: row.id,
         ticket_id: row.ticket_id,

@@ -36,7 +36,15 @@ pub fn start_due(conn: &mut DbConn, now: DateTime<Utc>) -> ServiceResult<usize> 
                     run_after: naive_now,
                 },
             )?;
-            if !schedules::advance(conn, due.id, schedules::PENDING, schedules::STARTED, None, Some(job_id), naive_now)? {
+            if !schedules::advance(
+                conn,
+                due.id,
+                schedules::PENDING,
+                schedules::STARTED,
+                None,
+                Some(job_id),
+                naive_now,
+            )? {
                 // Cancelled or started meanwhile: undo the job with the transaction.
                 return Err(ServiceError::Conflict(error_codes::RACE, "schedule moved on".into()));
             }
@@ -80,10 +88,21 @@ pub fn run(conn: &mut DbConn, schedule_id: i64, now: DateTime<Utc>) -> ServiceRe
         .with_note(format!("scheduled release (schedule #{})", schedule.id));
     let job_id = schedule.job_id;
     let applied = tickets::apply_with(conn, schedule.ticket_id, &input, now, |conn| {
-        if schedules::advance(conn, schedule.id, schedules::STARTED, schedules::DONE, None, job_id, now.naive_utc())? {
+        if schedules::advance(
+            conn,
+            schedule.id,
+            schedules::STARTED,
+            schedules::DONE,
+            None,
+            job_id,
+            now.naive_utc(),
+        )? {
             Ok(())
         } else {
-            Err(ServiceError::Conflict(error_codes::RACE, "the schedule moved on".into()))
+            Err(ServiceError::Conflict(
+                error_codes::RACE,
+                "the schedule moved on".into(),
+            ))
         }
     });
     match applied {

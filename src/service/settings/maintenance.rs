@@ -34,13 +34,13 @@ struct Stored {
 pub const MAX_WINDOWS: usize = 50;
 
 /// Checks one window; the problems go to `found` by part.
-pub(super) fn check(
-    m: &MaintenanceSetting,
-    i: usize,
-    found: &mut super::Found,
-) -> Option<MaintenanceWindow> {
+pub(super) fn check(m: &MaintenanceSetting, i: usize, found: &mut super::Found) -> Option<MaintenanceWindow> {
     let at = Some(i);
-    let label = found.take(at, super::Part::Whole, super::check_text("maintenance", &m.label, 100, false));
+    let label = found.take(
+        at,
+        super::Part::Whole,
+        super::check_text("maintenance", &m.label, 100, false),
+    );
     let week = |t: &str| {
         t.parse::<WeekTime>()
             .map_err(|e| InvalidInput::new("maintenance", codes::WEEK_TIME, e.to_string()).with("value", e.0))

@@ -34,11 +34,22 @@ pub struct ScheduleBody {
     pub next_window: bool,
 }
 
-async fn carry_out(state: &AppState, user: ApiUser, id: i64, request: Result<Request, AppError>) -> Result<TicketDetail, AppError> {
+async fn carry_out(
+    state: &AppState,
+    user: ApiUser,
+    id: i64,
+    request: Result<Request, AppError>,
+) -> Result<TicketDetail, AppError> {
     let reader = state.reader(user.0);
     state
         .db_then_wake(move |conn| {
-            Ok(TicketDetail::from(schedules::request(conn, &reader, id, request, Utc::now())?))
+            Ok(TicketDetail::from(schedules::request(
+                conn,
+                &reader,
+                id,
+                request,
+                Utc::now(),
+            )?))
         })
         .await
 }

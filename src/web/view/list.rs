@@ -78,7 +78,10 @@ pub struct TicketRowHtml {
 /// Marks the rows that have a pending scheduled release with its time.
 pub fn with_schedules(rows: &mut [TicketRowHtml], times: &[(i64, String)]) {
     for row in rows {
-        row.scheduled_at = times.iter().find(|(id, _)| *id == row.ticket.id).map(|(_, at)| at.clone());
+        row.scheduled_at = times
+            .iter()
+            .find(|(id, _)| *id == row.ticket.id)
+            .map(|(_, at)| at.clone());
     }
 }
 
