@@ -20,6 +20,9 @@ use super::facts;
 use super::visibility::Reader;
 
 pub mod run;
+mod views;
+
+pub use views::{next_window, pending_times, view, ScheduleView};
 
 /// Audit event of a new schedule.
 pub const EVENT_SCHEDULE: &str = "schedule";
@@ -100,31 +103,6 @@ pub fn request<E: From<ServiceError>>(
         Request::Cancel => cancel(conn, ticket_id, user, now)?,
     }
     Ok(super::queries::ticket_view(conn, ticket_id, reader, now)?)
-}
-
-/// A schedule as pages and the API show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScheduleView {
-    /// Id.
-    pub id: i64,
-    /// The ticket.
-    pub ticket_id: i64,
-    /// `release` or `execute`.
-    pub action: String,
-    /// When (UTC).
-    pub run_at: DateTime<Utc>,
-    /// When, in the project's zone (`2026-12-03 06:00 CET`).
-    pub run_at_local: String,
-    /// The same as typed into the form (`2026-12-03T06:00`).
-    pub run_at_input: String,
-    /// The project's time zone.
-    pub time_zone: String,
-    /// Who scheduled it.
-    pub scheduled_by: String,
-    /// `pending`, `started`, `done`, `failed` or `cancelled`.
-    pub state: String,
-    /// Why it failed.
-    pub error: Option<String>,
 }
 
 /// Everything the checks need about a ticket and its project.
@@ -349,79 +327,4 @@ fn not_scheduled(ticket_id: i64) -> ServiceError {
         error_codes::NOT_SCHEDULED,
         format!("ticket #{ticket_id} has no schedule waiting to start"),
     )
-}
-
-/// The ticket's newest schedule as the reader sees it (none when it has
-/// none, or the newest was cancelled).
-pub fn view(conn: &mut DbConn, reader: &Reader, ticket_id: i64) -> ServiceResult<Option<ScheduleView>> {
-    let ticket = reader.ticket(conn, ticket_id)?;
-    let Some(row) = schedules::latest_for(conn, ticket_id)?.filter(|s| s.state != schedules::CANCELLED) else {
-        return Ok(None);
-    };
-    let project = projects::by_id(conn, ticket.project_id)?
-        .ok_or_else(|| ServiceError::not_found("project", ticket.project_id))?;
-    Ok(Some(view_of(conn, &ticket, &project, row)?))
-}
-
-fn view_of(
-    conn: &mut DbConn,
-    ticket: &TicketRow,
-    project: &ProjectRow,
-    row: ScheduleRow,
-) -> ServiceResult<ScheduleView> {
-    let zone = crate::domain::parse_zone(&project.time_zone).unwrap_or(Tz::UTC);
-    let at = row.run_at.and_utc();
-    let by =
-        users::by_id(conn, row.scheduled_by)?.map_or_else(|| format!("user #{}", row.scheduled_by), |u| u.username);
-    let kind = ticket
-        .kind
-        .parse::<crate::domain::TicketKind>()
-        .unwrap_or(crate::domain::TicketKind::Release);
-    Ok(ScheduleView {
-        id: row.id,
-        ticket_id: row.ticket_id,
-        action: rules::scheduled_action(kind).as_str().to_owned(),
-        run_at: at,
-        run_at_local: local_text(at, zone),
-        run_at_input: at.with_timezone(&zone).format("%Y-%m-%dT%H:%M").to_string(),
-        time_zone: zone.name().to_owned(),
-        scheduled_by: by,
-        state: row.state,
-        error: row.error,
-    })
-}
-
-/// When each of `ticket_ids` is scheduled to release (pending schedules),
-/// in its project's zone: for lists.
-pub fn pending_times(conn: &mut DbConn, ticket_ids: &[i64]) -> ServiceResult<Vec<(i64, String)>> {
-    let mut out = Vec::new();
-    for row in schedules::pending_of(conn, ticket_ids)? {
-        let zone = projects::by_id(conn, row.project_id)?
-            .and_then(|p| crate::domain::parse_zone(&p.time_zone))
-            .unwrap_or(Tz::UTC);
-        out.push((row.ticket_id, local_text(row.run_at.and_utc(), zone)));
-    }
-    Ok(out)
-}
-
-/// The next maintenance window's start for ticket `ticket_id`'s project,
-/// in its zone (for the one-click button), if it declares any.
-pub fn next_window(
-    conn: &mut DbConn,
-    reader: &Reader,
-    ticket_id: i64,
-    now: DateTime<Utc>,
-) -> ServiceResult<Option<String>> {
-    let ticket = reader.ticket(conn, ticket_id)?;
-    let project = projects::by_id(conn, ticket.project_id)?
-        .ok_or_else(|| ServiceError::not_found("project", ticket.project_id))?;
-    let zone = crate::domain::parse_zone(&project.time_zone).unwrap_or(Tz::UTC);
-    Ok(rules::next_window_start(&maintenance_windows(&project)?, zone, now).map(|at| local_text(at, zone)))
-}
-
-/// Whether the reader may schedule ticket `ticket_id` now (the form is shown).
-pub fn may_schedule(conn: &mut DbConn, reader: &Reader, ticket_id: i64, now: DateTime<Utc>) -> ServiceResult<bool> {
-    reader.ticket(conn, ticket_id)?;
-    let l = load(conn, ticket_id, reader.user.id)?;
-    Ok(rules::may_schedule(&l.facts, l.rules(), &l.actor, now).is_ok())
 }

@@ -33,8 +33,24 @@ struct Stored {
 /// Most maintenance windows a project may declare.
 pub const MAX_WINDOWS: usize = 50;
 
+/// Checks a project's windows; the problems go to `found`.
+pub(super) fn check_all(list: &[MaintenanceSetting], found: &mut super::Found) -> Vec<MaintenanceWindow> {
+    if list.len() > MAX_WINDOWS {
+        found.whole::<()>(Err(InvalidInput::new(
+            "maintenance",
+            codes::TOO_MANY,
+            format!("at most {MAX_WINDOWS} maintenance windows"),
+        )
+        .with("max", MAX_WINDOWS)));
+    }
+    list.iter()
+        .enumerate()
+        .filter_map(|(i, m)| check(m, i, found))
+        .collect()
+}
+
 /// Checks one window; the problems go to `found` by part.
-pub(super) fn check(m: &MaintenanceSetting, i: usize, found: &mut super::Found) -> Option<MaintenanceWindow> {
+fn check(m: &MaintenanceSetting, i: usize, found: &mut super::Found) -> Option<MaintenanceWindow> {
     let at = Some(i);
     let label = found.take(
         at,

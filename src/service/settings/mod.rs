@@ -346,20 +346,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         .enumerate()
         .filter_map(|(i, f)| check_freeze(f, i, &mut found))
         .collect();
-    if s.maintenance.len() > maintenance::MAX_WINDOWS {
-        found.whole::<()>(Err(InvalidInput::new(
-            "maintenance",
-            codes::TOO_MANY,
-            format!("at most {} maintenance windows", maintenance::MAX_WINDOWS),
-        )
-        .with("max", maintenance::MAX_WINDOWS)));
-    }
-    let maintenance_windows: Vec<crate::domain::MaintenanceWindow> = s
-        .maintenance
-        .iter()
-        .enumerate()
-        .filter_map(|(i, m)| maintenance::check(m, i, &mut found))
-        .collect();
+    let maintenance_windows = maintenance::check_all(&s.maintenance, &mut found);
     let (
         Some(name),
         Some(description),
