@@ -167,6 +167,14 @@ fn change_and_cancel_until_it_starts(db: &TestDb) {
     // Scheduling anew after a cancel works; the ticket is still approved.
     schedule_in(&p, id, p.dev, Span::hours(1));
     assert_eq!(p.ticket(id).state, "approved");
+    // Released by hand meanwhile: the waiting schedule is dropped.
+    act(&p, id, Action::Release, p.dev);
+    let dropped = schedule_row(db, id);
+    assert_eq!(dropped.state, "cancelled");
+    assert!(
+        dropped.error.as_deref().is_some_and(|e| e.contains("by hand")),
+        "{dropped:?}"
+    );
 }
 
 fn only_releasers_schedule(db: &TestDb) {

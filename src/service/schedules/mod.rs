@@ -316,6 +316,30 @@ pub fn cancel(conn: &mut DbConn, ticket_id: i64, user_id: i64, now: DateTime<Utc
     })
 }
 
+/// Cancels ticket `ticket_id`'s pending schedule, if any, because `action`
+/// took the ticket out of its approved state by hand (called in that
+/// action's transaction; the action's own event is the audit record).
+pub fn drop_pending(
+    conn: &mut DbConn,
+    ticket_id: i64,
+    action: crate::domain::Action,
+    now: NaiveDateTime,
+) -> ServiceResult<()> {
+    if let Some(p) = schedules::open_for(conn, ticket_id)?.filter(|s| s.state == schedules::PENDING) {
+        let why = format!("not needed: the ticket was moved on by hand ({action})");
+        schedules::advance(
+            conn,
+            p.id,
+            schedules::PENDING,
+            schedules::CANCELLED,
+            Some(&why),
+            None,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
 fn pending(conn: &mut DbConn, ticket_id: i64) -> ServiceResult<ScheduleRow> {
     schedules::open_for(conn, ticket_id)?
         .filter(|s| s.state == schedules::PENDING)

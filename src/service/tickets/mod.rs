@@ -293,6 +293,11 @@ fn apply_in_tx(
     if shipped {
         record_shipped(conn, &project, &ticket, naive_now)?;
     }
+    if decision.from != decision.to && matches!(decision.from, TicketState::Approved | TicketState::RollbackApproved) {
+        // Released, executed or cancelled by hand: a schedule waiting for
+        // this ticket has nothing left to do.
+        super::schedules::drop_pending(conn, ticket.id, input.action, naive_now)?;
+    }
     let job_id = decision
         .enqueue
         .map(|kind| enqueue(conn, kind, &ticket, naive_now))
