@@ -152,6 +152,10 @@ fn the_api_schedules_changes_and_cancels(db: &TestDb) {
         .filter(|a| a.contains("schedule"))
         .collect();
     assert_eq!(audit, ["schedule", "reschedule", "unschedule"]);
+    // The audit log filters by them.
+    let log = app.browser("root").get("/audit?action=reschedule");
+    assert_eq!(log.status, StatusCode::OK, "{}", log.text());
+    assert!(log.text().contains("Schedule changed") && log.text().contains("moved from"), "{}", log.text());
     // An outsider learns nothing.
     let doc = app.anonymous().get("/api/v1/openapi.json").json();
     let path = &doc["paths"]["/api/v1/tickets/{id}/schedule"];

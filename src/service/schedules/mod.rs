@@ -32,6 +32,8 @@ pub const EVENT_RESCHEDULE: &str = "reschedule";
 pub const EVENT_UNSCHEDULE: &str = "unschedule";
 /// Event of a schedule refused at its time (the scheduler is told).
 pub const EVENT_FAILED: &str = "schedule-failed";
+/// Every event name of schedules (the audit log filters by them).
+pub const EVENTS: [&str; 4] = [EVENT_SCHEDULE, EVENT_RESCHEDULE, EVENT_UNSCHEDULE, EVENT_FAILED];
 
 /// When to release, as asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
