@@ -155,8 +155,12 @@ fn the_api_schedules_changes_and_cancels(db: &TestDb) {
     // The audit log filters by them.
     let log = app.browser("root").get("/audit?action=reschedule");
     assert_eq!(log.status, StatusCode::OK, "{}", log.text());
-    assert!(log.text().contains("Schedule changed") && log.text().contains("moved from"), "{}", log.text());
-    // An outsider learns nothing.
+    assert!(
+        log.text().contains("Schedule changed") && log.text().contains("moved from"),
+        "{}",
+        log.text()
+    );
+    // The OpenAPI document lists the endpoints.
     let doc = app.anonymous().get("/api/v1/openapi.json").json();
     let path = &doc["paths"]["/api/v1/tickets/{id}/schedule"];
     for method in ["post", "put", "delete"] {
