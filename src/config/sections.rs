@@ -83,6 +83,13 @@ pub struct CronConfig {
     pub log_cleanup: String,
     /// Look for tickets waiting too long for approval (reminders).
     pub notify_reminders: String,
+    /// Start scheduled releases whose time has come.
+    #[serde(default = "default_schedules")]
+    pub schedules: String,
+}
+
+fn default_schedules() -> String {
+    "*/15 * * * * *".to_owned()
 }
 
 /// `[svn]`.

@@ -31,6 +31,11 @@ impl WeekTime {
     fn of(local: NaiveDateTime) -> Self {
         Self(local.weekday().num_days_from_monday() * 1440 + local.hour() * 60 + local.minute())
     }
+
+    /// The week time of a wall-clock time.
+    pub fn of_local(local: NaiveDateTime) -> Self {
+        Self::of(local)
+    }
 }
 
 /// Text that is not a `Day HH:MM` week time.

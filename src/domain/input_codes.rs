@@ -104,3 +104,13 @@ pub const NO_RENAME: &str = "input.no_rename";
 pub const LOCALE: &str = "input.locale";
 /// Settings refused as a whole.
 pub const SETTINGS: &str = "input.settings";
+/// A scheduled time not after now (`{at}`).
+pub const SCHEDULE_IN_PAST: &str = "input.schedule_in_past";
+/// A scheduled time too far ahead (`{at}`, `{days}`).
+pub const SCHEDULE_TOO_FAR: &str = "input.schedule_too_far";
+/// A local time the clocks skip (`{at}`, `{zone}`).
+pub const SCHEDULE_NO_SUCH_TIME: &str = "input.schedule_no_such_time";
+/// Not a date and time like `2026-12-03 06:00` (`{value}`).
+pub const SCHEDULE_TIME: &str = "input.schedule_time";
+/// "Next maintenance window" on a project without any.
+pub const NO_MAINTENANCE_WINDOWS: &str = "input.no_maintenance_windows";

@@ -8,6 +8,7 @@ pub mod freeze;
 pub mod input_codes;
 pub mod policy;
 pub mod role;
+pub mod schedule;
 pub mod state;
 pub mod svn_url;
 pub mod system_reason;
@@ -20,6 +21,7 @@ pub use action::Action;
 pub use freeze::{parse_zone, zone_for_offset, FreezeCalendar, FreezeWindow, WeekTime};
 pub use policy::{Approval, ApprovalPolicy};
 pub use role::{Actor, Role, UserActor};
+pub use schedule::{MaintenanceWindow, ScheduleProblem};
 pub use state::{TicketKind, TicketState, UnknownName};
 pub use system_reason::system_reason;
 pub use transition::{

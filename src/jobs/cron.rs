@@ -19,6 +19,8 @@ pub struct CronOptions {
     pub log_cleanup: String,
     /// When to look for tickets waiting too long for approval.
     pub notify_reminders: String,
+    /// When to start scheduled releases whose time has come.
+    pub schedules: String,
 }
 
 /// Job kind of the SVN poller.
@@ -49,6 +51,16 @@ pub fn enqueue_svn_polls(pool: &Pool) -> Result<usize, crate::store::StoreError>
         }
     }
     Ok(queued)
+}
+
+/// Starts every scheduled release whose time has come (one `scheduled`
+/// job each; see [`crate::service::schedules::run`]).
+pub fn enqueue_due_schedules(pool: &Pool) -> Result<usize, crate::store::StoreError> {
+    let mut conn = pool.get()?;
+    crate::service::schedules::run::start_due(&mut conn, chrono::Utc::now()).map_err(|e| match e {
+        crate::service::ServiceError::Store(e) => e,
+        other => crate::store::StoreError::Corrupt(other.to_string()),
+    })
 }
 
 /// Enqueues one log cleanup unless one is waiting.
@@ -135,6 +147,15 @@ pub async fn start(pool: Pool, waker: Waker, options: &CronOptions) -> Result<Jo
             waker.clone(),
             "queued approval reminders",
             super::announce::enqueue_reminders,
+        )?)
+        .await?;
+    scheduler
+        .add(blocking_entry(
+            &options.schedules,
+            pool.clone(),
+            waker.clone(),
+            "started scheduled releases",
+            enqueue_due_schedules,
         )?)
         .await?;
     scheduler

@@ -55,6 +55,14 @@ pub struct RollbackJob {
     pub ticket_id: i64,
 }
 
+/// Take a scheduled release's action now (issue 14): enqueued by the cron
+/// entry when the schedule's time comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledJob {
+    /// The schedule (`release_schedules.id`).
+    pub schedule_id: i64,
+}
+
 /// Record a project's new SVN revisions (the project is the job's `project_id`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SvnPollJob {}
@@ -97,6 +105,9 @@ impl Job for ReleaseJob {
 }
 impl Job for RollbackJob {
     const KIND: &'static str = JobKind::Rollback.as_str();
+}
+impl Job for ScheduledJob {
+    const KIND: &'static str = "scheduled";
 }
 impl Job for SvnPollJob {
     const KIND: &'static str = "svn-poll";

@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod release;
 mod release_gate;
 pub mod rollback;
+pub mod scheduled;
 pub mod secrets;
 mod ship_record;
 pub mod stage;

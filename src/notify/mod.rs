@@ -35,11 +35,13 @@ pub enum Kind {
     RolledBack,
     /// Still waiting for approval (approvers; later also admins).
     Reminder,
+    /// A scheduled release was refused at its time (the scheduler).
+    ScheduleFailed,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Staged,
         Kind::ApprovalRequested,
         Kind::Approved,
@@ -49,6 +51,7 @@ impl Kind {
         Kind::Failed,
         Kind::RolledBack,
         Kind::Reminder,
+        Kind::ScheduleFailed,
     ];
 
     /// The stable name (stored in `notification_prefs.kind`).
@@ -63,6 +66,7 @@ impl Kind {
             Kind::Failed => "failed",
             Kind::RolledBack => "rolled_back",
             Kind::Reminder => "reminder",
+            Kind::ScheduleFailed => "schedule_failed",
         }
     }
 
@@ -94,6 +98,7 @@ impl Kind {
             Kind::Approved | Kind::Rejected | Kind::Returned => "decision",
             Kind::Released | Kind::Failed | Kind::RolledBack => "finished",
             Kind::Reminder => "reminder",
+            Kind::ScheduleFailed => "schedule_failed",
         }
     }
 

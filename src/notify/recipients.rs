@@ -7,6 +7,7 @@
 //! | approved, rejected, returned | the submitter |
 //! | released, failed, rolled back | the submitter, the ticket's approvers and the project's watchers |
 //! | reminder level 1 / 2 | the leads who may approve it / and every admin |
+//! | schedule failed | whoever scheduled the release |
 //!
 //! The person who caused the event is not told about it; disabled users,
 //! users without an email address and users who turned the kind off are
@@ -66,6 +67,11 @@ pub fn for_event(
         }
         Kind::Approved | Kind::Rejected | Kind::Returned => {
             ids.insert(ticket.submitter_id);
+        }
+        Kind::ScheduleFailed => {
+            if let Some(schedule) = crate::store::schedules::latest_for(conn, ticket.id)? {
+                ids.insert(schedule.scheduled_by);
+            }
         }
         Kind::Released | Kind::Failed | Kind::RolledBack => {
             ids.insert(ticket.submitter_id);

@@ -37,6 +37,7 @@ pub fn load() -> Result<Tera, tera::Error> {
         email!("decision"),
         email!("finished"),
         email!("reminder"),
+        email!("schedule_failed"),
     ] {
         all.extend(set);
     }
@@ -72,7 +73,14 @@ mod tests {
     #[test]
     fn every_template_renders_in_both_languages() {
         let tera = load().unwrap_or_else(|e| panic!("{e:?}"));
-        for name in ["staged", "approval_requested", "decision", "finished", "reminder"] {
+        for name in [
+            "staged",
+            "approval_requested",
+            "decision",
+            "finished",
+            "reminder",
+            "schedule_failed",
+        ] {
             for lang in ["en", "zh-CN"] {
                 let mut c = Context::new();
                 c.insert("lang", lang);

@@ -132,6 +132,10 @@ pub mod codes {
     pub const OWN_ADMIN: &str = "error.own_admin";
     /// An admin tried to disable their own account.
     pub const OWN_ACCOUNT: &str = "error.own_account";
+    /// The ticket has a schedule waiting already.
+    pub const ALREADY_SCHEDULED: &str = "error.already_scheduled";
+    /// The ticket has no schedule waiting to start.
+    pub const NOT_SCHEDULED: &str = "error.not_scheduled";
 }
 
 /// Result of a service call.

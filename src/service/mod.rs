@@ -24,6 +24,7 @@ mod renumber;
 pub mod requests;
 pub mod rows;
 pub mod rsync_stats;
+pub mod schedules;
 pub mod sessions;
 pub mod settings;
 pub mod ticket_input;

@@ -58,6 +58,12 @@ pub struct TicketView {
     pub version_tag: Option<String>,
     /// The rollback target's tag.
     pub target_tag: Option<String>,
+    /// Its newest schedule, unless cancelled (issue 14).
+    pub schedule: Option<super::schedules::ScheduleView>,
+    /// Whether the viewer may schedule (or change the schedule of) its release now.
+    pub may_schedule: bool,
+    /// When the project's next maintenance window starts, in its zone.
+    pub next_window: Option<String>,
 }
 
 fn rules_parts(
@@ -161,7 +167,13 @@ pub fn ticket_view(
         _ => Vec::new(),
     };
     let format = VersionFormat::parse(&project.version_format).unwrap_or_default();
+    let may_schedule = crate::domain::schedule::may_schedule(&facts, rules, &actor, now).is_ok();
+    let schedule = super::schedules::view(conn, reader, ticket.id)?;
+    let next_window = super::schedules::next_window(conn, reader, ticket.id, now)?;
     Ok(TicketView {
+        schedule,
+        may_schedule,
+        next_window,
         submitter: names.get(&ticket.submitter_id).cloned().unwrap_or_default(),
         tested_by: ticket.tested_by.and_then(|id| names.get(&id).cloned()),
         events: listing::events(conn, ticket.id)?,

@@ -61,6 +61,8 @@ pub struct ProjectChanges {
     pub approval_expiry_minutes: Option<i32>,
     /// IANA time zone name.
     pub time_zone: String,
+    /// Weekly maintenance windows (JSON).
+    pub maintenance_windows: String,
     /// Last changed.
     pub updated_at: NaiveDateTime,
 }

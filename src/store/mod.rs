@@ -14,6 +14,7 @@ pub mod migrate;
 pub mod models;
 pub mod projects;
 pub mod releases;
+pub mod schedules;
 pub mod schema;
 pub mod subscriptions;
 pub mod svn;

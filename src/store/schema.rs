@@ -43,6 +43,7 @@ diesel::table! {
         lock_until -> Nullable<Timestamp>,
         deploy -> Text,
         require_outside_paths_confirmation -> Bool,
+        maintenance_windows -> Text,
     }
 }
 
@@ -214,6 +215,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    release_schedules (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        project_id -> BigInt,
+        run_at -> Timestamp,
+        scheduled_by -> BigInt,
+        state -> Text,
+        error -> Nullable<Text>,
+        job_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(project_members -> users (user_id));
 diesel::joinable!(hosts -> host_groups (group_id));
@@ -240,4 +256,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     svn_revisions,
     release_hosts,
     admin_events,
+    release_schedules,
 );

@@ -77,7 +77,8 @@ impl<'a> Pipeline<'a> {
             })
             .with(SvnPoll { svn: access })
             .with(Release)
-            .with(Rollback);
+            .with(Rollback)
+            .with(slipway::jobs::scheduled::Scheduled);
         let options = WorkerOptions {
             name: "test-worker".into(),
             concurrency: 2,

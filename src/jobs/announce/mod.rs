@@ -171,6 +171,8 @@ pub(super) fn version_name(project: &ProjectRow, ticket: &TicketRow) -> Option<S
 pub(super) fn kind_of(event: &EventRow, payload: &NotifyJob) -> Option<Kind> {
     if payload.reminder.is_some() {
         Some(Kind::Reminder)
+    } else if event.action == crate::service::schedules::EVENT_FAILED {
+        Some(Kind::ScheduleFailed)
     } else if event.from_state.as_deref() == Some(event.to_state.as_str()) {
         // No state change (one of several approvals, a renewed approval): no mail.
         None

@@ -4,7 +4,7 @@
 use serde_spanned::Spanned;
 
 use crate::domain::VersionFormat;
-use crate::service::settings::{FreezeSetting, Part, ProjectSettings, SettingProblem};
+use crate::service::settings::{FreezeSetting, MaintenanceSetting, Part, ProjectSettings, SettingProblem};
 
 use super::spec::ProjectSpec;
 
@@ -55,6 +55,15 @@ pub(super) fn as_settings(spec: &ProjectSpec) -> ProjectSettings {
                 label: f.label.clone(),
             })
             .collect(),
+        maintenance: spec
+            .maintenance
+            .iter()
+            .map(|m| MaintenanceSetting {
+                from: m.from.get_ref().clone(),
+                to: m.to.get_ref().clone(),
+                label: m.label.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -95,6 +104,15 @@ pub(super) fn locate(spec: &ProjectSpec, problem: &SettingProblem) -> (std::ops:
                 (Part::Whole, _) => None,
             });
             (span, "freeze")
+        }
+        "maintenance" => {
+            let m = problem.index.and_then(|i| spec.maintenance.get(i));
+            let span = m.and_then(|m| match problem.part {
+                Part::From => Some(m.from.span()),
+                Part::To => Some(m.to.span()),
+                Part::Whole => None,
+            });
+            (span, "maintenance")
         }
         field => (None, field),
     };

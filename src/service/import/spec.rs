@@ -63,6 +63,9 @@ pub(super) struct ProjectSpec {
     pub(super) approval: ApprovalSpec,
     #[serde(default)]
     pub(super) freeze: Vec<FreezeSpec>,
+    /// `[[project.maintenance]]`: weekly maintenance windows.
+    #[serde(default)]
+    pub(super) maintenance: Vec<MaintenanceSpec>,
     /// Users told about releases, failures and rollbacks (no role needed).
     #[serde(default)]
     pub(super) watchers: Vec<Spanned<String>>,
@@ -130,4 +133,14 @@ pub(super) struct FreezeSpec {
 pub(super) struct WeeklySpec {
     pub(super) from: Spanned<String>,
     pub(super) to: Spanned<String>,
+}
+
+/// `[[project.maintenance]]`: `from = "Thu 06:00"`, `to = "Thu 08:00"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MaintenanceSpec {
+    pub(super) from: Spanned<String>,
+    pub(super) to: Spanned<String>,
+    #[serde(default)]
+    pub(super) label: String,
 }

@@ -92,6 +92,9 @@ pub struct ProjectSettings {
     /// Freeze windows.
     #[serde(default)]
     pub freeze: Vec<FreezeSetting>,
+    /// Weekly maintenance windows (scheduled releases go into them).
+    #[serde(default)]
+    pub maintenance: Vec<MaintenanceSetting>,
 }
 
 /// A freeze window: either weekly (`weekly_from`/`weekly_to` like `Fri 18:00`)
@@ -165,6 +168,9 @@ pub struct ValidSettings {
 }
 
 mod fields;
+pub mod maintenance;
+
+pub use maintenance::MaintenanceSetting;
 
 use fields::{check_build_command, check_staging_dir, check_staging_url, check_svn_url};
 pub use fields::{check_target, check_text, check_word};
@@ -340,6 +346,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         .enumerate()
         .filter_map(|(i, f)| check_freeze(f, i, &mut found))
         .collect();
+    let maintenance_windows = maintenance::check_all(&s.maintenance, &mut found);
     let (
         Some(name),
         Some(description),
@@ -380,6 +387,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
             require_outside_paths_confirmation: s.require_outside_paths_confirmation,
             approval_expiry_minutes: s.approval_expiry_hours.and_then(|h| i32::try_from(h * 60).ok()),
             time_zone,
+            maintenance_windows: maintenance::to_stored(&maintenance_windows),
             updated_at: now,
         },
         members,

@@ -293,6 +293,11 @@ fn apply_in_tx(
     if shipped {
         record_shipped(conn, &project, &ticket, naive_now)?;
     }
+    if decision.from != decision.to && matches!(decision.from, TicketState::Approved | TicketState::RollbackApproved) {
+        // Released, executed or cancelled by hand: a schedule waiting for
+        // this ticket has nothing left to do.
+        super::schedules::drop_pending(conn, ticket.id, input.action, naive_now)?;
+    }
     let job_id = decision
         .enqueue
         .map(|kind| enqueue(conn, kind, &ticket, naive_now))
@@ -321,7 +326,7 @@ fn confirmed_note(effects: &[Effect], ticket: &TicketRow) -> Option<String> {
 
 /// Appends an event and, in the same transaction, the job that notifies
 /// people about it: every event goes through here.
-fn write_event(conn: &mut DbConn, project_id: i64, event: &NewEvent) -> ServiceResult<i64> {
+pub(crate) fn write_event(conn: &mut DbConn, project_id: i64, event: &NewEvent) -> ServiceResult<i64> {
     let event_id = tickets::insert_event(conn, event)?;
     crate::jobs::announce::enqueue_event(conn, event_id, project_id, event.created_at)?;
     Ok(event_id)

@@ -5,8 +5,10 @@
 
 mod jobs;
 mod projects;
+mod schedules;
 mod tickets;
 
 pub use jobs::*;
 pub use projects::*;
+pub use schedules::*;
 pub use tickets::*;

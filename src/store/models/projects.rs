@@ -109,6 +109,8 @@ pub struct ProjectRow {
     /// A tester must confirm files a release changes outside its ticket's
     /// SVN paths before it can be approved.
     pub require_outside_paths_confirmation: bool,
+    /// Weekly maintenance windows (JSON; see `service::schedules`).
+    pub maintenance_windows: String,
 }
 
 /// A new project.
@@ -145,6 +147,8 @@ pub struct NewProject {
     pub approval_expiry_minutes: Option<i32>,
     /// IANA time zone name.
     pub time_zone: String,
+    /// Weekly maintenance windows (JSON).
+    pub maintenance_windows: String,
     /// Created (UTC).
     pub created_at: NaiveDateTime,
     /// Last changed (UTC).

@@ -9,11 +9,12 @@ use serde::Serialize;
 use super::freeze_rows::{self, RangeRow, WeeklyRow};
 
 use crate::service::admin::ProjectSettings;
+use crate::service::settings::MaintenanceSetting;
 use crate::web::error::AppError;
 use crate::web::view;
 
 /// The scalar fields, by form name.
-pub(super) const SCALARS: [&str; 16] = [
+pub(super) const SCALARS: [&str; 17] = [
     "csrf",
     "name",
     "description",
@@ -30,6 +31,7 @@ pub(super) const SCALARS: [&str; 16] = [
     "require_outside_paths_confirmation",
     "approval_expiry_hours",
     "time_zone",
+    "maintenance",
 ];
 
 /// The project form's fields, as posted.
@@ -135,7 +137,33 @@ impl ProjectForm {
             testers: self.testers.clone(),
             host_groups: self.host_groups.clone(),
             freeze: freeze_rows::settings(&self.weekly, &self.ranges, self.zone()),
+            maintenance: self.maintenance()?,
         })
+    }
+
+    /// The maintenance windows, one `Thu 06:00 | Thu 08:00 | label` per line.
+    fn maintenance(&self) -> Result<Vec<MaintenanceSetting>, AppError> {
+        let mut windows = Vec::new();
+        for line in lines(self.get("maintenance")) {
+            let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+            match parts.as_slice() {
+                [from, to, rest @ ..] if rest.len() <= 1 => windows.push(MaintenanceSetting {
+                    from: (*from).to_owned(),
+                    to: (*to).to_owned(),
+                    label: rest.first().map(|s| (*s).to_owned()).unwrap_or_default(),
+                }),
+                _ => {
+                    return Err(AppError::bad(
+                        "maintenance",
+                        format!(
+                            "`{}`: write `Thu 06:00 | Thu 08:00 | label`",
+                            line.chars().take(80).collect::<String>()
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(windows)
     }
 
     /// The form filled from a project and its freeze windows.
@@ -163,6 +191,14 @@ impl ProjectForm {
                 p.approval_expiry_hours.map(|h| h.to_string()).unwrap_or_default(),
             ),
             ("time_zone", p.time_zone.clone()),
+            (
+                "maintenance",
+                p.maintenance
+                    .iter()
+                    .map(|m| format!("{} | {} | {}", m.from, m.to, m.label))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

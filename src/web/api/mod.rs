@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod projects;
+pub mod schedules;
 pub mod tickets;
 
 use actix_web::{get, web, HttpResponse};
@@ -35,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(auth::routes)
             .configure(projects::routes)
             .configure(tickets::routes)
+            .configure(schedules::routes)
             .service(super::live::api_log)
             .service(super::live::api_log_stream),
     );
@@ -48,10 +50,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         auth::create_token, projects::list_projects, projects::create_project, projects::get_project,
         projects::update_project, projects::delete_project, projects::request_rollback,
         tickets::list_tickets, tickets::create_ticket, tickets::get_ticket, tickets::act,
+        schedules::create_schedule, schedules::change_schedule, schedules::cancel_schedule,
         super::live::api_log, super::live::api_log_stream
     ),
     components(schemas(
         ErrorBody, TokenRequest, TokenResponse, ProjectOut, ProjectSettings, crate::service::admin::FreezeSetting,
+        crate::service::settings::MaintenanceSetting, super::view::ScheduleOut, schedules::ScheduleBody,
         TicketSummary, TicketPage, TicketDetail, crate::service::changes::ProductionChanges, crate::service::changes::FileChange, crate::service::outside::OutsidePath, NewTicket, ActionBody, RollbackBody, super::live::LogPage,
         super::live::LogLineOut, super::view::RecoveryOut, super::view::HostOut, super::view::StepOut
     )),

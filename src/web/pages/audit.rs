@@ -107,7 +107,11 @@ async fn audit_rows(
         ),
         None => None,
     };
-    if let Some(a) = q.action.as_deref().filter(|a| !a.is_empty()) {
+    if let Some(a) = q
+        .action
+        .as_deref()
+        .filter(|a| !a.is_empty() && !crate::service::schedules::EVENTS.contains(a))
+    {
         a.parse::<Action>()
             .map_err(|e: crate::domain::UnknownName| AppError::bad("action", e.to_string()))?;
     }
@@ -166,7 +170,12 @@ async fn audit(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<AuditQuer
         c.insert("rows", &rows);
         c.insert("q", &*q);
         c.insert("projects", &names);
-        c.insert("actions", &Action::ALL.map(|a| a.as_str()));
+        let actions: Vec<&str> = Action::ALL
+            .map(|a| a.as_str())
+            .into_iter()
+            .chain(crate::service::schedules::EVENTS)
+            .collect();
+        c.insert("actions", &actions);
         c.insert("next", &next);
         c.insert("csv", &format!("/audit.csv?{filters}"));
         if let Some((admin_rows, admin_next)) = admin {

@@ -6,6 +6,7 @@
 mod audit;
 mod profile;
 mod projects;
+mod schedule;
 mod tickets;
 
 use actix_web::http::StatusCode;
@@ -26,6 +27,7 @@ use crate::web::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(index)
         .configure(tickets::routes)
+        .configure(schedule::routes)
         .configure(projects::routes)
         .configure(audit::routes)
         .configure(profile::routes);
@@ -43,11 +45,20 @@ pub async fn not_found(ctx: PageCtx, state: web::Data<AppState>, req: actix_web:
 async fn index(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
     let r = async {
         let reader = state.reader(ctx.user()?.clone());
-        let work = state
-            .db(move |conn| Ok(queries::my_work(conn, &reader, Utc::now())?))
+        let (work, times) = state
+            .db(move |conn| {
+                let work = queries::my_work(conn, &reader, Utc::now())?;
+                let ids: Vec<i64> = work.to_release.iter().chain(&work.mine).map(|r| r.id).collect();
+                let times = crate::service::schedules::pending_times(conn, &ids)?;
+                Ok((work, times))
+            })
             .await?;
         // At most 50 rows a section: the ticket list (filters) shows the rest.
-        let conv = |v: Vec<TicketListRow>| v.into_iter().take(50).map(TicketRowHtml::from).collect::<Vec<_>>();
+        let conv = |v: Vec<TicketListRow>| {
+            let mut rows = v.into_iter().take(50).map(TicketRowHtml::from).collect::<Vec<_>>();
+            crate::web::view::with_schedules(&mut rows, &times);
+            rows
+        };
         let sections = vec![
             ("to_approve", conv(work.to_approve)),
             ("to_test", conv(work.to_test)),

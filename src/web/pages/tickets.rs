@@ -35,11 +35,17 @@ async fn ticket_list(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<Lis
         let reader = state.reader(ctx.user()?.clone());
         let query = q.plan()?;
         // One trip to the database pool for the page (this is the hot page).
-        let (rows, next_cursor, names) = state
-            .db(move |conn| Ok(reads::ticket_list_page(conn, &reader, query)?))
+        let (rows, next_cursor, names, times) = state
+            .db(move |conn| {
+                let (rows, next, names) = reads::ticket_list_page(conn, &reader, query)?;
+                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                let times = crate::service::schedules::pending_times(conn, &ids)?;
+                Ok((rows, next, names, times))
+            })
             .await?;
         let mut c = Context::new();
-        let rows: Vec<TicketRowHtml> = rows.into_iter().map(TicketRowHtml::from).collect();
+        let mut rows: Vec<TicketRowHtml> = rows.into_iter().map(TicketRowHtml::from).collect();
+        crate::web::view::with_schedules(&mut rows, &times);
         c.insert("tickets", &rows);
         c.insert("projects", &names);
         c.insert("states", &crate::domain::TicketState::ALL.map(|s| s.as_str()));
@@ -169,7 +175,7 @@ async fn new_ticket(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<Ne
     page(&ctx, &state, r)
 }
 
-async fn show_ticket(
+pub(super) async fn show_ticket(
     ctx: &PageCtx,
     state: &AppState,
     id: i64,

@@ -71,6 +71,18 @@ pub struct TicketRowHtml {
     pub reason_short: String,
     /// `created_at` as `2026-11-25 12:00 UTC` (app.js shows local time).
     pub created_utc: String,
+    /// When its release is scheduled, in its project's zone (issue 14).
+    pub scheduled_at: Option<String>,
+}
+
+/// Marks the rows that have a pending scheduled release with its time.
+pub fn with_schedules(rows: &mut [TicketRowHtml], times: &[(i64, String)]) {
+    for row in rows {
+        row.scheduled_at = times
+            .iter()
+            .find(|(id, _)| *id == row.ticket.id)
+            .map(|(_, at)| at.clone());
+    }
 }
 
 impl From<TicketListRow> for TicketRowHtml {
@@ -81,6 +93,7 @@ impl From<TicketListRow> for TicketRowHtml {
             ticket: TicketSummary::from(r),
             reason_short,
             created_utc,
+            scheduled_at: None,
         }
     }
 }
@@ -93,6 +106,7 @@ impl From<TicketSummary> for TicketRowHtml {
         Self {
             reason_short: shorten(&t.reason, 80),
             created_utc,
+            scheduled_at: None,
             ticket: t,
         }
     }

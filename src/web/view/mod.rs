@@ -8,13 +8,15 @@
 pub mod hosts;
 pub mod list;
 pub mod project;
+pub mod schedule;
 pub mod ticket;
 
 use chrono::{NaiveDateTime, SecondsFormat};
 
 pub use hosts::{HostOut, StepOut};
-pub use list::{AuditOut, TicketRowHtml, TicketSummary};
+pub use list::{with_schedules, AuditOut, TicketRowHtml, TicketSummary};
 pub use project::ProjectOut;
+pub use schedule::ScheduleOut;
 pub use ticket::{RecoveryOut, TicketDetail};
 
 /// A UTC time as RFC 3339 (`2026-11-25T12:00:00Z`).

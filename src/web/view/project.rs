@@ -53,6 +53,8 @@ pub struct ProjectOut {
     pub host_groups: Vec<String>,
     /// Freeze windows, described.
     pub freeze: Vec<String>,
+    /// Weekly maintenance windows (project local time).
+    pub maintenance: Vec<crate::service::settings::MaintenanceSetting>,
 }
 
 impl ProjectOut {
@@ -65,6 +67,9 @@ impl ProjectOut {
             freeze,
             ..
         } = facts;
+        let maintenance = crate::service::settings::maintenance::from_stored(&p.maintenance_windows)
+            .map(|w| crate::service::settings::maintenance::settings_of(&w))
+            .unwrap_or_default();
         let format = VersionFormat::parse(&p.version_format).unwrap_or_default();
         let of = |role: &str| {
             members
@@ -96,6 +101,7 @@ impl ProjectOut {
             time_zone: p.time_zone,
             host_groups,
             freeze,
+            maintenance,
         }
     }
 }

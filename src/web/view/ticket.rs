@@ -206,6 +206,14 @@ pub struct TicketDetail {
     /// A failed release that switched hosts: which, and what retry and
     /// revert would do.
     pub recovery: Option<RecoveryOut>,
+    /// Its scheduled release (the newest schedule, unless cancelled).
+    pub schedule: Option<super::ScheduleOut>,
+    /// Whether the caller may schedule (or change the schedule of) its release.
+    pub can_schedule: bool,
+    /// When the project's next maintenance window starts, in its time zone.
+    pub next_maintenance_window: Option<String>,
+    /// The project's IANA time zone (schedule times are typed in it).
+    pub time_zone: String,
     /// The ticket's change fingerprint when it was read; the live page
     /// compares it with `/tickets/{id}/stamp`.
     #[serde(skip)]
@@ -255,6 +263,10 @@ impl From<TicketView> for TicketDetail {
             stamp: String::new(),
             production_changes: None,
             recovery: None,
+            schedule: v.schedule.map(super::ScheduleOut::from),
+            can_schedule: v.may_schedule,
+            next_maintenance_window: v.next_window,
+            time_zone: v.time_zone.name().to_owned(),
             staging_url,
             staging_url_is_link,
             id: t.id,
