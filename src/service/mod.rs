@@ -6,6 +6,8 @@
 pub mod admin;
 pub mod approval_links;
 pub mod changes;
+pub mod directory;
+pub mod directory_users;
 pub mod error;
 pub mod facts;
 pub mod import;

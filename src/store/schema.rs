@@ -13,6 +13,7 @@ diesel::table! {
         locale -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        source -> Text,
     }
 }
 

@@ -66,3 +66,34 @@ pub fn roles_in_project(conn: &mut DbConn, user_id: i64, project_id: i64) -> Sto
         .select(project_members::role)
         .load(conn)?)
 }
+
+/// Writes what the directory says about a user (name, email and, when
+/// `is_admin` is given, the admin flag).
+pub fn set_from_directory(
+    conn: &mut DbConn,
+    id: i64,
+    display_name: &str,
+    email: &str,
+    is_admin: Option<bool>,
+) -> StoreResult<()> {
+    let target = users::table.find(id);
+    let now = timestamp_now();
+    match is_admin {
+        Some(admin) => diesel::update(target)
+            .set((
+                users::display_name.eq(display_name),
+                users::email.eq(email),
+                users::is_admin.eq(admin),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        None => diesel::update(target)
+            .set((
+                users::display_name.eq(display_name),
+                users::email.eq(email),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+    };
+    Ok(())
+}

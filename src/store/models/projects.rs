@@ -30,6 +30,8 @@ pub struct UserRow {
     pub created_at: NaiveDateTime,
     /// Last changed (UTC).
     pub updated_at: NaiveDateTime,
+    /// How the account signs in: `local` (its password) or `ldap` (the directory).
+    pub source: String,
 }
 
 /// A new user account.
@@ -50,6 +52,8 @@ pub struct NewUser<'a> {
     pub created_at: NaiveDateTime,
     /// Last changed (UTC).
     pub updated_at: NaiveDateTime,
+    /// `local` or `ldap`.
+    pub source: &'a str,
 }
 
 /// A project: where its code comes from, how it is approved, where it ships.
