@@ -92,7 +92,7 @@ pub fn disable(conn: &mut DbConn, username: &str) -> ServiceResult<()> {
 #[derive(Debug)]
 pub enum LocalLogin {
     /// A local account, the right password, enabled.
-    SignedIn(UserRow),
+    SignedIn(Box<UserRow>),
     /// A local account, but a wrong password or disabled (the caller must
     /// not tell which).
     Refused,
@@ -112,7 +112,7 @@ pub fn authenticate(conn: &mut DbConn, username: &str, password_given: &str) -> 
     };
     let ok = password::verify(password_given, &user.password_hash);
     Ok(if ok && !user.disabled {
-        LocalLogin::SignedIn(user)
+        LocalLogin::SignedIn(Box::new(user))
     } else {
         LocalLogin::Refused
     })

@@ -14,6 +14,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         source -> Text,
+        chat_mobile -> Text,
+        chat_user_id -> Text,
     }
 }
 

@@ -97,3 +97,15 @@ pub fn set_from_directory(
     };
     Ok(())
 }
+
+/// Sets a user's chat identity (mobile number and chat user id; empty: none).
+pub fn set_chat_identity(conn: &mut DbConn, id: i64, mobile: &str, chat_user_id: &str) -> StoreResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::chat_mobile.eq(mobile),
+            users::chat_user_id.eq(chat_user_id),
+            users::updated_at.eq(timestamp_now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -114,7 +114,7 @@ pub async fn check_login(
         .db(move |conn| Ok(crate::service::users::authenticate(conn, &u, &p)?))
         .await?;
     let user = match local {
-        LocalLogin::SignedIn(user) => Some(user),
+        LocalLogin::SignedIn(user) => Some(*user),
         LocalLogin::Refused => None,
         LocalLogin::NotLocal => match &state.directory {
             Some(directory) => directory_sign_in(state, directory, username, password).await?,

@@ -32,6 +32,10 @@ pub struct UserRow {
     pub updated_at: NaiveDateTime,
     /// How the account signs in: `local` (its password) or `ldap` (the directory).
     pub source: String,
+    /// Mobile number chat messages @-mention (may be empty).
+    pub chat_mobile: String,
+    /// Chat user id (DingTalk, WeCom, Feishu or Slack) messages @-mention (may be empty).
+    pub chat_user_id: String,
 }
 
 /// A new user account.

@@ -9,6 +9,7 @@
 //! by [`super::live`].
 
 pub mod auth;
+pub mod me;
 pub mod projects;
 pub mod tickets;
 
@@ -33,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .service(openapi_json)
             .configure(auth::routes)
+            .configure(me::routes)
             .configure(projects::routes)
             .configure(tickets::routes)
             .service(super::live::api_log)
@@ -48,12 +50,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         auth::create_token, projects::list_projects, projects::create_project, projects::get_project,
         projects::update_project, projects::delete_project, projects::request_rollback,
         tickets::list_tickets, tickets::create_ticket, tickets::get_ticket, tickets::act,
-        super::live::api_log, super::live::api_log_stream
+        super::live::api_log, super::live::api_log_stream, me::get_chat, me::put_chat
     ),
     components(schemas(
         ErrorBody, TokenRequest, TokenResponse, ProjectOut, ProjectSettings, crate::service::admin::FreezeSetting,
         TicketSummary, TicketPage, TicketDetail, crate::service::changes::ProductionChanges, crate::service::changes::FileChange, crate::service::outside::OutsidePath, NewTicket, ActionBody, RollbackBody, super::live::LogPage,
-        super::live::LogLineOut, super::view::RecoveryOut, super::view::HostOut, super::view::StepOut
+        super::live::LogLineOut, super::view::RecoveryOut, super::view::HostOut, super::view::StepOut,
+        crate::service::chat_identity::ChatIdentity
     )),
     modifiers(&BearerAuth)
 )]
