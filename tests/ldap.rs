@@ -4,8 +4,8 @@
 //! flag follow the directory, wrong passwords, unknown and hostile names
 //! (`*)(uid=*`) sign nobody in, a user disabled in Slipway stays out, a
 //! local account is never taken over by a directory entry of the same name,
-//! and an unreachable directory is a clear 503 while local accounts still
-//! sign in.
+//! an unreachable directory is a clear 503 while local accounts still
+//! sign in, and StartTLS / ldaps:// check the certificate against `ca_file`.
 
 mod common;
 mod common_ldap;
@@ -44,9 +44,14 @@ const CAROL: Person<'static> = Person {
 };
 
 fn directory(url: &str, admin_group: bool) -> Arc<Directory> {
+    directory_with(url, admin_group, "")
+}
+
+/// A directory at `url`; `extra` adds TOML lines (TLS settings).
+fn directory_with(url: &str, admin_group: bool, extra: &str) -> Arc<Directory> {
     let group = if admin_group { ADMINS } else { "" };
     let config: LdapConfig = toml::from_str(&format!(
-        "url = \"{url}\"\nbind_dn = \"{ROOT_DN}\"\nbind_password = \"{ROOT_PW}\"\nuser_base = \"{PEOPLE}\"\n\
+        "{extra}\nurl = \"{url}\"\nbind_dn = \"{ROOT_DN}\"\nbind_password = \"{ROOT_PW}\"\nuser_base = \"{PEOPLE}\"\n\
          user_filter = \"(uid={{username}})\"\nadmin_group = \"{group}\"\ntimeout_secs = 3\n"
     ))
     .expect("ldap config");
@@ -240,7 +245,33 @@ fn unreachable_directory_is_a_clear_error_and_local_accounts_still_sign_in(db: &
     assert!(page.1.contains("无法连接公司目录"), "{}", page.1);
 }
 
+/// StartTLS and ldaps:// with the directory's CA in `ca_file` sign in; a
+/// certificate from an unknown CA is a 503, never a plain-text fallback.
+fn tls_sign_in_checks_the_certificate(db: &TestDb) {
+    let slapd = Slapd::start_tls(&[BOB], &[]);
+    let (ldaps_port, ca) = slapd.tls.clone().expect("tls");
+    let ca_line = format!("ca_file = \"{}\"", ca.display());
+    let starttls = format!("starttls = true\n{ca_line}");
+    let starttls_url = format!("ldap://localhost:{}", slapd.port);
+    let ldaps_url = format!("ldaps://localhost:{ldaps_port}");
+    for (url, extra) in [(&starttls_url, starttls.as_str()), (&ldaps_url, ca_line.as_str())] {
+        let state = state(db, directory_with(url, false, extra));
+        assert_eq!(sign_ins(&state, &[("bob", BOB.password)]), [StatusCode::OK], "{url}");
+    }
+    let untrusted = state(db, directory_with(&ldaps_url, false, ""));
+    assert_eq!(
+        sign_ins(&untrusted, &[("bob", BOB.password)]),
+        [StatusCode::SERVICE_UNAVAILABLE]
+    );
+    let untrusted = state(db, directory_with(&starttls_url, false, "starttls = true"));
+    assert_eq!(
+        sign_ins(&untrusted, &[("bob", BOB.password)]),
+        [StatusCode::SERVICE_UNAVAILABLE]
+    );
+}
+
 backend_tests!(
+    tls_sign_in_checks_the_certificate,
     first_sign_in_creates_the_user_without_roles,
     wrong_password_unknown_user_and_empty_password_are_refused,
     admin_group_and_directory_fields_follow_each_sign_in,

@@ -28,8 +28,11 @@ const SCHEMAS: [&str; 4] = ["core", "cosine", "inetorgperson", "nis"];
 /// A running `slapd`.
 pub struct Slapd {
     child: Child,
-    /// Its port on 127.0.0.1.
+    /// Its port on 127.0.0.1 (plain LDAP, StartTLS when started with TLS).
     pub port: u16,
+    /// Its `ldaps://` port and the CA file that signed its certificate
+    /// (for `localhost`), when started with TLS.
+    pub tls: Option<(u16, std::path::PathBuf)>,
     _dir: tempfile::TempDir,
 }
 
@@ -59,6 +62,17 @@ impl Slapd {
     /// Starts a directory holding `people`; `admins` (uids) are members of
     /// [`ADMINS`].
     pub fn start(people: &[Person<'_>], admins: &[&str]) -> Self {
+        Self::start_with(people, admins, false)
+    }
+
+    /// Like [`Slapd::start`], also speaking TLS (StartTLS on [`Slapd::port`],
+    /// `ldaps://` on the port in [`Slapd::tls`]) with a certificate for
+    /// `localhost` from a throwaway CA.
+    pub fn start_tls(people: &[Person<'_>], admins: &[&str]) -> Self {
+        Self::start_with(people, admins, true)
+    }
+
+    fn start_with(people: &[Person<'_>], admins: &[&str], tls: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("db");
         std::fs::create_dir(&db).expect("db dir");
@@ -73,6 +87,16 @@ impl Slapd {
             pid = dir.path().join("slapd.pid").display(),
             db = db.display()
         ));
+        if tls {
+            certificates(dir.path());
+            for (key, file) in [
+                ("TLSCACertificateFile", "ca.pem"),
+                ("TLSCertificateFile", "server.pem"),
+                ("TLSCertificateKeyFile", "server.key"),
+            ] {
+                text.push_str(&format!("{key} {}\n", dir.path().join(file).display()));
+            }
+        }
         std::fs::write(&conf, text).expect("write slapd.conf");
 
         let mut ldif = format!(
@@ -95,25 +119,28 @@ impl Slapd {
         run("/usr/sbin/slapadd", &["-f", &path(&conf), "-l", &path(&data)], None);
 
         let port = free_port();
+        let tls_port = tls.then(free_port);
+        let mut listen = format!("ldap://127.0.0.1:{port}/");
+        if let Some(p) = tls_port {
+            listen.push_str(&format!(" ldaps://127.0.0.1:{p}/"));
+        }
         let child = Command::new("/usr/sbin/slapd")
-            .args([
-                "-f",
-                &path(&conf),
-                "-h",
-                &format!("ldap://127.0.0.1:{port}/"),
-                "-d",
-                "0",
-            ])
+            .args(["-f", &path(&conf), "-h", &listen, "-d", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start slapd (bash scripts/ensure-deps.sh --test installs it)");
-        let slapd = Slapd { child, port, _dir: dir };
-        assert!(
-            listening_within(port, Duration::from_secs(20)),
-            "slapd listens on {port}"
-        );
+        let tls = tls_port.map(|p| (p, dir.path().join("ca.pem")));
+        let slapd = Slapd {
+            child,
+            port,
+            tls,
+            _dir: dir,
+        };
+        for p in std::iter::once(port).chain(tls_port) {
+            assert!(listening_within(p, Duration::from_secs(20)), "slapd listens on {p}");
+        }
         slapd
     }
 
@@ -137,6 +164,70 @@ impl Drop for Slapd {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A throwaway CA (`ca.pem`) and a certificate for `localhost` it signed
+/// (`server.pem`, `server.key`) in `dir`.
+fn certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Slipway test directory CA",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("write ext.cnf");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
 }
 
 fn path(p: &Path) -> String {
