@@ -181,6 +181,7 @@ fn every_known_secret_is_scrubbed(db: &TestDb) {
         &hook_url,
         &hook_secret,
         "json",
+        "en",
         chrono::Utc::now().naive_utc(),
     )
     .expect("webhook");

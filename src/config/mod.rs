@@ -108,6 +108,13 @@ impl Config {
             config.smtp.password.take(),
             config.smtp.password_file.as_deref(),
         )?;
+        if let Some(ldap) = &mut config.auth.ldap {
+            ldap.bind_password = read_secret(
+                "auth.ldap.bind_password",
+                ldap.bind_password.take(),
+                ldap.bind_password_file.as_deref(),
+            )?;
+        }
         for (name, credential) in &mut config.svn.credentials {
             let key = format!("svn.credentials.{name}.password");
             credential.password = read_secret(&key, credential.password.take(), credential.password_file.as_deref())?;
@@ -157,6 +164,9 @@ impl Config {
         }
         if self.auth.session_hours == 0 {
             return bad("auth.session_hours", "must be at least 1");
+        }
+        if let Some(ldap) = &self.auth.ldap {
+            ldap.validate()?;
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(ConfigError(format!("log.level: {e}")));
@@ -218,8 +228,10 @@ fn read_secret(key: &str, value: Option<Secret>, file: Option<&Path>) -> Result<
     }
 }
 
+mod ldap;
 mod sections;
 #[cfg(test)]
 mod tests;
 
+pub use ldap::LdapConfig;
 pub use sections::*;

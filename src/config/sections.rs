@@ -127,6 +127,9 @@ pub struct AuthConfig {
     /// the default) or `everyone` signed in.
     #[serde(default)]
     pub visibility: crate::service::Visibility,
+    /// Directory sign-in (`[auth.ldap]`); `None`: local accounts only.
+    #[serde(default)]
+    pub ldap: Option<super::LdapConfig>,
 }
 
 /// How the SMTP connection is secured.

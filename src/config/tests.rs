@@ -106,3 +106,36 @@ fn secret_files() {
     let error = Config::load_from(None, env("SLIPWAY_T9_", &missing)).expect_err("missing file");
     assert!(error.to_string().contains("auth.jwt_secret_file"), "{error}");
 }
+
+#[test]
+fn ldap_section_reads_its_password_from_a_file_and_checks_its_keys() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let secret = dir.path().join("ldap");
+    std::fs::write(&secret, "s3cret\n").expect("write");
+    let secret = secret.display().to_string();
+    let vars = [
+        ("AUTH__LDAP__URL", "ldap://127.0.0.1:389"),
+        ("AUTH__LDAP__BIND_DN", "cn=svc,dc=example,dc=com"),
+        ("AUTH__LDAP__BIND_PASSWORD_FILE", secret.as_str()),
+        ("AUTH__LDAP__USER_BASE", "ou=people,dc=example,dc=com"),
+    ];
+    let config = Config::load_from(None, env("SLIPWAY_TL1_", &vars)).expect("loads");
+    let ldap = config.auth.ldap.expect("[auth.ldap]");
+    assert_eq!(ldap.bind_password.as_ref().map(Secret::expose), Some("s3cret"));
+    assert_eq!(ldap.user_filter, "(uid={username})");
+    assert!(!format!("{ldap:?}").contains("s3cret"));
+
+    let bad = [
+        ("AUTH__LDAP__URL", "http://dc1"),
+        ("AUTH__LDAP__USER_BASE", "ou=people,dc=example,dc=com"),
+    ];
+    let error = Config::load_from(None, env("SLIPWAY_TL2_", &bad)).expect_err("not ldap://");
+    assert!(error.to_string().contains("auth.ldap.url"), "{error}");
+    let bad = [
+        ("AUTH__LDAP__URL", "ldap://dc1"),
+        ("AUTH__LDAP__USER_BASE", "ou=people,dc=example,dc=com"),
+        ("AUTH__LDAP__USER_FILTER", "(uid=alice)"),
+    ];
+    let error = Config::load_from(None, env("SLIPWAY_TL3_", &bad)).expect_err("no {username}");
+    assert!(error.to_string().contains("auth.ldap.user_filter"), "{error}");
+}

@@ -52,6 +52,10 @@ pub const SNAPSHOT_MISSING: &str = "input.snapshot_missing";
 pub const EMAIL: &str = "input.email";
 /// A display name too long or with control characters.
 pub const DISPLAY_NAME: &str = "input.display_name";
+/// Not a mobile number (digits, optional leading `+`, at most 20).
+pub const CHAT_MOBILE: &str = "input.chat_mobile";
+/// A chat user id with spaces, markup or more than 64 characters.
+pub const CHAT_USER_ID: &str = "input.chat_user_id";
 /// A password outside `{min}`–`{max}` characters.
 pub const PASSWORD_LENGTH: &str = "input.password_length";
 /// The password could not be hashed.

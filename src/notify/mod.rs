@@ -8,6 +8,8 @@
 //! twice by a retry of another. The jobs themselves are in
 //! [`crate::jobs::announce`]; see docs/design.md#jobs.
 
+pub mod chat;
+pub mod chat_sign;
 pub mod links;
 pub mod mail;
 pub mod recipients;

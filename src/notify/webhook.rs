@@ -1,6 +1,8 @@
 //! Webhooks: a JSON document per transition, signed with HMAC-SHA256 of the
 //! body under the webhook's secret (`X-Slipway-Signature: sha256=<hex>`),
-//! or formatted for a DingTalk, WeCom or Slack incoming webhook.
+//! or formatted for a DingTalk, WeCom, Feishu/Lark or Slack robot (see
+//! [`super::chat`]; DingTalk and Feishu robots with a secret are signed
+//! their own way, [`super::chat_sign`]).
 //!
 //! Delivery is an HTTP POST through [`crate::outbound`] (ureq over rustls for
 //! `https://`: certificates checked against the Mozilla roots plus an
@@ -16,7 +18,7 @@ use sha2::Sha256;
 use crate::outbound::{self, Timeouts};
 
 /// The presets.
-pub const PRESETS: [&str; 4] = ["json", "dingtalk", "wecom", "slack"];
+pub const PRESETS: [&str; 5] = ["json", "dingtalk", "wecom", "feishu", "slack"];
 
 /// The facts a webhook message is made of.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -49,53 +51,74 @@ pub struct EventFacts {
     pub url: String,
 }
 
-impl EventFacts {
-    fn line(&self) -> String {
-        let mut s = format!(
-            "[{}] #{} {} → {} ({}{})",
-            self.project,
-            self.ticket_id,
-            self.from.as_deref().unwrap_or("-"),
-            self.to,
-            self.action,
-            self.actor.as_deref().map(|a| format!(" by {a}")).unwrap_or_default()
-        );
-        if let Some(v) = &self.version {
-            s.push_str(&format!(" {v}"));
-        }
-        s.push_str(&format!(": {}", self.reason));
-        if let Some(n) = self.note.as_deref().filter(|n| !n.is_empty()) {
-            s.push_str(&format!(" — {n}"));
-        }
-        s.push_str(&format!(" {}", self.url));
-        s
-    }
+/// The request body for `preset` (chat presets in English, mentioning
+/// no one; see [`super::chat::body`]).
+pub fn body(preset: &str, facts: &EventFacts) -> Value {
+    super::chat::body(preset, super::chat::Lang::En, facts, &[]).unwrap_or_else(|| json_body(facts))
 }
 
-/// The request body for `preset`.
-pub fn body(preset: &str, facts: &EventFacts) -> Value {
+/// The `json` preset's document.
+pub fn json_body(facts: &EventFacts) -> Value {
+    json!({
+        "type": "ticket.transition",
+        "event_id": facts.event_id,
+        "ticket": {
+            "id": facts.ticket_id,
+            "kind": facts.ticket_kind,
+            "project": facts.project,
+            "reason": facts.reason,
+            "version": facts.version,
+            "url": facts.url,
+        },
+        "action": facts.action,
+        "from": facts.from,
+        "to": facts.to,
+        "actor": facts.actor,
+        "note": facts.note,
+        "at": facts.at,
+    })
+}
+
+/// What to send for one event to one webhook: the URL (DingTalk's signed
+/// URL), the body (Feishu's signature inside) and the
+/// `X-Slipway-Signature` header (the `json` preset with a secret).
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Where to POST.
+    pub url: String,
+    /// The JSON body.
+    pub body: Vec<u8>,
+    /// `X-Slipway-Signature`, when any.
+    pub signature: Option<String>,
+}
+
+/// Builds the post of `facts` for a webhook (`preset`, `url`, `secret`,
+/// message `lang`) mentioning `mentions`, signed at `now`.
+pub fn outgoing(
+    preset: &str,
+    url: &str,
+    secret: &str,
+    lang: super::chat::Lang,
+    facts: &EventFacts,
+    mentions: &[super::chat::Mention],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Outgoing {
+    let mut value = super::chat::body(preset, lang, facts, mentions).unwrap_or_else(|| json_body(facts));
+    let mut url = url.to_owned();
+    let mut header = false;
     match preset {
-        "dingtalk" | "wecom" => json!({ "msgtype": "text", "text": { "content": facts.line() } }),
-        "slack" => json!({ "text": facts.line() }),
-        _ => json!({
-            "type": "ticket.transition",
-            "event_id": facts.event_id,
-            "ticket": {
-                "id": facts.ticket_id,
-                "kind": facts.ticket_kind,
-                "project": facts.project,
-                "reason": facts.reason,
-                "version": facts.version,
-                "url": facts.url,
-            },
-            "action": facts.action,
-            "from": facts.from,
-            "to": facts.to,
-            "actor": facts.actor,
-            "note": facts.note,
-            "at": facts.at,
-        }),
+        _ if secret.is_empty() => {}
+        "dingtalk" => url = super::chat_sign::dingtalk_url(&url, secret, now.timestamp_millis()),
+        "feishu" => {
+            let ts = now.timestamp();
+            value["timestamp"] = json!(ts.to_string());
+            value["sign"] = json!(super::chat_sign::feishu_sign(secret, ts));
+        }
+        _ => header = true,
     }
+    let body = serde_json::to_vec(&value).unwrap_or_default();
+    let signature = header.then(|| signature(secret, &body));
+    Outgoing { url, body, signature }
 }
 
 /// `sha256=<hex HMAC-SHA256 of body under secret>`.
@@ -203,10 +226,16 @@ impl Client {
     /// POSTs `body` to `url` with the signature header (when `secret` is
     /// set); returns the status code on 2xx. Errors never contain the URL.
     pub fn post(&self, url: &str, secret: &str, body: &[u8]) -> Result<u16, PostError> {
+        let signature = (!secret.is_empty()).then(|| signature(secret, body));
+        self.send(url, signature.as_deref(), body)
+    }
+
+    /// POSTs `body` to `url` with `X-Slipway-Signature: signature` when given.
+    pub fn send(&self, url: &str, signature: Option<&str>, body: &[u8]) -> Result<u16, PostError> {
         let target = parse_url(url)?;
         let mut request = self.agent.post(url).set("Content-Type", "application/json");
-        if !secret.is_empty() {
-            request = request.set("X-Slipway-Signature", &signature(secret, body));
+        if let Some(signature) = signature {
+            request = request.set("X-Slipway-Signature", signature);
         }
         let status = match request.send_bytes(body) {
             Ok(response) => response.status(),

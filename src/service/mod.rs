@@ -6,6 +6,9 @@
 pub mod admin;
 pub mod approval_links;
 pub mod changes;
+pub mod chat_identity;
+pub mod directory;
+pub mod directory_users;
 pub mod error;
 pub mod facts;
 pub mod host_admin;

@@ -57,6 +57,7 @@ pub fn add(conn: &mut DbConn, account: &NewAccount<'_>) -> ServiceResult<i64> {
         is_admin: account.is_admin,
         created_at: now,
         updated_at: now,
+        source: SOURCE_LOCAL,
     };
     users::insert(conn, &new).map_err(|e| {
         if e.is_unique_violation() {
@@ -87,17 +88,40 @@ pub fn disable(conn: &mut DbConn, username: &str) -> ServiceResult<()> {
     Ok(())
 }
 
-/// Checks a login; `None` for an unknown user, a wrong password or a
-/// disabled account (the caller must not tell which).
-pub fn authenticate(conn: &mut DbConn, username: &str, password_given: &str) -> ServiceResult<Option<UserRow>> {
-    let Some(user) = users::by_username(conn, username)? else {
-        // Spend the same time as a real check so timing does not reveal names.
+/// What the local password check says about a sign-in.
+#[derive(Debug)]
+pub enum LocalLogin {
+    /// A local account, the right password, enabled.
+    SignedIn(Box<UserRow>),
+    /// A local account, but a wrong password or disabled (the caller must
+    /// not tell which).
+    Refused,
+    /// No local account of that name: unknown, or one that signs in through
+    /// the directory (`source = 'ldap'`).
+    NotLocal,
+}
+
+/// Checks a login against the local accounts. A name that is not a local
+/// account costs the same time as a real check, so timing does not reveal
+/// names.
+pub fn authenticate(conn: &mut DbConn, username: &str, password_given: &str) -> ServiceResult<LocalLogin> {
+    let user = users::by_username(conn, username)?.filter(|u| u.source == SOURCE_LOCAL);
+    let Some(user) = user else {
         let _ = password::verify(password_given, DUMMY_HASH);
-        return Ok(None);
+        return Ok(LocalLogin::NotLocal);
     };
     let ok = password::verify(password_given, &user.password_hash);
-    Ok((ok && !user.disabled).then_some(user))
+    Ok(if ok && !user.disabled {
+        LocalLogin::SignedIn(Box::new(user))
+    } else {
+        LocalLogin::Refused
+    })
 }
+
+/// `users.source` of an account with its own password.
+pub const SOURCE_LOCAL: &str = "local";
+/// `users.source` of an account that signs in through the directory.
+pub const SOURCE_LDAP: &str = "ldap";
 
 /// A valid argon2id hash of a random string, for constant-time misses.
 const DUMMY_HASH: &str =

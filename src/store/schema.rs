@@ -13,6 +13,9 @@ diesel::table! {
         locale -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        source -> Text,
+        chat_mobile -> Text,
+        chat_user_id -> Text,
     }
 }
 

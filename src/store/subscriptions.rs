@@ -32,6 +32,7 @@ diesel::table! {
         secret -> Text,
         preset -> Text,
         created_at -> Timestamp,
+        language -> Text,
     }
 }
 
@@ -65,10 +66,12 @@ pub struct WebhookRow {
     pub url: String,
     /// HMAC key (may be empty: no signature header).
     pub secret: String,
-    /// `json`, `dingtalk`, `wecom` or `slack`.
+    /// `json`, `dingtalk`, `wecom`, `feishu` or `slack`.
     pub preset: String,
     /// Created (UTC).
     pub created_at: NaiveDateTime,
+    /// Language of chat message texts (`en` or `zh-CN`).
+    pub language: String,
 }
 
 /// The notification kinds `user_id` turned off.
@@ -128,6 +131,7 @@ pub fn insert_webhook(
     url: &str,
     secret: &str,
     preset: &str,
+    language: &str,
     now: NaiveDateTime,
 ) -> StoreResult<i64> {
     Ok(diesel::insert_into(project_webhooks::table)
@@ -136,6 +140,7 @@ pub fn insert_webhook(
             project_webhooks::url.eq(url),
             project_webhooks::secret.eq(secret),
             project_webhooks::preset.eq(preset),
+            project_webhooks::language.eq(language),
             project_webhooks::created_at.eq(now),
         ))
         .returning(project_webhooks::id)

@@ -66,3 +66,46 @@ pub fn roles_in_project(conn: &mut DbConn, user_id: i64, project_id: i64) -> Sto
         .select(project_members::role)
         .load(conn)?)
 }
+
+/// Writes what the directory says about a user (name, email and, when
+/// `is_admin` is given, the admin flag).
+pub fn set_from_directory(
+    conn: &mut DbConn,
+    id: i64,
+    display_name: &str,
+    email: &str,
+    is_admin: Option<bool>,
+) -> StoreResult<()> {
+    let target = users::table.find(id);
+    let now = timestamp_now();
+    match is_admin {
+        Some(admin) => diesel::update(target)
+            .set((
+                users::display_name.eq(display_name),
+                users::email.eq(email),
+                users::is_admin.eq(admin),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        None => diesel::update(target)
+            .set((
+                users::display_name.eq(display_name),
+                users::email.eq(email),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// Sets a user's chat identity (mobile number and chat user id; empty: none).
+pub fn set_chat_identity(conn: &mut DbConn, id: i64, mobile: &str, chat_user_id: &str) -> StoreResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::chat_mobile.eq(mobile),
+            users::chat_user_id.eq(chat_user_id),
+            users::updated_at.eq(timestamp_now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

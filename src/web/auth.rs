@@ -79,6 +79,10 @@ async fn login(ctx: PageCtx, state: web::Data<AppState>, req: HttpRequest, form:
         }
         Ok(None) => (actix_web::http::StatusCode::UNAUTHORIZED, "login_failed"),
         Err(AppError::TooManyRequests(_)) => (actix_web::http::StatusCode::TOO_MANY_REQUESTS, "login_throttled"),
+        Err(AppError::Unavailable(_)) => (
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            super::session::DIRECTORY_UNAVAILABLE,
+        ),
         Err(e) => return error_page(&ctx, &state, e),
     };
     let mut c = tera::Context::new();

@@ -38,6 +38,10 @@ pub enum AppError {
     /// Too many failed attempts.
     #[error("{0}")]
     TooManyRequests(String),
+    /// A service Slipway needs is down (e.g. the directory behind sign-in);
+    /// the message says which, without detail.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something broke that the user cannot fix.
     #[error("internal error")]
     Internal(String),
@@ -53,7 +57,7 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// `invalid`, `unauthorized`, `forbidden`, `not_found`, `conflict`, `rate_limited`, `internal`.
+    /// `invalid`, `unauthorized`, `forbidden`, `not_found`, `conflict`, `rate_limited`, `unavailable`, `internal`.
     pub code: String,
     /// A sentence for people.
     pub message: String,
@@ -84,6 +88,7 @@ impl AppError {
             AppError::Forbidden(_) => ("forbidden", StatusCode::FORBIDDEN),
             AppError::NotFound(_) => ("not_found", StatusCode::NOT_FOUND),
             AppError::TooManyRequests(_) => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
+            AppError::Unavailable(_) => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
             AppError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
             AppError::Service(e) => match e.kind() {
                 ErrorKind::NotFound => ("not_found", StatusCode::NOT_FOUND),

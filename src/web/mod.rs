@@ -69,6 +69,8 @@ pub struct AppState {
     pub svn: Option<crate::vcs::svn_access::SvnAccess>,
     /// Who reads which project (`auth.visibility`).
     pub visibility: crate::service::Visibility,
+    /// Directory sign-in (`[auth.ldap]`); `None`: local accounts only.
+    pub directory: Option<std::sync::Arc<crate::service::directory::Directory>>,
 }
 
 impl AppState {
@@ -80,6 +82,9 @@ impl AppState {
         state.data_dir = Some(config.data_dir.clone());
         state.svn = Some(crate::vcs::svn_access::SvnAccess::from_config(config));
         state.visibility = config.auth.visibility;
+        if let Some(ldap) = &config.auth.ldap {
+            state.directory = Some(std::sync::Arc::new(crate::service::directory::Directory::new(ldap)?));
+        }
         state.proxies =
             client_addr::TrustedProxies::parse(&config.server.trusted_proxies).map_err(|e| e.to_string())?;
         Ok(state)
@@ -101,6 +106,7 @@ impl AppState {
             data_dir: None,
             svn: None,
             visibility: crate::service::Visibility::default(),
+            directory: None,
         })
     }
 

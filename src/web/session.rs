@@ -9,7 +9,9 @@ use actix_web::{web, HttpRequest};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::service::directory::Directory;
 use crate::service::rows::UserRow;
+use crate::service::users::LocalLogin;
 
 use super::error::AppError;
 use super::AppState;
@@ -108,14 +110,50 @@ pub async fn check_login(
         return Ok(None);
     }
     let (u, p) = (username.to_owned(), password.to_owned());
-    let user = state
+    let local = state
         .db(move |conn| Ok(crate::service::users::authenticate(conn, &u, &p)?))
         .await?;
+    let user = match local {
+        LocalLogin::SignedIn(user) => Some(*user),
+        LocalLogin::Refused => None,
+        LocalLogin::NotLocal => match &state.directory {
+            Some(directory) => directory_sign_in(state, directory, username, password).await?,
+            None => None,
+        },
+    };
     match &user {
         Some(_) => state.limiter.signed_in(username, &addr),
         None => tracing::info!(username = %username.escape_debug(), client = %addr, "failed sign-in"),
     }
     Ok(user)
+}
+
+/// The message of a sign-in the directory could not answer (a translation key).
+pub const DIRECTORY_UNAVAILABLE: &str = "login_directory_unavailable";
+
+/// Checks a name that is no local account against the directory and
+/// records the sign-in; a directory that cannot answer is a 503 (local
+/// accounts never get here, so they keep signing in).
+async fn directory_sign_in(
+    state: &web::Data<AppState>,
+    directory: &Directory,
+    username: &str,
+    password: &str,
+) -> Result<Option<UserRow>, AppError> {
+    let entry = match directory.check(username, password).await {
+        Ok(Some(entry)) => entry,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            tracing::warn!(error = %e, "directory sign-in unavailable");
+            return Err(AppError::Unavailable(
+                "sign-in through the directory is unavailable; try again later".into(),
+            ));
+        }
+    };
+    let name = username.to_owned();
+    state
+        .db(move |conn| Ok(crate::service::directory_users::sign_in(conn, &name, &entry)?))
+        .await
 }
 
 /// The language switch cookie (a year).

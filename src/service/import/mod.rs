@@ -159,6 +159,11 @@ fn check_notify(spec: &ProjectSpec, p: &mut Problems<'_>) {
         if let Err(e) = crate::notify::webhook::check_url(hook.url.get_ref()) {
             p.at(hook.url.span(), format!("webhook url: {e}"));
         }
+        if let Some(language) = &hook.language {
+            if crate::notify::chat::Lang::parse(language.get_ref()).is_none() {
+                p.at(language.span(), "webhook language must be `en` or `zh-CN`");
+            }
+        }
         if let Some(preset) = &hook.preset {
             if !crate::notify::webhook::PRESETS.contains(&preset.get_ref().as_str()) {
                 p.at(
@@ -347,6 +352,7 @@ fn insert_project(conn: &mut DbConn, project: &Checked<'_>, p: &mut Problems<'_>
             hook.url.get_ref(),
             &hook.secret,
             preset,
+            hook.language.as_ref().map_or("en", |l| l.get_ref().as_str()),
             timestamp_now(),
         )?;
     }

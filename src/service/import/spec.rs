@@ -85,6 +85,8 @@ pub(super) struct WebhookSpec {
     #[serde(default)]
     pub(super) secret: String,
     pub(super) preset: Option<Spanned<String>>,
+    /// Language of chat message texts: `en` (default) or `zh-CN`.
+    pub(super) language: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

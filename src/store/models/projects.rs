@@ -30,6 +30,12 @@ pub struct UserRow {
     pub created_at: NaiveDateTime,
     /// Last changed (UTC).
     pub updated_at: NaiveDateTime,
+    /// How the account signs in: `local` (its password) or `ldap` (the directory).
+    pub source: String,
+    /// Mobile number chat messages @-mention (may be empty).
+    pub chat_mobile: String,
+    /// Chat user id (DingTalk, WeCom, Feishu or Slack) messages @-mention (may be empty).
+    pub chat_user_id: String,
 }
 
 /// A new user account.
@@ -50,6 +56,8 @@ pub struct NewUser<'a> {
     pub created_at: NaiveDateTime,
     /// Last changed (UTC).
     pub updated_at: NaiveDateTime,
+    /// `local` or `ldap`.
+    pub source: &'a str,
 }
 
 /// A project: where its code comes from, how it is approved, where it ships.

@@ -34,9 +34,12 @@ pub struct TokenResponse {
     pub expires_at: String,
 }
 
-/// Exchanges a user name and password for a bearer token (rate-limited).
+/// Exchanges a user name and password for a bearer token (rate-limited):
+/// a local account's own password, or with `[auth.ldap]` a directory
+/// account's directory password.
 #[utoipa::path(post, path = "/api/v1/auth/token", request_body = TokenRequest, security(()),
-    responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, description = "The directory ([auth.ldap]) cannot answer for a name that is no local account", body = ErrorBody)))]
 #[post("/auth/token")]
 pub(super) async fn create_token(
     state: web::Data<AppState>,

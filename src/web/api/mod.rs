@@ -9,6 +9,7 @@
 //! by [`super::live`].
 
 pub mod auth;
+pub mod me;
 pub mod projects;
 pub mod schedules;
 pub mod tickets;
@@ -34,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .service(openapi_json)
             .configure(auth::routes)
+            .configure(me::routes)
             .configure(projects::routes)
             .configure(tickets::routes)
             .configure(schedules::routes)
@@ -51,13 +53,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         projects::update_project, projects::delete_project, projects::request_rollback,
         tickets::list_tickets, tickets::create_ticket, tickets::get_ticket, tickets::act,
         schedules::create_schedule, schedules::change_schedule, schedules::cancel_schedule,
-        super::live::api_log, super::live::api_log_stream
+        super::live::api_log, super::live::api_log_stream, me::get_chat, me::put_chat
     ),
     components(schemas(
         ErrorBody, TokenRequest, TokenResponse, ProjectOut, ProjectSettings, crate::service::admin::FreezeSetting,
         crate::service::settings::MaintenanceSetting, super::view::ScheduleOut, schedules::ScheduleBody,
         TicketSummary, TicketPage, TicketDetail, crate::service::changes::ProductionChanges, crate::service::changes::FileChange, crate::service::outside::OutsidePath, NewTicket, ActionBody, RollbackBody, super::live::LogPage,
-        super::live::LogLineOut, super::view::RecoveryOut, super::view::HostOut, super::view::StepOut
+        super::live::LogLineOut, super::view::RecoveryOut, super::view::HostOut, super::view::StepOut,
+        crate::service::chat_identity::ChatIdentity
     )),
     modifiers(&BearerAuth)
 )]

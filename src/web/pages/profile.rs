@@ -1,4 +1,4 @@
-//! The profile page (API tokens) and the language switch.
+//! The profile page (API tokens, chat identity) and the language switch.
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use tera::Context;
 
 use crate::service::admin as admin_service;
+use crate::service::chat_identity;
 use crate::service::lookups;
 
 use crate::web::error::AppError;
@@ -21,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(profile)
         .service(create_token)
         .service(delete_token)
+        .service(save_chat)
         .service(switch_language);
 }
 
@@ -39,10 +41,27 @@ async fn show_profile(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
+    show_profile_with(ctx, state, new_token, error, false, status).await
+}
+
+async fn show_profile_with(
+    ctx: &PageCtx,
+    state: &AppState,
+    new_token: Option<String>,
+    error: Option<String>,
+    saved: bool,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let user = ctx.user()?.clone();
     let uid = user.id;
-    let (toks, roles) = state
-        .db(move |conn| Ok((lookups::tokens_of(conn, uid)?, lookups::memberships(conn, uid)?)))
+    let (toks, roles, chat) = state
+        .db(move |conn| {
+            Ok((
+                lookups::tokens_of(conn, uid)?,
+                lookups::memberships(conn, uid)?,
+                chat_identity::get(conn, uid)?,
+            ))
+        })
         .await?;
     let toks: Vec<TokenOut> = toks
         .into_iter()
@@ -59,6 +78,8 @@ async fn show_profile(
     c.insert("new_token", &new_token);
     c.insert("error", &error);
     c.insert("email", &user.email);
+    c.insert("chat", &chat);
+    c.insert("chat_saved", &saved);
     Ok(render(ctx, state, "profile.html", c, status))
 }
 
@@ -113,6 +134,38 @@ async fn delete_token(
             .db(move |conn| Ok(admin_service::revoke_token(conn, user.id, id)?))
             .await?;
         Ok(redirect("/profile"))
+    }
+    .await;
+    page(&ctx, &state, r)
+}
+
+#[derive(Deserialize)]
+struct ChatForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    chat_mobile: String,
+    #[serde(default)]
+    chat_user_id: String,
+}
+
+#[post("/profile/chat")]
+async fn save_chat(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<ChatForm>) -> HttpResponse {
+    let r = async {
+        let user = ctx.user()?.clone();
+        ctx.check_csrf(&form.csrf)?;
+        let (mobile, id) = (form.chat_mobile.clone(), form.chat_user_id.clone());
+        match state
+            .db(move |conn| Ok(chat_identity::set(conn, user.id, &mobile, &id)?))
+            .await
+        {
+            Ok(_) => show_profile_with(&ctx, &state, None, None, true, StatusCode::OK).await,
+            Err(e) if e.code().1 == StatusCode::BAD_REQUEST => {
+                let message = crate::web::error_text::page_text(&state.i18n, ctx.lang, &e);
+                show_profile(&ctx, &state, None, Some(message), StatusCode::BAD_REQUEST).await
+            }
+            Err(e) => Err(e),
+        }
     }
     .await;
     page(&ctx, &state, r)
