@@ -32,11 +32,15 @@ pub mod quote;
 mod releases;
 pub mod remote;
 pub mod rsync;
+pub mod service_spec;
+pub mod services;
 pub mod settings;
 pub mod target;
 mod upload;
 
 pub use delta::{ChangeSet, Delta};
+pub use service_spec::{Manager, ServiceAccess, ServiceAction, ServiceSpec};
+pub use services::ServiceState;
 pub use settings::{DeployMode, DeploySettings, HealthCheck, Hooks, SshSettings, Strategy};
 pub use target::Target;
 

@@ -104,3 +104,11 @@ pub const NO_RENAME: &str = "input.no_rename";
 pub const LOCALE: &str = "input.locale";
 /// Settings refused as a whole.
 pub const SETTINGS: &str = "input.settings";
+/// A service declaration that is not valid (`{detail}`).
+pub const SERVICE: &str = "input.service";
+/// Not `leads` nor `developers`.
+pub const SERVICE_ACTIONS: &str = "input.service_actions";
+/// A service, host or log length that does not fit a service request (`{detail}`).
+pub const SERVICE_REQUEST: &str = "input.service_request";
+/// A stop or restart of every host without a reason or without confirming.
+pub const SERVICE_CONFIRM: &str = "input.service_confirm";

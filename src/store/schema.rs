@@ -43,6 +43,8 @@ diesel::table! {
         lock_until -> Nullable<Timestamp>,
         deploy -> Text,
         require_outside_paths_confirmation -> Bool,
+        services -> Text,
+        service_actions -> Text,
     }
 }
 
@@ -132,6 +134,20 @@ diesel::table! {
         to_state -> Text,
         note -> Nullable<Text>,
         emergency_override -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_actions (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        job_id -> Nullable<BigInt>,
+        actor_id -> Nullable<BigInt>,
+        service -> Text,
+        action -> Text,
+        scope -> Text,
+        reason -> Text,
         created_at -> Timestamp,
     }
 }
@@ -228,4 +244,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_logs,
     svn_revisions,
     release_hosts,
+    service_actions,
 );

@@ -109,6 +109,10 @@ pub struct ProjectRow {
     /// A tester must confirm files a release changes outside its ticket's
     /// SVN paths before it can be approved.
     pub require_outside_paths_confirmation: bool,
+    /// JSON list of the project's services (`deploy::ServiceSpec`).
+    pub services: String,
+    /// Who may start, stop and restart services: `leads` or `developers`.
+    pub service_actions: String,
 }
 
 /// A new project.
@@ -141,6 +145,10 @@ pub struct NewProject {
     pub tested_by_may_approve: bool,
     /// Outside files need a tester's confirmation.
     pub require_outside_paths_confirmation: bool,
+    /// JSON list of services.
+    pub services: String,
+    /// `leads` or `developers`.
+    pub service_actions: String,
     /// Approval expiry in minutes.
     pub approval_expiry_minutes: Option<i32>,
     /// IANA time zone name.

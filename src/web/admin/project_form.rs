@@ -52,6 +52,12 @@ pub(super) struct ProjectForm {
     pub(super) host_groups: String,
     #[serde(default)]
     pub(super) freeze: String,
+    /// The services as a JSON list (see `deploy::ServiceSpec`).
+    #[serde(default)]
+    pub(super) services: String,
+    /// `leads` or `developers`.
+    #[serde(default)]
+    pub(super) service_actions: String,
 }
 
 fn words(s: &str) -> Vec<String> {
@@ -145,6 +151,16 @@ impl ProjectForm {
             testers: words(&self.testers),
             host_groups: words(&self.host_groups),
             freeze,
+            services: match self.services.trim() {
+                "" => Vec::new(),
+                text => serde_json::from_str(text).map_err(|e| {
+                    AppError::bad(
+                        "services",
+                        format!("write a JSON list like [{{\"name\": \"app\", \"group\": \"web\"}}]: {e}"),
+                    )
+                })?,
+            },
+            service_actions: self.service_actions.trim().to_owned(),
         })
     }
 
@@ -193,6 +209,12 @@ impl ProjectForm {
             testers: p.testers.join(", "),
             host_groups: p.host_groups.join(", "),
             freeze,
+            services: if p.services.is_empty() {
+                String::new()
+            } else {
+                serde_json::to_string_pretty(&p.services).unwrap_or_default()
+            },
+            service_actions: p.service_actions.clone(),
         }
     }
 }

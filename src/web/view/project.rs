@@ -53,6 +53,10 @@ pub struct ProjectOut {
     pub host_groups: Vec<String>,
     /// Freeze windows, described.
     pub freeze: Vec<String>,
+    /// Services per host group.
+    pub services: Vec<crate::deploy::ServiceSpec>,
+    /// Who may start, stop and restart services besides admins: `leads` or `developers`.
+    pub service_actions: String,
 }
 
 impl ProjectOut {
@@ -96,6 +100,9 @@ impl ProjectOut {
             time_zone: p.time_zone,
             host_groups,
             freeze,
+            // Stored by the one settings check; an unreadable list shows as none.
+            services: crate::deploy::service_spec::parse_list(&p.services).unwrap_or_default(),
+            service_actions: p.service_actions,
         }
     }
 }

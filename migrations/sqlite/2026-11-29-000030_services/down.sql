@@ -1,0 +1,3 @@
+DROP TABLE service_actions;
+ALTER TABLE projects DROP COLUMN service_actions;
+ALTER TABLE projects DROP COLUMN services;

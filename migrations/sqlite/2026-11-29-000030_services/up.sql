@@ -1,0 +1,17 @@
+-- Issue 13: services per host group (JSON list of deploy::ServiceSpec) and
+-- who may start, stop and restart them (`leads` or `developers`).
+ALTER TABLE projects ADD COLUMN services TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE projects ADD COLUMN service_actions TEXT NOT NULL DEFAULT 'leads';
+-- The audit record of each service action (start/stop/restart/refresh) and its job.
+CREATE TABLE service_actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    job_id BIGINT NULL,
+    actor_id BIGINT NULL REFERENCES users(id),
+    service TEXT NOT NULL,
+    action TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX service_actions_project ON service_actions(project_id, id);
