@@ -19,6 +19,7 @@ pub mod release;
 mod release_gate;
 pub mod rollback;
 pub mod secrets;
+pub mod service_job;
 mod ship_record;
 pub mod stage;
 pub mod svn_failure;

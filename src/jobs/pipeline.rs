@@ -23,6 +23,7 @@ pub fn registry(config: &Config) -> Registry {
         .with(SvnPoll { svn })
         .with(Release)
         .with(Rollback)
+        .with(super::service_job::ServiceHandler)
         .with(LogCleanup {
             retention_days: config.worker.log_retention_days,
         });

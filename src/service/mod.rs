@@ -23,6 +23,7 @@ pub mod requests;
 pub mod rows;
 pub mod rsync_stats;
 pub mod sessions;
+pub mod services;
 pub mod settings;
 pub mod ticket_input;
 pub mod ticket_stamp;

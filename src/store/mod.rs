@@ -13,6 +13,7 @@ pub mod migrate;
 pub mod models;
 pub mod projects;
 pub mod releases;
+pub mod services;
 pub mod schema;
 pub mod subscriptions;
 pub mod svn;

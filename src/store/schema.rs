@@ -153,6 +153,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    service_states (project_id, host, service) {
+        project_id -> BigInt,
+        host -> Text,
+        service -> Text,
+        state -> Text,
+        pid -> Nullable<BigInt>,
+        uptime -> Nullable<Text>,
+        detail -> Text,
+        read_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     approvals (id) {
         id -> BigInt,
         ticket_id -> BigInt,
@@ -245,4 +258,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     svn_revisions,
     release_hosts,
     service_actions,
+    service_states,
 );

@@ -15,3 +15,15 @@ CREATE TABLE service_actions (
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX service_actions_project ON service_actions(project_id, id);
+-- The last state read of each service on each host (by a refresh or an action job).
+CREATE TABLE service_states (
+    project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    host TEXT NOT NULL,
+    service TEXT NOT NULL,
+    state TEXT NOT NULL,
+    pid BIGINT NULL,
+    uptime TEXT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    read_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (project_id, host, service)
+);

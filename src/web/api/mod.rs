@@ -5,11 +5,13 @@
 
 //!
 //! Each resource's file registers its handlers: [`auth`] (tokens),
-//! [`projects`] (projects and rollbacks), [`tickets`]; job logs are served
+//! [`projects`] (projects and rollbacks), [`services`] (services on the
+//! hosts), [`tickets`]; job logs are served
 //! by [`super::live`].
 
 pub mod auth;
 pub mod projects;
+pub mod services;
 pub mod tickets;
 
 use actix_web::{get, web, HttpResponse};
@@ -34,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(openapi_json)
             .configure(auth::routes)
             .configure(projects::routes)
+            .configure(services::routes)
             .configure(tickets::routes)
             .service(super::live::api_log)
             .service(super::live::api_log_stream),
@@ -48,12 +51,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         auth::create_token, projects::list_projects, projects::create_project, projects::get_project,
         projects::update_project, projects::delete_project, projects::request_rollback,
         tickets::list_tickets, tickets::create_ticket, tickets::get_ticket, tickets::act,
-        super::live::api_log, super::live::api_log_stream
+        super::live::api_log, super::live::api_log_stream,
+        services::get_services, services::post_request, services::get_job
     ),
     components(schemas(
         ErrorBody, TokenRequest, TokenResponse, ProjectOut, ProjectSettings, crate::service::admin::FreezeSetting,
         TicketSummary, TicketPage, TicketDetail, crate::service::changes::ProductionChanges, crate::service::changes::FileChange, crate::service::outside::OutsidePath, NewTicket, ActionBody, RollbackBody, super::live::LogPage,
-        super::live::LogLineOut, super::view::RecoveryOut, super::view::HostOut, super::view::StepOut
+        super::live::LogLineOut, super::view::RecoveryOut, super::view::HostOut, super::view::StepOut,
+        crate::deploy::ServiceSpec, crate::deploy::Manager, crate::deploy::service_spec::CustomCommands,
+        crate::service::services::ServiceRequest, services::ServiceRequestOut,
+        super::view::services::ServicesOut, super::view::services::ServiceHostOut,
+        super::view::services::ServiceStateOut, super::view::services::ServiceActionOut,
+        super::view::services::ServiceJobOut, super::view::services::ServiceLineOut
     )),
     modifiers(&BearerAuth)
 )]

@@ -6,6 +6,7 @@
 mod audit;
 mod profile;
 mod projects;
+mod services;
 mod tickets;
 
 use actix_web::http::StatusCode;
@@ -27,6 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(index)
         .configure(tickets::routes)
         .configure(projects::routes)
+        .configure(services::routes)
         .configure(audit::routes)
         .configure(profile::routes);
 }

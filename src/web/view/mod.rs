@@ -8,6 +8,7 @@
 pub mod hosts;
 pub mod list;
 pub mod project;
+pub mod services;
 pub mod ticket;
 
 use chrono::{NaiveDateTime, SecondsFormat};
