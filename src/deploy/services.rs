@@ -154,7 +154,10 @@ pub fn tail(ctx: &Context, host: &DeployHost, spec: &ServiceSpec, lines: usize) 
         )));
     };
     let h = Host::open_for_one(ctx, host);
-    let out = run_checked(&h, argv)?;
+    let mut out = run_checked(&h, argv)?;
+    while out.last().is_some_and(|l| l.trim().is_empty()) {
+        out.pop();
+    }
     let skip = out.len().saturating_sub(lines);
     Ok(out.into_iter().skip(skip).collect())
 }
