@@ -13,7 +13,7 @@ use crate::web::extract::ApiUser;
 use crate::web::view::services::{ServiceJobOut, ServicesOut};
 use crate::web::AppState;
 
-use super::json_body;
+use super::{hide_unless_visible, json_body};
 
 /// Registers the service endpoints.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -57,8 +57,11 @@ pub(super) async fn post_request(
     name: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
+    let name = name.into_inner();
+    // An invisible project is "not found" whatever the body says.
+    hide_unless_visible(&state, &user.0, &name).await?;
     let req: ServiceRequest = json_body(&body, false)?;
-    let (name, reader) = (name.into_inner(), state.reader(user.0));
+    let reader = state.reader(user.0);
     let job_id = state
         .db_then_wake(move |conn| Ok(services::request(conn, &reader, &name, &req, Utc::now().naive_utc())?))
         .await?;
