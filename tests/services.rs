@@ -43,15 +43,19 @@ fn status(fx: &Fixture, host: &DeployHost, spec: &ServiceSpec) -> slipway::deplo
 fn act(fx: &Fixture, host: &DeployHost, spec: &ServiceSpec, action: ServiceAction) -> slipway::deploy::ServiceState {
     let seen = Seen::default();
     let settings = fx.settings();
-    fx.run(&settings, &[], &|| false, &seen, |ctx| services::act(ctx, host, spec, action))
-        .unwrap_or_else(|e| panic!("{action:?} on {}: {e}", host.name))
+    fx.run(&settings, &[], &|| false, &seen, |ctx| {
+        services::act(ctx, host, spec, action)
+    })
+    .unwrap_or_else(|e| panic!("{action:?} on {}: {e}", host.name))
 }
 
 fn tail(fx: &Fixture, host: &DeployHost, spec: &ServiceSpec, lines: usize) -> Vec<String> {
     let seen = Seen::default();
     let settings = fx.settings();
-    fx.run(&settings, &[], &|| false, &seen, |ctx| services::tail(ctx, host, spec, lines))
-        .unwrap_or_else(|e| panic!("tail on {}: {e}", host.name))
+    fx.run(&settings, &[], &|| false, &seen, |ctx| {
+        services::tail(ctx, host, spec, lines)
+    })
+    .unwrap_or_else(|e| panic!("tail on {}: {e}", host.name))
 }
 
 #[test]

@@ -60,14 +60,20 @@ fn finish(app: &TestApp, job: i64) -> Value {
     let data = tempfile::tempdir().expect("data dir");
     let worker = app.worker(Registry::new().with(ServiceHandler), data.path());
     app.run_jobs(&worker);
-    let reply = app.api("lead1").get(&format!("/api/v1/projects/shop/services/jobs/{job}"));
+    let reply = app
+        .api("lead1")
+        .get(&format!("/api/v1/projects/shop/services/jobs/{job}"));
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     reply.json()
 }
 
 fn request(app: &TestApp, who: &str, body: Value) -> (StatusCode, Value) {
     let reply = app.api(who).post_json("/api/v1/projects/shop/services/requests", &body);
-    let json = if reply.body.is_empty() { Value::Null } else { reply.json() };
+    let json = if reply.body.is_empty() {
+        Value::Null
+    } else {
+        reply.json()
+    };
     (reply.status, json)
 }
 
@@ -79,7 +85,12 @@ fn job_of(reply: (StatusCode, Value)) -> i64 {
 fn log_text(job: &Value) -> String {
     job["lines"]
         .as_array()
-        .map(|l| l.iter().filter_map(|x| x["line"].as_str()).collect::<Vec<_>>().join("\n"))
+        .map(|l| {
+            l.iter()
+                .filter_map(|x| x["line"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
         .unwrap_or_default()
 }
 
@@ -115,7 +126,13 @@ fn services_through_page_and_api(backend: Backend) {
     let body = app.api("dev").get("/api/v1/projects/shop/services").json();
     assert_eq!(body["may_act"], json!(false), "{body}");
     assert_eq!(body["service_actions"], json!("leads"));
-    assert_eq!(states(&app), [("web1".into(), String::new(), None), ("web2".into(), String::new(), None)]);
+    assert_eq!(
+        states(&app),
+        [
+            ("web1".into(), String::new(), None),
+            ("web2".into(), String::new(), None)
+        ]
+    );
     let (status, body) = request(&app, "dev", json!({"op": "restart", "service": "app", "host": "web1"}));
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["error"]["code"], json!("forbidden"), "{body}");
@@ -126,16 +143,24 @@ fn services_through_page_and_api(backend: Backend) {
     let pid = sup.pid("app").map(i64::from);
     assert_eq!(
         states(&app),
-        [("web1".into(), "RUNNING".into(), pid), ("web2".into(), "RUNNING".into(), pid)]
+        [
+            ("web1".into(), "RUNNING".into(), pid),
+            ("web2".into(), "RUNNING".into(), pid)
+        ]
     );
 
     // A lead stops one host from the page: a job with its own page and output.
-    let reply = app
-        .browser("lead1")
-        .post_form("/projects/shop/services", &[("op", "stop"), ("service", "app"), ("host", "web1")]);
+    let reply = app.browser("lead1").post_form(
+        "/projects/shop/services",
+        &[("op", "stop"), ("service", "app"), ("host", "web1")],
+    );
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
     let location = reply.location().expect("job page").to_owned();
-    let job_id: i64 = location.rsplit('/').next().and_then(|n| n.parse().ok()).expect("job id");
+    let job_id: i64 = location
+        .rsplit('/')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("job id");
     let job = finish(&app, job_id);
     assert_eq!(job["state"], json!("done"), "{job}");
     assert!(log_text(&job).contains("[web1] app is STOPPED"), "{}", log_text(&job));
@@ -143,12 +168,19 @@ fn services_through_page_and_api(backend: Backend) {
     let page = app.browser("lead1").get(&location);
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());
     assert!(page.text().contains("app is STOPPED"), "{}", page.text());
-    assert!(!page.text().contains("http-equiv=\"refresh\""), "a finished job page stops reloading");
+    assert!(
+        !page.text().contains("http-equiv=\"refresh\""),
+        "a finished job page stops reloading"
+    );
 
     // …and starts it again through the API.
     let job = finish(
         &app,
-        job_of(request(&app, "lead1", json!({"op": "start", "service": "app", "host": "web1"}))),
+        job_of(request(
+            &app,
+            "lead1",
+            json!({"op": "start", "service": "app", "host": "web1"}),
+        )),
     );
     assert_eq!(job["state"], json!("done"), "{job}");
     assert_eq!(sup.state("app"), "RUNNING");
@@ -165,7 +197,10 @@ fn services_through_page_and_api(backend: Backend) {
     let job = finish(&app, job_of(request(&app, "lead1", confirmed)));
     assert_eq!(job["state"], json!("done"), "{job}");
     let text = log_text(&job);
-    assert!(text.contains("batch 1: web1") && text.contains("batch 2: web2"), "{text}");
+    assert!(
+        text.contains("batch 1: web1") && text.contains("batch 2: web2"),
+        "{text}"
+    );
     assert!(text.contains("pausing 1 s"), "{text}");
     assert_ne!(sup.pid("app"), before);
     assert_eq!(job["request"]["reason"], json!("config reload"));
@@ -174,7 +209,11 @@ fn services_through_page_and_api(backend: Backend) {
     // The last lines of the log, capped, for whoever sees the project.
     let job = finish(
         &app,
-        job_of(request(&app, "dev", json!({"op": "log", "service": "app", "host": "web2", "lines": 3}))),
+        job_of(request(
+            &app,
+            "dev",
+            json!({"op": "log", "service": "app", "host": "web2", "lines": 3}),
+        )),
     );
     let ticks = job["lines"]
         .as_array()
@@ -202,27 +241,47 @@ fn services_through_page_and_api(backend: Backend) {
     assert!(page.contains("value=\"restart\""), "{page}");
 
     // Hostile names: never matched when asked for, refused when declared.
-    let (status, _) = request(&app, "lead1", json!({"op": "restart", "service": "app; touch /tmp/x", "host": "web1"}));
+    let (status, _) = request(
+        &app,
+        "lead1",
+        json!({"op": "restart", "service": "app; touch /tmp/x", "host": "web1"}),
+    );
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let reply = app
-        .api("admin")
-        .json(Method::PUT, "/api/v1/projects/shop", &settings(&sup, "leads", "app$(id)"));
+    let reply = app.api("admin").json(
+        Method::PUT,
+        "/api/v1/projects/shop",
+        &settings(&sup, "leads", "app$(id)"),
+    );
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
-    assert_eq!(reply.json()["error"]["reason"], json!("input.service"), "{}", reply.text());
+    assert_eq!(
+        reply.json()["error"]["reason"],
+        json!("input.service"),
+        "{}",
+        reply.text()
+    );
 
     // The permission setting (through the settings API): developers too.
-    let reply = app
-        .api("admin")
-        .json(Method::PUT, "/api/v1/projects/shop", &settings(&sup, "developers", "app"));
+    let reply = app.api("admin").json(
+        Method::PUT,
+        "/api/v1/projects/shop",
+        &settings(&sup, "developers", "app"),
+    );
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert_eq!(reply.json()["service_actions"], json!("developers"));
     let job = finish(
         &app,
-        job_of(request(&app, "dev", json!({"op": "restart", "service": "app", "host": "web1"}))),
+        job_of(request(
+            &app,
+            "dev",
+            json!({"op": "restart", "service": "app", "host": "web1"}),
+        )),
     );
     assert_eq!(job["state"], json!("done"), "{job}");
     let edit = app.browser("admin").get("/admin/projects/shop/edit").text();
-    assert!(edit.contains("supervisorctl") && edit.contains("value=\"developers\" selected"), "{edit}");
+    assert!(
+        edit.contains("supervisorctl") && edit.contains("value=\"developers\" selected"),
+        "{edit}"
+    );
 
     // The OpenAPI document lists the endpoints.
     let doc = app.anonymous().get("/api/v1/openapi.json").json();

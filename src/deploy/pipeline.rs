@@ -144,7 +144,8 @@ impl Pipeline<'_, '_, '_> {
         let prune = prunable(&survey.kept, self.version, live, s.keep_releases);
         // With nothing to run after the switch, pruning joins its round trip
         // (it never touches the live, the previous or the new release).
-        let prune_now = s.hooks.after_switch.is_empty() && s.health.is_none() && !s.restarts.contains_key(&self.h.host.name);
+        let prune_now =
+            s.hooks.after_switch.is_empty() && s.health.is_none() && !s.restarts.contains_key(&self.h.host.name);
         let pruned: &[String] = if prune_now { &prune } else { &[] };
         let release_dir = self.release_dir();
         if s.hooks.before_switch.is_empty() {

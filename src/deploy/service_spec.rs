@@ -349,9 +349,13 @@ mod tests {
             };
             assert!(s.validate().is_err(), "{name:?} accepted");
         }
-        assert!(spec(r#"{"name":"x","group":"web","manager":"custom"}"#).validate().is_err());
+        assert!(spec(r#"{"name":"x","group":"web","manager":"custom"}"#)
+            .validate()
+            .is_err());
         assert!(spec(r#"{"name":"x","group":"web","wait_secs":0}"#).validate().is_err());
-        assert!(spec(r#"{"name":"x","group":"web","supervisorctl":["-x"]}"#).validate().is_err());
+        assert!(spec(r#"{"name":"x","group":"web","supervisorctl":["-x"]}"#)
+            .validate()
+            .is_err());
         assert!(serde_json::from_str::<ServiceSpec>(r#"{"name":"x","group":"w","nope":1}"#).is_err());
     }
 }

@@ -36,9 +36,12 @@ const STATES: &[&str] = &[
     "RUNNING", "STOPPED", "STARTING", "BACKOFF", "STOPPING", "EXITED", "FATAL", "UNKNOWN",
 ];
 
+/// A parsed `supervisorctl status` line: name, state, pid, uptime and the rest.
+pub type StatusLine = (String, String, Option<u32>, Option<String>, String);
+
 /// Parses a `supervisorctl status` line: `NAME STATE pid N, uptime H:MM:SS`
 /// or `NAME STATE detail`. `None` when the line is not of that shape.
-pub fn parse_status_line(line: &str) -> Option<(String, String, Option<u32>, Option<String>, String)> {
+pub fn parse_status_line(line: &str) -> Option<StatusLine> {
     let mut words = line.split_whitespace();
     let name = words.next()?.to_owned();
     let state = words.next()?;

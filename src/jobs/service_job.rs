@@ -52,10 +52,17 @@ fn permanent(e: impl ToString) -> JobError {
 }
 
 /// The project's hosts as (group, host) and its services.
-type Loaded = (crate::store::models::ProjectRow, Vec<(String, DeployHost)>, Vec<ServiceSpec>);
+type Loaded = (
+    crate::store::models::ProjectRow,
+    Vec<(String, DeployHost)>,
+    Vec<ServiceSpec>,
+);
 
 fn load(ctx: &JobContext) -> Result<Loaded, JobError> {
-    let project_id = ctx.job.project_id.ok_or_else(|| permanent("service job without a project"))?;
+    let project_id = ctx
+        .job
+        .project_id
+        .ok_or_else(|| permanent("service job without a project"))?;
     let mut conn = ctx.pool.get().map_err(|e| JobError::Retryable(e.to_string()))?;
     let project = projects::by_id(&mut conn, project_id)
         .map_err(|e| JobError::Retryable(e.to_string()))?
@@ -136,12 +143,19 @@ impl Handler for ServiceHandler {
             should_abort: &should_abort,
             cancel: Some(&inputs.cancel),
         };
-        let batch = if job.batch_size == 0 { work.len().max(1) } else { job.batch_size };
+        let batch = if job.batch_size == 0 {
+            work.len().max(1)
+        } else {
+            job.batch_size
+        };
         let mut states = Vec::new();
         let mut failures = Vec::new();
         for (i, chunk) in work.chunks(batch).enumerate() {
             if i > 0 && job.pause_secs > 0 {
-                write(LogStream::Info, &format!("pausing {} s before the next batch", job.pause_secs));
+                write(
+                    LogStream::Info,
+                    &format!("pausing {} s before the next batch", job.pause_secs),
+                );
                 std::thread::sleep(Duration::from_secs(u64::from(job.pause_secs)));
             }
             if job.batch_size > 0 {
@@ -155,7 +169,10 @@ impl Handler for ServiceHandler {
                     .collect();
                 handles
                     .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| Err("the host's worker thread panicked".into())))
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err("the host's worker thread panicked".into()))
+                    })
                     .collect()
             });
             for result in results {
@@ -168,7 +185,6 @@ impl Handler for ServiceHandler {
                 break;
             }
         }
-        drop(log);
         store_states(ctx, project.id, &states)?;
         ctx.log.flush();
         if failures.is_empty() {
@@ -191,17 +207,26 @@ fn one_host(
         "status" => {
             let read = services::status(dctx, w.host, &w.specs);
             for s in &read {
-                write(LogStream::Info, &format!("[{name}] {} {} {}", s.service, s.state, s.detail));
+                write(
+                    LogStream::Info,
+                    &format!("[{name}] {} {} {}", s.service, s.state, s.detail),
+                );
             }
             Ok(read)
         }
         "log" => {
             // The manager's output is read whole, then only its last lines are logged.
             let quiet = |_: &str, _: OutputLine| {};
-            let quiet_ctx = Context { on_line: &quiet, ..*dctx };
+            let quiet_ctx = Context {
+                on_line: &quiet,
+                ..*dctx
+            };
             for spec in &w.specs {
                 let lines = services::tail(&quiet_ctx, w.host, spec, job.lines).map_err(|e| format!("{name}: {e}"))?;
-                write(LogStream::Info, &format!("[{name}] last {} lines of {}", lines.len(), spec.name));
+                write(
+                    LogStream::Info,
+                    &format!("[{name}] last {} lines of {}", lines.len(), spec.name),
+                );
                 for line in lines {
                     write(LogStream::Stdout, &format!("[{name}] {line}"));
                 }

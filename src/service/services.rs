@@ -213,7 +213,11 @@ pub fn request(
     let scope = match (&req.host, req.batch_size) {
         (Some(h), _) if !h.trim().is_empty() => h.trim().to_owned(),
         (_, 0) => format!("all {} hosts", hosts.len()),
-        (_, n) => format!("all {} hosts in batches of {n}, {} s apart", hosts.len(), req.pause_secs),
+        (_, n) => format!(
+            "all {} hosts in batches of {n}, {} s apart",
+            hosts.len(),
+            req.pause_secs
+        ),
     };
     let job = ServiceJob {
         op: op.to_owned(),

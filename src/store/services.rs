@@ -126,9 +126,7 @@ pub fn put_states(conn: &mut DbConn, rows: &[ServiceStateRow]) -> StoreResult<()
                 .filter(service_states::service.eq(&row.service)),
         )
         .execute(conn)?;
-        diesel::insert_into(service_states::table)
-            .values(row)
-            .execute(conn)?;
+        diesel::insert_into(service_states::table).values(row).execute(conn)?;
     }
     Ok(())
 }

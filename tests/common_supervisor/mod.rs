@@ -74,7 +74,11 @@ impl Supervisor {
             .args(["pid", name])
             .output()
             .ok()?;
-        String::from_utf8_lossy(&out.stdout).trim().parse().ok().filter(|p| *p > 0)
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .ok()
+            .filter(|p| *p > 0)
     }
 
     /// Waits until `name` is in `state`.
