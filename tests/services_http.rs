@@ -2,8 +2,8 @@
 //! `supervisord` (tests/common_supervisor) on two local-directory hosts:
 //! refresh, start/stop/restart on one host, restart of every host in serial
 //! batches (reason + confirmation), the log tail, job pages with output,
-//! the audit record, the permission setting through the settings API, and
-//! hostile service names refused or never matched.
+//! the audit record, the permission setting through the settings API,
+//! hostile service names refused or never matched, and what runs where.
 
 mod common;
 mod common_supervisor;
@@ -283,12 +283,51 @@ fn services_through_page_and_api(backend: Backend) {
         "{edit}"
     );
 
+    // What runs where: read from each host's `current`, flagged when the
+    // group disagrees and when it is not what Slipway recorded.
+    for (host, version) in [("web1", "v1"), ("web2", "v2")] {
+        let dir = hosts.path().join(host);
+        std::fs::create_dir_all(dir.join("releases").join(version)).expect("release dir");
+        std::os::unix::fs::symlink(format!("releases/{version}"), dir.join("current")).expect("current");
+    }
+    let before = app.api("dev").get("/api/v1/projects/shop/where").json();
+    assert_eq!(before[0]["read_at"], Value::Null, "{before}");
+    let reply = app.browser("dev").post_form("/projects/shop/where/refresh", &[]);
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    let job_id: i64 = reply
+        .location()
+        .and_then(|l| l.rsplit('/').next())
+        .and_then(|n| n.parse().ok())
+        .expect("job id");
+    let job = finish(&app, job_id);
+    assert_eq!(job["state"], json!("done"), "{job}");
+    let runs = app.api("dev").get("/api/v1/projects/shop/where").json();
+    let got: Vec<(Value, Value, Value, Value)> = runs
+        .as_array()
+        .expect("hosts")
+        .iter()
+        .map(|h| (h["host"].clone(), h["live"].clone(), h["group_disagrees"].clone(), h["differs_from_recorded"].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (json!("web1"), json!("v1"), json!(true), json!(true)),
+            (json!("web2"), json!("v2"), json!(true), json!(true)),
+        ],
+        "{runs}"
+    );
+    assert!(runs[0]["read_at"].is_string(), "{runs}");
+    let page = app.browser("dev").get("/projects/shop").text();
+    assert!(page.contains("where-disagrees") && page.contains("<strong>v2</strong>"), "{page}");
+
     // The OpenAPI document lists the endpoints.
     let doc = app.anonymous().get("/api/v1/openapi.json").json();
     for path in [
         "/api/v1/projects/{name}/services",
         "/api/v1/projects/{name}/services/requests",
         "/api/v1/projects/{name}/services/jobs/{id}",
+        "/api/v1/projects/{name}/where",
+        "/api/v1/projects/{name}/where/refresh",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }

@@ -16,13 +16,14 @@ use super::ship_record::DeployInputs;
 use crate::deploy::service_spec::{parse_list, ServiceAction, ServiceSpec};
 use crate::deploy::{services, Context, DeployHost, DeploySettings, HostEvent, OutputLine, ServiceState, Target};
 use crate::process::Stream;
-use crate::store::services::{put_states, ServiceStateRow};
+use crate::store::services::{put_host_reads, put_states, HostReadRow, ServiceStateRow};
 use crate::store::{projects, timestamp_now};
 
 /// What a `service` job does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceJob {
-    /// `status`, `start`, `stop`, `restart` or `log`.
+    /// `status`, `start`, `stop`, `restart`, `log`, or `where` (read which
+    /// release `current` points at on each of `hosts`).
     pub op: String,
     /// The service (`None` with `status`: every service).
     #[serde(default)]
@@ -94,6 +95,9 @@ impl Handler for ServiceHandler {
         let job: ServiceJob = payload(&ctx.job)?;
         let (project, hosts, services) = load(ctx)?;
         let settings = DeploySettings::from_json(&project.deploy).map_err(permanent)?;
+        if job.op == "where" {
+            return read_where(ctx, &job, project.id, &settings, &hosts);
+        }
         let chosen: Vec<&ServiceSpec> = services
             .iter()
             .filter(|s| job.service.as_deref().is_none_or(|n| s.name == n))
@@ -256,6 +260,64 @@ fn one_host(
             Ok(read)
         }
     }
+}
+
+/// Reads `current` on the job's hosts and stores what each points at.
+fn read_where(
+    ctx: &mut JobContext,
+    job: &ServiceJob,
+    project_id: i64,
+    settings: &DeploySettings,
+    hosts: &[(String, DeployHost)],
+) -> Result<(), JobError> {
+    let chosen: Vec<DeployHost> = hosts
+        .iter()
+        .filter(|(_, h)| job.hosts.contains(&h.name))
+        .map(|(_, h)| h.clone())
+        .collect();
+    let known_hosts = DeployInputs::known_hosts(&ctx.data_dir);
+    let log = Mutex::new(&mut ctx.log);
+    let on_line = |host: &str, line: OutputLine| {
+        if let Ok(mut log) = log.lock() {
+            log.line(LogStream::Stderr, &format!("[{host}] {}", line.text));
+        }
+    };
+    let on_event = |_: HostEvent| {};
+    let should_abort = || false;
+    let dctx = Context {
+        settings,
+        excludes: &[],
+        env: &[],
+        known_hosts: &known_hosts,
+        on_event: &on_event,
+        on_line: &on_line,
+        should_abort: &should_abort,
+        cancel: Some(&ctx.cancel),
+    };
+    let read = crate::deploy::live_versions(&dctx, &chosen);
+    let now = timestamp_now();
+    let rows: Vec<HostReadRow> = read
+        .into_iter()
+        .map(|(host, version)| HostReadRow {
+            project_id,
+            host,
+            version,
+            read_at: now,
+        })
+        .collect();
+    if let Ok(mut log) = log.lock() {
+        for r in &rows {
+            log.line(
+                LogStream::Info,
+                &format!("[{}] current -> {}", r.host, r.version.as_deref().unwrap_or("(none)")),
+            );
+        }
+    }
+    let mut conn = ctx.pool.get().map_err(|e| JobError::Retryable(e.to_string()))?;
+    crate::store::write_tx(&mut conn, |conn| put_host_reads(conn, &rows))
+        .map_err(|e| JobError::Retryable(e.to_string()))?;
+    ctx.log.flush();
+    Ok(())
 }
 
 fn store_states(ctx: &JobContext, project_id: i64, states: &[ServiceState]) -> Result<(), JobError> {

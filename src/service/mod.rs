@@ -30,6 +30,7 @@ pub mod ticket_stamp;
 pub mod tickets;
 pub mod users;
 pub mod visibility;
+pub mod where_runs;
 
 pub use error::{ErrorKind, ServiceError, ServiceResult};
 pub use rows::{DbConn, Pool};

@@ -166,6 +166,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    host_reads (project_id, host) {
+        project_id -> BigInt,
+        host -> Text,
+        version -> Nullable<Text>,
+        read_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     approvals (id) {
         id -> BigInt,
         ticket_id -> BigInt,
@@ -259,4 +268,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     release_hosts,
     service_actions,
     service_states,
+    host_reads,
 );

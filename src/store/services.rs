@@ -1,12 +1,13 @@
 //! Service actions (the audit record of each start/stop/restart/refresh/log
-//! request and its job) and the last state read of each service on each host.
+//! request and its job), the last state read of each service on each host,
+//! and what `current` pointed at on each host when last read.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::db::DbConn;
 use super::error::StoreResult;
-use super::schema::{service_actions, service_states, users};
+use super::schema::{host_reads, service_actions, service_states, users};
 
 /// One service request as recorded.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -137,5 +138,41 @@ pub fn states(conn: &mut DbConn, project_id: i64) -> StoreResult<Vec<ServiceStat
         .filter(service_states::project_id.eq(project_id))
         .order((service_states::host.asc(), service_states::service.asc()))
         .select(ServiceStateRow::as_select())
+        .load(conn)?)
+}
+
+/// What `current` pointed at on a host when last read.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = host_reads)]
+pub struct HostReadRow {
+    /// The project.
+    pub project_id: i64,
+    /// The host's name.
+    pub host: String,
+    /// The release `current` pointed at (`None`: none, or the host did not answer).
+    pub version: Option<String>,
+    /// When it was read (UTC).
+    pub read_at: NaiveDateTime,
+}
+
+/// Replaces the stored read of each host in `rows`.
+pub fn put_host_reads(conn: &mut DbConn, rows: &[HostReadRow]) -> StoreResult<()> {
+    for row in rows {
+        diesel::delete(
+            host_reads::table
+                .filter(host_reads::project_id.eq(row.project_id))
+                .filter(host_reads::host.eq(&row.host)),
+        )
+        .execute(conn)?;
+        diesel::insert_into(host_reads::table).values(row).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Every stored host read of a project.
+pub fn host_reads(conn: &mut DbConn, project_id: i64) -> StoreResult<Vec<HostReadRow>> {
+    Ok(host_reads::table
+        .filter(host_reads::project_id.eq(project_id))
+        .select(HostReadRow::as_select())
         .load(conn)?)
 }

@@ -27,3 +27,11 @@ CREATE TABLE service_states (
     read_at TIMESTAMP NOT NULL,
     PRIMARY KEY (project_id, host, service)
 );
+-- What `current` pointed at on each host when last read (what runs where).
+CREATE TABLE host_reads (
+    project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    host TEXT NOT NULL,
+    version TEXT NULL,
+    read_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (project_id, host)
+);

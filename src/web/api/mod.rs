@@ -52,7 +52,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         projects::update_project, projects::delete_project, projects::request_rollback,
         tickets::list_tickets, tickets::create_ticket, tickets::get_ticket, tickets::act,
         super::live::api_log, super::live::api_log_stream,
-        services::get_services, services::post_request, services::get_job
+        services::get_services, services::post_request, services::get_job,
+        services::get_where, services::refresh_where
     ),
     components(schemas(
         ErrorBody, TokenRequest, TokenResponse, ProjectOut, ProjectSettings, crate::service::admin::FreezeSetting,
@@ -62,7 +63,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         crate::service::services::ServiceRequest, services::ServiceRequestOut,
         super::view::services::ServicesOut, super::view::services::ServiceHostOut,
         super::view::services::ServiceStateOut, super::view::services::ServiceActionOut,
-        super::view::services::ServiceJobOut, super::view::services::ServiceLineOut
+        super::view::services::ServiceJobOut, super::view::services::ServiceLineOut,
+        super::view::services::HostRunsOut
     )),
     modifiers(&BearerAuth)
 )]

@@ -7,17 +7,22 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::service::services::{self, ServiceRequest};
+use crate::service::where_runs;
 
 use crate::web::error::{AppError, ErrorBody};
 use crate::web::extract::ApiUser;
-use crate::web::view::services::{ServiceJobOut, ServicesOut};
+use crate::web::view::services::{HostRunsOut, ServiceJobOut, ServicesOut};
 use crate::web::AppState;
 
 use super::{hide_unless_visible, json_body};
 
 /// Registers the service endpoints.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(get_services).service(post_request).service(get_job);
+    cfg.service(get_services)
+        .service(post_request)
+        .service(get_job)
+        .service(get_where)
+        .service(refresh_where);
 }
 
 /// The answer to a request: its job (follow it at `GET …/services/jobs/{id}`).
@@ -83,4 +88,43 @@ pub(super) async fn get_job(
         .db(move |conn| Ok(ServiceJobOut::from(services::job(conn, &reader, &name, id)?)))
         .await?;
     Ok(HttpResponse::Ok().json(out))
+}
+
+/// What runs where: each host's release as last read from its `current`,
+/// the ticket and approvers of that release, and flags when it differs from
+/// what Slipway recorded or from the other hosts of its group.
+#[utoipa::path(get, path = "/api/v1/projects/{name}/where", params(("name" = String, Path, description = "project name")),
+    responses((status = 200, body = [HostRunsOut]), (status = 404, body = ErrorBody)))]
+#[get("/projects/{name}/where")]
+pub(super) async fn get_where(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (name, reader) = (name.into_inner(), state.reader(user.0));
+    let out: Vec<HostRunsOut> = state
+        .db(move |conn| {
+            Ok(where_runs::what_runs_where(conn, &reader, &name)?
+                .into_iter()
+                .map(HostRunsOut::from)
+                .collect())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Reads `current` on every host of the project again: a job (202).
+#[utoipa::path(post, path = "/api/v1/projects/{name}/where/refresh", params(("name" = String, Path, description = "project name")),
+    responses((status = 202, body = ServiceRequestOut), (status = 404, body = ErrorBody)))]
+#[post("/projects/{name}/where/refresh")]
+pub(super) async fn refresh_where(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (name, reader) = (name.into_inner(), state.reader(user.0));
+    let job_id = state
+        .db_then_wake(move |conn| Ok(where_runs::refresh(conn, &reader, &name, Utc::now().naive_utc())?))
+        .await?;
+    Ok(HttpResponse::Accepted().json(ServiceRequestOut { job_id }))
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use tera::Context;
 
 use crate::service::services::{self, ServiceRequest};
+use crate::service::where_runs;
 
 use crate::web::error::AppError;
 use crate::web::extract::PageCtx;
@@ -18,7 +19,10 @@ use crate::web::AppState;
 
 /// Registers these pages.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(services_page).service(service_request).service(job_page);
+    cfg.service(services_page)
+        .service(service_request)
+        .service(job_page)
+        .service(refresh_where);
 }
 
 #[get("/projects/{name}/services")]
@@ -112,6 +116,34 @@ async fn job_page(ctx: PageCtx, state: web::Data<AppState>, path: web::Path<(Str
         c.insert("project", &project);
         c.insert("job", &out);
         Ok(render(&ctx, &state, "service_job.html", c, StatusCode::OK))
+    }
+    .await;
+    page(&ctx, &state, r)
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The project page's "refresh" of what runs where: a job, then its page.
+#[post("/projects/{name}/where/refresh")]
+async fn refresh_where(
+    ctx: PageCtx,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let r = async {
+        let user = ctx.user()?.clone();
+        ctx.check_csrf(&form.csrf)?;
+        let name = name.into_inner();
+        let (reader, to) = (state.reader(user), name.clone());
+        let job_id = state
+            .db_then_wake(move |conn| Ok(where_runs::refresh(conn, &reader, &name, Utc::now().naive_utc())?))
+            .await?;
+        Ok(redirect(&format!("/projects/{to}/services/jobs/{job_id}")))
     }
     .await;
     page(&ctx, &state, r)

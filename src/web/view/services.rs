@@ -1,12 +1,13 @@
 //! A project's services as the services page and the API show them: each
 //! host with the last state read of each of its group's services, the
-//! recent requests, and a request's job with its output.
+//! recent requests, a request's job with its output, and what runs where.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::deploy::ServiceSpec;
 use crate::service::services::{ServiceJobView, ServicesPage};
+use crate::service::where_runs::HostRuns;
 
 use super::ts;
 
@@ -178,6 +179,45 @@ impl From<ServiceJobView> for ServiceJobOut {
                     line: l.line,
                 })
                 .collect(),
+        }
+    }
+}
+
+/// What runs on one host (`GET /api/v1/projects/{name}/where`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HostRunsOut {
+    /// Its group.
+    pub group: String,
+    /// The host.
+    pub host: String,
+    /// The release `current` pointed at when read (null: none, or the host did not answer).
+    pub live: Option<String>,
+    /// When it was read (UTC, RFC 3339; null: never).
+    pub read_at: Option<String>,
+    /// What Slipway recorded as running there.
+    pub recorded: Option<String>,
+    /// The ticket that released `live`.
+    pub ticket_id: Option<i64>,
+    /// Who approved that ticket.
+    pub approvers: Vec<String>,
+    /// Read, and not what Slipway recorded.
+    pub differs_from_recorded: bool,
+    /// The read hosts of its group run different releases.
+    pub group_disagrees: bool,
+}
+
+impl From<HostRuns> for HostRunsOut {
+    fn from(h: HostRuns) -> Self {
+        Self {
+            group: h.group,
+            host: h.host,
+            live: h.live,
+            read_at: h.read_at.map(ts),
+            recorded: h.recorded,
+            ticket_id: h.ticket_id,
+            approvers: h.approvers,
+            differs_from_recorded: h.differs_from_recorded,
+            group_disagrees: h.group_disagrees,
         }
     }
 }
