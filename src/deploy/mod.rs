@@ -22,6 +22,7 @@ use std::path::Path;
 pub use crate::process::OutputLine;
 
 mod current;
+pub mod drift;
 pub mod delta;
 mod fanout;
 pub mod health;
