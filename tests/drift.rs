@@ -1,7 +1,8 @@
 //! Drift detection at the deploy layer against real hosts (local directory
 //! and the loopback sshd): a clean host, then a hand edit, a deleted file
 //! and an added file found by content checksums (excluded files ignored),
-//! and the next release leaving the host clean again.
+//! and the next release leaving the host clean again; and `verify` of a
+//! project's hosts against the tag recorded on each (SQLite, PostgreSQL).
 
 mod common;
 mod common_deploy;
@@ -12,6 +13,7 @@ use std::fs;
 use slipway::deploy::drift::{drift, Drift};
 use slipway::deploy::DeployHost;
 
+use common::TestDb;
 use common_deploy::{assert_all_switched, Fixture, Seen};
 
 fn check(fx: &Fixture, host: &DeployHost, release: &std::path::Path) -> Drift {
@@ -56,3 +58,53 @@ fn drift_finds_changed_missing_and_added_files_until_the_next_release() {
         assert!(check(&fx, host, &v2).is_clean(), "{}: {:?}", host.name, check(&fx, host, &v2));
     }
 }
+
+fn verify_compares_each_host_with_its_recorded_tag(db: &TestDb) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let host_dir = tmp.path().join("web1");
+    db.import(&format!(
+        "[[host_group]]\nname = \"web\"\nhosts = [{{ name = \"web1\", target = \"{}\" }}]\n\n\
+         [[project]]\nname = \"shop\"\nsvn_url = \"file:///tmp/svn/shop\"\nstaging_dir = \"/tmp/staging/shop\"\n\
+         host_groups = [\"web\"]\nexcludes = [\"*.log\"]\n",
+        host_dir.display()
+    ));
+    // The tag v1 in the project's snapshot repository, and a host running it.
+    let data = tmp.path().join("data");
+    let src = tmp.path().join("src");
+    for (path, text) in [("index.html", "v1\n"), ("lib/a.js", "a\n")] {
+        common_ssh::write(&src.join(path), text);
+        common_ssh::write(&host_dir.join("releases/v1").join(path), text);
+    }
+    std::os::unix::fs::symlink("releases/v1", host_dir.join("current")).expect("current");
+    let repo = slipway::vcs::SnapshotRepo::open_or_init(&slipway::vcs::snapshot_repo_path(&data, "shop")).expect("repo");
+    let sig = slipway::vcs::Signature {
+        name: "t".into(),
+        email: "t@example".into(),
+    };
+    let snap = repo.snapshot(&src, &[], "v1", &sig).expect("snapshot");
+    repo.tag(&snap.commit, "v1", "v1", &sig).expect("tag");
+    let verify = |only: Option<&str>| slipway::jobs::verify::verify_project(&db.pool, &data, "shop", only);
+
+    let report = verify(None).expect("verify");
+    assert_eq!(report.len(), 1);
+    assert_eq!(report[0].result, Err("Slipway recorded no release on this host".into()));
+    let project = slipway::store::projects::by_name(&mut db.conn(), "shop").expect("query").expect("project");
+    let (_, host) = slipway::store::projects::hosts_of(&mut db.conn(), project.id).expect("hosts").remove(0);
+    slipway::store::releases::set_running(&mut db.conn(), 0, "web1", Some(host.id), Some(1)).expect("record");
+    let report = verify(Some("web1")).expect("verify");
+    assert_eq!((report[0].version.as_deref(), report[0].result.clone()), (Some("v1"), Ok(Drift::default())));
+
+    fs::write(host_dir.join("current/lib/a.js"), "b\n").expect("edit");
+    fs::write(host_dir.join("current/debug.log"), "excluded\n").expect("log");
+    let report = verify(None).expect("verify");
+    assert_eq!(
+        report[0].result,
+        Ok(Drift {
+            changed: vec!["lib/a.js".into()],
+            ..Drift::default()
+        })
+    );
+    assert!(verify(Some("nope")).is_err());
+}
+
+backend_tests!(verify_compares_each_host_with_its_recorded_tag);

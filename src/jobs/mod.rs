@@ -25,6 +25,7 @@ pub mod stage;
 pub mod svn_failure;
 pub mod svn_poll;
 pub mod transient;
+pub mod verify;
 pub mod wake;
 pub mod worker;
 
