@@ -27,7 +27,10 @@ fn check(fx: &Fixture, host: &DeployHost, release: &std::path::Path) -> Drift {
 fn drift_finds_changed_missing_and_added_files_until_the_next_release() {
     let fx = Fixture::new();
     let hosts = [fx.local_host("local"), fx.ssh_host("ssh")];
-    let v1 = fx.tree("v1", &[("index.html", "v1\n"), ("lib/a.js", "a\n"), ("lib/b.js", "b\n")]);
+    let v1 = fx.tree(
+        "v1",
+        &[("index.html", "v1\n"), ("lib/a.js", "a\n"), ("lib/b.js", "b\n")],
+    );
     let settings = fx.settings();
     assert_all_switched(&fx.ship(&settings, &["*.log"], "v1", &v1, &hosts));
     for host in &hosts {
@@ -52,10 +55,18 @@ fn drift_finds_changed_missing_and_added_files_until_the_next_release() {
     );
 
     // The next release replaces the tree: clean again.
-    let v2 = fx.tree("v2", &[("index.html", "v2\n"), ("lib/a.js", "a\n"), ("lib/b.js", "b\n")]);
+    let v2 = fx.tree(
+        "v2",
+        &[("index.html", "v2\n"), ("lib/a.js", "a\n"), ("lib/b.js", "b\n")],
+    );
     assert_all_switched(&fx.ship(&settings, &["*.log"], "v2", &v2, &hosts));
     for host in &hosts {
-        assert!(check(&fx, host, &v2).is_clean(), "{}: {:?}", host.name, check(&fx, host, &v2));
+        assert!(
+            check(&fx, host, &v2).is_clean(),
+            "{}: {:?}",
+            host.name,
+            check(&fx, host, &v2)
+        );
     }
 }
 
@@ -76,7 +87,8 @@ fn verify_compares_each_host_with_its_recorded_tag(db: &TestDb) {
         common_ssh::write(&host_dir.join("releases/v1").join(path), text);
     }
     std::os::unix::fs::symlink("releases/v1", host_dir.join("current")).expect("current");
-    let repo = slipway::vcs::SnapshotRepo::open_or_init(&slipway::vcs::snapshot_repo_path(&data, "shop")).expect("repo");
+    let repo =
+        slipway::vcs::SnapshotRepo::open_or_init(&slipway::vcs::snapshot_repo_path(&data, "shop")).expect("repo");
     let sig = slipway::vcs::Signature {
         name: "t".into(),
         email: "t@example".into(),
@@ -88,11 +100,18 @@ fn verify_compares_each_host_with_its_recorded_tag(db: &TestDb) {
     let report = verify(None).expect("verify");
     assert_eq!(report.len(), 1);
     assert_eq!(report[0].result, Err("Slipway recorded no release on this host".into()));
-    let project = slipway::store::projects::by_name(&mut db.conn(), "shop").expect("query").expect("project");
-    let (_, host) = slipway::store::projects::hosts_of(&mut db.conn(), project.id).expect("hosts").remove(0);
+    let project = slipway::store::projects::by_name(&mut db.conn(), "shop")
+        .expect("query")
+        .expect("project");
+    let (_, host) = slipway::store::projects::hosts_of(&mut db.conn(), project.id)
+        .expect("hosts")
+        .remove(0);
     slipway::store::releases::set_running(&mut db.conn(), 0, "web1", Some(host.id), Some(1)).expect("record");
     let report = verify(Some("web1")).expect("verify");
-    assert_eq!((report[0].version.as_deref(), report[0].result.clone()), (Some("v1"), Ok(Drift::default())));
+    assert_eq!(
+        (report[0].version.as_deref(), report[0].result.clone()),
+        (Some("v1"), Ok(Drift::default()))
+    );
 
     fs::write(host_dir.join("current/lib/a.js"), "b\n").expect("edit");
     fs::write(host_dir.join("current/debug.log"), "excluded\n").expect("log");

@@ -306,7 +306,14 @@ fn services_through_page_and_api(backend: Backend) {
         .as_array()
         .expect("hosts")
         .iter()
-        .map(|h| (h["host"].clone(), h["live"].clone(), h["group_disagrees"].clone(), h["differs_from_recorded"].clone()))
+        .map(|h| {
+            (
+                h["host"].clone(),
+                h["live"].clone(),
+                h["group_disagrees"].clone(),
+                h["differs_from_recorded"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -318,7 +325,10 @@ fn services_through_page_and_api(backend: Backend) {
     );
     assert!(runs[0]["read_at"].is_string(), "{runs}");
     let page = app.browser("dev").get("/projects/shop").text();
-    assert!(page.contains("where-disagrees") && page.contains("<strong>v2</strong>"), "{page}");
+    assert!(
+        page.contains("where-disagrees") && page.contains("<strong>v2</strong>"),
+        "{page}"
+    );
 
     // The OpenAPI document lists the endpoints.
     let doc = app.anonymous().get("/api/v1/openapi.json").json();

@@ -9,8 +9,7 @@ use super::{open_db, Failure};
 /// Runs the verification and prints one block per host.
 pub fn run(config: &Config, project: &str, host: Option<&str>) -> Result<(), Failure> {
     let pool = open_db(config)?;
-    let report =
-        crate::jobs::verify::verify_project(&pool, &config.data_dir, project, host).map_err(Failure::op)?;
+    let report = crate::jobs::verify::verify_project(&pool, &config.data_dir, project, host).map_err(Failure::op)?;
     let mut bad = 0;
     for h in &report {
         let version = h.version.as_deref().unwrap_or("-");
@@ -38,7 +37,10 @@ pub fn run(config: &Config, project: &str, host: Option<&str>) -> Result<(), Fai
         }
     }
     if bad > 0 {
-        return Err(Failure::op(format!("{bad} of {} host(s) drifted or were not verified", report.len())));
+        return Err(Failure::op(format!(
+            "{bad} of {} host(s) drifted or were not verified",
+            report.len()
+        )));
     }
     Ok(())
 }

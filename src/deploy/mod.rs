@@ -22,8 +22,8 @@ use std::path::Path;
 pub use crate::process::OutputLine;
 
 mod current;
-pub mod drift;
 pub mod delta;
+pub mod drift;
 mod fanout;
 pub mod health;
 mod mux;

@@ -67,17 +67,15 @@ pub fn verify_project(pool: &Pool, data_dir: &Path, name: &str, only: Option<&st
             let version = h.running_version.map(|v| format.render(v));
             let result = match &version {
                 None => Err("Slipway recorded no release on this host".to_owned()),
-                Some(tag) => Target::parse(&h.target)
-                    .map_err(|e| e.to_string())
-                    .and_then(|target| {
-                        let dir = super::release::export(&repo, data_dir, &project.name, tag, tag)
-                            .map_err(|e| e.to_string())?;
-                        let host = DeployHost {
-                            name: h.name.clone(),
-                            target,
-                        };
-                        drift(&ctx, &host, &dir).map_err(|e| e.to_string())
-                    }),
+                Some(tag) => Target::parse(&h.target).map_err(|e| e.to_string()).and_then(|target| {
+                    let dir =
+                        super::release::export(&repo, data_dir, &project.name, tag, tag).map_err(|e| e.to_string())?;
+                    let host = DeployHost {
+                        name: h.name.clone(),
+                        target,
+                    };
+                    drift(&ctx, &host, &dir).map_err(|e| e.to_string())
+                }),
             };
             HostVerify {
                 host: h.name,
