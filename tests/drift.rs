@@ -124,6 +124,43 @@ fn verify_compares_each_host_with_its_recorded_tag(db: &TestDb) {
         })
     );
     assert!(verify(Some("nope")).is_err());
+
+    // The project page's button: a job that records the drift, shown with
+    // what runs where until a clean verify (or another release) clears it.
+    let app = common::app::TestApp::on(db).with_admins(&["admin"]).start();
+    let worker = app.worker(
+        slipway::jobs::Registry::new().with(slipway::jobs::service_job::ServiceHandler),
+        &data,
+    );
+    let verify_and_read = || {
+        let reply = app.browser("admin").post_form("/projects/shop/verify", &[]);
+        assert_eq!(reply.status, actix_web::http::StatusCode::SEE_OTHER, "{}", reply.text());
+        app.run_jobs(&worker);
+        app.api("admin").get("/api/v1/projects/shop/where").json()
+    };
+    let runs = verify_and_read();
+    assert_eq!(runs[0]["drift"]["changed"], serde_json::json!(1), "{runs}");
+    assert_eq!(
+        runs[0]["drift"]["paths"],
+        serde_json::json!(["changed lib/a.js"]),
+        "{runs}"
+    );
+    assert!(app
+        .browser("admin")
+        .get("/projects/shop")
+        .text()
+        .contains("where-drift"));
+    // Another release recorded on the host: the old drift is no longer shown.
+    slipway::store::releases::set_running(&mut db.conn(), 0, "web1", Some(host.id), Some(2)).expect("record");
+    let runs = app.api("admin").get("/api/v1/projects/shop/where").json();
+    assert_eq!(runs[0]["drift"], serde_json::Value::Null, "{runs}");
+    // Back on v1 and repaired by hand: a clean verify clears it.
+    slipway::store::releases::set_running(&mut db.conn(), 0, "web1", Some(host.id), Some(1)).expect("record");
+    fs::write(host_dir.join("current/lib/a.js"), "a\n").expect("repair");
+    let runs = verify_and_read();
+    assert_eq!(runs[0]["drift"], serde_json::Value::Null, "{runs}");
+    let doc = app.anonymous().get("/api/v1/openapi.json").json();
+    assert!(doc["paths"]["/api/v1/projects/{name}/verify"].is_object());
 }
 
 backend_tests!(verify_compares_each_host_with_its_recorded_tag);

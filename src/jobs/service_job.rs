@@ -22,8 +22,9 @@ use crate::store::{projects, timestamp_now};
 /// What a `service` job does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceJob {
-    /// `status`, `start`, `stop`, `restart`, `log`, or `where` (read which
-    /// release `current` points at on each of `hosts`).
+    /// `status`, `start`, `stop`, `restart`, `log`, `where` (read which
+    /// release `current` points at on each of `hosts`) or `verify` (drift
+    /// of every host against its recorded release).
     pub op: String,
     /// The service (`None` with `status`: every service).
     #[serde(default)]
@@ -97,6 +98,9 @@ impl Handler for ServiceHandler {
         let settings = DeploySettings::from_json(&project.deploy).map_err(permanent)?;
         if job.op == "where" {
             return read_where(ctx, &job, project.id, &settings, &hosts);
+        }
+        if job.op == "verify" {
+            return super::verify::record(ctx, &project.name, project.id);
         }
         let chosen: Vec<&ServiceSpec> = services
             .iter()

@@ -1,7 +1,8 @@
 //! Verify a project's hosts against the releases Slipway recorded on them:
 //! export each recorded tag from the project's snapshot repository (as a
 //! release does) and compare every host's live tree with it
-//! ([`crate::deploy::drift`]). Used by `slipway verify`.
+//! ([`crate::deploy::drift`]). Used by `slipway verify` and by the
+//! `service` job's `verify` operation, which records each host's drift.
 
 use std::path::Path;
 
@@ -84,4 +85,55 @@ pub fn verify_project(pool: &Pool, data_dir: &Path, name: &str, only: Option<&st
             }
         })
         .collect())
+}
+
+/// The `verify` operation of a `service` job: verifies every host of the
+/// project, logs the result and records each host's drift (a clean host's
+/// record is removed).
+pub(super) fn record(ctx: &mut super::JobContext, name: &str, project_id: i64) -> Result<(), super::JobError> {
+    use super::log::LogStream;
+    let report = verify_project(&ctx.pool, &ctx.data_dir, name, None).map_err(super::JobError::Permanent)?;
+    let now = crate::store::timestamp_now();
+    let mut conn = ctx.pool.get().map_err(|e| super::JobError::Retryable(e.to_string()))?;
+    for h in &report {
+        let version = h.version.clone().unwrap_or_default();
+        match &h.result {
+            Err(e) => ctx
+                .log
+                .line(LogStream::Stderr, &format!("[{}] not verified: {e}", h.host)),
+            Ok(d) => {
+                let row = (!d.is_clean()).then(|| {
+                    let mut paths = Vec::new();
+                    for (mark, list) in [("changed", &d.changed), ("missing", &d.missing), ("added", &d.added)] {
+                        paths.extend(list.iter().map(|p| format!("{mark} {p}")));
+                    }
+                    crate::store::services::HostDriftRow {
+                        project_id,
+                        host: h.host.clone(),
+                        version: version.clone(),
+                        changed: i32::try_from(d.changed.len()).unwrap_or(i32::MAX),
+                        missing: i32::try_from(d.missing.len()).unwrap_or(i32::MAX),
+                        added: i32::try_from(d.added.len()).unwrap_or(i32::MAX),
+                        paths: paths.into_iter().take(50).collect::<Vec<_>>().join("\n"),
+                        found_at: now,
+                    }
+                });
+                let said = match &row {
+                    None => "clean".to_owned(),
+                    Some(r) => format!("drift: {} changed, {} missing, {} added", r.changed, r.missing, r.added),
+                };
+                ctx.log
+                    .line(LogStream::Info, &format!("[{}] {version}: {said}", h.host));
+                if let Some(r) = &row {
+                    for line in r.paths.lines() {
+                        ctx.log.line(LogStream::Stdout, &format!("[{}] {line}", h.host));
+                    }
+                }
+                crate::store::services::put_drift(&mut conn, project_id, &h.host, row.as_ref())
+                    .map_err(|e| super::JobError::Retryable(e.to_string()))?;
+            }
+        }
+    }
+    ctx.log.flush();
+    Ok(())
 }

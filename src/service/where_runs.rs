@@ -2,7 +2,8 @@
 //! pointed at when last read (with the time read), the ticket and approvers
 //! of that release, what Slipway recorded (`hosts.running_version`), and
 //! flags when the host differs from the record or the hosts of its group
-//! disagree. A refresh reads every host in a `service` job (`op = "where"`).
+//! disagree, and the drift last found. A refresh reads every host in a
+//! `service` job (`op = "where"`); a verify checks drift (`op = "verify"`).
 
 use chrono::NaiveDateTime;
 
@@ -36,6 +37,10 @@ pub struct HostRuns {
     pub differs_from_recorded: bool,
     /// Read hosts of its group run different releases.
     pub group_disagrees: bool,
+    /// The drift last found against the recorded release (`changed`,
+    /// `missing`, `added` counts and the first paths), until a clean verify
+    /// or another release.
+    pub drift: Option<(i32, i32, i32, Vec<String>)>,
 }
 
 /// What runs where in project `name`, by group and host.
@@ -44,6 +49,7 @@ pub fn what_runs_where(conn: &mut DbConn, reader: &Reader, name: &str) -> Servic
     let project = &page.facts.project;
     let format = VersionFormat::parse(&project.version_format).unwrap_or_default();
     let reads = store::host_reads(conn, project.id)?;
+    let drifts = store::drifts(conn, project.id)?;
     let mut out: Vec<HostRuns> = projects::hosts_of(conn, project.id)?
         .into_iter()
         .map(|(group, h)| {
@@ -51,7 +57,19 @@ pub fn what_runs_where(conn: &mut DbConn, reader: &Reader, name: &str) -> Servic
             let live = read.and_then(|r| r.version.clone());
             let released = live.as_ref().and_then(|l| page.released.iter().find(|r| &r.tag == l));
             let recorded = h.running_version.map(|v| format.render(v));
+            let drift = drifts
+                .iter()
+                .find(|d| d.host == h.name && Some(&d.version) == recorded.as_ref())
+                .map(|d| {
+                    (
+                        d.changed,
+                        d.missing,
+                        d.added,
+                        d.paths.lines().map(str::to_owned).collect(),
+                    )
+                });
             HostRuns {
+                drift,
                 differs_from_recorded: read.is_some() && live != recorded,
                 group,
                 host: h.name,
@@ -83,13 +101,23 @@ pub fn what_runs_where(conn: &mut DbConn, reader: &Reader, name: &str) -> Servic
 /// Enqueues a read of `current` on every host of project `name` (anyone
 /// who sees the project may ask); returns the job's id.
 pub fn refresh(conn: &mut DbConn, reader: &Reader, name: &str, now: NaiveDateTime) -> ServiceResult<i64> {
+    enqueue_op(conn, reader, name, "where", now)
+}
+
+/// Enqueues a drift check of every host of project `name` against the
+/// release recorded on it; returns the job's id.
+pub fn verify(conn: &mut DbConn, reader: &Reader, name: &str, now: NaiveDateTime) -> ServiceResult<i64> {
+    enqueue_op(conn, reader, name, "verify", now)
+}
+
+fn enqueue_op(conn: &mut DbConn, reader: &Reader, name: &str, op: &str, now: NaiveDateTime) -> ServiceResult<i64> {
     let project = reader.project(conn, name)?;
     let hosts: Vec<String> = projects::hosts_of(conn, project.id)?
         .into_iter()
         .map(|(_, h)| h.name)
         .collect();
     let job = ServiceJob {
-        op: "where".into(),
+        op: op.into(),
         service: None,
         hosts,
         batch_size: 0,
@@ -105,7 +133,7 @@ pub fn refresh(conn: &mut DbConn, reader: &Reader, name: &str, now: NaiveDateTim
                 job_id: None,
                 actor_id: Some(actor),
                 service: String::new(),
-                action: "where".into(),
+                action: op.into(),
                 scope: format!("all {} hosts", job.hosts.len()),
                 reason: String::new(),
                 created_at: now,

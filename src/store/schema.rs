@@ -175,6 +175,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    host_drift (project_id, host) {
+        project_id -> BigInt,
+        host -> Text,
+        version -> Text,
+        changed -> Integer,
+        missing -> Integer,
+        added -> Integer,
+        paths -> Text,
+        found_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     approvals (id) {
         id -> BigInt,
         ticket_id -> BigInt,
@@ -269,4 +282,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     service_actions,
     service_states,
     host_reads,
+    host_drift,
 );

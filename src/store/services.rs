@@ -1,13 +1,14 @@
 //! Service actions (the audit record of each start/stop/restart/refresh/log
 //! request and its job), the last state read of each service on each host,
-//! and what `current` pointed at on each host when last read.
+//! what `current` pointed at on each host when last read, and the last
+//! drift found on each host.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::db::DbConn;
 use super::error::StoreResult;
-use super::schema::{host_reads, service_actions, service_states, users};
+use super::schema::{host_drift, host_reads, service_actions, service_states, users};
 
 /// One service request as recorded.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -174,5 +175,49 @@ pub fn host_reads(conn: &mut DbConn, project_id: i64) -> StoreResult<Vec<HostRea
     Ok(host_reads::table
         .filter(host_reads::project_id.eq(project_id))
         .select(HostReadRow::as_select())
+        .load(conn)?)
+}
+
+/// The last drift found on a host.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = host_drift)]
+pub struct HostDriftRow {
+    /// The project.
+    pub project_id: i64,
+    /// The host's name.
+    pub host: String,
+    /// The release it was compared with.
+    pub version: String,
+    /// Files changed on the host.
+    pub changed: i32,
+    /// Files of the release missing on the host.
+    pub missing: i32,
+    /// Files added on the host.
+    pub added: i32,
+    /// The first paths, one per line (`changed PATH`, …).
+    pub paths: String,
+    /// When it was found (UTC).
+    pub found_at: NaiveDateTime,
+}
+
+/// Records the drift of a host (`Some`), or clears it after a clean verify (`None`).
+pub fn put_drift(conn: &mut DbConn, project_id: i64, host: &str, row: Option<&HostDriftRow>) -> StoreResult<()> {
+    diesel::delete(
+        host_drift::table
+            .filter(host_drift::project_id.eq(project_id))
+            .filter(host_drift::host.eq(host)),
+    )
+    .execute(conn)?;
+    if let Some(row) = row {
+        diesel::insert_into(host_drift::table).values(row).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Every recorded drift of a project.
+pub fn drifts(conn: &mut DbConn, project_id: i64) -> StoreResult<Vec<HostDriftRow>> {
+    Ok(host_drift::table
+        .filter(host_drift::project_id.eq(project_id))
+        .select(HostDriftRow::as_select())
         .load(conn)?)
 }

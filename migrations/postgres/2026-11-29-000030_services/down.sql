@@ -1,3 +1,4 @@
+DROP TABLE host_drift;
 DROP TABLE host_reads;
 DROP TABLE service_states;
 DROP TABLE service_actions;

@@ -35,3 +35,16 @@ CREATE TABLE host_reads (
     read_at TIMESTAMP NOT NULL,
     PRIMARY KEY (project_id, host)
 );
+-- The last drift found on each host (a verify against its recorded release);
+-- removed by a clean verify, and no longer shown once the host runs another release.
+CREATE TABLE host_drift (
+    project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    host TEXT NOT NULL,
+    version TEXT NOT NULL,
+    changed INTEGER NOT NULL,
+    missing INTEGER NOT NULL,
+    added INTEGER NOT NULL,
+    paths TEXT NOT NULL DEFAULT '',
+    found_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (project_id, host)
+);

@@ -53,7 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         tickets::list_tickets, tickets::create_ticket, tickets::get_ticket, tickets::act,
         super::live::api_log, super::live::api_log_stream,
         services::get_services, services::post_request, services::get_job,
-        services::get_where, services::refresh_where
+        services::get_where, services::refresh_where, services::verify
     ),
     components(schemas(
         ErrorBody, TokenRequest, TokenResponse, ProjectOut, ProjectSettings, crate::service::admin::FreezeSetting,
@@ -64,7 +64,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         super::view::services::ServicesOut, super::view::services::ServiceHostOut,
         super::view::services::ServiceStateOut, super::view::services::ServiceActionOut,
         super::view::services::ServiceJobOut, super::view::services::ServiceLineOut,
-        super::view::services::HostRunsOut
+        super::view::services::HostRunsOut, super::view::services::DriftOut
     )),
     modifiers(&BearerAuth)
 )]

@@ -22,7 +22,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(post_request)
         .service(get_job)
         .service(get_where)
-        .service(refresh_where);
+        .service(refresh_where)
+        .service(verify);
 }
 
 /// The answer to a request: its job (follow it at `GET …/services/jobs/{id}`).
@@ -125,6 +126,23 @@ pub(super) async fn refresh_where(
     let (name, reader) = (name.into_inner(), state.reader(user.0));
     let job_id = state
         .db_then_wake(move |conn| Ok(where_runs::refresh(conn, &reader, &name, Utc::now().naive_utc())?))
+        .await?;
+    Ok(HttpResponse::Accepted().json(ServiceRequestOut { job_id }))
+}
+
+/// Checks every host's live tree against the release recorded on it
+/// (drift: files changed, missing, added; shown in `…/where`): a job (202).
+#[utoipa::path(post, path = "/api/v1/projects/{name}/verify", params(("name" = String, Path, description = "project name")),
+    responses((status = 202, body = ServiceRequestOut), (status = 404, body = ErrorBody)))]
+#[post("/projects/{name}/verify")]
+pub(super) async fn verify(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (name, reader) = (name.into_inner(), state.reader(user.0));
+    let job_id = state
+        .db_then_wake(move |conn| Ok(where_runs::verify(conn, &reader, &name, Utc::now().naive_utc())?))
         .await?;
     Ok(HttpResponse::Accepted().json(ServiceRequestOut { job_id }))
 }

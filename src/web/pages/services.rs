@@ -22,7 +22,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(services_page)
         .service(service_request)
         .service(job_page)
-        .service(refresh_where);
+        .service(refresh_where)
+        .service(verify_hosts);
 }
 
 #[get("/projects/{name}/services")]
@@ -135,13 +136,40 @@ async fn refresh_where(
     name: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
+    host_job(ctx, state, name.into_inner(), &form.csrf, where_runs::refresh).await
+}
+
+/// The project page's "verify" button (drift): a job, then its page.
+#[post("/projects/{name}/verify")]
+async fn verify_hosts(
+    ctx: PageCtx,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    host_job(ctx, state, name.into_inner(), &form.csrf, where_runs::verify).await
+}
+
+type Enqueue = fn(
+    &mut crate::service::DbConn,
+    &crate::service::Reader,
+    &str,
+    chrono::NaiveDateTime,
+) -> crate::service::ServiceResult<i64>;
+
+async fn host_job(
+    ctx: PageCtx,
+    state: web::Data<AppState>,
+    name: String,
+    csrf: &str,
+    enqueue: Enqueue,
+) -> HttpResponse {
     let r = async {
         let user = ctx.user()?.clone();
-        ctx.check_csrf(&form.csrf)?;
-        let name = name.into_inner();
+        ctx.check_csrf(csrf)?;
         let (reader, to) = (state.reader(user), name.clone());
         let job_id = state
-            .db_then_wake(move |conn| Ok(where_runs::refresh(conn, &reader, &name, Utc::now().naive_utc())?))
+            .db_then_wake(move |conn| Ok(enqueue(conn, &reader, &name, Utc::now().naive_utc())?))
             .await?;
         Ok(redirect(&format!("/projects/{to}/services/jobs/{job_id}")))
     }

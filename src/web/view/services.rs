@@ -204,6 +204,22 @@ pub struct HostRunsOut {
     pub differs_from_recorded: bool,
     /// The read hosts of its group run different releases.
     pub group_disagrees: bool,
+    /// The drift last found against the recorded release, until a clean
+    /// verify or another release.
+    pub drift: Option<DriftOut>,
+}
+
+/// A host's drift: files changed, missing and added, and the first paths.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DriftOut {
+    /// Files changed on the host.
+    pub changed: i32,
+    /// Files of the release missing on the host.
+    pub missing: i32,
+    /// Files added on the host.
+    pub added: i32,
+    /// The first paths (`changed PATH`, `missing PATH`, `added PATH`).
+    pub paths: Vec<String>,
 }
 
 impl From<HostRuns> for HostRunsOut {
@@ -218,6 +234,12 @@ impl From<HostRuns> for HostRunsOut {
             approvers: h.approvers,
             differs_from_recorded: h.differs_from_recorded,
             group_disagrees: h.group_disagrees,
+            drift: h.drift.map(|(changed, missing, added, paths)| DriftOut {
+                changed,
+                missing,
+                added,
+                paths,
+            }),
         }
     }
 }
