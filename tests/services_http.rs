@@ -283,6 +283,11 @@ fn services_through_page_and_api(backend: Backend) {
         "{edit}"
     );
 
+    // The cron entry only enqueues: one status read per project with services.
+    let cron = slipway::jobs::service_job::enqueue_status_reads;
+    assert_eq!(cron(&app.db().pool).expect("cron"), 1);
+    assert_eq!(cron(&app.db().pool).expect("cron"), 0, "one waiting is enough");
+
     // What runs where: read from each host's `current`, flagged when the
     // group disagrees and when it is not what Slipway recorded.
     for (host, version) in [("web1", "v1"), ("web2", "v2")] {

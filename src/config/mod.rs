@@ -147,6 +147,7 @@ impl Config {
             ("cron.svn_poll", &self.cron.svn_poll),
             ("cron.log_cleanup", &self.cron.log_cleanup),
             ("cron.notify_reminders", &self.cron.notify_reminders),
+            ("cron.service_status", &self.cron.service_status),
         ] {
             if schedule.split_whitespace().count() != 6 {
                 return Err(ConfigError(format!(

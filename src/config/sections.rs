@@ -83,6 +83,13 @@ pub struct CronConfig {
     pub log_cleanup: String,
     /// Look for tickets waiting too long for approval (reminders).
     pub notify_reminders: String,
+    /// Read the state of every project's services on its hosts.
+    #[serde(default = "default_service_status")]
+    pub service_status: String,
+}
+
+fn default_service_status() -> String {
+    "0 */5 * * * *".to_owned()
 }
 
 /// `[svn]`.

@@ -19,6 +19,8 @@ pub struct CronOptions {
     pub log_cleanup: String,
     /// When to look for tickets waiting too long for approval.
     pub notify_reminders: String,
+    /// When to read the state of every project's services.
+    pub service_status: String,
 }
 
 /// Job kind of the SVN poller.
@@ -135,6 +137,15 @@ pub async fn start(pool: Pool, waker: Waker, options: &CronOptions) -> Result<Jo
             waker.clone(),
             "queued approval reminders",
             super::announce::enqueue_reminders,
+        )?)
+        .await?;
+    scheduler
+        .add(blocking_entry(
+            &options.service_status,
+            pool.clone(),
+            waker.clone(),
+            "queued service status reads",
+            super::service_job::enqueue_status_reads,
         )?)
         .await?;
     scheduler

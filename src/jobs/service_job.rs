@@ -324,6 +324,43 @@ fn read_where(
     Ok(())
 }
 
+/// The cron entry: enqueues a `status` job for every project that declares
+/// services and has hosts, unless a `service` job of it is waiting or running.
+pub fn enqueue_status_reads(pool: &crate::store::Pool) -> Result<usize, crate::store::StoreError> {
+    let mut conn = pool.get()?;
+    let mut queued = 0;
+    for project in projects::list(&mut conn)? {
+        let services = parse_list(&project.services).unwrap_or_default();
+        if services.is_empty() || crate::store::jobs::pending_exists(&mut conn, ServiceJob::KIND, project.id)? {
+            continue;
+        }
+        let hosts: Vec<String> = projects::hosts_of(&mut conn, project.id)?
+            .into_iter()
+            .filter(|(g, _)| services.iter().any(|s| &s.group == g))
+            .map(|(_, h)| h.name)
+            .collect();
+        if hosts.is_empty() {
+            continue;
+        }
+        let job = ServiceJob {
+            op: "status".into(),
+            service: None,
+            hosts,
+            batch_size: 0,
+            pause_secs: 0,
+            lines: 0,
+        };
+        let at = super::job::Placement {
+            project_id: Some(project.id),
+            ticket_id: None,
+            run_after: timestamp_now(),
+        };
+        super::job::enqueue(&mut conn, &job, at)?;
+        queued += 1;
+    }
+    Ok(queued)
+}
+
 fn store_states(ctx: &JobContext, project_id: i64, states: &[ServiceState]) -> Result<(), JobError> {
     if states.is_empty() {
         return Ok(());
