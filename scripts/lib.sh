@@ -23,9 +23,10 @@ SLIPWAY_BASE_PACKAGES="build-essential pkg-config libpq-dev subversion rsync git
 # separately: it is installed only when no PostgreSQL answers at
 # TEST_DATABASE_URL; postgresql-client provides psql for that check. `passwd`
 # brings useradd: tests/children.rs makes the worker.run_as user it tests with;
-# slapd and ldap-utils: tests/ldap.rs runs its own OpenLDAP on loopback.)
+# slapd and ldap-utils: tests/ldap.rs runs its own OpenLDAP on loopback;
+# `supervisor` brings supervisord and supervisorctl for tests/services.rs.)
 # shellcheck disable=SC2034 # used by the scripts that source this file
-SLIPWAY_TEST_PACKAGES="postgresql-client openssh-server openssh-client python3-aiosmtpd openssl chromium chromium-driver fonts-noto-cjk wrk passwd slapd ldap-utils"
+SLIPWAY_TEST_PACKAGES="postgresql-client openssh-server openssh-client python3-aiosmtpd openssl chromium chromium-driver fonts-noto-cjk wrk passwd slapd ldap-utils supervisor"
 
 # Where the tests find PostgreSQL unless TEST_DATABASE_URL says otherwise.
 # shellcheck disable=SC2034 # used by the scripts that source this file

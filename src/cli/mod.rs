@@ -5,6 +5,7 @@
 mod project;
 mod serve;
 mod user;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +47,14 @@ pub enum Command {
     /// Manage projects.
     #[command(subcommand)]
     Project(project::ProjectCommand),
+    /// Compare each host's live tree with the release recorded on it (drift).
+    Verify {
+        /// The project.
+        project: String,
+        /// Only this host.
+        #[arg(long)]
+        host: Option<String>,
+    },
 }
 
 /// A failure with the exit code it deserves.
@@ -94,6 +103,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Migrate { revert_all } => migrate(&config, revert_all),
         Command::User(command) => user::run(&open_db(&config)?, command),
         Command::Project(command) => project::run(&open_db(&config)?, command),
+        Command::Verify { project, host } => verify::run(&config, &project, host.as_deref()),
     }
 }
 

@@ -78,6 +78,7 @@ pub fn serve(config: &Config) -> Result<(), Failure> {
         log_cleanup: config.cron.log_cleanup.clone(),
         notify_reminders: config.cron.notify_reminders.clone(),
         schedules: config.cron.schedules.clone(),
+        service_status: config.cron.service_status.clone(),
     };
     let job_worker = worker(config, pool.clone(), waker.clone());
     tracing::info!(%bind, url = %config.public_url(), "slipway serving");

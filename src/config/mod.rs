@@ -155,6 +155,7 @@ impl Config {
             ("cron.log_cleanup", &self.cron.log_cleanup),
             ("cron.notify_reminders", &self.cron.notify_reminders),
             ("cron.schedules", &self.cron.schedules),
+            ("cron.service_status", &self.cron.service_status),
         ] {
             if schedule.split_whitespace().count() != 6 {
                 return Err(ConfigError(format!(

@@ -86,10 +86,17 @@ pub struct CronConfig {
     /// Start scheduled releases whose time has come.
     #[serde(default = "default_schedules")]
     pub schedules: String,
+    /// Read the state of every project's services on its hosts.
+    #[serde(default = "default_service_status")]
+    pub service_status: String,
 }
 
 fn default_schedules() -> String {
     "*/15 * * * * *".to_owned()
+}
+
+fn default_service_status() -> String {
+    "0 */5 * * * *".to_owned()
 }
 
 /// `[svn]`.

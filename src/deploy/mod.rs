@@ -23,6 +23,7 @@ pub use crate::process::OutputLine;
 
 mod current;
 pub mod delta;
+pub mod drift;
 mod fanout;
 pub mod health;
 mod mux;
@@ -34,11 +35,15 @@ pub mod reach;
 mod releases;
 pub mod remote;
 pub mod rsync;
+pub mod service_spec;
+pub mod services;
 pub mod settings;
 pub mod target;
 mod upload;
 
 pub use delta::{ChangeSet, Delta};
+pub use service_spec::{Manager, ServiceAccess, ServiceAction, ServiceSpec};
+pub use services::ServiceState;
 pub use settings::{DeployMode, DeploySettings, HealthCheck, Hooks, SshSettings, Strategy};
 pub use target::Target;
 

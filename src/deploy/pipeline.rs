@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! ship:    read live → prepare dir → upload → [verify] → [before hooks] → switch
-//!          → [after hooks] → [health] → prune
+//!          → [after hooks] → [restart services] → [health] → prune
 //! switch:  read live + switch → [after hooks] → [health]
 //! inplace: [before hooks] → upload → [after hooks] → [health]
 //! ```
@@ -25,7 +25,7 @@ use super::releases::prunable;
 use super::remote::{valid_release_name, Host};
 use super::rsync::Stats;
 use super::settings::DeployMode;
-use super::{health, DeployError, HostEvent, HostResult, HostState, StepTime, Target};
+use super::{health, services, DeployError, HostEvent, HostResult, HostState, StepTime, Target};
 use crate::process::{OutputLine, Stream};
 
 /// What to do on each host.
@@ -149,7 +149,8 @@ impl Pipeline<'_, '_, '_> {
         let prune = prunable(&survey.kept, self.version, live, s.keep_releases);
         // With nothing to run after the switch, pruning joins its round trip
         // (it never touches the live, the previous or the new release).
-        let prune_now = s.hooks.after_switch.is_empty() && s.health.is_none();
+        let prune_now =
+            s.hooks.after_switch.is_empty() && s.health.is_none() && !s.restarts.contains_key(&self.h.host.name);
         let pruned: &[String] = if prune_now { &prune } else { &[] };
         let release_dir = self.release_dir();
         if s.hooks.before_switch.is_empty() {
@@ -334,6 +335,12 @@ impl Pipeline<'_, '_, '_> {
         if !s.hooks.after_switch.is_empty() {
             self.step("after hooks", |h| h.hooks(&s.hooks.after_switch, release_dir))
                 .map_err(Stop::After)?;
+        }
+        if let Some(restart) = s.restarts.get(&self.h.host.name).filter(|r| !r.is_empty()) {
+            self.step("restart services", |h| {
+                restart.iter().try_for_each(|spec| services::restart_and_wait(h, spec))
+            })
+            .map_err(Stop::After)?;
         }
         if let Some(check) = &s.health {
             let timeout = Duration::from_secs(u64::from(check.timeout_secs));

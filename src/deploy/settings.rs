@@ -118,6 +118,11 @@ pub struct DeploySettings {
     /// any difference, before the switch. Off by default (it reads every
     /// file on both sides).
     pub verify: bool,
+    /// Services to restart after the switch, by host name, each waited on
+    /// until RUNNING: filled by the release job from the project's services
+    /// (`restart_after_release`), never stored with these settings.
+    #[serde(skip)]
+    pub restarts: std::collections::BTreeMap<String, Vec<super::service_spec::ServiceSpec>>,
 }
 
 impl Default for DeploySettings {
@@ -134,6 +139,7 @@ impl Default for DeploySettings {
             hooks: Hooks::default(),
             health: None,
             verify: false,
+            restarts: Default::default(),
         }
     }
 }

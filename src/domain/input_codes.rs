@@ -118,3 +118,11 @@ pub const SCHEDULE_NO_SUCH_TIME: &str = "input.schedule_no_such_time";
 pub const SCHEDULE_TIME: &str = "input.schedule_time";
 /// "Next maintenance window" on a project without any.
 pub const NO_MAINTENANCE_WINDOWS: &str = "input.no_maintenance_windows";
+/// A service declaration that is not valid (`{detail}`).
+pub const SERVICE: &str = "input.service";
+/// Not `leads` nor `developers`.
+pub const SERVICE_ACTIONS: &str = "input.service_actions";
+/// A service, host or log length that does not fit a service request (`{detail}`).
+pub const SERVICE_REQUEST: &str = "input.service_request";
+/// A stop or restart of every host without a reason or without confirming.
+pub const SERVICE_CONFIRM: &str = "input.service_confirm";

@@ -21,6 +21,8 @@ pub struct CronOptions {
     pub notify_reminders: String,
     /// When to start scheduled releases whose time has come.
     pub schedules: String,
+    /// When to read the state of every project's services.
+    pub service_status: String,
 }
 
 /// Job kind of the SVN poller.
@@ -156,6 +158,15 @@ pub async fn start(pool: Pool, waker: Waker, options: &CronOptions) -> Result<Jo
             waker.clone(),
             "started scheduled releases",
             enqueue_due_schedules,
+        )?)
+        .await?;
+    scheduler
+        .add(blocking_entry(
+            &options.service_status,
+            pool.clone(),
+            waker.clone(),
+            "queued service status reads",
+            super::service_job::enqueue_status_reads,
         )?)
         .await?;
     scheduler

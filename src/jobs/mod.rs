@@ -21,11 +21,13 @@ mod release_gate;
 pub mod rollback;
 pub mod scheduled;
 pub mod secrets;
+pub mod service_job;
 mod ship_record;
 pub mod stage;
 pub mod svn_failure;
 pub mod svn_poll;
 pub mod transient;
+pub mod verify;
 pub mod wake;
 pub mod worker;
 

@@ -24,6 +24,7 @@ pub fn registry(config: &Config) -> Registry {
         .with(Release)
         .with(Rollback)
         .with(super::scheduled::Scheduled)
+        .with(super::service_job::ServiceHandler)
         .with(LogCleanup {
             retention_days: config.worker.log_retention_days,
         });

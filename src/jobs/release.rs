@@ -76,7 +76,8 @@ pub(super) fn load(ctx: &JobContext, expect_state: &str) -> Result<Option<Work>,
     let project = projects::by_id(&mut conn, ticket.project_id)
         .map_err(retry)?
         .ok_or_else(|| permanent("no such project"))?;
-    let settings = DeploySettings::from_json(&project.deploy).map_err(permanent)?;
+    let mut settings = DeploySettings::from_json(&project.deploy).map_err(permanent)?;
+    let services = crate::deploy::service_spec::parse_list(&project.services).map_err(permanent)?;
     // A malformed exclude list stops the job here: shipping with no
     // excludes would overwrite or delete host-only files.
     let excludes = project
@@ -84,8 +85,10 @@ pub(super) fn load(ctx: &JobContext, expect_state: &str) -> Result<Option<Work>,
         .get()
         .map_err(|e| permanent(format!("project `{}` excludes: {e}", project.name)))?
         .clone();
-    let hosts = projects::hosts_of(&mut conn, project.id)
-        .map_err(retry)?
+    let rows = projects::hosts_of(&mut conn, project.id).map_err(retry)?;
+    settings.restarts =
+        crate::deploy::service_spec::restarts(&services, rows.iter().map(|(g, h)| (g.as_str(), h.name.as_str())));
+    let hosts = rows
         .into_iter()
         .map(|(_, host)| {
             let parsed = Target::parse(&host.target).map_err(permanent)?;

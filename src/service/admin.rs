@@ -120,6 +120,8 @@ pub fn create_project(conn: &mut DbConn, settings: &ProjectSettings) -> ServiceR
                 allow_self_approval: ch.allow_self_approval,
                 tested_by_may_approve: ch.tested_by_may_approve,
                 require_outside_paths_confirmation: ch.require_outside_paths_confirmation,
+                services: ch.services.clone(),
+                service_actions: ch.service_actions.clone(),
                 approval_expiry_minutes: ch.approval_expiry_minutes,
                 time_zone: ch.time_zone.clone(),
                 maintenance_windows: ch.maintenance_windows.clone(),

@@ -25,6 +25,10 @@ pub enum ServiceError {
     /// or the thing exists already: a stable code ([`codes`]) and the English message.
     #[error("conflict: {1}")]
     Conflict(&'static str, String),
+    /// The caller lacks the project role this needs: a stable code
+    /// ([`codes`]) and the English message.
+    #[error("{1}")]
+    Forbidden(&'static str, String),
     /// The caller's account is disabled.
     #[error("account `{0}` is disabled")]
     Disabled(String),
@@ -55,7 +59,7 @@ impl ServiceError {
             ServiceError::NotFound { .. } => codes::NOT_FOUND.to_owned(),
             ServiceError::Invalid(invalid) => invalid.code.to_owned(),
             ServiceError::Refused(refusal) => format!("refusal.{}", refusal.code()),
-            ServiceError::Conflict(code, _) => (*code).to_owned(),
+            ServiceError::Conflict(code, _) | ServiceError::Forbidden(code, _) => (*code).to_owned(),
             ServiceError::Disabled(_) => codes::DISABLED.to_owned(),
             ServiceError::Store(e) if e.is_unique_violation() => codes::EXISTS.to_owned(),
             ServiceError::Store(_) => codes::INTERNAL.to_owned(),
@@ -73,7 +77,7 @@ impl ServiceError {
                 RefusalKind::Conflict => ErrorKind::Conflict,
             },
             ServiceError::Conflict(..) => ErrorKind::Conflict,
-            ServiceError::Disabled(_) => ErrorKind::Forbidden,
+            ServiceError::Disabled(_) | ServiceError::Forbidden(..) => ErrorKind::Forbidden,
             ServiceError::Store(e) if e.is_unique_violation() => ErrorKind::Conflict,
             ServiceError::Store(_) => ErrorKind::Internal,
         }
@@ -136,6 +140,8 @@ pub mod codes {
     pub const ALREADY_SCHEDULED: &str = "error.already_scheduled";
     /// The ticket has no schedule waiting to start.
     pub const NOT_SCHEDULED: &str = "error.not_scheduled";
+    /// Starting, stopping or restarting services needs a role the user lacks (`{who}`).
+    pub const SERVICE_FORBIDDEN: &str = "error.service_forbidden";
 }
 
 /// Result of a service call.

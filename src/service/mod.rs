@@ -28,6 +28,7 @@ pub mod requests;
 pub mod rows;
 pub mod rsync_stats;
 pub mod schedules;
+pub mod services;
 pub mod sessions;
 pub mod settings;
 pub mod ticket_input;
@@ -35,6 +36,7 @@ pub mod ticket_stamp;
 pub mod tickets;
 pub mod users;
 pub mod visibility;
+pub mod where_runs;
 
 pub use error::{ErrorKind, ServiceError, ServiceResult};
 pub use rows::{DbConn, Pool};

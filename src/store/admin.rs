@@ -57,6 +57,10 @@ pub struct ProjectChanges {
     pub tested_by_may_approve: bool,
     /// Outside files need a tester's confirmation.
     pub require_outside_paths_confirmation: bool,
+    /// JSON list of services.
+    pub services: String,
+    /// `leads` or `developers`.
+    pub service_actions: String,
     /// Approval expiry in minutes.
     pub approval_expiry_minutes: Option<i32>,
     /// IANA time zone name.

@@ -16,6 +16,7 @@ pub mod projects;
 pub mod releases;
 pub mod schedules;
 pub mod schema;
+pub mod services;
 pub mod subscriptions;
 pub mod svn;
 pub mod tickets;

@@ -47,6 +47,8 @@ diesel::table! {
         deploy -> Text,
         require_outside_paths_confirmation -> Bool,
         maintenance_windows -> Text,
+        services -> Text,
+        service_actions -> Text,
     }
 }
 
@@ -137,6 +139,55 @@ diesel::table! {
         note -> Nullable<Text>,
         emergency_override -> Bool,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_actions (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        job_id -> Nullable<BigInt>,
+        actor_id -> Nullable<BigInt>,
+        service -> Text,
+        action -> Text,
+        scope -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_states (project_id, host, service) {
+        project_id -> BigInt,
+        host -> Text,
+        service -> Text,
+        state -> Text,
+        pid -> Nullable<BigInt>,
+        uptime -> Nullable<Text>,
+        detail -> Text,
+        read_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    host_reads (project_id, host) {
+        project_id -> BigInt,
+        host -> Text,
+        version -> Nullable<Text>,
+        read_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    host_drift (project_id, host) {
+        project_id -> BigInt,
+        host -> Text,
+        version -> Text,
+        changed -> Integer,
+        missing -> Integer,
+        added -> Integer,
+        paths -> Text,
+        found_at -> Timestamp,
     }
 }
 
@@ -260,4 +311,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     release_hosts,
     admin_events,
     release_schedules,
+    service_actions,
+    service_states,
+    host_reads,
+    host_drift,
 );

@@ -67,7 +67,7 @@ pub fn service_text(cat: &Catalogues, lang: Lang, e: &ServiceError) -> String {
         ServiceError::Disabled(name) => {
             lookup(cat, lang, &e.code()).map_or_else(|| e.to_string(), |t| fill(t, &[("name", name.clone())]))
         }
-        ServiceError::Conflict(..) | ServiceError::Store(_) => {
+        ServiceError::Conflict(..) | ServiceError::Forbidden(..) | ServiceError::Store(_) => {
             lookup(cat, lang, &e.code()).unwrap_or_else(|| e.to_string())
         }
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use tera::{Tera, Value};
 
 /// Every template, by name.
-const TEMPLATES: [(&str, &str); 21] = [
+const TEMPLATES: [(&str, &str); 23] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("index.html", include_str!("../../templates/index.html")),
@@ -39,6 +39,8 @@ const TEMPLATES: [(&str, &str); 21] = [
     ),
     ("approve_link.html", include_str!("../../templates/approve_link.html")),
     ("notify_prefs.html", include_str!("../../templates/notify_prefs.html")),
+    ("services.html", include_str!("../../templates/services.html")),
+    ("service_job.html", include_str!("../../templates/service_job.html")),
 ];
 
 /// `{{ rfc3339 | utc }}`: `2026-11-25 12:00 UTC` (what pages show without JS).

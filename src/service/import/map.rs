@@ -64,6 +64,12 @@ pub(super) fn as_settings(spec: &ProjectSpec) -> ProjectSettings {
                 label: m.label.clone(),
             })
             .collect(),
+        services: spec.services.clone(),
+        service_actions: spec
+            .service_actions
+            .as_ref()
+            .map(|a| a.get_ref().clone())
+            .unwrap_or_default(),
     }
 }
 
@@ -85,6 +91,8 @@ pub(super) fn locate(spec: &ProjectSpec, problem: &SettingProblem) -> (std::ops:
             "approval.expiry_hours",
         ),
         "time_zone" => (spec.time_zone.as_ref().map(Spanned::span), "time_zone"),
+        "service_actions" => (spec.service_actions.as_ref().map(Spanned::span), "service_actions"),
+        "services" => (None, "services"),
         "utc_offset_minutes" => (
             spec.utc_offset_minutes.as_ref().map(Spanned::span),
             "utc_offset_minutes",

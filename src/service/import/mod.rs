@@ -135,6 +135,8 @@ fn check_project<'f>(spec: &'f ProjectSpec, p: &mut Problems<'_>) -> Option<Chec
             allow_self_approval: c.allow_self_approval,
             tested_by_may_approve: c.tested_by_may_approve,
             require_outside_paths_confirmation: c.require_outside_paths_confirmation,
+            services: c.services,
+            service_actions: c.service_actions,
             approval_expiry_minutes: c.approval_expiry_minutes,
             time_zone: c.time_zone,
             maintenance_windows: c.maintenance_windows,

@@ -76,6 +76,12 @@ pub(super) struct ProjectSpec {
     pub(super) reminder_hours: Option<Spanned<u32>>,
     /// `[project.deploy]`: mode, strategy, ssh, hooks, health… (stored as JSON).
     pub(super) deploy: Option<Spanned<DeploySettings>>,
+    /// `[[project.services]]`: services per host group.
+    #[serde(default)]
+    pub(super) services: Vec<crate::deploy::ServiceSpec>,
+    /// Who may start, stop and restart services: `leads` (default) or `developers`.
+    #[serde(default)]
+    pub(super) service_actions: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

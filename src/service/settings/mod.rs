@@ -95,6 +95,13 @@ pub struct ProjectSettings {
     /// Weekly maintenance windows (scheduled releases go into them).
     #[serde(default)]
     pub maintenance: Vec<MaintenanceSetting>,
+    /// Services per host group (supervisor or custom argument vectors).
+    #[serde(default)]
+    pub services: Vec<crate::deploy::ServiceSpec>,
+    /// Who may start, stop and restart services besides admins: `leads`
+    /// (default) or `developers` (leads and developers).
+    #[serde(default)]
+    pub service_actions: String,
 }
 
 /// A freeze window: either weekly (`weekly_from`/`weekly_to` like `Fri 18:00`)
@@ -171,6 +178,7 @@ mod fields;
 pub mod maintenance;
 
 pub use maintenance::MaintenanceSetting;
+mod services;
 
 use fields::{check_build_command, check_staging_dir, check_staging_url, check_svn_url};
 pub use fields::{check_target, check_text, check_word};
@@ -340,6 +348,8 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         .enumerate()
         .filter_map(|(i, g)| found.take(Some(i), Part::Whole, check_word("host_groups", g, 100)))
         .collect();
+    let services = found.whole(services::check_services(&s.services, &s.host_groups));
+    let service_actions = found.whole(services::check_access(&s.service_actions));
     let windows: Vec<FreezeWindowRow> = s
         .freeze
         .iter()
@@ -355,6 +365,8 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         Some(staging_url),
         Some(version_format),
         Some(time_zone),
+        Some(services),
+        Some(service_actions),
         true,
     ) = (
         name,
@@ -364,6 +376,8 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         staging_url,
         version_format,
         time_zone,
+        services,
+        service_actions,
         found.0.is_empty(),
     )
     else {
@@ -385,6 +399,8 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
             allow_self_approval: s.allow_self_approval,
             tested_by_may_approve: s.tested_by_may_approve,
             require_outside_paths_confirmation: s.require_outside_paths_confirmation,
+            services,
+            service_actions: service_actions.as_str().to_owned(),
             approval_expiry_minutes: s.approval_expiry_hours.and_then(|h| i32::try_from(h * 60).ok()),
             time_zone,
             maintenance_windows: maintenance::to_stored(&maintenance_windows),

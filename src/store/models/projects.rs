@@ -119,6 +119,10 @@ pub struct ProjectRow {
     pub require_outside_paths_confirmation: bool,
     /// Weekly maintenance windows (JSON; see `service::schedules`).
     pub maintenance_windows: String,
+    /// JSON list of the project's services (`deploy::ServiceSpec`).
+    pub services: String,
+    /// Who may start, stop and restart services: `leads` or `developers`.
+    pub service_actions: String,
 }
 
 /// A new project.
@@ -151,6 +155,10 @@ pub struct NewProject {
     pub tested_by_may_approve: bool,
     /// Outside files need a tester's confirmation.
     pub require_outside_paths_confirmation: bool,
+    /// JSON list of services.
+    pub services: String,
+    /// `leads` or `developers`.
+    pub service_actions: String,
     /// Approval expiry in minutes.
     pub approval_expiry_minutes: Option<i32>,
     /// IANA time zone name.

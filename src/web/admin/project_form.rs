@@ -14,7 +14,7 @@ use crate::web::error::AppError;
 use crate::web::view;
 
 /// The scalar fields, by form name.
-pub(super) const SCALARS: [&str; 17] = [
+pub(super) const SCALARS: [&str; 19] = [
     "csrf",
     "name",
     "description",
@@ -32,6 +32,8 @@ pub(super) const SCALARS: [&str; 17] = [
     "approval_expiry_hours",
     "time_zone",
     "maintenance",
+    "services",
+    "service_actions",
 ];
 
 /// The project form's fields, as posted.
@@ -138,6 +140,16 @@ impl ProjectForm {
             host_groups: self.host_groups.clone(),
             freeze: freeze_rows::settings(&self.weekly, &self.ranges, self.zone()),
             maintenance: self.maintenance()?,
+            services: match self.get("services").trim() {
+                "" => Vec::new(),
+                text => serde_json::from_str(text).map_err(|e| {
+                    AppError::bad(
+                        "services",
+                        format!("write a JSON list like [{{\"name\": \"app\", \"group\": \"web\"}}]: {e}"),
+                    )
+                })?,
+            },
+            service_actions: self.get("service_actions").trim().to_owned(),
         })
     }
 
@@ -199,6 +211,15 @@ impl ProjectForm {
                     .collect::<Vec<_>>()
                     .join("\n"),
             ),
+            (
+                "services",
+                if p.services.is_empty() {
+                    String::new()
+                } else {
+                    serde_json::to_string_pretty(&p.services).unwrap_or_default()
+                },
+            ),
+            ("service_actions", p.service_actions.clone()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

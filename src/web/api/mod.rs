@@ -5,13 +5,15 @@
 
 //!
 //! Each resource's file registers its handlers: [`auth`] (tokens),
-//! [`projects`] (projects and rollbacks), [`tickets`]; job logs are served
+//! [`projects`] (projects and rollbacks), [`services`] (services on the
+//! hosts), [`tickets`]; job logs are served
 //! by [`super::live`].
 
 pub mod auth;
 pub mod me;
 pub mod projects;
 pub mod schedules;
+pub mod services;
 pub mod tickets;
 
 use actix_web::{get, web, HttpResponse};
@@ -37,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(auth::routes)
             .configure(me::routes)
             .configure(projects::routes)
+            .configure(services::routes)
             .configure(tickets::routes)
             .configure(schedules::routes)
             .service(super::live::api_log)
@@ -54,6 +57,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         tickets::list_tickets, tickets::create_ticket, tickets::get_ticket, tickets::act,
         schedules::create_schedule, schedules::change_schedule, schedules::cancel_schedule,
         super::live::api_log, super::live::api_log_stream, me::get_chat, me::put_chat
+        super::live::api_log, super::live::api_log_stream,
+        services::get_services, services::post_request, services::get_job,
+        services::get_where, services::refresh_where, services::verify
     ),
     components(schemas(
         ErrorBody, TokenRequest, TokenResponse, ProjectOut, ProjectSettings, crate::service::admin::FreezeSetting,
@@ -61,6 +67,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         TicketSummary, TicketPage, TicketDetail, crate::service::changes::ProductionChanges, crate::service::changes::FileChange, crate::service::outside::OutsidePath, NewTicket, ActionBody, RollbackBody, super::live::LogPage,
         super::live::LogLineOut, super::view::RecoveryOut, super::view::HostOut, super::view::StepOut,
         crate::service::chat_identity::ChatIdentity
+        crate::deploy::ServiceSpec, crate::deploy::Manager, crate::deploy::service_spec::CustomCommands,
+        crate::service::services::ServiceRequest, services::ServiceRequestOut,
+        super::view::services::ServicesOut, super::view::services::ServiceHostOut,
+        super::view::services::ServiceStateOut, super::view::services::ServiceActionOut,
+        super::view::services::ServiceJobOut, super::view::services::ServiceLineOut,
+        super::view::services::HostRunsOut, super::view::services::DriftOut
     )),
     modifiers(&BearerAuth)
 )]

@@ -7,6 +7,7 @@ mod audit;
 mod profile;
 mod projects;
 mod schedule;
+mod services;
 mod tickets;
 
 use actix_web::http::StatusCode;
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(tickets::routes)
         .configure(schedule::routes)
         .configure(projects::routes)
+        .configure(services::routes)
         .configure(audit::routes)
         .configure(profile::routes);
 }

@@ -12,6 +12,7 @@ use crate::service::requests;
 use crate::web::error::AppError;
 use crate::web::extract::PageCtx;
 use crate::web::render::{page, redirect, render};
+use crate::web::view::services::HostRunsOut;
 use crate::web::view::{self, ts, TicketSummary};
 use crate::web::AppState;
 
@@ -46,8 +47,14 @@ async fn project_page(ctx: PageCtx, state: web::Data<AppState>, name: web::Path<
     let r = async {
         let reader = state.reader(ctx.user()?.clone());
         let name = name.into_inner();
-        let page_data = state
-            .db(move |conn| Ok(project_reads::project_page(conn, &reader, &name, 100)?))
+        let (page_data, runs) = state
+            .db(move |conn| {
+                let runs: Vec<HostRunsOut> = crate::service::where_runs::what_runs_where(conn, &reader, &name)?
+                    .into_iter()
+                    .map(HostRunsOut::from)
+                    .collect();
+                Ok((project_reads::project_page(conn, &reader, &name, 100)?, runs))
+            })
             .await?;
         let project = view::ProjectOut::from(page_data.facts);
         let released: Vec<Released> = page_data.released.into_iter().map(Released::from).collect();
@@ -57,6 +64,7 @@ async fn project_page(ctx: PageCtx, state: web::Data<AppState>, name: web::Path<
         c.insert("released", &released);
         c.insert("may_request", &may_request);
         c.insert("hosts", &hosts);
+        c.insert("runs", &runs);
         Ok(render(&ctx, &state, "project.html", c, StatusCode::OK))
     }
     .await;

@@ -9,6 +9,7 @@ pub mod hosts;
 pub mod list;
 pub mod project;
 pub mod schedule;
+pub mod services;
 pub mod ticket;
 
 use chrono::{NaiveDateTime, SecondsFormat};

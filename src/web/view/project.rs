@@ -55,6 +55,10 @@ pub struct ProjectOut {
     pub freeze: Vec<String>,
     /// Weekly maintenance windows (project local time).
     pub maintenance: Vec<crate::service::settings::MaintenanceSetting>,
+    /// Services per host group.
+    pub services: Vec<crate::deploy::ServiceSpec>,
+    /// Who may start, stop and restart services besides admins: `leads` or `developers`.
+    pub service_actions: String,
 }
 
 impl ProjectOut {
@@ -102,6 +106,9 @@ impl ProjectOut {
             host_groups,
             freeze,
             maintenance,
+            // Stored by the one settings check; an unreadable list shows as none.
+            services: crate::deploy::service_spec::parse_list(&p.services).unwrap_or_default(),
+            service_actions: p.service_actions,
         }
     }
 }

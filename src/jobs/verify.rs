@@ -1,0 +1,139 @@
+//! Verify a project's hosts against the releases Slipway recorded on them:
+//! export each recorded tag from the project's snapshot repository (as a
+//! release does) and compare every host's live tree with it
+//! ([`crate::deploy::drift`]). Used by `slipway verify` and by the
+//! `service` job's `verify` operation, which records each host's drift.
+
+use std::path::Path;
+
+use crate::deploy::drift::{drift, Drift};
+use crate::deploy::{Context, DeployHost, DeploySettings, HostEvent, OutputLine, Target};
+use crate::domain::VersionFormat;
+use crate::store::{projects, Pool};
+use crate::vcs::{snapshot_repo_path, SnapshotRepo};
+
+use super::ship_record::DeployInputs;
+
+/// One host's verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostVerify {
+    /// The host.
+    pub host: String,
+    /// The release Slipway recorded on it (`None`: none).
+    pub version: Option<String>,
+    /// How its tree differs, or why it could not be compared.
+    pub result: Result<Drift, String>,
+}
+
+/// Verifies the hosts of project `name` (only `only`, when given).
+pub fn verify_project(pool: &Pool, data_dir: &Path, name: &str, only: Option<&str>) -> Result<Vec<HostVerify>, String> {
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let project = projects::by_name(&mut conn, name)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no project `{name}`"))?;
+    let settings = DeploySettings::from_json(&project.deploy).map_err(|e| e.to_string())?;
+    let excludes = project.excludes.get().map_err(|e| e.to_string())?.clone();
+    let format = VersionFormat::parse(&project.version_format).map_err(|e| e.to_string())?;
+    let hosts = projects::hosts_of(&mut conn, project.id).map_err(|e| e.to_string())?;
+    drop(conn);
+    let chosen: Vec<_> = hosts
+        .into_iter()
+        .map(|(_, h)| h)
+        .filter(|h| only.is_none_or(|o| o == h.name))
+        .collect();
+    if chosen.is_empty() {
+        return Err(match only {
+            Some(h) => format!("project `{name}` has no host `{h}`"),
+            None => format!("project `{name}` has no hosts"),
+        });
+    }
+    let repo = SnapshotRepo::open_or_init(&snapshot_repo_path(data_dir, &project.name)).map_err(|e| e.to_string())?;
+    let known_hosts = DeployInputs::known_hosts(data_dir);
+    let on_event = |_: HostEvent| {};
+    let on_line = |_: &str, _: OutputLine| {};
+    let should_abort = || false;
+    let ctx = Context {
+        settings: &settings,
+        excludes: &excludes,
+        env: &[],
+        known_hosts: &known_hosts,
+        on_event: &on_event,
+        on_line: &on_line,
+        should_abort: &should_abort,
+        cancel: None,
+    };
+    Ok(chosen
+        .into_iter()
+        .map(|h| {
+            let version = h.running_version.map(|v| format.render(v));
+            let result = match &version {
+                None => Err("Slipway recorded no release on this host".to_owned()),
+                Some(tag) => Target::parse(&h.target).map_err(|e| e.to_string()).and_then(|target| {
+                    let dir =
+                        super::release::export(&repo, data_dir, &project.name, tag, tag).map_err(|e| e.to_string())?;
+                    let host = DeployHost {
+                        name: h.name.clone(),
+                        target,
+                    };
+                    drift(&ctx, &host, &dir).map_err(|e| e.to_string())
+                }),
+            };
+            HostVerify {
+                host: h.name,
+                version,
+                result,
+            }
+        })
+        .collect())
+}
+
+/// The `verify` operation of a `service` job: verifies every host of the
+/// project, logs the result and records each host's drift (a clean host's
+/// record is removed).
+pub(super) fn record(ctx: &mut super::JobContext, name: &str, project_id: i64) -> Result<(), super::JobError> {
+    use super::log::LogStream;
+    let report = verify_project(&ctx.pool, &ctx.data_dir, name, None).map_err(super::JobError::Permanent)?;
+    let now = crate::store::timestamp_now();
+    let mut conn = ctx.pool.get().map_err(|e| super::JobError::Retryable(e.to_string()))?;
+    for h in &report {
+        let version = h.version.clone().unwrap_or_default();
+        match &h.result {
+            Err(e) => ctx
+                .log
+                .line(LogStream::Stderr, &format!("[{}] not verified: {e}", h.host)),
+            Ok(d) => {
+                let row = (!d.is_clean()).then(|| {
+                    let mut paths = Vec::new();
+                    for (mark, list) in [("changed", &d.changed), ("missing", &d.missing), ("added", &d.added)] {
+                        paths.extend(list.iter().map(|p| format!("{mark} {p}")));
+                    }
+                    crate::store::services::HostDriftRow {
+                        project_id,
+                        host: h.host.clone(),
+                        version: version.clone(),
+                        changed: i32::try_from(d.changed.len()).unwrap_or(i32::MAX),
+                        missing: i32::try_from(d.missing.len()).unwrap_or(i32::MAX),
+                        added: i32::try_from(d.added.len()).unwrap_or(i32::MAX),
+                        paths: paths.into_iter().take(50).collect::<Vec<_>>().join("\n"),
+                        found_at: now,
+                    }
+                });
+                let said = match &row {
+                    None => "clean".to_owned(),
+                    Some(r) => format!("drift: {} changed, {} missing, {} added", r.changed, r.missing, r.added),
+                };
+                ctx.log
+                    .line(LogStream::Info, &format!("[{}] {version}: {said}", h.host));
+                if let Some(r) = &row {
+                    for line in r.paths.lines() {
+                        ctx.log.line(LogStream::Stdout, &format!("[{}] {line}", h.host));
+                    }
+                }
+                crate::store::services::put_drift(&mut conn, project_id, &h.host, row.as_ref())
+                    .map_err(|e| super::JobError::Retryable(e.to_string()))?;
+            }
+        }
+    }
+    ctx.log.flush();
+    Ok(())
+}

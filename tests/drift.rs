@@ -1,0 +1,166 @@
+//! Drift detection at the deploy layer against real hosts (local directory
+//! and the loopback sshd): a clean host, then a hand edit, a deleted file
+//! and an added file found by content checksums (excluded files ignored),
+//! and the next release leaving the host clean again; and `verify` of a
+//! project's hosts against the tag recorded on each (SQLite, PostgreSQL).
+
+mod common;
+mod common_deploy;
+mod common_ssh;
+
+use std::fs;
+
+use slipway::deploy::drift::{drift, Drift};
+use slipway::deploy::DeployHost;
+
+use common::TestDb;
+use common_deploy::{assert_all_switched, Fixture, Seen};
+
+fn check(fx: &Fixture, host: &DeployHost, release: &std::path::Path) -> Drift {
+    let seen = Seen::default();
+    let settings = fx.settings();
+    fx.run(&settings, &["*.log"], &|| false, &seen, |ctx| drift(ctx, host, release))
+        .unwrap_or_else(|e| panic!("drift on {}: {e}", host.name))
+}
+
+#[test]
+fn drift_finds_changed_missing_and_added_files_until_the_next_release() {
+    let fx = Fixture::new();
+    let hosts = [fx.local_host("local"), fx.ssh_host("ssh")];
+    let v1 = fx.tree(
+        "v1",
+        &[("index.html", "v1\n"), ("lib/a.js", "a\n"), ("lib/b.js", "b\n")],
+    );
+    let settings = fx.settings();
+    assert_all_switched(&fx.ship(&settings, &["*.log"], "v1", &v1, &hosts));
+    for host in &hosts {
+        assert!(check(&fx, host, &v1).is_clean(), "{}", host.name);
+    }
+
+    // By hand on the ssh host: same size, other content; a deleted and an added file; a log.
+    let live = fx.path_of(&hosts[1]).join("current");
+    fs::write(live.join("lib/a.js"), "A\n").expect("edit");
+    fs::remove_file(live.join("lib/b.js")).expect("delete");
+    fs::write(live.join("lib/extra.js"), "x\n").expect("add");
+    fs::write(live.join("app.log"), "excluded\n").expect("log");
+    assert!(check(&fx, &hosts[0], &v1).is_clean());
+    let d = check(&fx, &hosts[1], &v1);
+    assert_eq!(
+        d,
+        Drift {
+            changed: vec!["lib/a.js".into()],
+            missing: vec!["lib/b.js".into()],
+            added: vec!["lib/extra.js".into()],
+        }
+    );
+
+    // The next release replaces the tree: clean again.
+    let v2 = fx.tree(
+        "v2",
+        &[("index.html", "v2\n"), ("lib/a.js", "a\n"), ("lib/b.js", "b\n")],
+    );
+    assert_all_switched(&fx.ship(&settings, &["*.log"], "v2", &v2, &hosts));
+    for host in &hosts {
+        assert!(
+            check(&fx, host, &v2).is_clean(),
+            "{}: {:?}",
+            host.name,
+            check(&fx, host, &v2)
+        );
+    }
+}
+
+fn verify_compares_each_host_with_its_recorded_tag(db: &TestDb) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let host_dir = tmp.path().join("web1");
+    db.import(&format!(
+        "[[host_group]]\nname = \"web\"\nhosts = [{{ name = \"web1\", target = \"{}\" }}]\n\n\
+         [[project]]\nname = \"shop\"\nsvn_url = \"file:///tmp/svn/shop\"\nstaging_dir = \"/tmp/staging/shop\"\n\
+         host_groups = [\"web\"]\nexcludes = [\"*.log\"]\n",
+        host_dir.display()
+    ));
+    // The tag v1 in the project's snapshot repository, and a host running it.
+    let data = tmp.path().join("data");
+    let src = tmp.path().join("src");
+    for (path, text) in [("index.html", "v1\n"), ("lib/a.js", "a\n")] {
+        common_ssh::write(&src.join(path), text);
+        common_ssh::write(&host_dir.join("releases/v1").join(path), text);
+    }
+    std::os::unix::fs::symlink("releases/v1", host_dir.join("current")).expect("current");
+    let repo =
+        slipway::vcs::SnapshotRepo::open_or_init(&slipway::vcs::snapshot_repo_path(&data, "shop")).expect("repo");
+    let sig = slipway::vcs::Signature {
+        name: "t".into(),
+        email: "t@example".into(),
+    };
+    let snap = repo.snapshot(&src, &[], "v1", &sig).expect("snapshot");
+    repo.tag(&snap.commit, "v1", "v1", &sig).expect("tag");
+    let verify = |only: Option<&str>| slipway::jobs::verify::verify_project(&db.pool, &data, "shop", only);
+
+    let report = verify(None).expect("verify");
+    assert_eq!(report.len(), 1);
+    assert_eq!(report[0].result, Err("Slipway recorded no release on this host".into()));
+    let project = slipway::store::projects::by_name(&mut db.conn(), "shop")
+        .expect("query")
+        .expect("project");
+    let (_, host) = slipway::store::projects::hosts_of(&mut db.conn(), project.id)
+        .expect("hosts")
+        .remove(0);
+    slipway::store::releases::set_running(&mut db.conn(), 0, "web1", Some(host.id), Some(1)).expect("record");
+    let report = verify(Some("web1")).expect("verify");
+    assert_eq!(
+        (report[0].version.as_deref(), report[0].result.clone()),
+        (Some("v1"), Ok(Drift::default()))
+    );
+
+    fs::write(host_dir.join("current/lib/a.js"), "b\n").expect("edit");
+    fs::write(host_dir.join("current/debug.log"), "excluded\n").expect("log");
+    let report = verify(None).expect("verify");
+    assert_eq!(
+        report[0].result,
+        Ok(Drift {
+            changed: vec!["lib/a.js".into()],
+            ..Drift::default()
+        })
+    );
+    assert!(verify(Some("nope")).is_err());
+
+    // The project page's button: a job that records the drift, shown with
+    // what runs where until a clean verify (or another release) clears it.
+    let app = common::app::TestApp::on(db).with_admins(&["admin"]).start();
+    let worker = app.worker(
+        slipway::jobs::Registry::new().with(slipway::jobs::service_job::ServiceHandler),
+        &data,
+    );
+    let verify_and_read = || {
+        let reply = app.browser("admin").post_form("/projects/shop/verify", &[]);
+        assert_eq!(reply.status, actix_web::http::StatusCode::SEE_OTHER, "{}", reply.text());
+        app.run_jobs(&worker);
+        app.api("admin").get("/api/v1/projects/shop/where").json()
+    };
+    let runs = verify_and_read();
+    assert_eq!(runs[0]["drift"]["changed"], serde_json::json!(1), "{runs}");
+    assert_eq!(
+        runs[0]["drift"]["paths"],
+        serde_json::json!(["changed lib/a.js"]),
+        "{runs}"
+    );
+    assert!(app
+        .browser("admin")
+        .get("/projects/shop")
+        .text()
+        .contains("where-drift"));
+    // Another release recorded on the host: the old drift is no longer shown.
+    slipway::store::releases::set_running(&mut db.conn(), 0, "web1", Some(host.id), Some(2)).expect("record");
+    let runs = app.api("admin").get("/api/v1/projects/shop/where").json();
+    assert_eq!(runs[0]["drift"], serde_json::Value::Null, "{runs}");
+    // Back on v1 and repaired by hand: a clean verify clears it.
+    slipway::store::releases::set_running(&mut db.conn(), 0, "web1", Some(host.id), Some(1)).expect("record");
+    fs::write(host_dir.join("current/lib/a.js"), "a\n").expect("repair");
+    let runs = verify_and_read();
+    assert_eq!(runs[0]["drift"], serde_json::Value::Null, "{runs}");
+    let doc = app.anonymous().get("/api/v1/openapi.json").json();
+    assert!(doc["paths"]["/api/v1/projects/{name}/verify"].is_object());
+}
+
+backend_tests!(verify_compares_each_host_with_its_recorded_tag);
