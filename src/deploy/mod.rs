@@ -33,10 +33,12 @@ mod releases;
 pub mod remote;
 pub mod rsync;
 pub mod settings;
+pub mod step;
 pub mod target;
 mod upload;
 
 pub use delta::{ChangeSet, Delta};
+pub use step::Step;
 pub use settings::{DeployMode, DeploySettings, HealthCheck, Hooks, SshSettings, Strategy};
 pub use target::Target;
 
@@ -118,9 +120,8 @@ pub struct HostResult {
     pub steps: Vec<StepTime>,
 }
 
-/// How long one named step of a host's pipeline took (`read live`,
-/// `prepare dir`, `upload`, `verify`, `move into place`, `before hooks`,
-/// `switch`, `read live + switch`, `after hooks`, `health`, `prune`).
+/// How long one named step of a host's pipeline took (a [`Step`]'s name:
+/// `read live`, `prepare dir`, `upload`, `switch`…).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StepTime {
     /// The step's name.

@@ -11,6 +11,7 @@ pub mod facts;
 pub mod import;
 pub mod lookups;
 pub mod mail_prefs;
+pub mod my_work;
 pub mod outside;
 pub mod password;
 pub mod probes;

@@ -13,7 +13,7 @@ use actix_web::{get, web, HttpResponse};
 use chrono::Utc;
 use tera::Context;
 
-use crate::service::queries;
+use crate::service::my_work;
 use crate::service::rows::TicketListRow;
 
 use crate::web::error::AppError;
@@ -44,10 +44,15 @@ async fn index(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
     let r = async {
         let reader = state.reader(ctx.user()?.clone());
         let work = state
-            .db(move |conn| Ok(queries::my_work(conn, &reader, Utc::now())?))
+            .db(move |conn| Ok(my_work::my_work(conn, &reader, Utc::now())?))
             .await?;
         // At most 50 rows a section: the ticket list (filters) shows the rest.
-        let conv = |v: Vec<TicketListRow>| v.into_iter().take(50).map(TicketRowHtml::from).collect::<Vec<_>>();
+        let conv = |v: Vec<TicketListRow>| {
+            v.into_iter()
+                .take(my_work::SECTION_MAX)
+                .map(TicketRowHtml::from)
+                .collect::<Vec<_>>()
+        };
         let sections = vec![
             ("to_approve", conv(work.to_approve)),
             ("to_test", conv(work.to_test)),
