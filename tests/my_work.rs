@@ -176,7 +176,10 @@ fn sections_follow_roles_in_each_project(db: &TestDb) {
     let shop_rollback_approved = t.add("shop", "rollback", "rollback_approved", "dev", None);
     let shop_released = t.released("shop", 2, 200);
     diesel::update(projects::table.filter(projects::name.eq("shop")))
-        .set((projects::production_version.eq(Some(1)), projects::production_snapshot_seq.eq(Some(105))))
+        .set((
+            projects::production_version.eq(Some(1)),
+            projects::production_snapshot_seq.eq(Some(105)),
+        ))
         .execute(&mut *app.db().conn())
         .expect("production");
 
@@ -239,7 +242,10 @@ fn sections_follow_roles_in_each_project(db: &TestDb) {
         [docs_v7, shop_released, shop_old_release],
         "recent releases of their projects, the latest first"
     );
-    assert!(!html.contains(&format!("/tickets/{shop_approved_old}\"")), "older than production");
+    assert!(
+        !html.contains(&format!("/tickets/{shop_approved_old}\"")),
+        "older than production"
+    );
     for id in [hidden_staged, hidden_tested, hidden_own] {
         assert!(!html.contains(&format!("/tickets/{id}\"")), "not a member of hidden");
     }

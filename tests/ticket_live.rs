@@ -190,7 +190,10 @@ fn hosts_switched_with_version_and_steps_after_a_release(db: &TestDb) {
     assert!(zh.contains(">读取线上版本 "), "{zh}");
     assert!(zh.contains(">上传 "), "{zh}");
     assert!(zh.contains(">切换 "), "{zh}");
-    assert!(!zh.contains(">read live ") && !zh.contains(">upload "), "no English step names: {zh}");
+    assert!(
+        !zh.contains(">read live ") && !zh.contains(">upload "),
+        "no English step names: {zh}"
+    );
     assert!(html.contains("files sent"), "rsync summary shown");
     assert!(html.contains("id=\"rsync-raw\""), "raw rsync lines one click away");
     // The files that changed stay on the released ticket.

@@ -38,8 +38,8 @@ pub mod target;
 mod upload;
 
 pub use delta::{ChangeSet, Delta};
-pub use step::Step;
 pub use settings::{DeployMode, DeploySettings, HealthCheck, Hooks, SshSettings, Strategy};
+pub use step::Step;
 pub use target::Target;
 
 /// One production host of a release.

@@ -88,11 +88,7 @@ pub(crate) fn run_host(h: &Host<'_, '_>, version: &str, op: Op<'_>, canary: bool
 
 impl Pipeline<'_, '_, '_> {
     /// Runs one named step, recording how long it took.
-    fn step<T>(
-        &mut self,
-        name: Step,
-        f: impl FnOnce(&Host) -> Result<T, DeployError>,
-    ) -> Result<T, DeployError> {
+    fn step<T>(&mut self, name: Step, f: impl FnOnce(&Host) -> Result<T, DeployError>) -> Result<T, DeployError> {
         let started = Instant::now();
         let result = f(self.h);
         self.steps.push(StepTime {
@@ -158,7 +154,8 @@ impl Pipeline<'_, '_, '_> {
             .map_err(Stop::Before)?;
             self.step(Step::BeforeHooks, |h| h.hooks(&s.hooks.before_switch, &release_dir))
                 .map_err(Stop::Before)?;
-            self.step(Step::Switch, |h| h.switch(self.version)).map_err(Stop::Before)?;
+            self.step(Step::Switch, |h| h.switch(self.version))
+                .map_err(Stop::Before)?;
         }
         self.went_live();
         self.after_switch(&release_dir)?;
@@ -230,7 +227,8 @@ impl Pipeline<'_, '_, '_> {
         if !switched {
             self.step(Step::BeforeHooks, |h| h.hooks(before, &release_dir))
                 .map_err(Stop::Before)?;
-            self.step(Step::Switch, |h| h.switch(self.version)).map_err(Stop::Before)?;
+            self.step(Step::Switch, |h| h.switch(self.version))
+                .map_err(Stop::Before)?;
         }
         self.went_live();
         self.after_switch(&release_dir)
@@ -265,7 +263,8 @@ impl Pipeline<'_, '_, '_> {
             .map_err(Stop::Before)?;
         self.stats.add(sent);
         if self.h.ctx.settings.verify {
-            self.step(Step::Verify, |h| h.verify(source, "")).map_err(Stop::Before)?;
+            self.step(Step::Verify, |h| h.verify(source, ""))
+                .map_err(Stop::Before)?;
         }
         if marked {
             self.step(Step::Mark, |h| h.write_inplace_marker(self.version))

@@ -50,7 +50,11 @@ pub fn reach(action: Action, user: &UserActor) -> Reach {
             confirm_outside_paths: true,
             now: chrono::DateTime::UNIX_EPOCH,
         };
-        check_actor(&facts(TicketKind::Release, TicketState::Submitted, submitter_id), request).is_ok()
+        check_actor(
+            &facts(TicketKind::Release, TicketState::Submitted, submitter_id),
+            request,
+        )
+        .is_ok()
     };
     // Someone else's ticket.
     if allowed(user.id.wrapping_add(1)) {

@@ -136,7 +136,10 @@ fn streams(projects: &BTreeMap<i64, Project>, user_id: i64, actions: &[Action]) 
         }));
     }
     for (state, ids) in own {
-        let ids: Vec<i64> = ids.difference(any.get(&state).unwrap_or(&BTreeSet::new())).copied().collect();
+        let ids: Vec<i64> = ids
+            .difference(any.get(&state).unwrap_or(&BTreeSet::new()))
+            .copied()
+            .collect();
         if !ids.is_empty() {
             out.push(Stream {
                 owner: Owner::Submitter {

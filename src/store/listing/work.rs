@@ -57,7 +57,10 @@ fn arm(n: usize, stream: &Stream, before: Option<i64>, limit: i64) -> StoreResul
     }
     let owner = match &stream.owner {
         Owner::Project(id) => format!("project_id = {id}"),
-        Owner::Submitter { user_id, projects: None } => format!("submitter_id = {user_id}"),
+        Owner::Submitter {
+            user_id,
+            projects: None,
+        } => format!("submitter_id = {user_id}"),
         Owner::Submitter {
             user_id,
             projects: Some(projects),
