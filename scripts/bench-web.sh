@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Web benchmark (prints figures; not a test): 100k tickets in SQLite, then
-# the ticket list page and a ticket page under wrk on loopback, and the
-# server's idle RSS.
+# the ticket list page, a filtered list, a ticket page and "my work" (a user
+# with every role in 8 projects) under wrk on loopback, and the server's
+# idle RSS. Prints each page's p99 and req/s beside the target.
 #
 #   scripts/bench-web.sh [--tickets N] [--duration SECS]
 #
-# Targets (issue 3): list page p99 <= 50 ms and >= 500 req/s; idle RSS <= 60 MB.
+# Targets (issues 3 and 12): every page p99 <= 50 ms and >= 500 req/s;
+# idle RSS <= 60 MB.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -90,10 +92,25 @@ measure mywork "/"
 sleep 1
 AFTER_RSS_KB="$(rss_kb)"
 
-banner "results ($TICKETS tickets, SQLite, $(nproc) cores)"
-printf '%-24s %10s %12s\n' page p99 req/s
+# wrk's latency ("950.00us", "12.34ms", "1.02s") in milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0
+        if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000
+        printf "%.2f", n
+    }'
+}
+P99_TARGET_MS=50
+RPS_TARGET=500
+banner "results ($TICKETS tickets, SQLite, $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg))"
+printf '%-24s %10s %12s   %s\n' page "p99 (ms)" req/s "target: p99 <= ${P99_TARGET_MS} ms, >= ${RPS_TARGET} req/s"
+missed=0
 for k in list list_filtered ticket mywork; do
-    printf '%-24s %10s %12s\n' "$k" "${P99[$k]}" "${RPS[$k]}"
+    ms="$(to_ms "${P99[$k]:-}")"
+    verdict="$(awk -v ms="$ms" -v rps="${RPS[$k]:-0}" -v p="$P99_TARGET_MS" -v r="$RPS_TARGET" \
+        'BEGIN { print (ms + 0 <= p && rps + 0 >= r) ? "met" : "MISSED" }')"
+    [[ "$verdict" == met ]] || missed=$((missed + 1))
+    printf '%-24s %10s %12s   %s\n' "$k" "$ms" "${RPS[$k]:-?}" "$verdict"
 done
-printf 'idle RSS: %d MB (after load: %d MB)\n' $((IDLE_RSS_KB / 1024)) $((AFTER_RSS_KB / 1024))
-info "targets: list p99 <= 50ms, >= 500 req/s; idle RSS <= 60 MB"
+printf 'idle RSS: %d MB (after load: %d MB; target <= 60 MB)\n' $((IDLE_RSS_KB / 1024)) $((AFTER_RSS_KB / 1024))
+info "pages missing the target: $missed (figures, not a test: a loaded machine misses)"
