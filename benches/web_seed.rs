@@ -1,11 +1,12 @@
-//! Seeds a SQLite database for the web benchmark (`scripts/bench-web.sh`):
+//! Seeds a database for the web benchmark (`scripts/bench-web.sh`):
 //! users, projects, and N tickets with their events, inserted with direct
 //! SQL in one transaction (seconds for 100k tickets). Not a test and not a
 //! benchmark by itself: without `--bench` (which `cargo bench` passes) it
 //! does nothing, so `cargo test --benches` stays quick.
 //!
-//! `cargo bench --bench web_seed -- --data-dir DIR [--tickets N]`
-//! creates `DIR/slipway.db`; every user's password is `bench-password`.
+//! `cargo bench --bench web_seed -- --data-dir DIR [--tickets N] [--database-url URL]`
+//! creates `DIR/slipway.db`, or seeds the empty PostgreSQL database (or
+//! schema) at `URL`; every user's password is `bench-password`.
 //! Prints `seeded N tickets; sample ticket id: ID`.
 
 use std::time::Instant;
@@ -56,13 +57,16 @@ fn main() {
     let count: i64 = arg(&args, "--tickets").and_then(|n| n.parse().ok()).unwrap_or(100_000);
     let start = Instant::now();
     std::fs::create_dir_all(&dir).expect("data dir");
-    let location = DbLocation::SqliteFile(std::path::Path::new(&dir).join("slipway.db"));
+    let location = match arg(&args, "--database-url") {
+        Some(url) => DbLocation::Postgres(url),
+        None => DbLocation::SqliteFile(std::path::Path::new(&dir).join("slipway.db")),
+    };
     let options = PoolOptions {
         max_size: 1,
         connect_timeout: std::time::Duration::from_secs(10),
         busy_timeout: std::time::Duration::from_secs(10),
     };
-    let pool = store::connect(&location, &options).expect("open SQLite");
+    let pool = store::connect(&location, &options).expect("open the database");
     let mut conn = pool.get().expect("connection");
     migrate::run_pending(&mut conn).expect("migrate");
 
@@ -191,6 +195,12 @@ fn main() {
         Ok(())
     })
     .expect("seed");
+    if matches!(location, DbLocation::Postgres(_)) {
+        // The ids above were given; later inserts take the next ones.
+        diesel::sql_query("SELECT setval(pg_get_serial_sequence('tickets', 'id'), (SELECT MAX(id) FROM tickets))")
+            .execute(&mut conn)
+            .expect("ticket id sequence");
+    }
     diesel::sql_query("ANALYZE").execute(&mut conn).expect("analyze");
     println!(
         "seeded {count} tickets in {:.1} s; sample ticket id: {}",
