@@ -36,7 +36,9 @@ const STATES: [&str; 10] = [
     "returned",
     "staged",
     "tested",
-    "submitted",
+    // Not `submitted`: a submitted ticket without its stage job is one the
+    // server's orphan sweep fails (and announces) while the bench measures.
+    "returned",
 ];
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -142,7 +144,6 @@ fn main() {
                 let submitter = user_ids[3 + (n as usize % 20)];
                 let at = base + chrono::TimeDelta::minutes(n * 5);
                 let at = at.format("%Y-%m-%d %H:%M:%S");
-                let staged = state != "submitted";
                 let v = if matches!(state, "released" | "rolled_back") {
                     version[p] += 1;
                     version[p].to_string()
@@ -152,27 +153,18 @@ fn main() {
                 let sep = if n == first { "" } else { "," };
                 tickets.push_str(&format!(
                     "{sep}({id}, {pid}, 'release', '{state}', 'Ticket {id}: fix checkout flow and update \
-                     translations for the cart page', '[\"src/app.js\",\"web/css/site.css\"]', {rev}, {commit}, \
-                     {seq}, {gen}, {v}, {submitter}, 3, '{at}', '{at}')",
+                     translations for the cart page', '[\"src/app.js\",\"web/css/site.css\"]', {rev}, '{id:040x}', \
+                     {id}, 1, {v}, {submitter}, 3, '{at}', '{at}')",
                     pid = project_ids[p],
-                    rev = if staged { (1000 + n).to_string() } else { "NULL".into() },
-                    commit = if staged {
-                        format!("'{:040x}'", id)
-                    } else {
-                        "NULL".into()
-                    },
-                    seq = if staged { id.to_string() } else { "NULL".into() },
-                    gen = i32::from(staged),
+                    rev = 1000 + n,
                 ));
                 events.push_str(&format!(
                     "{sep}({id}, {submitter}, 'submit', NULL, 'submitted', NULL, FALSE, '{at}')"
                 ));
-                if staged {
-                    events.push_str(&format!(
-                        ",({id}, NULL, 'stage-succeeded', 'submitted', 'staged', NULL, FALSE, '{at}')"
-                    ));
-                }
-                if state != "submitted" && state != "staged" {
+                events.push_str(&format!(
+                    ",({id}, NULL, 'stage-succeeded', 'submitted', 'staged', NULL, FALSE, '{at}')"
+                ));
+                if state != "staged" {
                     events.push_str(&format!(
                         ",({id}, {lead}, 'mark-tested', 'staged', '{state}', 'looks good', FALSE, '{at}')",
                         lead = user_ids[1]
