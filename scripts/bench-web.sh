@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # Web benchmark (prints figures; not a test): 100k tickets in SQLite, then
-# the ticket list page and a ticket page under wrk on loopback, and the
-# server's idle RSS.
+# the ticket list page, a filtered list, a ticket page and "my work" (a user
+# with every role in 8 projects) under wrk on loopback, and the server's
+# idle RSS. Prints each page's p99 and req/s beside the target.
 #
-#   scripts/bench-web.sh [--tickets N] [--duration SECS]
+#   scripts/bench-web.sh [--tickets N] [--duration SECS] [--database-url URL]
 #
-# Targets (issue 3): list page p99 <= 50 ms and >= 500 req/s; idle RSS <= 60 MB.
+# With --database-url (a PostgreSQL server, e.g. $SLIPWAY_DEFAULT_TEST_DATABASE_URL)
+# the tickets go into a fresh schema there, dropped afterwards; else SQLite.
+#
+# Targets (issues 3 and 12): every page p99 <= 50 ms and >= 500 req/s;
+# idle RSS <= 60 MB.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TICKETS=100000
 DURATION=15
+PG_URL=""
 while (($#)); do
     case "$1" in
         --tickets) TICKETS="$2"; shift 2 ;;
         --duration) DURATION="$2"; shift 2 ;;
-        *) die "usage: scripts/bench-web.sh [--tickets N] [--duration SECS]" ;;
+        --database-url) PG_URL="$2"; shift 2 ;;
+        *) die "usage: scripts/bench-web.sh [--tickets N] [--duration SECS] [--database-url URL]" ;;
     esac
 done
 
@@ -29,23 +36,40 @@ cargo build --release --quiet
 
 DATA="$(mktemp -d /tmp/slipway-bench-web.XXXXXX)"
 SERVER_PID=""
+SCHEMA=""
+DB_URL=""
+BACKEND=SQLite
 cleanup() {
     if [[ -n "$SERVER_PID" ]]; then
         kill "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
     fi
+    if [[ -n "$SCHEMA" ]]; then
+        psql -q "$PG_URL" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
+    fi
     rm -rf "$DATA"
 }
 trap cleanup EXIT
+if [[ -n "$PG_URL" ]]; then
+    pg_answers "$PG_URL" || die "no PostgreSQL answers at $PG_URL"
+    SCHEMA="bench_web_$$"
+    psql -q "$PG_URL" -c "CREATE SCHEMA $SCHEMA" >/dev/null
+    if [[ "$PG_URL" == *\?* ]]; then sep="&"; else sep="?"; fi
+    DB_URL="${PG_URL}${sep}options=-csearch_path%3D${SCHEMA}"
+    BACKEND="PostgreSQL"
+fi
 
-banner "seed $TICKETS tickets"
-seeded="$(cargo bench --quiet --bench web_seed -- --data-dir "$DATA" --tickets "$TICKETS")"
+banner "seed $TICKETS tickets ($BACKEND)"
+seed_args=(--data-dir "$DATA" --tickets "$TICKETS")
+[[ -z "$DB_URL" ]] || seed_args+=(--database-url "$DB_URL")
+seeded="$(cargo bench --quiet --bench web_seed -- "${seed_args[@]}")"
 info "$seeded"
 SAMPLE="$(sed -n 's/.*sample ticket id: \([0-9]*\).*/\1/p' <<<"$seeded")"
 
 PORT="$(free_port 18080)" || die "no free port"
 BASE="http://127.0.0.1:$PORT"
 banner "slipway serve on $BASE"
+if [[ -n "$DB_URL" ]]; then export SLIPWAY_DATABASE__URL="$DB_URL"; fi
 SLIPWAY_DATA_DIR="$DATA" SLIPWAY_SERVER__BIND="127.0.0.1:$PORT" \
     target/release/slipway serve >"$DATA/serve.log" 2>&1 &
 SERVER_PID=$!
@@ -90,10 +114,25 @@ measure mywork "/"
 sleep 1
 AFTER_RSS_KB="$(rss_kb)"
 
-banner "results ($TICKETS tickets, SQLite, $(nproc) cores)"
-printf '%-24s %10s %12s\n' page p99 req/s
+# wrk's latency ("950.00us", "12.34ms", "1.02s") in milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0
+        if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000
+        printf "%.2f", n
+    }'
+}
+P99_TARGET_MS=50
+RPS_TARGET=500
+banner "results ($TICKETS tickets, $BACKEND, $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg))"
+printf '%-24s %10s %12s   %s\n' page "p99 (ms)" req/s "target: p99 <= ${P99_TARGET_MS} ms, >= ${RPS_TARGET} req/s"
+missed=0
 for k in list list_filtered ticket mywork; do
-    printf '%-24s %10s %12s\n' "$k" "${P99[$k]}" "${RPS[$k]}"
+    ms="$(to_ms "${P99[$k]:-}")"
+    verdict="$(awk -v ms="$ms" -v rps="${RPS[$k]:-0}" -v p="$P99_TARGET_MS" -v r="$RPS_TARGET" \
+        'BEGIN { print (ms + 0 <= p && rps + 0 >= r) ? "met" : "MISSED" }')"
+    [[ "$verdict" == met ]] || missed=$((missed + 1))
+    printf '%-24s %10s %12s   %s\n' "$k" "$ms" "${RPS[$k]:-?}" "$verdict"
 done
-printf 'idle RSS: %d MB (after load: %d MB)\n' $((IDLE_RSS_KB / 1024)) $((AFTER_RSS_KB / 1024))
-info "targets: list p99 <= 50ms, >= 500 req/s; idle RSS <= 60 MB"
+printf 'idle RSS: %d MB (after load: %d MB; target <= 60 MB)\n' $((IDLE_RSS_KB / 1024)) $((AFTER_RSS_KB / 1024))
+info "pages missing the target: $missed (figures, not a test: a loaded machine misses)"

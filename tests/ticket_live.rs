@@ -4,7 +4,8 @@
 //! `switched` with its version (`v1`) and timed steps; the page's change
 //! fingerprint (`/tickets/{id}/stamp`) moves when a job ends or someone
 //! acts, and says when polling may stop; a released ticket keeps its list
-//! of files that changed; lists show versions as `v1`.
+//! of files that changed; lists show versions as `v1`; the hosts' step
+//! names read in Chinese on a Chinese page.
 
 mod common;
 mod common_pipeline;
@@ -111,6 +112,24 @@ fn look(db: &TestDb, data: Option<&std::path::Path>, id: i64, user: i64) -> Seen
     })
 }
 
+/// The ticket page as a Chinese browser gets it.
+fn page_in_chinese(db: &TestDb, data: Option<&std::path::Path>, id: i64, user: i64) -> String {
+    actix_web::rt::System::new().block_on(async {
+        let mut state = AppState::new(db.pool.clone(), b"0123456789abcdef0123456789abcdef", 12, false).expect("state");
+        state.data_dir = data.map(|d| d.to_owned());
+        let state = web::Data::new(state);
+        let app = test::init_service(App::new().configure(configure(state.clone()))).await;
+        let cookie = session::issue(&state, user, "session").expect("session").0;
+        let req = test::TestRequest::get()
+            .uri(&format!("/tickets/{id}"))
+            .insert_header((header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9"))
+            .cookie(actix_web::cookie::Cookie::new(session::SESSION_COOKIE, cookie))
+            .to_request();
+        let html = test::call_and_read_body(&app, req).await;
+        String::from_utf8(html.to_vec()).expect("utf8")
+    })
+}
+
 fn stamp_of(seen: &Seen) -> String {
     seen.stamp["stamp"].as_str().expect("stamp").to_owned()
 }
@@ -165,6 +184,16 @@ fn hosts_switched_with_version_and_steps_after_a_release(db: &TestDb) {
     assert!(html.contains("id=\"host-web1\" data-state=\"switched\""), "{html}");
     assert!(html.contains("host-switched"), "distinct badge class");
     assert!(html.contains(" ms</span>"), "step timings shown");
+    assert!(html.contains(">read live "), "step names in English: {html}");
+    // In Chinese, the step names are translated too.
+    let zh = page_in_chinese(db, Some(p.data.path()), id, p.dev);
+    assert!(zh.contains(">读取线上版本 "), "{zh}");
+    assert!(zh.contains(">上传 "), "{zh}");
+    assert!(zh.contains(">切换 "), "{zh}");
+    assert!(
+        !zh.contains(">read live ") && !zh.contains(">upload "),
+        "no English step names: {zh}"
+    );
     assert!(html.contains("files sent"), "rsync summary shown");
     assert!(html.contains("id=\"rsync-raw\""), "raw rsync lines one click away");
     // The files that changed stay on the released ticket.

@@ -38,6 +38,7 @@ pub mod rsync;
 pub mod service_spec;
 pub mod services;
 pub mod settings;
+pub mod step;
 pub mod target;
 mod upload;
 
@@ -45,6 +46,7 @@ pub use delta::{ChangeSet, Delta};
 pub use service_spec::{Manager, ServiceAccess, ServiceAction, ServiceSpec};
 pub use services::ServiceState;
 pub use settings::{DeployMode, DeploySettings, HealthCheck, Hooks, SshSettings, Strategy};
+pub use step::Step;
 pub use target::Target;
 
 /// One production host of a release.
@@ -125,9 +127,8 @@ pub struct HostResult {
     pub steps: Vec<StepTime>,
 }
 
-/// How long one named step of a host's pipeline took (`read live`,
-/// `prepare dir`, `upload`, `verify`, `move into place`, `before hooks`,
-/// `switch`, `read live + switch`, `after hooks`, `health`, `prune`).
+/// How long one named step of a host's pipeline took (a [`Step`]'s name:
+/// `read live`, `prepare dir`, `upload`, `switch`…).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StepTime {
     /// The step's name.

@@ -25,6 +25,7 @@ use super::releases::prunable;
 use super::remote::{valid_release_name, Host};
 use super::rsync::Stats;
 use super::settings::DeployMode;
+use super::step::Step;
 use super::{health, services, DeployError, HostEvent, HostResult, HostState, StepTime, Target};
 use crate::process::{OutputLine, Stream};
 
@@ -89,15 +90,11 @@ pub(crate) fn run_host(h: &Host<'_, '_>, version: &str, op: Op<'_>, canary: bool
 
 impl Pipeline<'_, '_, '_> {
     /// Runs one named step, recording how long it took.
-    fn step<T>(
-        &mut self,
-        name: &'static str,
-        f: impl FnOnce(&Host) -> Result<T, DeployError>,
-    ) -> Result<T, DeployError> {
+    fn step<T>(&mut self, name: Step, f: impl FnOnce(&Host) -> Result<T, DeployError>) -> Result<T, DeployError> {
         let started = Instant::now();
         let result = f(self.h);
         self.steps.push(StepTime {
-            step: name.into(),
+            step: name.name().into(),
             millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         });
         result
@@ -128,11 +125,11 @@ impl Pipeline<'_, '_, '_> {
         self.previous = survey.live.clone();
         let live = survey.live.as_deref();
         let (how, carried) = self
-            .step("prepare dir", |h| prepare(h, live, delta, &upload, &clone))
+            .step(Step::PrepareDir, |h| prepare(h, live, delta, &upload, &clone))
             .map_err(Stop::Before)?;
         self.stats.add(carried);
         let sent = self
-            .step("upload", |h| match how {
+            .step(Step::Upload, |h| match how {
                 Upload::Delta(changes) => h.upload_changes(source, &format!("releases/{upload}"), changes),
                 Upload::Full => {
                     let link_dest = live.map(|l| format!("../{l}"));
@@ -142,7 +139,7 @@ impl Pipeline<'_, '_, '_> {
             .map_err(Stop::Before)?;
         self.stats.add(sent);
         if self.h.ctx.settings.verify {
-            self.step("verify", |h| h.verify(source, &format!("releases/{upload}")))
+            self.step(Step::Verify, |h| h.verify(source, &format!("releases/{upload}")))
                 .map_err(Stop::Before)?;
         }
         let s = self.h.ctx.settings;
@@ -154,22 +151,23 @@ impl Pipeline<'_, '_, '_> {
         let pruned: &[String] = if prune_now { &prune } else { &[] };
         let release_dir = self.release_dir();
         if s.hooks.before_switch.is_empty() {
-            self.step("switch", |h| h.finish_upload(&upload, self.version, true, pruned))
+            self.step(Step::Switch, |h| h.finish_upload(&upload, self.version, true, pruned))
                 .map_err(Stop::Before)?;
         } else {
-            self.step("move into place", |h| {
+            self.step(Step::MoveIntoPlace, |h| {
                 h.finish_upload(&upload, self.version, false, pruned)
             })
             .map_err(Stop::Before)?;
-            self.step("before hooks", |h| h.hooks(&s.hooks.before_switch, &release_dir))
+            self.step(Step::BeforeHooks, |h| h.hooks(&s.hooks.before_switch, &release_dir))
                 .map_err(Stop::Before)?;
-            self.step("switch", |h| h.switch(self.version)).map_err(Stop::Before)?;
+            self.step(Step::Switch, |h| h.switch(self.version))
+                .map_err(Stop::Before)?;
         }
         self.went_live();
         self.after_switch(&release_dir)?;
         if !prune_now && !prune.is_empty() {
             // A failure is only reported: the host runs the new release already.
-            if let Err(e) = self.step("prune", |h| h.remove_releases(&prune)) {
+            if let Err(e) = self.step(Step::Prune, |h| h.remove_releases(&prune)) {
                 self.report(Stream::Stderr, format!("prune: {e}"));
             }
         }
@@ -195,7 +193,7 @@ impl Pipeline<'_, '_, '_> {
         };
         say(self.h, delta_line(live, changes));
         let sent = match self
-            .step("upload + switch", |h| h.delta_in_one_trip(&trip))
+            .step(Step::UploadAndSwitch, |h| h.delta_in_one_trip(&trip))
             .map_err(Stop::Before)?
         {
             TripEnd::Switched(sent) => sent,
@@ -210,7 +208,7 @@ impl Pipeline<'_, '_, '_> {
         self.after_switch(&self.release_dir())?;
         if !prune_now {
             let prune = self.h.prune_command(s.keep_releases, live, self.version);
-            if let Err(e) = self.step("prune", |h| h.run_checked(&prune, "prune old releases")) {
+            if let Err(e) = self.step(Step::Prune, |h| h.run_checked(&prune, "prune old releases")) {
                 self.report(Stream::Stderr, format!("prune: {e}"));
             }
         }
@@ -231,7 +229,7 @@ impl Pipeline<'_, '_, '_> {
             None => Vec::new(),
         };
         let (survey, ended) = self
-            .step("read live", |h| h.survey(true, &then))
+            .step(Step::ReadLive, |h| h.survey(true, &then))
             .map_err(Stop::Before)?;
         let made = matches!(ended, Some((Some(0), _)));
         Ok((
@@ -249,9 +247,9 @@ impl Pipeline<'_, '_, '_> {
         let release_dir = self.release_dir();
         // Without before-switch hooks, reading `current` and switching it is one round trip.
         let (survey, switched) = if before.is_empty() {
-            self.step("read live + switch", |h| h.survey_and_switch(self.version))
+            self.step(Step::ReadLiveAndSwitch, |h| h.survey_and_switch(self.version))
         } else {
-            self.step("read live", |h| h.survey(false, &[]).map(|(s, _)| (s, false)))
+            self.step(Step::ReadLive, |h| h.survey(false, &[]).map(|(s, _)| (s, false)))
         }
         .map_err(Stop::Before)?;
         if survey.live.as_deref() == Some(self.version) && before.is_empty() {
@@ -274,9 +272,10 @@ impl Pipeline<'_, '_, '_> {
         }
         self.previous = survey.live.filter(|l| l != self.version);
         if !switched {
-            self.step("before hooks", |h| h.hooks(before, &release_dir))
+            self.step(Step::BeforeHooks, |h| h.hooks(before, &release_dir))
                 .map_err(Stop::Before)?;
-            self.step("switch", |h| h.switch(self.version)).map_err(Stop::Before)?;
+            self.step(Step::Switch, |h| h.switch(self.version))
+                .map_err(Stop::Before)?;
         }
         self.went_live();
         self.after_switch(&release_dir)
@@ -289,7 +288,7 @@ impl Pipeline<'_, '_, '_> {
         let dir = self.h.dir();
         let marked = !matches!(self.h.host.target, Target::Daemon { .. });
         let live = if marked {
-            self.step("read live", |h| h.take_inplace_marker())
+            self.step(Step::ReadLive, |h| h.take_inplace_marker())
                 .map_err(Stop::Before)?
         } else {
             None
@@ -300,21 +299,22 @@ impl Pipeline<'_, '_, '_> {
         }
         let before = &self.h.ctx.settings.hooks.before_switch;
         if !before.is_empty() {
-            self.step("before hooks", |h| h.hooks(before, &dir))
+            self.step(Step::BeforeHooks, |h| h.hooks(before, &dir))
                 .map_err(Stop::Before)?;
         }
         let sent = self
-            .step("upload", |h| match changes {
+            .step(Step::Upload, |h| match changes {
                 Some(changes) => h.upload_changes(source, "", changes),
                 None => h.upload(source, "", None, true),
             })
             .map_err(Stop::Before)?;
         self.stats.add(sent);
         if self.h.ctx.settings.verify {
-            self.step("verify", |h| h.verify(source, "")).map_err(Stop::Before)?;
+            self.step(Step::Verify, |h| h.verify(source, ""))
+                .map_err(Stop::Before)?;
         }
         if marked {
-            self.step("mark", |h| h.write_inplace_marker(self.version))
+            self.step(Step::Mark, |h| h.write_inplace_marker(self.version))
                 .map_err(Stop::Before)?;
         }
         self.went_live();
@@ -333,18 +333,18 @@ impl Pipeline<'_, '_, '_> {
     fn after_switch(&mut self, release_dir: &str) -> Result<(), Stop> {
         let s = self.h.ctx.settings;
         if !s.hooks.after_switch.is_empty() {
-            self.step("after hooks", |h| h.hooks(&s.hooks.after_switch, release_dir))
+            self.step(Step::AfterHooks, |h| h.hooks(&s.hooks.after_switch, release_dir))
                 .map_err(Stop::After)?;
         }
         if let Some(restart) = s.restarts.get(&self.h.host.name).filter(|r| !r.is_empty()) {
-            self.step("restart services", |h| {
+            self.step(Step::RestartServices, |h| {
                 restart.iter().try_for_each(|spec| services::restart_and_wait(h, spec))
             })
             .map_err(Stop::After)?;
         }
         if let Some(check) = &s.health {
             let timeout = Duration::from_secs(u64::from(check.timeout_secs));
-            self.step("health", |h| {
+            self.step(Step::Health, |h| {
                 health::check(&check.url, h.host.target.host_name(), timeout)
             })
             .map_err(Stop::Health)?;

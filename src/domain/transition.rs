@@ -164,7 +164,7 @@ pub fn job_for(state: TicketState) -> Option<JobKind> {
 }
 
 /// The table itself: where `action` takes a ticket of this kind in this state.
-fn target_state(t: &TicketFacts, action: Action) -> Option<TicketState> {
+pub(super) fn target_state(t: &TicketFacts, action: Action) -> Option<TicketState> {
     use Action as A;
     use TicketKind::{Release, Rollback};
     use TicketState as S;
@@ -193,7 +193,7 @@ fn target_state(t: &TicketFacts, action: Action) -> Option<TicketState> {
     Some(next)
 }
 
-fn check_actor(t: &TicketFacts, request: Request<'_>) -> Result<(), Refusal> {
+pub(super) fn check_actor(t: &TicketFacts, request: Request<'_>) -> Result<(), Refusal> {
     let action = request.action;
     let user = match (request.actor, action.is_system()) {
         (Actor::System, true) => return Ok(()),

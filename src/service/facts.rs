@@ -130,3 +130,41 @@ pub fn production_floor(conn: &mut DbConn, project: &ProjectRow) -> ServiceResul
     }
     Ok(floor)
 }
+
+/// The [`ProductionFloor`] of each of `projects` (by project id), in two
+/// queries whatever their number.
+pub fn production_floors(
+    conn: &mut DbConn,
+    projects: &[ProjectRow],
+) -> ServiceResult<std::collections::HashMap<i64, ProductionFloor>> {
+    use crate::store::listing;
+    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
+    let running = listing::running_versions_of(conn, &ids)?;
+    let versions: Vec<i64> = running.iter().map(|&(_, v)| v).collect();
+    let seqs = if running.is_empty() {
+        Vec::new()
+    } else {
+        listing::snapshot_seqs_of_versions(conn, &ids, &versions)?
+    };
+    let mut floors: std::collections::HashMap<i64, ProductionFloor> = projects
+        .iter()
+        .map(|p| {
+            let floor = ProductionFloor {
+                version: p.production_version,
+                snapshot_seq: p.production_snapshot_seq,
+            };
+            (p.id, floor)
+        })
+        .collect();
+    for (project_id, version) in running {
+        if let Some(floor) = floors.get_mut(&project_id) {
+            floor.version = floor.version.max(Some(version));
+            let seq = seqs
+                .iter()
+                .find(|&&(p, v, _)| p == project_id && v == version)
+                .and_then(|&(_, _, s)| s);
+            floor.snapshot_seq = floor.snapshot_seq.max(seq);
+        }
+    }
+    Ok(floors)
+}

@@ -16,6 +16,7 @@ pub mod host_check;
 pub mod import;
 pub mod lookups;
 pub mod mail_prefs;
+pub mod my_work;
 pub mod outside;
 pub mod password;
 pub mod probes;

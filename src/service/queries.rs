@@ -1,13 +1,14 @@
 //! Read models for the pages and the API: a ticket with everything its page
-//! shows (timeline, approvals, what this user may do and why not), and the
-//! "my work" lists. Reads only; the domain decides what a user may do.
+//! shows (timeline, approvals, what this user may do and why not); the
+//! "my work" lists are in [`super::my_work`]. Reads only; the domain decides
+//! what a user may do.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::{available_actions, decide, Action, Actor, ProjectRules, Request, TicketState, VersionFormat};
-use crate::store::listing::{self, ApprovalWithName, EventWithActor, SvnRevisionRow, TicketFilter, TicketListRow};
+use crate::store::listing::{self, ApprovalWithName, EventWithActor, SvnRevisionRow};
 use crate::store::models::{HostRow, JobRow, ProjectRow, TicketRow};
 use crate::store::{projects, tickets, DbConn};
 
@@ -194,98 +195,4 @@ pub fn ticket_view(
         ticket,
         project,
     })
-}
-
-/// What waits on a user.
-#[derive(Debug, Clone, Default)]
-pub struct MyWork {
-    /// Staged builds the user may mark tested.
-    pub to_test: Vec<TicketListRow>,
-    /// Tickets the user may approve.
-    pub to_approve: Vec<TicketListRow>,
-    /// Approved tickets the user may release, or rollbacks to execute.
-    pub to_release: Vec<TicketListRow>,
-    /// The user's own open tickets.
-    pub mine: Vec<TicketListRow>,
-    /// Recent releases in the user's projects.
-    pub recent: Vec<TicketListRow>,
-}
-
-/// The "my work" page of `reader`: only projects the reader sees.
-pub fn my_work(conn: &mut DbConn, reader: &Reader, now: DateTime<Utc>) -> ServiceResult<MyWork> {
-    let user = &reader.user;
-    let mut work = MyWork::default();
-    let mut project_ids: Vec<i64> = listing::memberships(conn, user.id)?.into_iter().map(|m| m.0).collect();
-    project_ids.dedup();
-    let waiting = [
-        "staged",
-        "tested",
-        "approved",
-        "rollback_requested",
-        "rollback_approved",
-    ];
-    for &pid in &project_ids {
-        let Some(project) = projects::by_id(conn, pid)? else {
-            continue;
-        };
-        let (policy, freeze) = rules_parts(conn, &project)?;
-        let rules = ProjectRules {
-            policy: &policy,
-            freeze: &freeze,
-            production_snapshot_seq: facts::production_floor(conn, &project)?.snapshot_seq,
-        };
-        let actor = facts::user_actor(conn, user, pid)?;
-        let filter = TicketFilter {
-            project_id: Some(pid),
-            states: waiting.iter().map(|s| (*s).to_owned()).collect(),
-            limit: 100,
-            ..TicketFilter::default()
-        };
-        // Three queries per project, not two per ticket.
-        let rows = listing::tickets(conn, &filter)?.0;
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let mut full: HashMap<i64, TicketRow> = listing::tickets_by_ids(conn, &ids)?
-            .into_iter()
-            .map(|t| (t.id, t))
-            .collect();
-        let mut approvals: HashMap<i64, Vec<crate::store::models::ApprovalRow>> = HashMap::new();
-        for a in listing::approvals_of_tickets(conn, &ids)? {
-            approvals.entry(a.ticket_id).or_default().push(a);
-        }
-        for row in rows {
-            let Some(ticket) = full.remove(&row.id) else {
-                continue;
-            };
-            let facts = facts::ticket_facts(&ticket, approvals.get(&row.id).map_or(&[][..], Vec::as_slice))?;
-            let actions = available_actions(&facts, rules, &actor, now);
-            if actions.contains(&Action::Approve) {
-                work.to_approve.push(row);
-            } else if actions.contains(&Action::MarkTested) {
-                work.to_test.push(row);
-            } else if actions.contains(&Action::Release) || actions.contains(&Action::Execute) {
-                work.to_release.push(row);
-            }
-        }
-        let recent = TicketFilter {
-            project_id: Some(pid),
-            states: vec!["released".into()],
-            limit: 5,
-            ..TicketFilter::default()
-        };
-        work.recent.extend(listing::tickets(conn, &recent)?.0);
-    }
-    work.recent.sort_by_key(|r| std::cmp::Reverse(r.updated_at));
-    work.recent.truncate(10);
-    let mine = TicketFilter {
-        submitter_id: Some(user.id),
-        states: TicketState::ALL
-            .iter()
-            .filter(|s| !s.is_final())
-            .map(|s| s.as_str().to_owned())
-            .collect(),
-        limit: 50,
-        ..TicketFilter::default()
-    };
-    work.mine = super::reads::tickets(conn, reader, mine)?.0;
-    Ok(work)
 }

@@ -148,6 +148,18 @@ mod tests {
     }
 
     #[test]
+    fn every_release_step_has_a_name() {
+        let c = Catalogues::load().expect("catalogues parse");
+        for step in crate::deploy::Step::ALL {
+            let key = format!("step.{}", step.name());
+            assert_ne!(c.text(Lang::En, &key), key);
+            let zh = c.text(Lang::ZhCn, &key);
+            assert_ne!(zh, key);
+            assert!(!zh.is_ascii(), "{key} is translated: {zh}");
+        }
+    }
+
+    #[test]
     fn negotiates() {
         assert_eq!(Lang::negotiate("zh-CN,zh;q=0.9,en;q=0.8"), Lang::ZhCn);
         assert_eq!(Lang::negotiate("en-US,en;q=0.9,zh;q=0.5"), Lang::En);

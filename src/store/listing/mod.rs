@@ -1,6 +1,6 @@
 //! Read-only queries behind the web pages and the JSON API: filtered,
 //! keyset-paginated ticket and event lists, names for ids, SVN history,
-//! job logs and the figures `/metrics` reports.
+//! job logs, the figures `/metrics` reports and the streams of "my work".
 //!
 //! One file per group of queries; everything is re-exported here, so
 //! callers name `store::listing::…`.
@@ -11,6 +11,7 @@ mod history;
 mod names;
 mod stamp;
 mod tickets;
+mod work;
 
 pub use events::*;
 pub use figures::*;
@@ -18,3 +19,4 @@ pub use history::*;
 pub use names::*;
 pub use stamp::*;
 pub use tickets::*;
+pub use work::*;

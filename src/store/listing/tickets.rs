@@ -124,6 +124,20 @@ pub fn released(conn: &mut DbConn, project_id: i64, limit: i64) -> StoreResult<V
         .load(conn)?)
 }
 
+/// These tickets as lists show them, newest first.
+pub fn list_rows_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<TicketListRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(tickets::table
+        .inner_join(projects::table)
+        .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
+        .filter(tickets::id.eq_any(ids))
+        .order(tickets::id.desc())
+        .select(list_columns!())
+        .load(conn)?)
+}
+
 /// Tickets by id (any order), for pages that decide over many at once.
 pub fn tickets_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<TicketRow>> {
     Ok(tickets::table

@@ -15,7 +15,7 @@ use actix_web::{get, web, HttpResponse};
 use chrono::Utc;
 use tera::Context;
 
-use crate::service::queries;
+use crate::service::my_work;
 use crate::service::rows::TicketListRow;
 
 use crate::web::error::AppError;
@@ -49,7 +49,7 @@ async fn index(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
         let reader = state.reader(ctx.user()?.clone());
         let (work, times) = state
             .db(move |conn| {
-                let work = queries::my_work(conn, &reader, Utc::now())?;
+                let work = my_work::my_work(conn, &reader, Utc::now())?;
                 let ids: Vec<i64> = work.to_release.iter().chain(&work.mine).map(|r| r.id).collect();
                 let times = crate::service::schedules::pending_times(conn, &ids)?;
                 Ok((work, times))
@@ -57,7 +57,11 @@ async fn index(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
             .await?;
         // At most 50 rows a section: the ticket list (filters) shows the rest.
         let conv = |v: Vec<TicketListRow>| {
-            let mut rows = v.into_iter().take(50).map(TicketRowHtml::from).collect::<Vec<_>>();
+            let mut rows = v
+                .into_iter()
+                .take(my_work::SECTION_MAX)
+                .map(TicketRowHtml::from)
+                .collect::<Vec<_>>();
             crate::web::view::with_schedules(&mut rows, &times);
             rows
         };
