@@ -16,6 +16,10 @@ use crate::vcs::SnapshotRepo;
 /// How many complete exports of a project are kept besides the newest.
 pub const KEPT_EXPORTS: usize = 3;
 
+/// An export used this recently is never pruned (another job of the
+/// project, a verify beside a rollback, may be reading it).
+const IN_USE: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
 /// Suffix of the marker that says an export is complete.
 const COMPLETE: &str = ".complete";
 
@@ -35,6 +39,11 @@ pub(super) fn export(
     // The marker sits beside the export, so it is never shipped.
     let done = parent.join(format!("{version}{COMPLETE}"));
     if done.exists() {
+        // In use: a prune running beside this job leaves it alone.
+        let _ = std::fs::File::options()
+            .append(true)
+            .open(&done)
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()));
         return Ok(dir);
     }
     let partial = parent.join(format!("{version}.partial"));
@@ -99,12 +108,20 @@ fn from_base(repo: &SnapshotRepo, base_dir: &Path, base: &str, rev: &str, partia
 }
 
 /// Removes all but the newest [`KEPT_EXPORTS`] complete exports besides
-/// `version` (marker first, so a half-removed export is never complete).
+/// `version`, sparing those used within [`IN_USE`] (marker first, so a
+/// half-removed export is never complete).
 fn prune(parent: &Path, version: &str) {
     let names = complete(parent, version);
     let cut = names.len().saturating_sub(KEPT_EXPORTS);
     for name in &names[..cut] {
-        if std::fs::remove_file(parent.join(format!("{name}{COMPLETE}"))).is_ok() {
+        let marker = parent.join(format!("{name}{COMPLETE}"));
+        let recent = std::fs::metadata(&marker)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < IN_USE));
+        if recent {
+            continue;
+        }
+        if std::fs::remove_file(&marker).is_ok() {
             let _ = std::fs::remove_dir_all(parent.join(name));
         }
     }
@@ -120,7 +137,11 @@ mod tests {
         let parent = tmp.path();
         for n in 1..=12 {
             std::fs::create_dir(parent.join(format!("v{n}"))).expect("dir");
-            std::fs::write(parent.join(format!("v{n}{COMPLETE}")), b"").expect("marker");
+            let marker = parent.join(format!("v{n}{COMPLETE}"));
+            std::fs::write(&marker, b"").expect("marker");
+            let old = std::time::SystemTime::now() - 2 * IN_USE;
+            let file = std::fs::File::options().append(true).open(&marker).expect("open");
+            file.set_modified(old).expect("mtime");
         }
         // An export without its marker is not complete: never a base, never counted.
         std::fs::create_dir(parent.join("v13")).expect("dir");
@@ -129,5 +150,14 @@ mod tests {
         assert_eq!(complete(parent, "v12"), ["v9", "v10", "v11"]);
         assert!(parent.join("v12").is_dir() && parent.join("v13").is_dir());
         assert!(!parent.join("v8").exists() && !parent.join(format!("v8{COMPLETE}")).exists());
+        // One in use just now stays.
+        std::fs::File::options()
+            .append(true)
+            .open(parent.join(format!("v9{COMPLETE}")))
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+            .expect("touch");
+        std::fs::write(parent.join(format!("v13{COMPLETE}")), b"").expect("marker");
+        prune(parent, "v13");
+        assert_eq!(complete(parent, "v13"), ["v9", "v10", "v11", "v12"]);
     }
 }

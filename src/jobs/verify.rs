@@ -69,8 +69,8 @@ pub fn verify_project(pool: &Pool, data_dir: &Path, name: &str, only: Option<&st
             let result = match &version {
                 None => Err("Slipway recorded no release on this host".to_owned()),
                 Some(tag) => Target::parse(&h.target).map_err(|e| e.to_string()).and_then(|target| {
-                    let dir =
-                        super::release::export(&repo, data_dir, &project.name, tag, tag).map_err(|e| e.to_string())?;
+                    let dir = super::export::export(&repo, data_dir, &project.name, tag, tag, &mut |_| {})
+                        .map_err(|e| e.to_string())?;
                     let host = DeployHost {
                         name: h.name.clone(),
                         target,

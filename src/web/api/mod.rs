@@ -56,8 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         projects::update_project, projects::delete_project, projects::request_rollback,
         tickets::list_tickets, tickets::create_ticket, tickets::get_ticket, tickets::act,
         schedules::create_schedule, schedules::change_schedule, schedules::cancel_schedule,
-        super::live::api_log, super::live::api_log_stream, me::get_chat, me::put_chat
-        super::live::api_log, super::live::api_log_stream,
+        super::live::api_log, super::live::api_log_stream, me::get_chat, me::put_chat,
         services::get_services, services::post_request, services::get_job,
         services::get_where, services::refresh_where, services::verify
     ),
@@ -66,7 +65,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         crate::service::settings::MaintenanceSetting, super::view::ScheduleOut, schedules::ScheduleBody,
         TicketSummary, TicketPage, TicketDetail, crate::service::changes::ProductionChanges, crate::service::changes::FileChange, crate::service::outside::OutsidePath, NewTicket, ActionBody, RollbackBody, super::live::LogPage,
         super::live::LogLineOut, super::view::RecoveryOut, super::view::HostOut, super::view::StepOut,
-        crate::service::chat_identity::ChatIdentity
+        crate::service::chat_identity::ChatIdentity,
         crate::deploy::ServiceSpec, crate::deploy::Manager, crate::deploy::service_spec::CustomCommands,
         crate::service::services::ServiceRequest, services::ServiceRequestOut,
         super::view::services::ServicesOut, super::view::services::ServiceHostOut,
