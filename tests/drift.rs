@@ -2,13 +2,20 @@
 //! and the loopback sshd): a clean host, then a hand edit, a deleted file
 //! and an added file found by content checksums (excluded files ignored),
 //! and the next release leaving the host clean again; and `verify` of a
-//! project's hosts against the tag recorded on each (SQLite, PostgreSQL).
+//! project's hosts against the tag recorded on each (SQLite, PostgreSQL);
+//! drift found is an audit line, a mail to the project's leads and watchers
+//! and a webhook post, once per new or changed drift, and a release of the
+//! host clears it.
 
 mod common;
 mod common_deploy;
 mod common_ssh;
 
 use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use slipway::deploy::drift::{drift, Drift};
 use slipway::deploy::DeployHost;
@@ -163,4 +170,185 @@ fn verify_compares_each_host_with_its_recorded_tag(db: &TestDb) {
     assert!(doc["paths"]["/api/v1/projects/{name}/verify"].is_object());
 }
 
-backend_tests!(verify_compares_each_host_with_its_recorded_tag);
+
+/// A webhook receiver on loopback: keeps each request's body, answers 200.
+fn receiver() -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&got);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { break };
+            let mut reader = BufReader::new(stream);
+            let (mut line, mut len) = (String::new(), 0usize);
+            reader.read_line(&mut line).ok();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':') {
+                    if k.eq_ignore_ascii_case("content-length") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                }
+            }
+            let mut body = vec![0u8; len];
+            reader.read_exact(&mut body).ok();
+            sink.lock().expect("lock").push(body);
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    (port, got)
+}
+
+fn mails(dir: &std::path::Path) -> Vec<String> {
+    let mut out: Vec<String> = fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| fs::read_to_string(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn drift_is_audited_and_announced_once_and_cleared_by_a_release(db: &TestDb) {
+    use diesel::prelude::*;
+    use slipway::store::schema::users;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let host_dir = tmp.path().join("web1");
+    let (port, posts) = receiver();
+    for (name, locale) in [("lead", "en"), ("watcher", "zh-CN")] {
+        let id = db.user(name, false);
+        diesel::update(users::table.find(id))
+            .set((users::email.eq(format!("{name}@example.com")), users::locale.eq(locale)))
+            .execute(&mut *db.conn())
+            .expect("set email");
+    }
+    let dev = db.user("dev", false);
+    db.import(&format!(
+        "[[host_group]]\nname = \"web\"\nhosts = [{{ name = \"web1\", target = \"{}\" }}]\n\n\
+         [[project]]\nname = \"shop\"\nsvn_url = \"file:///tmp/svn/shop\"\nstaging_dir = \"/tmp/staging/shop\"\n\
+         host_groups = [\"web\"]\nleads = [\"lead\"]\ndevelopers = [\"dev\"]\nwatchers = [\"watcher\"]\n\
+         webhooks = [{{ url = \"http://127.0.0.1:{port}/hook\" }}]\n",
+        host_dir.display()
+    ));
+    let data = tmp.path().join("data");
+    let src = tmp.path().join("src");
+    for (path, text) in [("index.html", "v1\n"), ("lib/a.js", "a\n")] {
+        common_ssh::write(&src.join(path), text);
+        common_ssh::write(&host_dir.join("releases/v1").join(path), text);
+    }
+    std::os::unix::fs::symlink("releases/v1", host_dir.join("current")).expect("current");
+    let repo =
+        slipway::vcs::SnapshotRepo::open_or_init(&slipway::vcs::snapshot_repo_path(&data, "shop")).expect("repo");
+    let sig = slipway::vcs::Signature {
+        name: "t".into(),
+        email: "t@example".into(),
+    };
+    let snap = repo.snapshot(&src, &[], "v1", &sig).expect("snapshot");
+    repo.tag(&snap.commit, "v1", "v1", &sig).expect("tag");
+    let project = slipway::store::projects::by_name(&mut db.conn(), "shop")
+        .expect("query")
+        .expect("project");
+    let (_, host) = slipway::store::projects::hosts_of(&mut db.conn(), project.id)
+        .expect("hosts")
+        .remove(0);
+    slipway::store::releases::set_running(&mut db.conn(), 0, "web1", Some(host.id), Some(1)).expect("record");
+    fs::write(host_dir.join("current/lib/a.js"), "b\n").expect("edit");
+
+    let spool = tmp.path().join("mail");
+    let settings = slipway::jobs::announce::NotifySettings {
+        mailer: slipway::notify::mail::Mailer::Files(spool.clone()),
+        from: "Slipway <slipway@example.com>".into(),
+        public_url: "http://slipway.test".into(),
+        link_key: jsonwebtoken::EncodingKey::from_secret(common::app::SIGNING_KEY),
+        link_hours: 72,
+        webhooks: slipway::notify::webhook::Client::new(None, Duration::from_secs(5)).expect("client"),
+        tera: Arc::new(slipway::notify::templates::load().expect("email templates")),
+        max_attempts: 2,
+        park_delay: Duration::from_secs(600),
+    };
+    let app = common::app::TestApp::on(db).with_admins(&["admin"]).start();
+    let worker = app.worker(
+        slipway::jobs::Registry::new()
+            .with(slipway::jobs::service_job::ServiceHandler)
+            .with(slipway::jobs::announce::DriftNoticeHandler { settings }),
+        &data,
+    );
+    let verify = || {
+        let reply = app.browser("admin").post_form("/projects/shop/verify", &[]);
+        assert_eq!(reply.status, actix_web::http::StatusCode::SEE_OTHER, "{}", reply.text());
+        let outcomes = app.run_jobs(&worker);
+        assert!(
+            outcomes
+                .iter()
+                .all(|(_, o)| *o == slipway::jobs::worker::JobOutcome::Done),
+            "{outcomes:?}"
+        );
+    };
+    let audit = || {
+        slipway::store::admin_events::page(&mut db.conn(), None, None, 50)
+            .expect("audit")
+            .0
+            .into_iter()
+            .filter(|e| e.action == "drift")
+            .map(|e| (e.subject, e.detail))
+            .collect::<Vec<_>>()
+    };
+
+    verify();
+    assert_eq!(
+        audit(),
+        [("shop/web1".to_owned(), "v1: 1 changed, 0 missing, 0 added".to_owned())]
+    );
+    let page = app.browser("admin").get("/audit").text();
+    assert!(
+        page.contains("drift found on a host") && page.contains("data-action=\"drift\""),
+        "{page}"
+    );
+    let sent = mails(&spool);
+    assert_eq!(sent.len(), 2, "the lead and the watcher: {sent:?}");
+    assert!(sent
+        .iter()
+        .any(|m| m.contains("lead@example.com") && m.contains("Drift on web1")));
+    assert!(sent.iter().any(|m| m.contains("watcher@example.com")));
+    assert!(
+        !sent.iter().any(|m| m.contains("dev@example.com")),
+        "developers are not told"
+    );
+    let got = posts.lock().expect("lock").clone();
+    assert_eq!(got.len(), 1);
+    let body: serde_json::Value = serde_json::from_slice(&got[0]).expect("JSON");
+    assert_eq!(
+        (body["type"].as_str(), body["host"].as_str(), body["changed"].as_i64()),
+        (Some("host.drift"), Some("web1"), Some(1)),
+        "{body}"
+    );
+    assert_eq!(body["paths"], serde_json::json!(["changed lib/a.js"]));
+
+    // The same drift found again: nothing new to tell.
+    verify();
+    assert_eq!(audit().len(), 1);
+    assert_eq!(mails(&spool).len(), 2);
+    assert_eq!(posts.lock().expect("lock").len(), 1);
+
+    // It changed (a file added too): told again.
+    fs::write(host_dir.join("current/extra.txt"), "x\n").expect("add");
+    verify();
+    assert_eq!(audit().len(), 2);
+    assert_eq!(mails(&spool).len(), 4);
+    assert_eq!(posts.lock().expect("lock").len(), 2);
+}
+
+backend_tests!(
+    verify_compares_each_host_with_its_recorded_tag,
+    drift_is_audited_and_announced_once_and_cleared_by_a_release
+);

@@ -97,6 +97,35 @@ pub struct WebhookJob {
     pub webhook_id: i64,
 }
 
+/// Tell a project's leads and watchers, and its webhooks, about drift found
+/// on a host (kind `drift-notice`). Without `user_id` and `webhook_id` it
+/// fans out into one job per recipient and per webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftNoticeJob {
+    /// The project.
+    pub project_id: i64,
+    /// The host.
+    pub host: String,
+    /// The release the host was compared with.
+    pub version: String,
+    /// Files changed.
+    pub changed: i32,
+    /// Files missing.
+    pub missing: i32,
+    /// Files added.
+    pub added: i32,
+    /// The first paths (`changed PATH`, …).
+    pub paths: Vec<String>,
+    /// When it was found (RFC 3339, UTC).
+    pub found_at: String,
+    /// The recipient (per-recipient jobs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// The webhook (per-webhook jobs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<i64>,
+}
+
 impl Job for StageJob {
     const KIND: &'static str = JobKind::Stage.as_str();
 }
@@ -117,6 +146,9 @@ impl Job for LogCleanupJob {
 }
 impl Job for NotifyJob {
     const KIND: &'static str = "notify";
+}
+impl Job for DriftNoticeJob {
+    const KIND: &'static str = "drift-notice";
 }
 impl Job for WebhookJob {
     const KIND: &'static str = "webhook";

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 
-use super::announce::{NotifyHandler, NotifySettings, WebhookHandler};
+use super::announce::{DriftNoticeHandler, NotifyHandler, NotifySettings, WebhookHandler};
 use super::cleanup::LogCleanup;
 use super::handler::Registry;
 use super::release::{Release, Rollback};
@@ -31,7 +31,7 @@ pub fn registry(config: &Config) -> Registry {
     with_notify(registry, config)
 }
 
-/// Adds the `notify` and `webhook` handlers. Without a signing key (an
+/// Adds the `notify`, `webhook` and `drift-notice` handlers. Without a signing key (an
 /// unwritable data dir) they are left out and their jobs wait in the queue.
 fn with_notify(registry: Registry, config: &Config) -> Registry {
     let settings = crate::keys::signing_key(config).and_then(|key| NotifySettings::from_config(config, &key));
@@ -40,6 +40,9 @@ fn with_notify(registry: Registry, config: &Config) -> Registry {
             .with(WebhookHandler {
                 public_url: settings.public_url.clone(),
                 client: settings.webhooks.clone(),
+            })
+            .with(DriftNoticeHandler {
+                settings: settings.clone(),
             })
             .with(NotifyHandler { settings }),
         Err(error) => {

@@ -9,7 +9,13 @@ use std::path::Path;
 use crate::deploy::drift::{drift, Drift};
 use crate::deploy::{Context, DeployHost, DeploySettings, HostEvent, OutputLine, Target};
 use crate::domain::VersionFormat;
-use crate::store::{projects, Pool};
+use chrono::NaiveDateTime;
+
+use crate::store::admin_events;
+use crate::store::services::{self, HostDriftRow};
+use crate::store::{projects, write_tx, DbConn, Pool, StoreResult};
+
+use super::job::DriftNoticeJob;
 use crate::vcs::{snapshot_repo_path, SnapshotRepo};
 
 use super::ship_record::DeployInputs;
@@ -87,6 +93,89 @@ pub fn verify_project(pool: &Pool, data_dir: &Path, name: &str, only: Option<&st
         .collect())
 }
 
+/// The drift row of a verified host (`None`: clean).
+pub fn drift_row(project_id: i64, host: &str, version: &str, d: &Drift, now: NaiveDateTime) -> Option<HostDriftRow> {
+    if d.is_clean() {
+        return None;
+    }
+    let mut paths = Vec::new();
+    for (mark, list) in [("changed", &d.changed), ("missing", &d.missing), ("added", &d.added)] {
+        paths.extend(list.iter().map(|p| format!("{mark} {p}")));
+    }
+    Some(HostDriftRow {
+        project_id,
+        host: host.to_owned(),
+        version: version.to_owned(),
+        changed: i32::try_from(d.changed.len()).unwrap_or(i32::MAX),
+        missing: i32::try_from(d.missing.len()).unwrap_or(i32::MAX),
+        added: i32::try_from(d.added.len()).unwrap_or(i32::MAX),
+        paths: paths.into_iter().take(50).collect::<Vec<_>>().join("\n"),
+        found_at: now,
+    })
+}
+
+/// Records a verified host's drift (`None`: clean, which clears it), in one
+/// transaction. Drift that is new or differs from the recorded one is a
+/// project event: a line `drift` in the admin audit trail and a
+/// `drift-notice` job (leads, watchers, webhooks). Returns whether it was.
+pub fn note_drift(
+    conn: &mut DbConn,
+    project_id: i64,
+    project: &str,
+    host: &str,
+    row: Option<&HostDriftRow>,
+) -> StoreResult<bool> {
+    write_tx(conn, |conn| {
+        let before = services::drift_of(conn, project_id, host)?;
+        let same = |b: &HostDriftRow, r: &HostDriftRow| {
+            (&b.version, b.changed, b.missing, b.added, &b.paths)
+                == (&r.version, r.changed, r.missing, r.added, &r.paths)
+        };
+        let news = match (&before, row) {
+            (_, None) => false,
+            (Some(b), Some(r)) => !same(b, r),
+            (None, Some(_)) => true,
+        };
+        if !news && row.is_some() {
+            // The same drift again: keep the first finding and its time.
+            return Ok(false);
+        }
+        services::put_drift(conn, project_id, host, row)?;
+        let Some(r) = row.filter(|_| news) else {
+            return Ok(false);
+        };
+        let detail = format!(
+            "{}: {} changed, {} missing, {} added",
+            r.version, r.changed, r.missing, r.added
+        );
+        admin_events::insert(
+            conn,
+            None,
+            DRIFT_ACTION,
+            &format!("{project}/{host}"),
+            &detail,
+            r.found_at,
+        )?;
+        let notice = DriftNoticeJob {
+            project_id,
+            host: host.to_owned(),
+            version: r.version.clone(),
+            changed: r.changed,
+            missing: r.missing,
+            added: r.added,
+            paths: r.paths.lines().take(20).map(str::to_owned).collect(),
+            found_at: r.found_at.and_utc().to_rfc3339(),
+            user_id: None,
+            webhook_id: None,
+        };
+        super::announce::enqueue_drift(conn, &notice, r.found_at)?;
+        Ok(true)
+    })
+}
+
+/// The admin audit action of drift found (a translation key under `admin_action`).
+pub const DRIFT_ACTION: &str = "drift";
+
 /// The `verify` operation of a `service` job: verifies every host of the
 /// project, logs the result and records each host's drift (a clean host's
 /// record is removed).
@@ -102,22 +191,7 @@ pub(super) fn record(ctx: &mut super::JobContext, name: &str, project_id: i64) -
                 .log
                 .line(LogStream::Stderr, &format!("[{}] not verified: {e}", h.host)),
             Ok(d) => {
-                let row = (!d.is_clean()).then(|| {
-                    let mut paths = Vec::new();
-                    for (mark, list) in [("changed", &d.changed), ("missing", &d.missing), ("added", &d.added)] {
-                        paths.extend(list.iter().map(|p| format!("{mark} {p}")));
-                    }
-                    crate::store::services::HostDriftRow {
-                        project_id,
-                        host: h.host.clone(),
-                        version: version.clone(),
-                        changed: i32::try_from(d.changed.len()).unwrap_or(i32::MAX),
-                        missing: i32::try_from(d.missing.len()).unwrap_or(i32::MAX),
-                        added: i32::try_from(d.added.len()).unwrap_or(i32::MAX),
-                        paths: paths.into_iter().take(50).collect::<Vec<_>>().join("\n"),
-                        found_at: now,
-                    }
-                });
+                let row = drift_row(project_id, &h.host, &version, d, now);
                 let said = match &row {
                     None => "clean".to_owned(),
                     Some(r) => format!("drift: {} changed, {} missing, {} added", r.changed, r.missing, r.added),
@@ -129,8 +203,14 @@ pub(super) fn record(ctx: &mut super::JobContext, name: &str, project_id: i64) -
                         ctx.log.line(LogStream::Stdout, &format!("[{}] {line}", h.host));
                     }
                 }
-                crate::store::services::put_drift(&mut conn, project_id, &h.host, row.as_ref())
-                    .map_err(|e| super::JobError::Retryable(e.to_string()))?;
+                if note_drift(&mut conn, project_id, name, &h.host, row.as_ref())
+                    .map_err(|e| super::JobError::Retryable(e.to_string()))?
+                {
+                    ctx.log.line(
+                        LogStream::Info,
+                        &format!("[{}] new drift: recorded and announced", h.host),
+                    );
+                }
             }
         }
     }

@@ -146,7 +146,7 @@ fn open_label(lang: Lang) -> &'static str {
 
 /// `<`, `>` and `&` as entities, so typed text cannot become Slack or
 /// Feishu markup (`<!channel>`, `<at id=all></at>`).
-fn escape_markup(text: &str) -> String {
+pub(super) fn escape_markup(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 

@@ -10,6 +10,7 @@
 
 pub mod chat;
 pub mod chat_sign;
+pub mod drift;
 pub mod links;
 pub mod mail;
 pub mod recipients;
@@ -39,11 +40,13 @@ pub enum Kind {
     Reminder,
     /// A scheduled release was refused at its time (the scheduler).
     ScheduleFailed,
+    /// A verify found a host's tree changed by hand (leads, watchers).
+    Drift,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Staged,
         Kind::ApprovalRequested,
         Kind::Approved,
@@ -54,6 +57,7 @@ impl Kind {
         Kind::RolledBack,
         Kind::Reminder,
         Kind::ScheduleFailed,
+        Kind::Drift,
     ];
 
     /// The stable name (stored in `notification_prefs.kind`).
@@ -69,6 +73,7 @@ impl Kind {
             Kind::RolledBack => "rolled_back",
             Kind::Reminder => "reminder",
             Kind::ScheduleFailed => "schedule_failed",
+            Kind::Drift => "drift",
         }
     }
 
@@ -101,6 +106,7 @@ impl Kind {
             Kind::Released | Kind::Failed | Kind::RolledBack => "finished",
             Kind::Reminder => "reminder",
             Kind::ScheduleFailed => "schedule_failed",
+            Kind::Drift => "drift",
         }
     }
 

@@ -8,6 +8,7 @@
 //! | released, failed, rolled back | the submitter, the ticket's approvers and the project's watchers |
 //! | reminder level 1 / 2 | the leads who may approve it / and every admin |
 //! | schedule failed | whoever scheduled the release |
+//! | drift (not a ticket event) | the project's leads and watchers |
 //!
 //! The person who caused the event is not told about it; disabled users,
 //! users without an email address and users who turned the kind off are
@@ -73,6 +74,7 @@ pub fn for_event(
                 ids.insert(schedule.scheduled_by);
             }
         }
+        Kind::Drift => {}
         Kind::Released | Kind::Failed | Kind::RolledBack => {
             ids.insert(ticket.submitter_id);
             ids.extend(tickets::approvals(conn, ticket.id)?.into_iter().map(|a| a.user_id));
@@ -87,6 +89,20 @@ pub fn for_event(
     let mut out = Vec::new();
     for id in ids {
         if wants(conn, id, kind)? {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// The users to tell about drift found on a host of project `project_id`:
+/// its leads and watchers who want drift mail.
+pub fn for_drift(conn: &mut DbConn, project_id: i64) -> StoreResult<Vec<i64>> {
+    let mut ids = with_role(conn, project_id, "lead")?;
+    ids.extend(subscriptions::watchers(conn, project_id)?);
+    let mut out = Vec::new();
+    for id in ids {
+        if wants(conn, id, Kind::Drift)? {
             out.push(id);
         }
     }

@@ -38,6 +38,7 @@ pub fn load() -> Result<Tera, tera::Error> {
         email!("finished"),
         email!("reminder"),
         email!("schedule_failed"),
+        email!("drift"),
     ] {
         all.extend(set);
     }
@@ -118,6 +119,28 @@ mod tests {
                     assert!(r.text.contains("您好"), "{name}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_drift_mail_renders_in_both_languages() {
+        let tera = load().unwrap_or_else(|e| panic!("{e:?}"));
+        for lang in ["en", "zh-CN"] {
+            let mut c = Context::new();
+            c.insert("lang", lang);
+            c.insert("name", "Ann");
+            c.insert("project", "shop");
+            c.insert("host", "web<1>");
+            c.insert("version", "v1");
+            c.insert("changed", &1);
+            c.insert("missing", &0);
+            c.insert("added", &2);
+            c.insert("paths", &["changed lib/a.js"]);
+            c.insert("project_url", "http://x/projects/shop");
+            c.insert("profile_url", "http://x/profile");
+            let r = render(&tera, "drift", &c).unwrap_or_else(|e| panic!("{lang}: {e:?}"));
+            assert!(r.subject.contains("web<1>"), "{}", r.subject);
+            assert!(r.html.contains("web&lt;1&gt;") && r.text.contains("lib/a.js"));
         }
     }
 }

@@ -103,7 +103,14 @@ pub fn outgoing(
     mentions: &[super::chat::Mention],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Outgoing {
-    let mut value = super::chat::body(preset, lang, facts, mentions).unwrap_or_else(|| json_body(facts));
+    let value = super::chat::body(preset, lang, facts, mentions).unwrap_or_else(|| json_body(facts));
+    signed(preset, url, secret, value, now)
+}
+
+/// Signs a finished body `value` for a webhook (`preset`, `url`, `secret`)
+/// at `now`: DingTalk's signed URL, Feishu's signature inside the body, or
+/// the `X-Slipway-Signature` header.
+pub fn signed(preset: &str, url: &str, secret: &str, mut value: Value, now: chrono::DateTime<chrono::Utc>) -> Outgoing {
     let mut url = url.to_owned();
     let mut header = false;
     match preset {

@@ -214,6 +214,16 @@ pub fn put_drift(conn: &mut DbConn, project_id: i64, host: &str, row: Option<&Ho
     Ok(())
 }
 
+/// The recorded drift of one host of a project.
+pub fn drift_of(conn: &mut DbConn, project_id: i64, host: &str) -> StoreResult<Option<HostDriftRow>> {
+    Ok(host_drift::table
+        .filter(host_drift::project_id.eq(project_id))
+        .filter(host_drift::host.eq(host))
+        .select(HostDriftRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// Every recorded drift of a project.
 pub fn drifts(conn: &mut DbConn, project_id: i64) -> StoreResult<Vec<HostDriftRow>> {
     Ok(host_drift::table

@@ -12,6 +12,7 @@
 //! - [`mail`]: [`NotifyHandler`], fan-out and one message per recipient.
 //! - [`webhook`]: [`WebhookHandler`], one post per event and webhook.
 //! - [`reminders`]: [`enqueue_reminders`], approval reminders.
+//! - [`drift`]: [`DriftNoticeHandler`], drift found on a host (not a ticket event).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,10 +30,12 @@ use crate::store::{projects, tickets, users, DbConn, StoreError};
 use super::handler::{JobContext, JobError};
 use super::job::{self, NotifyJob, Placement};
 
+pub mod drift;
 pub mod mail;
 pub mod reminders;
 pub mod webhook;
 
+pub use drift::DriftNoticeHandler;
 pub use mail::{NotifyHandler, PARK_LIMIT_DAYS};
 pub use reminders::{enqueue_reminders, enqueue_reminders_at};
 pub use webhook::WebhookHandler;
@@ -52,6 +55,16 @@ pub fn enqueue_event(
         reminder: None,
     };
     job::enqueue(conn, &notify, unbound(project_id, now))
+}
+
+/// Enqueues the fan-out of a drift notice (call inside the transaction that
+/// recorded the drift).
+pub fn enqueue_drift(
+    conn: &mut DbConn,
+    notice: &super::job::DriftNoticeJob,
+    now: chrono::NaiveDateTime,
+) -> crate::store::StoreResult<i64> {
+    job::enqueue(conn, notice, unbound(notice.project_id, now))
 }
 
 /// Where an announce job runs: on `project_id`'s queue, tied to no ticket, due at `at`.
