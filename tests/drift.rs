@@ -346,6 +346,35 @@ fn drift_is_audited_and_announced_once_and_cleared_by_a_release(db: &TestDb) {
     assert_eq!(audit().len(), 2);
     assert_eq!(mails(&spool).len(), 4);
     assert_eq!(posts.lock().expect("lock").len(), 2);
+
+    // A release of the host clears its drift row.
+    let now = slipway::store::timestamp_now();
+    let ticket = slipway::store::tickets::insert(
+        &mut db.conn(),
+        &slipway::store::models::NewTicket {
+            project_id: project.id,
+            kind: "release".into(),
+            state: "releasing".into(),
+            reason: "fix".into(),
+            svn_paths: "[]".into(),
+            svn_revision: None,
+            target_version: None,
+            submitter_id: dev,
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .expect("ticket");
+    assert_eq!(
+        slipway::store::services::drifts(&mut db.conn(), project.id)
+            .expect("drifts")
+            .len(),
+        1
+    );
+    slipway::store::releases::set_running(&mut db.conn(), ticket.id, "web1", Some(host.id), Some(2)).expect("record");
+    assert!(slipway::store::services::drifts(&mut db.conn(), project.id)
+        .expect("drifts")
+        .is_empty());
 }
 
 backend_tests!(

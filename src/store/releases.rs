@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::db::DbConn;
 use super::error::StoreResult;
 use super::json::Json;
-use super::schema::{hosts, release_hosts};
+use super::schema::{host_drift, hosts, release_hosts, tickets};
 
 /// One host's part in a release or rollback.
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
@@ -133,7 +133,9 @@ pub fn running_versions(conn: &mut DbConn, project_id: i64) -> StoreResult<Vec<i
     Ok(versions)
 }
 
-/// Records that a host runs `version` now (on the ticket and on the host).
+/// Records that a host runs `version` now (on the ticket and on the host);
+/// the drift recorded on that host for the ticket's project is cleared (the
+/// release replaced the tree it was found in).
 pub fn set_running(
     conn: &mut DbConn,
     ticket_id: i64,
@@ -153,5 +155,15 @@ pub fn set_running(
             .set(hosts::running_version.eq(version))
             .execute(conn)?;
     }
+    diesel::delete(
+        host_drift::table.filter(host_drift::host.eq(name)).filter(
+            host_drift::project_id.eq_any(
+                tickets::table
+                    .filter(tickets::id.eq(ticket_id))
+                    .select(tickets::project_id),
+            ),
+        ),
+    )
+    .execute(conn)?;
     Ok(())
 }
