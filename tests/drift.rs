@@ -170,7 +170,6 @@ fn verify_compares_each_host_with_its_recorded_tag(db: &TestDb) {
     assert!(doc["paths"]["/api/v1/projects/{name}/verify"].is_object());
 }
 
-
 /// A webhook receiver on loopback: keeps each request's body, answers 200.
 fn receiver() -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -377,7 +376,33 @@ fn drift_is_audited_and_announced_once_and_cleared_by_a_release(db: &TestDb) {
         .is_empty());
 }
 
+fn verify_cron_is_a_setting_and_enqueues_due_verifies(db: &TestDb) {
+    let project = |cron: &str| {
+        format!(
+            "[[host_group]]\nname = \"web\"\nhosts = [{{ name = \"web1\", target = \"/srv/shop\" }}]\n\n\
+             [[project]]\nname = \"shop\"\nsvn_url = \"file:///tmp/svn/shop\"\nstaging_dir = \"/tmp/staging/shop\"\n\
+             host_groups = [\"web\"]\nverify_cron = \"{cron}\"\n"
+        )
+    };
+    let bad = slipway::service::import::import(&mut db.conn(), &project("0 3 * * *"));
+    assert!(format!("{bad:?}").contains("verify_cron"), "{bad:?}");
+    db.import(&project("* * * * * *"));
+    let row = slipway::store::projects::by_name(&mut db.conn(), "shop")
+        .expect("query")
+        .expect("project");
+    assert_eq!(row.verify_cron, "* * * * * *");
+    assert_eq!(slipway::jobs::verify::enqueue_due_verifies(&db.pool).expect("cron"), 1);
+    // A verify is waiting: none is added.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(slipway::jobs::verify::enqueue_due_verifies(&db.pool).expect("cron"), 0);
+    let row = slipway::store::projects::by_name(&mut db.conn(), "shop")
+        .expect("query")
+        .expect("project");
+    assert!(row.verify_cron_at.is_some());
+}
+
 backend_tests!(
     verify_compares_each_host_with_its_recorded_tag,
-    drift_is_audited_and_announced_once_and_cleared_by_a_release
+    drift_is_audited_and_announced_once_and_cleared_by_a_release,
+    verify_cron_is_a_setting_and_enqueues_due_verifies
 );

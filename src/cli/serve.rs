@@ -79,6 +79,7 @@ pub fn serve(config: &Config) -> Result<(), Failure> {
         notify_reminders: config.cron.notify_reminders.clone(),
         schedules: config.cron.schedules.clone(),
         service_status: config.cron.service_status.clone(),
+        verify_cron: config.cron.verify_cron.clone(),
     };
     let job_worker = worker(config, pool.clone(), waker.clone());
     tracing::info!(%bind, url = %config.public_url(), "slipway serving");

@@ -156,6 +156,7 @@ impl Config {
             ("cron.notify_reminders", &self.cron.notify_reminders),
             ("cron.schedules", &self.cron.schedules),
             ("cron.service_status", &self.cron.service_status),
+            ("cron.verify_cron", &self.cron.verify_cron),
         ] {
             if schedule.split_whitespace().count() != 6 {
                 return Err(ConfigError(format!(

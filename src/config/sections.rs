@@ -89,6 +89,13 @@ pub struct CronConfig {
     /// Read the state of every project's services on its hosts.
     #[serde(default = "default_service_status")]
     pub service_status: String,
+    /// Look for projects whose `verify_cron` is due (and enqueue their verify).
+    #[serde(default = "default_verify_cron")]
+    pub verify_cron: String,
+}
+
+fn default_verify_cron() -> String {
+    "30 * * * * *".to_owned()
 }
 
 fn default_schedules() -> String {

@@ -122,6 +122,8 @@ pub const NO_MAINTENANCE_WINDOWS: &str = "input.no_maintenance_windows";
 pub const SERVICE: &str = "input.service";
 /// Not `leads` nor `developers`.
 pub const SERVICE_ACTIONS: &str = "input.service_actions";
+/// Not a six-field cron expression.
+pub const VERIFY_CRON: &str = "input.verify_cron";
 /// A service, host or log length that does not fit a service request (`{detail}`).
 pub const SERVICE_REQUEST: &str = "input.service_request";
 /// A stop or restart of every host without a reason or without confirming.

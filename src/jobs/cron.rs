@@ -23,6 +23,8 @@ pub struct CronOptions {
     pub schedules: String,
     /// When to read the state of every project's services.
     pub service_status: String,
+    /// When to look for projects whose verify cron is due.
+    pub verify_cron: String,
 }
 
 /// Job kind of the SVN poller.
@@ -167,6 +169,15 @@ pub async fn start(pool: Pool, waker: Waker, options: &CronOptions) -> Result<Jo
             waker.clone(),
             "queued service status reads",
             super::service_job::enqueue_status_reads,
+        )?)
+        .await?;
+    scheduler
+        .add(blocking_entry(
+            &options.verify_cron,
+            pool.clone(),
+            waker.clone(),
+            "queued verifies (drift)",
+            super::verify::enqueue_due_verifies,
         )?)
         .await?;
     scheduler

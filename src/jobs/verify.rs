@@ -173,6 +173,71 @@ pub fn note_drift(
     })
 }
 
+/// Parses a project's verify cron (six fields, seconds first).
+pub fn parse_cron(expr: &str) -> Option<croner::Cron> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .build()
+        .parse(expr)
+        .ok()
+}
+
+/// Whether a verify cron is due at `now`: a time it names has passed since
+/// it last ran (`last`; never ran: since a minute before `now`).
+pub fn cron_due(cron: &croner::Cron, last: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
+    let since = last.unwrap_or(now - chrono::TimeDelta::minutes(1)).and_utc();
+    cron.find_next_occurrence(&since, false)
+        .is_ok_and(|next| next <= now.and_utc())
+}
+
+/// The site cron entry: enqueues a verify (a `service` job, `op = verify`)
+/// for each project whose `verify_cron` is due and that has hosts and no
+/// service job waiting; records when. Returns how many it enqueued.
+pub fn enqueue_due_verifies(pool: &Pool) -> Result<usize, crate::store::StoreError> {
+    let mut conn = pool.get()?;
+    let now = crate::store::timestamp_now();
+    let mut queued = 0;
+    for project in projects::list(&mut conn)? {
+        let Some(cron) = Some(project.verify_cron.trim())
+            .filter(|c| !c.is_empty())
+            .and_then(parse_cron)
+        else {
+            continue;
+        };
+        if !cron_due(&cron, project.verify_cron_at, now) {
+            continue;
+        }
+        let hosts: Vec<String> = projects::hosts_of(&mut conn, project.id)?
+            .into_iter()
+            .map(|(_, h)| h.name)
+            .collect();
+        write_tx(&mut conn, |conn| -> StoreResult<()> {
+            projects::set_verify_cron_at(conn, project.id, now)?;
+            let kind = <super::service_job::ServiceJob as super::job::Job>::KIND;
+            if hosts.is_empty() || crate::store::jobs::pending_exists(conn, kind, project.id)? {
+                return Ok(());
+            }
+            let job = super::service_job::ServiceJob {
+                op: "verify".into(),
+                service: None,
+                hosts: hosts.clone(),
+                batch_size: 0,
+                pause_secs: 0,
+                lines: 0,
+            };
+            let at = super::job::Placement {
+                project_id: Some(project.id),
+                ticket_id: None,
+                run_after: now,
+            };
+            super::job::enqueue(conn, &job, at)?;
+            queued += 1;
+            Ok(())
+        })?;
+    }
+    Ok(queued)
+}
+
 /// The admin audit action of drift found (a translation key under `admin_action`).
 pub const DRIFT_ACTION: &str = "drift";
 
@@ -216,4 +281,26 @@ pub(super) fn record(ctx: &mut super::JobContext, name: &str, project_id: i64) -
     }
     ctx.log.flush();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verify_cron_is_due_once_its_time_passed_since_it_last_ran() {
+        let at = |h, m, sec| {
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 29)
+                .and_then(|d| d.and_hms_opt(h, m, sec))
+                .expect("time")
+        };
+        let cron = parse_cron("0 0 3 * * *").expect("cron");
+        assert!(parse_cron("0 3 * * *").is_none(), "five fields: no seconds");
+        assert!(parse_cron("nonsense").is_none());
+        assert!(!cron_due(&cron, Some(at(2, 0, 0)), at(2, 59, 59)));
+        assert!(cron_due(&cron, Some(at(2, 0, 0)), at(3, 0, 30)));
+        assert!(!cron_due(&cron, Some(at(3, 0, 30)), at(3, 1, 30)), "ran already");
+        assert!(cron_due(&cron, None, at(3, 0, 30)), "never ran: the last minute counts");
+        assert!(!cron_due(&cron, None, at(4, 0, 0)));
+    }
 }

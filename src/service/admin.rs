@@ -122,6 +122,7 @@ pub fn create_project(conn: &mut DbConn, settings: &ProjectSettings) -> ServiceR
                 require_outside_paths_confirmation: ch.require_outside_paths_confirmation,
                 services: ch.services.clone(),
                 service_actions: ch.service_actions.clone(),
+                verify_cron: ch.verify_cron.clone(),
                 approval_expiry_minutes: ch.approval_expiry_minutes,
                 time_zone: ch.time_zone.clone(),
                 maintenance_windows: ch.maintenance_windows.clone(),

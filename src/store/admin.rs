@@ -61,6 +61,8 @@ pub struct ProjectChanges {
     pub services: String,
     /// `leads` or `developers`.
     pub service_actions: String,
+    /// Verify cron (empty: off).
+    pub verify_cron: String,
     /// Approval expiry in minutes.
     pub approval_expiry_minutes: Option<i32>,
     /// IANA time zone name.

@@ -50,6 +50,14 @@ pub fn list(conn: &mut DbConn) -> StoreResult<Vec<ProjectRow>> {
         .load(conn)?)
 }
 
+/// Records when the verify cron of `project_id` last enqueued a verify.
+pub fn set_verify_cron_at(conn: &mut DbConn, project_id: i64, at: chrono::NaiveDateTime) -> StoreResult<()> {
+    diesel::update(projects::table.find(project_id))
+        .set(projects::verify_cron_at.eq(Some(at)))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Gives `user_id` the role `role` in `project_id`.
 pub fn add_member(conn: &mut DbConn, project_id: i64, user_id: i64, role: &str) -> StoreResult<()> {
     diesel::insert_into(project_members::table)

@@ -49,6 +49,8 @@ diesel::table! {
         maintenance_windows -> Text,
         services -> Text,
         service_actions -> Text,
+        verify_cron -> Text,
+        verify_cron_at -> Nullable<Timestamp>,
     }
 }
 

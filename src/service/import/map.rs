@@ -70,6 +70,11 @@ pub(super) fn as_settings(spec: &ProjectSpec) -> ProjectSettings {
             .as_ref()
             .map(|a| a.get_ref().clone())
             .unwrap_or_default(),
+        verify_cron: spec
+            .verify_cron
+            .as_ref()
+            .map(|a| a.get_ref().clone())
+            .unwrap_or_default(),
     }
 }
 
@@ -92,6 +97,7 @@ pub(super) fn locate(spec: &ProjectSpec, problem: &SettingProblem) -> (std::ops:
         ),
         "time_zone" => (spec.time_zone.as_ref().map(Spanned::span), "time_zone"),
         "service_actions" => (spec.service_actions.as_ref().map(Spanned::span), "service_actions"),
+        "verify_cron" => (spec.verify_cron.as_ref().map(Spanned::span), "verify_cron"),
         "services" => (None, "services"),
         "utc_offset_minutes" => (
             spec.utc_offset_minutes.as_ref().map(Spanned::span),

@@ -137,6 +137,7 @@ fn check_project<'f>(spec: &'f ProjectSpec, p: &mut Problems<'_>) -> Option<Chec
             require_outside_paths_confirmation: c.require_outside_paths_confirmation,
             services: c.services,
             service_actions: c.service_actions,
+            verify_cron: c.verify_cron,
             approval_expiry_minutes: c.approval_expiry_minutes,
             time_zone: c.time_zone,
             maintenance_windows: c.maintenance_windows,

@@ -82,6 +82,9 @@ pub(super) struct ProjectSpec {
     /// Who may start, stop and restart services: `leads` (default) or `developers`.
     #[serde(default)]
     pub(super) service_actions: Option<Spanned<String>>,
+    /// When to verify the hosts (drift): six-field cron, UTC; absent: never.
+    #[serde(default)]
+    pub(super) verify_cron: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

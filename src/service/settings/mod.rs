@@ -102,6 +102,10 @@ pub struct ProjectSettings {
     /// (default) or `developers` (leads and developers).
     #[serde(default)]
     pub service_actions: String,
+    /// When to verify the hosts for drift: a cron expression with seconds
+    /// (`sec min hour day month weekday`, UTC); empty: never.
+    #[serde(default)]
+    pub verify_cron: String,
 }
 
 /// A freeze window: either weekly (`weekly_from`/`weekly_to` like `Fri 18:00`)
@@ -350,6 +354,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         .collect();
     let services = found.whole(services::check_services(&s.services, &s.host_groups));
     let service_actions = found.whole(services::check_access(&s.service_actions));
+    let verify_cron = found.whole(services::check_verify_cron(&s.verify_cron));
     let windows: Vec<FreezeWindowRow> = s
         .freeze
         .iter()
@@ -367,6 +372,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         Some(time_zone),
         Some(services),
         Some(service_actions),
+        Some(verify_cron),
         true,
     ) = (
         name,
@@ -378,6 +384,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
         time_zone,
         services,
         service_actions,
+        verify_cron,
         found.0.is_empty(),
     )
     else {
@@ -401,6 +408,7 @@ pub fn validate(s: &ProjectSettings, now: NaiveDateTime) -> Result<ValidSettings
             require_outside_paths_confirmation: s.require_outside_paths_confirmation,
             services,
             service_actions: service_actions.as_str().to_owned(),
+            verify_cron,
             approval_expiry_minutes: s.approval_expiry_hours.and_then(|h| i32::try_from(h * 60).ok()),
             time_zone,
             maintenance_windows: maintenance::to_stored(&maintenance_windows),

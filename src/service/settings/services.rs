@@ -33,6 +33,20 @@ pub(super) fn check_services(services: &[ServiceSpec], host_groups: &[String]) -
     Ok(serde_json::to_string(services).unwrap_or_else(|_| "[]".into()))
 }
 
+/// Empty (no verify cron) or a cron expression with seconds, as the site's
+/// cron entries (`sec min hour day-of-month month day-of-week`).
+pub(super) fn check_verify_cron(value: &str) -> Result<String, InvalidInput> {
+    let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+    if value.is_empty() || (value.split(' ').count() == 6 && crate::jobs::verify::parse_cron(&value).is_some()) {
+        return Ok(value);
+    }
+    Err(InvalidInput::new(
+        "verify_cron",
+        codes::VERIFY_CRON,
+        "verify_cron must be empty or a cron expression with seconds, e.g. `0 0 3 * * *`",
+    ))
+}
+
 /// `leads` (also for empty) or `developers`.
 pub(super) fn check_access(value: &str) -> Result<ServiceAccess, InvalidInput> {
     ServiceAccess::parse(value).ok_or_else(|| {

@@ -123,6 +123,10 @@ pub struct ProjectRow {
     pub services: String,
     /// Who may start, stop and restart services: `leads` or `developers`.
     pub service_actions: String,
+    /// When to verify the hosts (drift): a six-field cron expression, UTC (empty: never).
+    pub verify_cron: String,
+    /// When the verify cron last enqueued a verify (UTC).
+    pub verify_cron_at: Option<NaiveDateTime>,
 }
 
 /// A new project.
@@ -159,6 +163,8 @@ pub struct NewProject {
     pub services: String,
     /// `leads` or `developers`.
     pub service_actions: String,
+    /// Verify cron (empty: off).
+    pub verify_cron: String,
     /// Approval expiry in minutes.
     pub approval_expiry_minutes: Option<i32>,
     /// IANA time zone name.

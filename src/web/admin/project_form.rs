@@ -14,7 +14,7 @@ use crate::web::error::AppError;
 use crate::web::view;
 
 /// The scalar fields, by form name.
-pub(super) const SCALARS: [&str; 19] = [
+pub(super) const SCALARS: [&str; 20] = [
     "csrf",
     "name",
     "description",
@@ -34,6 +34,7 @@ pub(super) const SCALARS: [&str; 19] = [
     "maintenance",
     "services",
     "service_actions",
+    "verify_cron",
 ];
 
 /// The project form's fields, as posted.
@@ -150,6 +151,7 @@ impl ProjectForm {
                 })?,
             },
             service_actions: self.get("service_actions").trim().to_owned(),
+            verify_cron: self.get("verify_cron").trim().to_owned(),
         })
     }
 
@@ -220,6 +222,7 @@ impl ProjectForm {
                 },
             ),
             ("service_actions", p.service_actions.clone()),
+            ("verify_cron", p.verify_cron.clone()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

@@ -59,6 +59,8 @@ pub struct ProjectOut {
     pub services: Vec<crate::deploy::ServiceSpec>,
     /// Who may start, stop and restart services besides admins: `leads` or `developers`.
     pub service_actions: String,
+    /// When the hosts are verified for drift (cron with seconds, UTC; empty: never).
+    pub verify_cron: String,
 }
 
 impl ProjectOut {
@@ -109,6 +111,7 @@ impl ProjectOut {
             // Stored by the one settings check; an unreadable list shows as none.
             services: crate::deploy::service_spec::parse_list(&p.services).unwrap_or_default(),
             service_actions: p.service_actions,
+            verify_cron: p.verify_cron,
         }
     }
 }

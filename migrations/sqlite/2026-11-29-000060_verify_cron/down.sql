@@ -1,0 +1,2 @@
+ALTER TABLE projects DROP COLUMN verify_cron_at;
+ALTER TABLE projects DROP COLUMN verify_cron;
