@@ -399,6 +399,37 @@ fn verify_cron_is_a_setting_and_enqueues_due_verifies(db: &TestDb) {
         .expect("query")
         .expect("project");
     assert!(row.verify_cron_at.is_some());
+
+    // The same setting in the admin form and the API; a bad one is refused there too.
+    let app = common::app::TestApp::on(db).with_admins(&["admin"]).start();
+    let form = app.browser("admin").get("/admin/projects/shop/edit").text();
+    assert!(
+        form.contains("id=\"verify_cron\"") && form.contains("* * * * * *"),
+        "{form}"
+    );
+    let settings = |cron: &str| {
+        serde_json::json!({
+            "name": "shop", "svn_url": "file:///tmp/svn/shop", "staging_dir": "/tmp/staging/shop",
+            "host_groups": ["web"], "verify_cron": cron
+        })
+    };
+    let put = |cron: &str| {
+        app.api("admin")
+            .json(actix_web::http::Method::PUT, "/api/v1/projects/shop", &settings(cron))
+    };
+    let refused = put("every night");
+    assert_eq!(
+        refused.status,
+        actix_web::http::StatusCode::BAD_REQUEST,
+        "{}",
+        refused.text()
+    );
+    assert_eq!(refused.json()["error"]["reason"], "input.verify_cron");
+    let reply = put("0 0 3 * * *");
+    assert!(reply.status.is_success(), "{}", reply.text());
+    assert_eq!(reply.json()["verify_cron"], "0 0 3 * * *");
+    let doc = app.anonymous().get("/api/v1/openapi.json").json();
+    assert!(doc.to_string().contains("verify_cron"));
 }
 
 backend_tests!(
