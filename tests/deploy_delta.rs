@@ -250,8 +250,9 @@ fn verify_catches_a_live_release_changed_by_hand_that_a_delta_would_carry_over()
     let (v1, v2) = (tree_v1(&fx), tree_v2(&fx));
     assert_all_switched(&fx.ship(&settings, &EXCLUDES, "v1", &v1, &hosts));
     let dir = fx.path_of(&hosts[0]);
-    // A hand edit inside the live release, in a file the change does not touch.
-    fs::remove_file(dir.join("current/lib/keep.js")).expect("rm");
+    // A hand edit inside the live release, in a file the change does not
+    // touch, in place: the clone (a spare made before the edit or not)
+    // shares the edited inode.
     write(&dir.join("current/lib/keep.js"), "edited on the host");
     settings.verify = true;
     let delta = delta_for(&hosts, "v1", changes(&v1, &v2));
@@ -417,11 +418,68 @@ fn a_one_session_delta_release_prunes_old_releases_and_keeps_the_previous_one() 
     }
     let dir = fx.path_of(&hosts[0]);
     assert_eq!(live(&dir).as_deref(), Some("releases/v4"));
-    let mut kept: Vec<String> = fs::read_dir(dir.join("releases"))
-        .expect("releases")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    kept.sort();
-    assert_eq!(kept, ["v3", "v4"]);
+    assert_eq!(releases(&dir), ["v3", "v4"]);
     assert_eq!(read(&dir.join("current/index.html")), "release 4");
+}
+
+/// Waits (up to 30 s) until `ready` holds: for what a host does in the background.
+fn wait_until(what: &str, ready: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "waited in vain for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+}
+
+/// After a switch the host makes a spare clone of the new release in the
+/// background; the next delta release renames it into place (the release
+/// directory is the spare's inode) instead of copying the tree, and still
+/// ends as the release exactly, with fresh copies of the live release's
+/// host-only files (even ones written after the spare was made), the
+/// previous release untouched.
+#[test]
+fn the_next_delta_release_starts_from_the_spare_clone() {
+    let fx = Fixture::new();
+    let hosts = vec![fx.ssh_host("web1"), fx.local_host("web2")];
+    let settings = fx.settings();
+    let (v1, v2) = (tree_v1(&fx), tree_v2(&fx));
+    assert_all_switched(&fx.ship(&settings, &EXCLUDES, "v1", &v1, &hosts));
+    let mut spares = Vec::new();
+    for h in &hosts {
+        let dir = fx.path_of(h);
+        let spare = dir.join("releases/.spare.v1");
+        wait_until("the spare of v1", || spare.is_dir());
+        write(&dir.join("current/conf/jdbc.properties"), &format!("url={}", h.name));
+        spares.push((
+            fs::metadata(&spare).expect("spare").ino(),
+            inodes(&dir.join("releases/v1")),
+        ));
+    }
+    let delta = delta_for(&hosts, "v1", changes(&v1, &v2));
+    let (report, _) = fx.ship_with(&settings, &EXCLUDES, "v2", &v2, Some(&delta), &hosts);
+    assert_all_switched(&report);
+    for (h, (spare_ino, v1_inodes)) in hosts.iter().zip(&spares) {
+        let dir = fx.path_of(h);
+        assert_eq!(
+            fs::metadata(dir.join("releases/v2")).expect("v2").ino(),
+            *spare_ino,
+            "{}",
+            h.name
+        );
+        assert_eq!(
+            listing(&dir.join("releases/v2"), &excluded),
+            listing(&v2, &|_| false),
+            "{}",
+            h.name
+        );
+        let conf = |v: &str| dir.join(format!("releases/{v}/conf/jdbc.properties"));
+        assert_eq!(read(&conf("v2")), format!("url={}", h.name));
+        let ino = |p: PathBuf| fs::metadata(p).expect("stat").ino();
+        assert_ne!(ino(conf("v1")), ino(conf("v2")), "{}", h.name);
+        assert_eq!(&inodes(&dir.join("releases/v1")), v1_inodes, "{}", h.name);
+        assert_eq!(read(&dir.join("releases/v1/index.html")), "one");
+        // The next spare follows; the used one is gone.
+        wait_until("the spare of v2", || dir.join("releases/.spare.v2").is_dir());
+        assert!(!dir.join("releases/.spare.v1").exists(), "{}", h.name);
+    }
 }

@@ -38,6 +38,7 @@ pub mod rsync;
 pub mod service_spec;
 pub mod services;
 pub mod settings;
+mod spare;
 pub mod step;
 pub mod target;
 mod upload;

@@ -1,9 +1,9 @@
 //! A delta release over ssh in one session per host: the rsync that sends
 //! the changed files carries, through `--rsync-path`, the commands that
 //! must run before it on the host (check `current`, clear dead uploads,
-//! clone the live release) and after it (remove the directories the new
-//! release no longer has, move the upload into place, switch `current`,
-//! prune), so the whole release costs the host one
+//! clone the live release, or rename its spare: `super::spare`) and after
+//! it (remove the directories the new release no longer has, move the
+//! upload into place, switch `current`, start the next spare, prune), so the whole release costs the host one
 //! connection and one login shell, like a bare `rsync`.
 //!
 //! The remote command is a shell function wrapped around the rsync server:
@@ -11,7 +11,7 @@
 //! ```text
 //! slipway_trip() { {clear;} >&2 ; {check && clone;} >&2 && echo READY >&2
 //!                  && rsync "$@" && {move && switch;} >&2 && echo SWITCHED >&2
-//!                  && { {prune;} >&2 ; true ; } ; } ; slipway_trip
+//!                  && { {spare ; prune;} >&2 ; true ; } ; } ; slipway_trip
 //! ```
 //!
 //! (rsync appends its `--server …` arguments after `slipway_trip`). Every
@@ -127,21 +127,21 @@ impl Host<'_, '_> {
         after.extend(self.finish_commands(trip.upload, trip.version)?);
         after.extend(self.switch_commands(trip.version));
         let chain = |cmds: &[Vec<String>]| cmds.iter().map(|c| shell_join(c)).collect::<Vec<_>>().join(" && ");
-        let prune = match trip.prune_keep {
-            Some(keep) => format!(
-                " && {{ {{ {} ; }} >&2 ; true ; }}",
-                shell_join(&self.prune_command(keep, trip.live, trip.version))
-            ),
-            None => String::new(),
-        };
+        // After the switch, nothing counts: start the next release's spare
+        // clone (detached) and prune.
+        let mut post = vec![shell_join(&self.spare_command(trip.version)?)];
+        if let Some(keep) = trip.prune_keep {
+            post.push(shell_join(&self.prune_command(keep, trip.live, trip.version)));
+        }
         Ok(format!(
             "slipway_trip() {{ {{ {clear} ; }} >&2 ; {{ {before} ; }} >&2 && echo {ready} >&2 && rsync \"$@\" \
-             && {{ {after} ; }} >&2 && echo {switched} >&2{prune} ; }} ; slipway_trip",
+             && {{ {after} ; }} >&2 && echo {switched} >&2 && {{ {{ {post} ; }} >&2 ; true ; }} ; }} ; slipway_trip",
             clear = shell_join(&self.partial_uploads_removal()),
             before = chain(&before),
             ready = shell_join(&[READY]),
             after = chain(&after),
             switched = shell_join(&[SWITCHED]),
+            post = post.join(" ; "),
         ))
     }
 

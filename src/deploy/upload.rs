@@ -108,6 +108,8 @@ impl Host<'_, '_> {
         }
         if switch {
             cmds.extend(self.switch_commands(version));
+            // Returns at once with status 0, so the exit code stays the switch's.
+            cmds.push(self.spare_command(version)?);
         }
         if cmds.is_empty() {
             return self.remove_releases(prune);
@@ -131,20 +133,14 @@ impl Host<'_, '_> {
     }
 
     /// The commands that make `releases/<upload>` a hard-link clone of
-    /// `releases/<live>` on the host (`cp -al`), then give the excluded
+    /// `releases/<live>` on the host (its spare renamed, else `cp -al`:
+    /// `super::spare`), then give the excluded
     /// (host-only) files fresh copies of their own (`rsync -I` on the host
     /// writes each by rename), so nothing the new release's files or
     /// host-only files go through later shares an inode with the live
     /// release. ssh and local targets only.
     pub fn clone_commands(&self, live: &str, upload: &str) -> Result<Vec<Vec<String>>, DeployError> {
-        let releases = format!("{}/releases", self.dir());
-        let mut cmds = vec![vec![
-            "cp".to_owned(),
-            "-al".to_owned(),
-            "--".to_owned(),
-            format!("{releases}/{live}"),
-            format!("{releases}/{upload}"),
-        ]];
+        let mut cmds = vec![self.take_clone_command(live, upload)];
         cmds.extend(self.copy_excluded_commands(live, upload, true)?);
         Ok(cmds)
     }

@@ -179,10 +179,13 @@ pub fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The entries under `releases/` but spare clones (`.spare.*`, made in the
+/// background after a switch: whether one exists yet is a matter of timing).
 pub fn releases(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir.join("releases"))
         .map(|d| {
             d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| !name.starts_with(".spare."))
                 .collect()
         })
         .unwrap_or_default();
