@@ -26,8 +26,10 @@ use std::path::Path;
 use super::delta::{ChangeSet, Delta, Transfer};
 use super::mux::ScratchDir;
 use super::quote::shell_join;
+use super::releases::UPLOAD_INFIX;
 use super::remote::{describe, valid_release_name, Host};
 use super::rsync::{exclude_args, Stats};
+use super::spare::SPARE_PREFIX;
 use super::{DeployError, Target};
 use crate::process::{run, OutputLine, ProcessError};
 
@@ -38,13 +40,12 @@ const SWITCHED: &str = "slipway-trip: switched";
 /// Printed (to stderr) when `current` is not the release the job expected.
 const MOVED: &str = "slipway-trip: current is not";
 
-/// Checks that `$1/current` points at `releases/$2`.
-const CHECK_SCRIPT: &str = r#"test "$(readlink -- "$1/current")" = "releases/$2" || { echo "slipway-trip: current is not releases/$2" >&2; exit 90; }"#;
-
 /// Removes the releases under `$1/releases` beyond the newest `$2`, never
 /// `$3` (the one live before) nor `$4` (the new one). Names as
-/// [`valid_release_name`] allows; `sort -V` orders `v9` before `v10`.
-pub(super) const PRUNE_SCRIPT: &str = r#"cd "$1/releases" && ls -1 | grep -xE '[A-Za-z0-9][A-Za-z0-9._-]{0,199}' | sort -V | head -n "-$2" | grep -vxF -e "$3" -e "$4" | xargs -r -d '\n' rm -rf --"#;
+/// [`valid_release_name`] allows; `sort -V` orders `v9` before `v10`. With
+/// no more than `$2` entries (a glob count: no program runs) there is
+/// nothing to do.
+pub(super) const PRUNE_SCRIPT: &str = r#"cd "$1/releases" || exit 0; n=0; for r in *; do n=$((n+1)); done; [ "$n" -gt "$2" ] || exit 0; ls -1 | grep -xE '[A-Za-z0-9][A-Za-z0-9._-]{0,199}' | sort -V | head -n "-$2" | grep -vxF -e "$3" -e "$4" | xargs -r -d '\n' rm -rf --"#;
 
 /// The live release and the changes from it when this host's release can
 /// go in one session: an ssh target whose recorded live release the job
@@ -112,36 +113,60 @@ impl Host<'_, '_> {
         .to_vec()
     }
 
-    /// The remote command given to rsync as `--rsync-path` (see the module doc).
+    /// The remote command given to rsync as `--rsync-path` (see the module
+    /// doc). The fixed parts are shell builtins where they can be (the host
+    /// starts as few programs as it can: each one costs a fork and an exec
+    /// on a busy host); every value is quoted.
     fn trip_rsync_path(&self, trip: &Trip) -> Result<String, DeployError> {
         for name in [trip.live, trip.version] {
             if !valid_release_name(name) {
                 return Err(DeployError::BadVersion(name.to_owned()));
             }
         }
+        let q = |word: &str| shell_join(&[word]);
         let dir = self.dir();
-        let check = ["sh", "-c", CHECK_SCRIPT, "sh", &dir, trip.live].map(str::to_owned);
-        let mut before = vec![check.to_vec()];
-        before.extend(self.clone_commands(trip.live, trip.upload)?);
-        let mut after = self.vanished_commands(trip)?;
-        after.extend(self.finish_commands(trip.upload, trip.version)?);
-        after.extend(self.switch_commands(trip.version));
-        let chain = |cmds: &[Vec<String>]| cmds.iter().map(|c| shell_join(c)).collect::<Vec<_>>().join(" && ");
-        // After the switch, nothing counts: start the next release's spare
-        // clone (detached) and prune.
-        let mut post = vec![shell_join(&self.spare_command(trip.version)?)];
-        if let Some(keep) = trip.prune_keep {
-            post.push(shell_join(&self.prune_command(keep, trip.live, trip.version)));
-        }
+        let releases = format!("{dir}/releases");
+        let release = |name: &str| q(&format!("{releases}/{name}"));
+        // Dead uploads: a glob, so nothing runs when there are none.
+        let clear = format!(
+            r#"for d in {}/.*.{UPLOAD_INFIX}*; do if [ -e "$d" ]; then rm -rf -- "$d"; fi; done"#,
+            q(&releases)
+        );
+        // `current` resolves to the recorded release (`-ef`: the same directory).
+        let check = format!(
+            "{{ [ {current} -ef {live} ] || {{ echo {moved} >&2 ; false ; }} ; }}",
+            current = q(&format!("{dir}/current")),
+            live = release(trip.live),
+            moved = q(&format!("{MOVED} releases/{}", trip.live)),
+        );
+        let upload = release(trip.upload);
+        let take = format!(
+            "{{ mv -T -- {spare} {upload} 2>/dev/null || cp -al -- {live} {upload} ; }}",
+            spare = release(&format!("{SPARE_PREFIX}{}", trip.live)),
+            live = release(trip.live),
+        );
+        let chain = |cmds: &[Vec<String>]| cmds.iter().map(|c| shell_join(c)).collect::<Vec<_>>();
+        let mut before = vec![check, take];
+        before.extend(chain(&self.fresh_excluded_commands(trip.live, trip.upload)?));
+        let new = release(trip.version);
+        let mut after = chain(&self.vanished_commands(trip)?);
+        after.push(format!("{{ [ ! -e {new} ] || rm -rf -- {new} ; }}"));
+        after.push(format!("mv -T -- {upload} {new}"));
+        after.extend(chain(&self.switch_commands(trip.version)));
+        // After the switch nothing counts: start the next spare clone
+        // (detached) and prune.
+        let prune = match trip.prune_keep {
+            Some(keep) => shell_join(&self.prune_command(keep, trip.live, trip.version)),
+            None => "true".to_owned(),
+        };
         Ok(format!(
             "slipway_trip() {{ {{ {clear} ; }} >&2 ; {{ {before} ; }} >&2 && echo {ready} >&2 && rsync \"$@\" \
-             && {{ {after} ; }} >&2 && echo {switched} >&2 && {{ {{ {post} ; }} >&2 ; true ; }} ; }} ; slipway_trip",
-            clear = shell_join(&self.partial_uploads_removal()),
-            before = chain(&before),
-            ready = shell_join(&[READY]),
-            after = chain(&after),
-            switched = shell_join(&[SWITCHED]),
-            post = post.join(" ; "),
+             && {{ {after} ; }} >&2 && echo {switched} >&2 && {{ {{ {spare} </dev/null >/dev/null 2>&1 & {prune} ; }} >&2 ; true ; }} ; }} ; slipway_trip",
+            before = before.join(" && "),
+            ready = q(READY),
+            after = after.join(" && "),
+            switched = q(SWITCHED),
+            spare = shell_join(&self.spare_script_argv(trip.version)?),
         ))
     }
 

@@ -20,7 +20,8 @@
 use super::remote::{valid_release_name, Host};
 use super::DeployError;
 
-/// The prefix of spare clones under `releases/`.
+/// The prefix of spare clones under `releases/` (`MAKE_SCRIPT` and
+/// `TAKE_SCRIPT` spell it out).
 pub(super) const SPARE_PREFIX: &str = ".spare.";
 
 /// Under `$1/releases`: removes every spare but `.spare.$2` (and half-made
@@ -36,14 +37,28 @@ const DETACH: &str = r#"s=$1; shift; sh -c "$s" sh "$@" </dev/null >/dev/null 2>
 /// or `cp -al` without one.
 const TAKE_SCRIPT: &str = r#"mv -T -- "$1/.spare.$2" "$1/$3" 2>/dev/null || cp -al -- "$1/$2" "$1/$3""#;
 
+/// `version` when it is a valid release name.
+fn checked(version: &str) -> Result<&str, DeployError> {
+    if valid_release_name(version) {
+        Ok(version)
+    } else {
+        Err(DeployError::BadVersion(version.to_owned()))
+    }
+}
+
 impl Host<'_, '_> {
     /// The command that starts making the spare of `releases/<version>` in
     /// the background and returns at once (ssh and local targets).
     pub(super) fn spare_command(&self, version: &str) -> Result<Vec<String>, DeployError> {
-        if !valid_release_name(version) {
-            return Err(DeployError::BadVersion(version.to_owned()));
-        }
-        Ok(["sh", "-c", DETACH, "sh", MAKE_SCRIPT, &self.dir(), version]
+        Ok(["sh", "-c", DETACH, "sh", MAKE_SCRIPT, &self.dir(), checked(version)?]
+            .map(str::to_owned)
+            .to_vec())
+    }
+
+    /// The command that makes the spare of `releases/<version>` (and waits
+    /// for it): `sh -c <script> sh <dir> <version>`.
+    pub(super) fn spare_script_argv(&self, version: &str) -> Result<Vec<String>, DeployError> {
+        Ok(["sh", "-c", MAKE_SCRIPT, "sh", &self.dir(), checked(version)?]
             .map(str::to_owned)
             .to_vec())
     }

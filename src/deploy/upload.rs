@@ -165,6 +165,13 @@ impl Host<'_, '_> {
         Ok(vec![rsync])
     }
 
+    /// The command (none without excludes) that gives `releases/<to>`
+    /// fresh copies of the excluded files of `releases/<from>` (see
+    /// [`Self::clone_commands`]).
+    pub(super) fn fresh_excluded_commands(&self, from: &str, to: &str) -> Result<Vec<Vec<String>>, DeployError> {
+        self.copy_excluded_commands(from, to, true)
+    }
+
     /// Runs [`Self::clone_commands`].
     pub fn clone_live(&self, live: &str, upload: &str) -> Result<(), DeployError> {
         let (code, _, tail) = self.commands(&self.clone_commands(live, upload)?, None, &[])?;

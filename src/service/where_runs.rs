@@ -98,6 +98,9 @@ pub fn what_runs_where(conn: &mut DbConn, reader: &Reader, name: &str) -> Servic
     Ok(out)
 }
 
+/// A function that enqueues one of a project's host jobs ([`refresh`], [`verify`]).
+pub type Enqueue = fn(&mut DbConn, &Reader, &str, NaiveDateTime) -> ServiceResult<i64>;
+
 /// Enqueues a read of `current` on every host of project `name` (anyone
 /// who sees the project may ask); returns the job's id.
 pub fn refresh(conn: &mut DbConn, reader: &Reader, name: &str, now: NaiveDateTime) -> ServiceResult<i64> {

@@ -123,11 +123,7 @@ pub(super) async fn refresh_where(
     user: ApiUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (name, reader) = (name.into_inner(), state.reader(user.0));
-    let job_id = state
-        .db_then_wake(move |conn| Ok(where_runs::refresh(conn, &reader, &name, Utc::now().naive_utc())?))
-        .await?;
-    Ok(HttpResponse::Accepted().json(ServiceRequestOut { job_id }))
+    enqueue(state, user, name, where_runs::refresh).await
 }
 
 /// Checks every host's live tree against the release recorded on it
@@ -140,9 +136,20 @@ pub(super) async fn verify(
     user: ApiUser,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    enqueue(state, user, name, where_runs::verify).await
+}
+
+/// Enqueues the project's job that `start` makes, waking the workers: a
+/// 202 naming the job.
+async fn enqueue(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    name: web::Path<String>,
+    start: where_runs::Enqueue,
+) -> Result<HttpResponse, AppError> {
     let (name, reader) = (name.into_inner(), state.reader(user.0));
     let job_id = state
-        .db_then_wake(move |conn| Ok(where_runs::verify(conn, &reader, &name, Utc::now().naive_utc())?))
+        .db_then_wake(move |conn| Ok(start(conn, &reader, &name, Utc::now().naive_utc())?))
         .await?;
     Ok(HttpResponse::Accepted().json(ServiceRequestOut { job_id }))
 }
