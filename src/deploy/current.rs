@@ -10,6 +10,11 @@ use super::{DeployError, Target};
 /// the release the directory holds (a delta needs to know it).
 const INPLACE_MARKER: &str = ".slipway-release";
 
+/// Prints each entry of `$1/releases` and, before it, `releases/<entry>`
+/// for the one `$1/current` resolves to (`-ef`: the same directory).
+/// Shell builtins only: reading the host costs it no program start.
+const SURVEY_SCRIPT: &str = r#"cd "$1/releases" 2>/dev/null || exit 0; for r in *; do if [ ! -e "$r" ]; then continue; fi; if [ "$1/current" -ef "$r" ]; then echo "releases/$r"; fi; echo "$r"; done"#;
+
 /// How a command ended: its exit code (`None`: killed) and last error lines.
 pub(crate) type Ended = (Option<i32>, Vec<String>);
 
@@ -75,17 +80,10 @@ impl Host<'_, '_> {
             };
             return Ok((survey, None));
         }
-        let dir = self.dir();
-        let read = [
-            vec!["readlink".to_owned(), "--".to_owned(), format!("{dir}/current")],
-            vec![
-                "ls".to_owned(),
-                "-1".to_owned(),
-                "--".to_owned(),
-                format!("{dir}/releases"),
-            ],
-        ];
-        let mut groups: Vec<&[Vec<String>]> = vec![&read[..1], &read[1..]];
+        let read = [["sh", "-c", SURVEY_SCRIPT, "sh", &self.dir()]
+            .map(str::to_owned)
+            .to_vec()];
+        let mut groups: Vec<&[Vec<String>]> = vec![&read];
         let clear = [self.partial_uploads_removal()];
         if clear_uploads {
             groups.push(&clear);
@@ -95,9 +93,9 @@ impl Host<'_, '_> {
         }
         let (code, stdout, tail) = self.groups(&groups, None, &[], false)?;
         if self.ssh_failed(code) {
-            return Err(self.remote_failed("readlink current; ls releases".to_owned(), code, &tail));
+            return Err(self.remote_failed("read current and releases".to_owned(), code, &tail));
         }
-        // readlink prints `releases/<version>`; ls prints bare names.
+        // `releases/<version>` for the live one; bare names for all.
         let live = stdout.iter().find(|l| l.contains('/')).map(|l| {
             l.trim()
                 .trim_end_matches('/')
