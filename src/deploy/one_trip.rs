@@ -155,8 +155,14 @@ impl Host<'_, '_> {
         after.extend(chain(&self.switch_commands(trip.version)));
         // After the switch nothing counts: start the next spare clone
         // (detached) and prune.
+        // The prune script starts only with more entries than kept (a glob
+        // count here: no program runs for it in the common case).
         let prune = match trip.prune_keep {
-            Some(keep) => shell_join(&self.prune_command(keep, trip.live, trip.version)),
+            Some(keep) => format!(
+                r#"n=0; for r in {}/*; do n=$((n+1)); done; if [ "$n" -gt {keep} ]; then {}; fi"#,
+                q(&releases),
+                shell_join(&self.prune_command(keep, trip.live, trip.version))
+            ),
             None => "true".to_owned(),
         };
         Ok(format!(
