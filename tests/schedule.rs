@@ -284,6 +284,8 @@ fn a_refusal_at_the_time_fails_the_schedule_and_mails_the_scheduler(db: &TestDb)
     assert_eq!(failed.state, "failed");
     let reason = failed.error.unwrap_or_default();
     assert!(reason.contains("release is frozen"), "{reason}");
+    // The stable code beside it: pages show the reason in the reader's language.
+    assert_eq!(failed.error_code.as_deref(), Some("refusal.frozen"));
     assert_eq!(p.ticket(id).state, "approved", "nothing was released");
     let events = ticket_rows::events(&mut db.conn(), id).expect("events");
     let event = events

@@ -212,6 +212,45 @@ fn the_ticket_page_and_lists_show_the_schedule(db: &TestDb) {
     );
     assert_eq!(past.status, StatusCode::BAD_REQUEST, "{}", past.text());
     assert!(past.text().contains("in the past"), "{}", past.text());
+    // Refused at its time (as the scheduler records it): the reason is in
+    // the reader's language, from its code.
+    {
+        use diesel::prelude::*;
+        use slipway::store::schema::release_schedules as rs;
+        let updated = diesel::update(rs::table.filter(rs::ticket_id.eq(id)))
+            .set((
+                rs::state.eq("failed"),
+                rs::error.eq("the release is frozen"),
+                rs::error_code.eq("refusal.frozen"),
+            ))
+            .execute(&mut db.conn())
+            .expect("fail the schedule");
+        assert_eq!(updated, 1);
+        let zh = page.send(
+            actix_web::test::TestRequest::get()
+                .uri(&format!("/tickets/{id}"))
+                .insert_header((actix_web::http::header::ACCEPT_LANGUAGE, "zh-CN")),
+        );
+        let html = zh.text();
+        assert!(
+            html.contains("id=\"schedule-error\"") && html.contains("当前处于封版期"),
+            "{html}"
+        );
+        let en = page.get(&format!("/tickets/{id}")).text();
+        assert!(en.contains("a freeze window is in force"), "{en}");
+        let api = app.api("dev").get(&format!("/api/v1/tickets/{id}")).json();
+        assert_eq!(api["schedule"]["error_code"], "refusal.frozen", "{api}");
+        assert_eq!(api["schedule"]["error"], "the release is frozen", "{api}");
+        // Back to pending for the rest of the test.
+        diesel::update(rs::table.filter(rs::ticket_id.eq(id)))
+            .set((
+                rs::state.eq("pending"),
+                rs::error.eq(None::<String>),
+                rs::error_code.eq(None::<String>),
+            ))
+            .execute(&mut db.conn())
+            .expect("pending again");
+    }
     // Cancel through the page.
     let cancel = page.post_form(&format!("/tickets/{id}/schedule"), &[("op", "cancel")]);
     assert_eq!(cancel.status, StatusCode::SEE_OTHER, "{}", cancel.text());

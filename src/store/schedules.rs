@@ -102,6 +102,14 @@ pub fn advance(
     Ok(changed == 1)
 }
 
+/// Records the stable code of schedule `id`'s failure (a translation key).
+pub fn set_error_code(conn: &mut DbConn, id: i64, code: &str) -> StoreResult<()> {
+    diesel::update(s::table.find(id))
+        .set(s::error_code.eq(code))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Moves a pending schedule to `run_at`; returns whether it was pending.
 pub fn reschedule(conn: &mut DbConn, id: i64, run_at: NaiveDateTime, now: NaiveDateTime) -> StoreResult<bool> {
     let changed = diesel::update(s::table.find(id).filter(s::state.eq(PENDING)))

@@ -283,6 +283,7 @@ diesel::table! {
         job_id -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        error_code -> Nullable<Text>,
     }
 }
 

@@ -44,6 +44,13 @@ pub fn input_text(cat: &Catalogues, lang: Lang, e: &InvalidInput) -> String {
     )
 }
 
+/// The message of a stored error code (`refusal.frozen`, …) in `lang`,
+/// when the catalogue has it and it needs no values; `None` otherwise
+/// (the caller keeps the English text stored beside the code).
+pub fn code_text(cat: &Catalogues, lang: Lang, code: &str) -> Option<String> {
+    lookup(cat, lang, code).filter(|text| !text.contains('{'))
+}
+
 /// A domain refusal in words.
 pub fn refusal_text(cat: &Catalogues, lang: Lang, r: &Refusal) -> String {
     let specific = match r {

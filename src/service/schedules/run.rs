@@ -82,7 +82,7 @@ pub fn run(conn: &mut DbConn, schedule_id: i64, now: DateTime<Utc>) -> ServiceRe
     }
     let kind = match ticket_rows::by_id(conn, schedule.ticket_id)? {
         Some(t) => t.kind.parse::<TicketKind>().unwrap_or(TicketKind::Release),
-        None => return fail(conn, &schedule, "the ticket is gone".into(), now),
+        None => return fail(conn, &schedule, "the ticket is gone".into(), None, now),
     };
     let input = ActionInput::new(scheduled_action(kind), ActorRef::User(schedule.scheduled_by))
         .with_note(format!("scheduled release (schedule #{})", schedule.id));
@@ -112,7 +112,7 @@ pub fn run(conn: &mut DbConn, schedule_id: i64, now: DateTime<Utc>) -> ServiceRe
         Err(e) if e.kind() == ErrorKind::Internal || e.code() == error_codes::RACE => Err(e),
         Err(e) => {
             let reason = e.to_string();
-            fail(conn, &schedule, reason, now)
+            fail(conn, &schedule, reason, Some(&e.code()), now)
         }
     }
 }
@@ -121,6 +121,7 @@ fn fail(
     conn: &mut DbConn,
     schedule: &crate::store::models::ScheduleRow,
     reason: String,
+    code: Option<&str>,
     now: DateTime<Utc>,
 ) -> ServiceResult<RunOutcome> {
     let naive_now = now.naive_utc();
@@ -135,6 +136,9 @@ fn fail(
             naive_now,
         )? {
             return Ok(());
+        }
+        if let Some(code) = code {
+            schedules::set_error_code(conn, schedule.id, code)?;
         }
         let Some(ticket) = ticket_rows::by_id(conn, schedule.ticket_id)? else {
             return Ok(());
@@ -162,7 +166,7 @@ fn fail(
 /// fails with `error`, if it is still started.
 pub fn give_up(conn: &mut DbConn, schedule_id: i64, error: &str, now: DateTime<Utc>) -> ServiceResult<()> {
     if let Some(schedule) = schedules::by_id(conn, schedule_id)?.filter(|s| s.state == schedules::STARTED) {
-        fail(conn, &schedule, error.to_owned(), now)?;
+        fail(conn, &schedule, error.to_owned(), None, now)?;
     }
     Ok(())
 }

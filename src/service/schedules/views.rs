@@ -36,6 +36,8 @@ pub struct ScheduleView {
     pub state: String,
     /// Why it failed.
     pub error: Option<String>,
+    /// The stable code of why it failed (a translation key), when it was refused.
+    pub error_code: Option<String>,
 }
 
 /// The ticket's newest schedule as the reader sees it (none when it has
@@ -75,6 +77,7 @@ fn view_of(
         scheduled_by: by,
         state: row.state,
         error: row.error,
+        error_code: row.error_code,
     })
 }
 

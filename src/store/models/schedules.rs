@@ -29,6 +29,8 @@ pub struct ScheduleRow {
     pub created_at: NaiveDateTime,
     /// Last changed (UTC).
     pub updated_at: NaiveDateTime,
+    /// The stable code of why it failed (a translation key), when it was refused.
+    pub error_code: Option<String>,
 }
 
 /// A new schedule.

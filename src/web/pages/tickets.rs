@@ -14,6 +14,7 @@ use crate::service::tickets::NewRelease;
 use crate::service::{reads, requests};
 
 use crate::web::error::AppError;
+use crate::web::error_text::code_text;
 use crate::web::extract::PageCtx;
 use crate::web::input::{ActionBody, ListQuery};
 use crate::web::render::{page, redirect, render, urlencode};
@@ -182,7 +183,17 @@ pub(super) async fn show_ticket(
     action_error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let detail = crate::web::changes::ticket_detail(state, state.reader(ctx.user()?.clone()), id).await?;
+    let mut detail = crate::web::changes::ticket_detail(state, state.reader(ctx.user()?.clone()), id).await?;
+    // A refused schedule's reason in the reader's language.
+    if let Some(s) = detail.schedule.as_mut() {
+        let text = s
+            .error_code
+            .as_deref()
+            .and_then(|code| code_text(&state.i18n, ctx.lang, code));
+        if text.is_some() {
+            s.error = text;
+        }
+    }
     let needs_note: Vec<&str> = Action::ALL
         .iter()
         .filter(|a| a.needs_note())

@@ -24,8 +24,10 @@ pub struct ScheduleOut {
     pub scheduled_by: String,
     /// `pending` (can be changed or cancelled), `started`, `done` or `failed`.
     pub state: String,
-    /// Why it failed.
+    /// Why it failed (pages: in the reader's language when it has a code).
     pub error: Option<String>,
+    /// The stable code of why it failed (`refusal.frozen`, …), when it was refused.
+    pub error_code: Option<String>,
 }
 
 impl From<ScheduleView> for ScheduleOut {
@@ -40,6 +42,7 @@ impl From<ScheduleView> for ScheduleOut {
             scheduled_by: v.scheduled_by,
             state: v.state,
             error: v.error,
+            error_code: v.error_code,
         }
     }
 }

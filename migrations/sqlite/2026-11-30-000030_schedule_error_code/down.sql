@@ -1,0 +1,1 @@
+ALTER TABLE release_schedules DROP COLUMN error_code;
