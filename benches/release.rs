@@ -186,6 +186,7 @@ fn hosts_in(root: &Path, n: usize, daemons: usize) -> Vec<DeployHost> {
             name: format!("web{i}"),
             target: Target::parse(&format!("root@127.0.0.{}:{}/web{i}", 1 + i % daemons, root.display()))
                 .expect("target"),
+            via: None,
         })
         .collect()
 }

@@ -1,0 +1,289 @@
+//! Relay release (issue 14) against real programs: two sshd on loopback.
+//! Slipway reaches the relay (the fixture's sshd, with Slipway's key and
+//! known_hosts); the hosts behind it are on a second sshd that only the
+//! relay can reach: its port, its user key (a file only the relay side is
+//! told about) and its host key (pinned for `[localhost]:port` in a
+//! known_hosts file only the relay side uses; Slipway's own known_hosts
+//! has no entry for `localhost` at all). So a host reached any way but
+//! through the relay would fail, and every host that switches proves the
+//! relay path.
+
+mod common;
+mod common_deploy;
+mod common_ssh;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common_deploy::*;
+use common_ssh::{write, Sshd};
+use slipway::deploy::{self, ChangeSet, Delta, DeployHost, HostState, Relay, Target};
+
+/// The fixture (Slipway → relay) plus the hosts' sshd (relay → hosts).
+struct Relayed {
+    fx: Fixture,
+    hosts_sshd: Sshd,
+    /// The relay-side known_hosts file (pins the hosts' sshd as `[localhost]:port`).
+    relay_known_hosts: PathBuf,
+}
+
+impl Relayed {
+    fn new() -> Self {
+        let fx = Fixture::new();
+        let hosts_sshd = Sshd::start();
+        let pinned = read(&hosts_sshd.known_hosts).replace("[127.0.0.1]", "[localhost]");
+        let relay_known_hosts = fx.tmp.path().join("relay_known_hosts");
+        fs::write(&relay_known_hosts, pinned).expect("relay known_hosts");
+        Self {
+            fx,
+            hosts_sshd,
+            relay_known_hosts,
+        }
+    }
+
+    fn relay(&self, login: &str) -> Relay {
+        Relay::parse(
+            &format!("{login}@127.0.0.1:{}", self.fx.dir("relay").display()),
+            Some(self.hosts_sshd.port),
+            Some(&self.hosts_sshd.identity.display().to_string()),
+            Some(&self.relay_known_hosts.display().to_string()),
+        )
+        .expect("relay")
+    }
+
+    /// `n` hosts `web1…` behind `relay`, each in `<tmp>/<name>` on the hosts' sshd.
+    fn hosts(&self, n: usize, relay: &Relay) -> Vec<DeployHost> {
+        (1..=n)
+            .map(|i| {
+                let name = format!("web{i}");
+                DeployHost {
+                    target: Target::parse(&format!("root@localhost:{}", self.fx.dir(&name).display())).expect("target"),
+                    name,
+                    via: Some(relay.clone()),
+                }
+            })
+            .collect()
+    }
+}
+
+/// What a tree holds: relative path → (kind, content or link target).
+fn listing(root: &Path) -> BTreeMap<String, (char, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, (char, Vec<u8>)>) {
+        for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("entry").path();
+            let rel = path.strip_prefix(root).expect("inside").to_string_lossy().into_owned();
+            let meta = fs::symlink_metadata(&path).expect("stat");
+            if meta.file_type().is_symlink() {
+                let target = fs::read_link(&path).expect("readlink");
+                out.insert(rel, ('l', target.to_string_lossy().as_bytes().to_vec()));
+            } else if meta.is_dir() {
+                out.insert(rel, ('d', Vec::new()));
+                walk(root, &path, out);
+            } else {
+                out.insert(rel, ('f', fs::read(&path).expect("read")));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn tree_v1(fx: &Fixture) -> PathBuf {
+    let v1 = fx.tree(
+        "v1",
+        &[
+            ("index.html", "one"),
+            ("lib/big.bin", &big()),
+            ("lib/keep.js", "keep"),
+            ("gone/file.txt", "deleted later"),
+        ],
+    );
+    std::os::unix::fs::symlink("index.html", v1.join("link.html")).expect("symlink");
+    v1
+}
+
+fn tree_v2(fx: &Fixture) -> PathBuf {
+    let v2 = fx.tree(
+        "v2",
+        &[
+            ("index.html", "two"),
+            ("lib/big.bin", &big()),
+            ("lib/keep.js", "keep"),
+            ("added/file.txt", "new"),
+        ],
+    );
+    std::os::unix::fs::symlink("lib/keep.js", v2.join("link.html")).expect("symlink");
+    v2
+}
+
+const EXCLUDES: [&str; 1] = ["*.log"];
+
+fn assert_runs(fx: &Fixture, h: &DeployHost, version: &str, tree: &Path) {
+    let dir = fx.path_of(h);
+    assert_eq!(
+        live(&dir).as_deref(),
+        Some(format!("releases/{version}").as_str()),
+        "{}",
+        h.name
+    );
+    let mut on_host = listing(&dir.join("current/"));
+    on_host.retain(|path, _| !path.ends_with(".log"));
+    assert_eq!(on_host, listing(tree), "{} differs from {version}", h.name);
+}
+
+#[test]
+fn a_group_behind_a_relay_gets_full_and_delta_releases_rolls_back_and_reports_what_runs_where() {
+    let r = Relayed::new();
+    let fx = &r.fx;
+    let relay = r.relay("root");
+    let hosts = r.hosts(3, &relay);
+    let settings = fx.settings();
+    let (v1, v2) = (tree_v1(fx), tree_v2(fx));
+
+    // First release: a full upload to the relay, then the relay to each host.
+    let (report, seen) = fx.ship_with(&settings, &EXCLUDES, "v1", &v1, None, &hosts);
+    assert_all_switched(&report);
+    for h in &hosts {
+        assert_runs(fx, h, "v1", &v1);
+        assert_eq!(
+            report.hosts.iter().find(|x| x.host == h.name).map(|x| x.bytes_sent),
+            Some(0)
+        );
+        let lines = seen.lines_of(&h.name);
+        assert!(
+            lines.iter().any(|l| l.starts_with("via relay root@127.0.0.1:")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("via relay") && l.contains("Total bytes sent:")),
+            "{lines:?}"
+        );
+    }
+    assert_eq!(report.relays.len(), 1);
+    let relay_v1 = report.relays[0].bytes_sent;
+    assert!(relay_v1 > 1_000_000, "the relay got the whole release once: {relay_v1}");
+    let relay_dir = fx.dir("relay");
+    assert_eq!(live(&relay_dir).as_deref(), Some("releases/v1"));
+    let relay_name = format!("relay {}", relay.name());
+    assert!(seen
+        .lines_of(&relay_name)
+        .iter()
+        .any(|l| l.starts_with("Total bytes sent:")));
+
+    // Host-only files stay across releases.
+    write(&fx.path_of(&hosts[0]).join("current/app.log"), "log line");
+
+    // Second release: only the changes cross to the relay.
+    let mut delta = Delta::default();
+    for h in &hosts {
+        delta.recorded.insert(h.name.clone(), "v1".into());
+    }
+    delta.changes.insert(
+        "v1".into(),
+        Ok(ChangeSet {
+            present: vec!["index.html".into(), "added/file.txt".into(), "link.html".into()],
+            deleted: vec!["gone/file.txt".into()],
+        }),
+    );
+    let (report, seen) = fx.ship_with(&settings, &EXCLUDES, "v2", &v2, Some(&delta), &hosts);
+    assert_all_switched(&report);
+    for h in &hosts {
+        assert_runs(fx, h, "v2", &v2);
+    }
+    assert_eq!(read(&fx.path_of(&hosts[0]).join("current/app.log")), "log line");
+    let relay_v2 = report.relays[0].bytes_sent;
+    assert!(relay_v2 < relay_v1 / 20, "delta to the relay: {relay_v2} vs {relay_v1}");
+    assert!(
+        seen.lines_of(&relay_name).iter().any(|l| l.contains("delta from v1")),
+        "{:?}",
+        seen.lines_of(&relay_name)
+    );
+    assert!(report.hosts.iter().all(|h| h.bytes_sent == 0));
+
+    // Rollback by switch through the relay.
+    let report = fx.switch_to(&settings, "v1", &hosts);
+    assert_all_switched(&report);
+    assert!(report.relays.is_empty(), "a plain switch needs nothing from the relay");
+    for h in &hosts {
+        assert_runs(fx, h, "v1", &v1);
+    }
+
+    // What runs where, read through the relay.
+    let seen = Seen::default();
+    let live_now = fx.run(&settings, &[], &|| false, &seen, |ctx| {
+        deploy::live_versions(ctx, &hosts)
+    });
+    assert_eq!(
+        live_now,
+        hosts
+            .iter()
+            .map(|h| (h.name.clone(), Some("v1".to_owned())))
+            .collect::<Vec<_>>()
+    );
+
+    // The same hosts are out of Slipway's own reach: without the relay they fail.
+    let direct: Vec<DeployHost> = hosts.iter().map(|h| DeployHost { via: None, ..h.clone() }).collect();
+    let seen = Seen::default();
+    let live_direct = fx.run(&settings, &[], &|| false, &seen, |ctx| {
+        deploy::live_versions(ctx, &direct)
+    });
+    assert!(live_direct.iter().all(|(_, v)| v.is_none()), "{live_direct:?}");
+}
+
+#[test]
+fn an_unreachable_relay_fails_its_hosts_with_the_reason_and_others_continue() {
+    let r = Relayed::new();
+    let fx = &r.fx;
+    let relay = r.relay("nosuchuser");
+    let mut hosts = r.hosts(2, &relay);
+    hosts.push(fx.ssh_host("direct"));
+    let settings = fx.settings();
+    let v1 = tree_v1(fx);
+    let (report, _) = fx.ship_with(&settings, &EXCLUDES, "v1", &v1, None, &hosts);
+    assert_eq!(
+        states(&report),
+        vec![
+            ("web1", HostState::Failed),
+            ("web2", HostState::Failed),
+            ("direct", HostState::Switched)
+        ]
+    );
+    for h in &report.hosts[..2] {
+        let error = h.error.as_deref().unwrap_or_default();
+        assert!(error.contains("relay nosuchuser@127.0.0.1:"), "{error}");
+        assert!(error.contains("was not touched"), "{error}");
+    }
+    assert_eq!(report.relays.len(), 1);
+    assert_eq!(report.relays[0].state, HostState::Failed);
+    assert!(!fx.dir("web1").exists());
+    assert_runs(fx, &hosts[2], "v1", &v1);
+}
+
+#[test]
+fn eight_hosts_behind_a_relay_cost_slipway_the_bytes_of_one_host() {
+    let r = Relayed::new();
+    let fx = &r.fx;
+    let relay = r.relay("root");
+    let hosts = r.hosts(8, &relay);
+    let settings = fx.settings();
+    let v1 = tree_v1(fx);
+    let (report, _) = fx.ship_with(&settings, &EXCLUDES, "v1", &v1, None, &hosts);
+    assert_all_switched(&report);
+    let via_relay: u64 = report.relays.iter().map(|r| r.bytes_sent).sum::<u64>()
+        + report.hosts.iter().map(|h| h.bytes_sent).sum::<u64>();
+    let one = [fx.ssh_host("alone")];
+    let (direct, _) = fx.ship_with(&settings, &EXCLUDES, "v1", &v1, None, &one);
+    assert_all_switched(&direct);
+    let one_host = direct.hosts[0].bytes_sent;
+    eprintln!("bytes leaving Slipway: 8 hosts behind a relay {via_relay}, one direct host {one_host}");
+    // The same rsync of the same tree: equal up to a few bytes of protocol
+    // chatter (rsync's own figures differ by a handful of bytes run to run).
+    assert!(
+        via_relay.abs_diff(one_host) <= one_host / 1000,
+        "{via_relay} vs {one_host}"
+    );
+}
