@@ -287,3 +287,79 @@ fn eight_hosts_behind_a_relay_cost_slipway_the_bytes_of_one_host() {
         "{via_relay} vs {one_host}"
     );
 }
+
+/// Answers every request with `status` on 127.0.0.1; the port.
+fn serve(status: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(50) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(format!("HTTP/1.0 {status}\r\nContent-Length: 2\r\n\r\nok").as_bytes());
+        }
+    });
+    port
+}
+
+#[test]
+fn hooks_and_the_health_check_run_through_the_relay() {
+    let r = Relayed::new();
+    let fx = &r.fx;
+    let relay = r.relay("root");
+    let hosts = r.hosts(2, &relay);
+    let mut settings = fx.settings();
+    settings.hooks.before_switch = vec![vec![
+        "sh".into(),
+        "-c".into(),
+        "echo \"$SLIPWAY_RELEASE_DIR\" > before".into(),
+    ]];
+    settings.hooks.after_switch = vec![vec!["sh".into(), "-c".into(), "readlink current > after".into()]];
+    let ok = serve("200 OK");
+    settings.health = Some(deploy::HealthCheck {
+        url: format!("http://{{host}}:{ok}/health"),
+        timeout_secs: 5,
+        revert_canary: false,
+    });
+    let v1 = tree_v1(fx);
+    let (report, seen) = fx.ship_with(&settings, &EXCLUDES, "v1", &v1, None, &hosts);
+    assert_all_switched(&report);
+    for h in &hosts {
+        let dir = fx.path_of(h);
+        assert_eq!(
+            read(&dir.join("before")).trim(),
+            dir.join("releases/v1").display().to_string()
+        );
+        assert_eq!(read(&dir.join("after")).trim(), "releases/v1");
+        let steps: Vec<&str> = report
+            .hosts
+            .iter()
+            .find(|x| x.host == h.name)
+            .map(|x| x.steps.iter().map(|s| s.step.as_ref()).collect())
+            .unwrap_or_default();
+        assert!(steps.contains(&"health") && steps.contains(&"after hooks"), "{steps:?}");
+    }
+    // The relay itself runs no hooks.
+    assert!(!fx.dir("relay").join("before").exists());
+    assert!(!fx.dir("relay").join("after").exists());
+    drop(seen);
+
+    let bad = serve("500 Oops");
+    settings.health = Some(deploy::HealthCheck {
+        url: format!("http://{{host}}:{bad}/health"),
+        timeout_secs: 1,
+        revert_canary: false,
+    });
+    let v2 = tree_v2(fx);
+    let (report, _) = fx.ship_with(&settings, &EXCLUDES, "v2", &v2, None, &hosts);
+    for h in &report.hosts {
+        assert_eq!(h.state, HostState::Failed);
+        let error = h.error.as_deref().unwrap_or_default();
+        assert!(
+            error.contains("health check") && error.contains("from relay") && error.contains("500"),
+            "{error}"
+        );
+    }
+}

@@ -355,8 +355,9 @@ impl Pipeline<'_, '_, '_> {
         }
         if let Some(check) = &s.health {
             let timeout = Duration::from_secs(u64::from(check.timeout_secs));
-            self.step(Step::Health, |h| {
-                health::check(&check.url, h.host.target.host_name(), timeout)
+            self.step(Step::Health, |h| match &h.host.via {
+                Some(relay) => h.health_on_relay(relay, &check.url, check.timeout_secs),
+                None => health::check(&check.url, h.host.target.host_name(), timeout),
             })
             .map_err(Stop::Health)?;
         }

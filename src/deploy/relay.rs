@@ -26,6 +26,9 @@ use super::settings::{safe_e_word, DeployMode};
 use super::{DeployError, DeployHost, Target};
 use crate::process::{OutputLine, ProcessSpec, Stream};
 
+/// The health check run on a relay: `$1` the URL, `$2` the seconds to wait.
+const HEALTH_SCRIPT: &str = r#"end=$(( $(date +%s) + $2 )); while :; do code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --url "$1"); case "$code" in 2??) exit 0;; esac; if [ "$(date +%s)" -ge "$end" ]; then echo "no 2xx answer within $2 s (last: HTTP $code)" >&2; exit 1; fi; sleep 0.5; done"#;
+
 /// A relay: where a group's releases land once, and from where its hosts
 /// are reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -300,6 +303,41 @@ impl Host<'_, '_> {
             stats.bytes_sent, stats.files_transferred
         ));
         Ok(stdout)
+    }
+
+    /// The health check of a host behind a relay, run ON the relay (Slipway
+    /// may have no way to the host's port): `curl` there until a 2xx answer
+    /// or `timeout_secs` pass. `url_template` is a validated `http://` URL;
+    /// `{host}` becomes the host's address.
+    pub(super) fn health_on_relay(
+        &self,
+        relay: &Relay,
+        url_template: &str,
+        timeout_secs: u32,
+    ) -> Result<(), DeployError> {
+        let url = url_template.replace("{host}", self.host.target.host_name());
+        let argv = [
+            "sh".to_owned(),
+            "-c".to_owned(),
+            HEALTH_SCRIPT.to_owned(),
+            "sh".to_owned(),
+            url.clone(),
+            timeout_secs.to_string(),
+        ];
+        let spec = ProcessSpec::new("ssh")
+            .args(self.ssh_args()?)
+            .args(["-T", "--"])
+            .arg(relay.login())
+            .arg(shell_join(&argv))
+            .timeout(std::time::Duration::from_secs(u64::from(timeout_secs) + 60));
+        let (code, _, tail) = self.exec(&spec)?;
+        if code == Some(0) {
+            return Ok(());
+        }
+        Err(DeployError::Health {
+            url,
+            message: format!("from relay {}: {}", relay.name(), super::remote::describe(code, &tail)),
+        })
     }
 
     /// Reports `text` as an output line of this host.
