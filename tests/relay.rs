@@ -363,3 +363,103 @@ fn hooks_and_the_health_check_run_through_the_relay() {
         );
     }
 }
+
+// ---- the relay as stored: admin (service), import, both backends ----
+
+use common::TestDb;
+use slipway::service::host_admin::{self, RelayInput};
+use slipway::service::ServiceError;
+use slipway::store::projects;
+
+fn field_of(e: ServiceError) -> &'static str {
+    match e {
+        ServiceError::Invalid(i) => i.field,
+        other => panic!("expected invalid input, got {other:?}"),
+    }
+}
+
+fn an_admin_sets_checks_audits_and_clears_a_relay(db: &TestDb) {
+    let admin = db.user("root-admin", true);
+    let mut conn = db.conn();
+    let id = host_admin::add_host_group(&mut conn, admin, "eu-web").expect("group");
+    let input = |target: &str, port: &str, identity: &str| RelayInput {
+        target: target.into(),
+        port: port.into(),
+        identity: identity.into(),
+        known_hosts: String::new(),
+    };
+    for (bad, field) in [
+        (input("/srv/relay", "", ""), "relay"),
+        (input("rsync://r/m", "", ""), "relay"),
+        (input("deploy@relay1:/srv/relay;x", "", ""), "relay"),
+        (input("deploy@relay1:/srv/relay", "0", ""), "relay_port"),
+        (input("deploy@relay1:/srv/relay", "ssh", ""), "relay_port"),
+        (input("deploy@relay1:/srv/relay", "", "id file"), "relay_identity"),
+        (input("deploy@relay1:/srv/relay", "", "relative/id"), "relay_identity"),
+    ] {
+        let e = host_admin::set_group_relay(&mut conn, admin, id, &bad).expect_err("refused");
+        assert_eq!(field_of(e), field, "{bad:?}");
+    }
+    let good = RelayInput {
+        known_hosts: "/home/deploy/.ssh/known_hosts".into(),
+        ..input("deploy@relay1:/srv/relay", "2222", "/home/deploy/.ssh/id_fanout")
+    };
+    host_admin::set_group_relay(&mut conn, admin, id, &good).expect("set");
+    let project = projects::host_group_by_name(&mut conn, "eu-web")
+        .expect("read")
+        .expect("group");
+    assert_eq!(host_admin::relay_input(&project), good);
+    let relay = slipway::jobs::relays::relay_of(&project)
+        .expect("parses")
+        .expect("a relay");
+    assert_eq!(relay.port, Some(2222));
+    assert_eq!(relay.name(), "deploy@relay1:/srv/relay");
+    let (events, _) = host_admin::admin_events(&mut conn, None, None, 10).expect("audit");
+    assert!(
+        events.iter().any(|e| e.action == "host_group_update"
+            && e.detail.starts_with("relay none → deploy@relay1:/srv/relay port=2222")),
+        "{events:?}"
+    );
+    host_admin::set_group_relay(&mut conn, admin, id, &RelayInput::default()).expect("clear");
+    let cleared = projects::host_group_by_name(&mut conn, "eu-web")
+        .expect("read")
+        .expect("group");
+    assert_eq!(cleared.relay, None);
+    assert!(slipway::jobs::relays::relay_of(&cleared).expect("parses").is_none());
+}
+
+fn the_import_file_sets_a_relay_and_refuses_a_bad_one(db: &TestDb) {
+    let summary = db.import(
+        r#"
+[[host_group]]
+name = "eu-web"
+relay = "deploy@relay1:/srv/relay"
+relay_port = 2222
+relay_identity = "/home/deploy/.ssh/id_fanout"
+hosts = [{ name = "web1", target = "deploy@10.1.0.1:/srv/shop" }]
+"#,
+    );
+    assert_eq!(summary.host_groups, 1);
+    let mut conn = db.conn();
+    let g = projects::host_group_by_name(&mut conn, "eu-web")
+        .expect("read")
+        .expect("group");
+    assert_eq!(g.relay.as_deref(), Some("deploy@relay1:/srv/relay"));
+    assert_eq!(g.relay_port, Some(2222));
+    assert_eq!(g.relay_identity.as_deref(), Some("/home/deploy/.ssh/id_fanout"));
+    let bad = slipway::service::import::import(
+        &mut conn,
+        "[[host_group]]\nname = \"asia-web\"\nrelay = \"/local/path\"\n",
+    )
+    .expect_err("refused");
+    let text = format!("{bad:?}");
+    assert!(text.contains("relay") && text.contains("line: 3"), "{text}");
+    assert!(projects::host_group_by_name(&mut conn, "asia-web")
+        .expect("read")
+        .is_none());
+}
+
+backend_tests!(
+    an_admin_sets_checks_audits_and_clears_a_relay,
+    the_import_file_sets_a_relay_and_refuses_a_bad_one
+);
