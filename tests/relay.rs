@@ -463,3 +463,94 @@ backend_tests!(
     an_admin_sets_checks_audits_and_clears_a_relay,
     the_import_file_sets_a_relay_and_refuses_a_bad_one
 );
+
+/// The admin page's relay form and the API (both backends).
+mod web {
+    use actix_web::http::{Method, StatusCode};
+    use serde_json::json;
+    use slipway::service::lookups;
+    use slipway::store::Backend;
+
+    use crate::app_tests;
+    use crate::common::app::TestApp;
+
+    const WEB: &str = r#"
+[[host_group]]
+name = "eu-web"
+hosts = [{ name = "web1", target = "deploy@10.1.0.1:/srv/shop" }]
+"#;
+
+    fn relay_of(app: &TestApp<'_>) -> (i64, Option<String>, Option<i32>) {
+        lookups::host_groups(&mut app.db().conn())
+            .expect("groups")
+            .into_iter()
+            .find(|(g, _)| g.name == "eu-web")
+            .map(|(g, _)| (g.id, g.relay, g.relay_port))
+            .expect("eu-web")
+    }
+
+    fn relay_in_the_form_and_the_api(backend: Backend) {
+        let app = TestApp::new(backend)
+            .with_admins(&["root"])
+            .with_users(&["dev"])
+            .with_project(WEB)
+            .start();
+        let admin = app.browser("root");
+        let (id, _, _) = relay_of(&app);
+        let reply = admin.post_form(
+            &format!("/admin/hosts/groups/{id}/relay"),
+            &[("relay", "deploy@relay1:/srv/relay"), ("relay_port", "70000")],
+        );
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        let page = reply.text();
+        let port_input = page
+            .split("<input")
+            .find(|i| i.contains(r#"name="relay_port""#) && i.contains("is-invalid"))
+            .unwrap_or_else(|| panic!("no invalid port input: {page}"));
+        assert!(port_input.contains(r#"value="70000""#), "{port_input}");
+        assert_eq!(relay_of(&app).1, None, "nothing stored");
+        let reply = admin.post_form(
+            &format!("/admin/hosts/groups/{id}/relay"),
+            &[("relay", "deploy@relay1:/srv/relay"), ("relay_port", "2222")],
+        );
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+        assert_eq!(
+            relay_of(&app),
+            (id, Some("deploy@relay1:/srv/relay".into()), Some(2222))
+        );
+        let page = admin.get("/admin/hosts").text();
+        assert!(
+            page.contains("<code>deploy@relay1:&#x2F;srv&#x2F;relay</code>"),
+            "{page}"
+        );
+
+        // The API: admins only; a bad relay is a 400 naming the field.
+        let api = app.api("root");
+        let listed = api.get("/api/v1/host-groups").json();
+        assert_eq!(listed[0]["relay"]["target"], "deploy@relay1:/srv/relay");
+        assert_eq!(listed[0]["hosts"][0]["name"], "web1");
+        assert_eq!(app.api("dev").get("/api/v1/host-groups").status, StatusCode::FORBIDDEN);
+        let bad = api.json(
+            Method::PUT,
+            "/api/v1/host-groups/eu-web/relay",
+            &json!({"target": "rsync://r/m"}),
+        );
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert_eq!(bad.json()["error"]["field"], "relay");
+        let ok = api.json(
+            Method::PUT,
+            "/api/v1/host-groups/eu-web/relay",
+            &json!({"target": "ops@relay2:/data/relay", "identity": "/home/ops/.ssh/id_fanout"}),
+        );
+        assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+        assert_eq!(ok.json()["relay"]["identity"], "/home/ops/.ssh/id_fanout");
+        assert_eq!(relay_of(&app), (id, Some("ops@relay2:/data/relay".into()), None));
+        let cleared = api.json(Method::PUT, "/api/v1/host-groups/eu-web/relay", &json!({"target": ""}));
+        assert_eq!(cleared.status, StatusCode::OK);
+        assert_eq!(relay_of(&app).1, None);
+        let doc = api.get("/api/v1/openapi.json").json();
+        assert!(doc["paths"]["/api/v1/host-groups/{name}/relay"]["put"].is_object());
+    }
+
+    app_tests!(relay_in_the_form_and_the_api);
+}
