@@ -203,6 +203,15 @@ fn a_group_behind_a_relay_gets_full_and_delta_releases_rolls_back_and_reports_wh
         seen.lines_of(&relay_name)
     );
     assert!(report.hosts.iter().all(|h| h.bytes_sent == 0));
+    for h in &hosts {
+        // The relay sends each host only the changes too.
+        let lines = seen.lines_of(&h.name);
+        assert!(
+            lines.iter().any(|l| l.starts_with("delta from v1: 4 file(s) change")),
+            "{lines:?}"
+        );
+        assert!(!fx.path_of(h).join("releases/v2/gone").exists());
+    }
 
     // Rollback by switch through the relay.
     let report = fx.switch_to(&settings, "v1", &hosts);

@@ -128,11 +128,6 @@ pub(crate) fn run(ctx: &Context, hosts: &[DeployHost], version: &str, op: Op<'_>
                         Op::Switch { .. } => Host::open_for_one(ctx, host),
                         Op::Ship { .. } => Host::open(ctx, host),
                     };
-                    // Behind a relay the release comes from the relay's copy.
-                    let op = match op {
-                        Op::Ship { source, .. } if host.via.is_some() => Op::Ship { source, delta: None },
-                        other => other,
-                    };
                     let r = run_host(&h, version, op, canary);
                     settle(i, r);
                 });

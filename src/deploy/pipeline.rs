@@ -133,7 +133,7 @@ impl Pipeline<'_, '_, '_> {
         self.stats.add(carried);
         let sent = self
             .step(Step::Upload, |h| match how {
-                Upload::Delta(changes) => h.upload_changes(source, &format!("releases/{upload}"), changes),
+                Upload::Delta(changes) => h.send_changes(source, self.version, &format!("releases/{upload}"), changes),
                 Upload::Full => {
                     let link_dest = live.map(|l| format!("../{l}"));
                     h.send(
@@ -315,7 +315,7 @@ impl Pipeline<'_, '_, '_> {
         }
         let sent = self
             .step(Step::Upload, |h| match changes {
-                Some(changes) => h.upload_changes(source, "", changes),
+                Some(changes) => h.send_changes(source, self.version, "", changes),
                 None => h.send(source, self.version, "", None, true),
             })
             .map_err(Stop::Before)?;

@@ -29,6 +29,11 @@ use crate::process::{OutputLine, ProcessSpec, Stream};
 /// The health check run on a relay: `$1` the URL, `$2` the seconds to wait.
 const HEALTH_SCRIPT: &str = r#"end=$(( $(date +%s) + $2 )); while :; do code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --url "$1"); case "$code" in 2??) exit 0;; esac; if [ "$(date +%s)" -ge "$end" ]; then echo "no 2xx answer within $2 s (last: HTTP $code)" >&2; exit 1; fi; sleep 0.5; done"#;
 
+/// Empties the directories a delta removes, on the host itself (an empty
+/// source with `--delete`): `$1` the destination, then the rsync filters.
+const VANISH_SCRIPT: &str =
+    r#"d=$1; shift; e=$(mktemp -d) || exit 1; rsync -r --delete "$@" -- "$e/" "$d/"; r=$?; rmdir "$e"; exit $r"#;
+
 /// A relay: where a group's releases land once, and from where its hosts
 /// are reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,7 +217,59 @@ impl Host<'_, '_> {
         if let Some(link) = link_dest {
             argv.push(format!("--link-dest={link}"));
         }
-        self.relay_rsync(relay, argv, version, sub).map(|_| Stats::default())
+        self.relay_rsync(relay, argv, version, sub, None)
+            .map(|_| Stats::default())
+    }
+
+    /// Sends only `changes` into `sub` (`super::upload` `upload_changes`):
+    /// for a host behind a relay, the relay sends the listed files from its
+    /// copy of the release (the list goes to the relay's rsync on stdin),
+    /// and the directories the release no longer has are emptied (but for
+    /// host-only files) and removed on the host itself. Returns what Slipway
+    /// itself sent.
+    pub(super) fn send_changes(
+        &self,
+        source: &std::path::Path,
+        version: &str,
+        sub: &str,
+        changes: &super::ChangeSet,
+    ) -> Result<Stats, DeployError> {
+        let Some(relay) = &self.host.via else {
+            return self.upload_changes(source, sub, changes);
+        };
+        let transfer = changes.transfer(source);
+        if !transfer.files_from.is_empty() {
+            let mut argv: Vec<String> = [
+                "rsync",
+                "-lpI",
+                "--from0",
+                "--delete-missing-args",
+                "--stats",
+                "--files-from=-",
+            ]
+            .map(str::to_owned)
+            .to_vec();
+            argv.extend(exclude_args(self.ctx.excludes)?);
+            self.relay_rsync(relay, argv, version, sub, Some(transfer.files_from.clone()))?;
+        }
+        if !transfer.vanished.is_empty() {
+            let dest = if sub.is_empty() {
+                self.dir()
+            } else {
+                format!("{}/{sub}", self.dir())
+            };
+            let mut argv = vec![
+                "sh".to_owned(),
+                "-c".to_owned(),
+                VANISH_SCRIPT.to_owned(),
+                "sh".to_owned(),
+                dest,
+            ];
+            argv.extend(exclude_args(self.ctx.excludes)?);
+            argv.extend(transfer.vanished_filters());
+            self.run_checked(&argv, "remove the directories the release no longer has")?;
+        }
+        Ok(Stats::default())
     }
 
     /// The checksum comparison of the upload in `sub` with the release
@@ -225,7 +282,7 @@ impl Host<'_, '_> {
             .map(str::to_owned)
             .to_vec();
         argv.extend(exclude_args(self.ctx.excludes)?);
-        let lines = self.relay_rsync(relay, argv, version, sub)?;
+        let lines = self.relay_rsync(relay, argv, version, sub, None)?;
         let differences: Vec<&String> = lines.iter().filter(|l| !l.trim().is_empty()).collect();
         if differences.is_empty() {
             return Ok(());
@@ -246,13 +303,14 @@ impl Host<'_, '_> {
     /// relay, from the relay's `releases/<version>/` to `sub` below this
     /// host's directory. Its `--stats` lines are logged as the relay's
     /// (`via relay …:`), so they never count as bytes Slipway sent; the
-    /// other stdout lines are returned.
+    /// other stdout lines are returned. `stdin` goes to the relay's rsync.
     fn relay_rsync(
         &self,
         relay: &Relay,
         mut argv: Vec<String>,
         version: &str,
         sub: &str,
+        stdin: Option<Vec<u8>>,
     ) -> Result<Vec<String>, DeployError> {
         let rsh = rsh(&relay.host_ssh_options(self.ctx.settings.ssh.connect_timeout_secs))?;
         argv.extend([
@@ -262,13 +320,16 @@ impl Host<'_, '_> {
             format!("{}/", relay.release_dir(version)),
             self.host.target.rsync_dest(sub),
         ]);
-        let spec = ProcessSpec::new("ssh")
+        let mut spec = ProcessSpec::new("ssh")
             .args(self.ssh_args()?)
             .args(["-T", "--"])
             .arg(relay.login())
             .arg(shell_join(&argv))
             .timeout(super::remote::UPLOAD_TIMEOUT)
             .cancel_on(self.ctx.cancel.cloned());
+        if let Some(bytes) = stdin {
+            spec = spec.stdin(bytes);
+        }
         let name = relay.name();
         let mut stats = Stats::default();
         let mut stdout = Vec::new();
