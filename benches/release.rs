@@ -273,6 +273,16 @@ fn relay_figures(ctx: &Context, sshd: &common_ssh::Sshd, tmp: &Path, src: &Path,
         slipway_bytes(&one_change),
         one_change_t.as_secs_f64()
     );
+    let steps = |r: &deploy::HostResult| -> String {
+        r.steps
+            .iter()
+            .map(|s| format!("{} {} ms", s.step, s.millis))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    for r in far_change.relays.iter().chain(far_change.hosts.first()) {
+        println!("steps of {}, one-file change: {}", r.host, steps(r));
+    }
     println!(
         "(direct to {TARGETS} hosts the full release would send {TARGETS} x {} B; behind the relay Slipway sends it once)",
         slipway_bytes(&one_full)

@@ -34,6 +34,9 @@ const HEALTH_SCRIPT: &str = r#"end=$(( $(date +%s) + $2 )); while :; do code=$(c
 const VANISH_SCRIPT: &str =
     r#"d=$1; shift; e=$(mktemp -d) || exit 1; rsync -r --delete "$@" -- "$e/" "$d/"; r=$?; rmdir "$e"; exit $r"#;
 
+/// How long the relay keeps its shared connection to a host after the last use.
+const RELAY_PERSIST_SECS: u32 = 60;
+
 /// A relay: where a group's releases land once, and from where its hosts
 /// are reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +152,18 @@ impl Relay {
                 "IdentitiesOnly=yes".to_owned(),
             ]);
         }
+        // The relay's connection to each host is shared by the commands and
+        // rsyncs of a release (one handshake per host, not per step), and
+        // closes a minute after its last use. When the socket cannot be
+        // made, ssh goes on without sharing.
+        args.extend([
+            "-o".to_owned(),
+            "ControlMaster=auto".to_owned(),
+            "-o".to_owned(),
+            format!("ControlPath={}/.slipway-mux-%C", self.target.dir()),
+            "-o".to_owned(),
+            format!("ControlPersist={RELAY_PERSIST_SECS}"),
+        ]);
         args
     }
 
