@@ -220,8 +220,8 @@ fn slipway_bytes(r: &ShipReport) -> u64 {
     r.relays.iter().map(|h| h.bytes_sent).sum::<u64>() + r.hosts.iter().map(|h| h.bytes_sent).sum::<u64>()
 }
 
-/// 6. The full release and the one-file change to TARGETS hosts behind one
-/// relay, against one direct host: bytes leaving Slipway and time.
+/// Figure 6: the full release and the one-file change to TARGETS hosts
+/// behind one relay, against one direct host: bytes leaving Slipway and time.
 fn relay_figures(ctx: &Context, sshd: &common_ssh::Sshd, tmp: &Path, src: &Path, v2: &Path) {
     let hosts_sshd = common_ssh::Sshd::start();
     let pinned = fs::read_to_string(&hosts_sshd.known_hosts)

@@ -156,13 +156,17 @@ pub fn groups_of(conn: &mut DbConn, project_id: i64) -> StoreResult<Vec<HostGrou
         .load(conn)?)
 }
 
+/// A group's relay as stored: (target, hosts' ssh port, identity file and
+/// known_hosts file on the relay).
+pub type RelayColumns<'a> = (&'a str, Option<i32>, Option<&'a str>, Option<&'a str>);
+
 /// Sets (or with `None` clears) the relay of host group `group_id`:
 /// (target, hosts' ssh port, identity file and known_hosts file on the
 /// relay); returns whether the group exists.
 pub fn set_group_relay(
     conn: &mut DbConn,
     group_id: i64,
-    relay: Option<(&str, Option<i32>, Option<&str>, Option<&str>)>,
+    relay: Option<RelayColumns<'_>>,
 ) -> StoreResult<bool> {
     let (target, port, identity, known_hosts) = match relay {
         Some((t, p, i, k)) => (Some(t), p, i, k),
