@@ -163,11 +163,7 @@ pub type RelayColumns<'a> = (&'a str, Option<i32>, Option<&'a str>, Option<&'a s
 /// Sets (or with `None` clears) the relay of host group `group_id`:
 /// (target, hosts' ssh port, identity file and known_hosts file on the
 /// relay); returns whether the group exists.
-pub fn set_group_relay(
-    conn: &mut DbConn,
-    group_id: i64,
-    relay: Option<RelayColumns<'_>>,
-) -> StoreResult<bool> {
+pub fn set_group_relay(conn: &mut DbConn, group_id: i64, relay: Option<RelayColumns<'_>>) -> StoreResult<bool> {
     let (target, port, identity, known_hosts) = match relay {
         Some((t, p, i, k)) => (Some(t), p, i, k),
         None => (None, None, None, None),
