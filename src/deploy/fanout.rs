@@ -1,16 +1,15 @@
 //! Running an operation over the hosts in batches with bounded parallelism
 //! (what happens on one host: `super::pipeline`).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::pipeline::{run_host, Op};
-use super::relay::{relay_delta, relay_settings, relays_of};
+use super::relay_stage::relay_stages;
 use super::remote::{valid_release_name, Host};
 use super::rsync::Stats;
 use super::settings::Strategy;
-use super::{Context, DeployError, DeployHost, HostEvent, HostResult, HostState, ShipReport, Target};
+use super::{Context, DeployError, DeployHost, HostEvent, HostResult, HostState, ShipReport};
 
 /// The batches (index ranges into the host list) of the project's strategy.
 pub(crate) fn batches(strategy: Strategy, canary: usize, batch_size: usize, n: usize) -> Vec<std::ops::Range<usize>> {
@@ -142,79 +141,6 @@ pub(crate) fn run(ctx: &Context, hosts: &[DeployHost], version: &str, op: Op<'_>
         });
     }
     collect(slots, aborted.load(Ordering::SeqCst), relays)
-}
-
-/// Brings the release to each relay of `hosts` once (a ship, or for a
-/// rollback with a fallback release a switch that uploads it where the
-/// relay no longer keeps it; nothing for a plain switch), as a host of its
-/// own without hooks, health check or events. Returns the relay stages and,
-/// for each host behind a relay that failed (or that is not an ssh
-/// target), why it fails.
-fn relay_stages(
-    ctx: &Context,
-    hosts: &[DeployHost],
-    version: &str,
-    op: Op<'_>,
-) -> (Vec<HostResult>, HashMap<usize, String>) {
-    let mut stages = Vec::new();
-    let mut failed = HashMap::new();
-    let relays = relays_of(hosts);
-    if relays.is_empty() || (ctx.should_abort)() {
-        return (stages, failed);
-    }
-    let settings = relay_settings(ctx.settings);
-    let quiet = |_: HostEvent| {};
-    let rctx = Context {
-        settings: &settings,
-        excludes: ctx.excludes,
-        env: ctx.env,
-        known_hosts: ctx.known_hosts,
-        on_event: &quiet,
-        on_line: ctx.on_line,
-        should_abort: ctx.should_abort,
-        cancel: ctx.cancel,
-    };
-    for (relay, behind) in relays {
-        for &i in &behind {
-            if !matches!(hosts[i].target, Target::Ssh { .. }) {
-                failed.insert(
-                    i,
-                    format!(
-                        "{}: a host behind a relay must be an ssh target (user@host:/path)",
-                        hosts[i].name
-                    ),
-                );
-            }
-        }
-        let rhost = relay.as_host();
-        let members: Vec<&DeployHost> = behind.iter().map(|&i| &hosts[i]).collect();
-        let delta = match op {
-            Op::Ship { delta: Some(d), .. } => Some(relay_delta(d, &rhost, &members)),
-            _ => None,
-        };
-        let rop = match op {
-            Op::Ship { source, .. } => Op::Ship {
-                source,
-                delta: delta.as_ref(),
-            },
-            Op::Switch { fallback: Some(source) } => Op::Switch { fallback: Some(source) },
-            Op::Switch { fallback: None } => continue,
-        };
-        let h = Host::open(&rctx, &rhost);
-        let r = run_host(&h, version, rop, false);
-        if r.state != HostState::Switched {
-            let why = format!(
-                "relay {} failed, so this host was not touched: {}",
-                relay.name(),
-                r.error.as_deref().unwrap_or("unknown error")
-            );
-            for &i in &behind {
-                failed.entry(i).or_insert_with(|| why.clone());
-            }
-        }
-        stages.push(r);
-    }
-    (stages, failed)
 }
 
 fn collect(slots: Vec<Mutex<Option<HostResult>>>, aborted: bool, relays: Vec<HostResult>) -> ShipReport {

@@ -33,6 +33,8 @@ mod prepare;
 pub mod quote;
 pub mod reach;
 pub mod relay;
+mod relay_stage;
+mod relay_transport;
 mod releases;
 pub mod remote;
 pub mod rsync;
