@@ -234,6 +234,24 @@ fn a_group_behind_a_relay_gets_full_and_delta_releases_rolls_back_and_reports_wh
             .collect::<Vec<_>>()
     );
 
+    // A rollback to a release one host no longer keeps: that host gets it
+    // from the relay's copy, the others switch.
+    fs::remove_dir_all(fx.path_of(&hosts[0]).join("releases/v2")).expect("prune v2 on web1");
+    let seen = Seen::default();
+    let report = fx.run(&settings, &EXCLUDES, &|| false, &seen, |ctx| {
+        deploy::restore(ctx, "v2", Some(&v2), &hosts)
+    });
+    assert_all_switched(&report);
+    assert_eq!(report.relays.len(), 1, "the relay is brought the release first");
+    assert_eq!(report.relays[0].bytes_sent, 0, "the relay still keeps v2: {report:#?}");
+    for h in &hosts {
+        assert_runs(fx, h, "v2", &v2);
+    }
+    assert!(seen
+        .lines_of("web1")
+        .iter()
+        .any(|l| l.contains("v2 is not kept on this host; uploading it")));
+
     // The same hosts are out of Slipway's own reach: without the relay they fail.
     let direct: Vec<DeployHost> = hosts.iter().map(|h| DeployHost { via: None, ..h.clone() }).collect();
     let seen = Seen::default();
