@@ -10,9 +10,13 @@
 //!    `ssh host 'ln -sfn … && mv -T …'`;
 //! 4. the one-file change at 8, 32 and 128 targets behind 4 sshd (the
 //!    targets' starting trees are hard-link copies, made untimed, with the
-//!    spare clone a release by Slipway leaves, `deploy/spare.rs`).
+//!    spare clone a release by Slipway leaves, `deploy/spare.rs`);
+//! 6. relay release (issue 14): the full first release and the one-file
+//!    change to 8 hosts behind a relay (a second sshd only the relay can
+//!    reach), with the bytes leaving Slipway against those of one direct host.
 //!
-//! Run: `cargo bench --bench release`.
+//! Run: `cargo bench --bench release` (`SLIPWAY_BENCH=relay` runs only the
+//! relay figures).
 
 /// The shared port helper the test helpers use (as `crate::common::net`).
 #[path = "../tests/common/net.rs"]
@@ -30,7 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use slipway::deploy::{
-    self, ChangeSet, Context, Delta, DeployHost, DeploySettings, HostEvent, OutputLine, ShipReport, Target,
+    self, ChangeSet, Context, Delta, DeployHost, DeploySettings, HostEvent, OutputLine, Relay, ShipReport, Target,
 };
 use slipway::vcs::{Signature, SnapshotRepo};
 
@@ -187,6 +191,7 @@ fn hosts_in(root: &Path, n: usize, daemons: usize) -> Vec<DeployHost> {
             name: format!("web{i}"),
             target: Target::parse(&format!("root@127.0.0.{}:{}/web{i}", 1 + i % daemons, root.display()))
                 .expect("target"),
+            via: None,
         })
         .collect()
 }
@@ -210,6 +215,80 @@ fn ratio(ours: Duration, bare: Duration) -> f64 {
 }
 
 const CHANGED: &str = "d042/f00042.dat";
+
+/// Bytes leaving Slipway in a report: the relay stages' plus the hosts'.
+fn slipway_bytes(r: &ShipReport) -> u64 {
+    r.relays.iter().map(|h| h.bytes_sent).sum::<u64>() + r.hosts.iter().map(|h| h.bytes_sent).sum::<u64>()
+}
+
+/// Figure 6: the full release and the one-file change to TARGETS hosts
+/// behind one relay, against one direct host: bytes leaving Slipway and time.
+fn relay_figures(ctx: &Context, sshd: &common_ssh::Sshd, tmp: &Path, src: &Path, v2: &Path) {
+    let hosts_sshd = common_ssh::Sshd::start();
+    let pinned = fs::read_to_string(&hosts_sshd.known_hosts)
+        .expect("known_hosts")
+        .replace("[127.0.0.1]", "[localhost]");
+    let relay_kh = tmp.join("relay_known_hosts");
+    fs::write(&relay_kh, pinned).expect("relay known_hosts");
+    let relay = Relay::parse(
+        &format!("root@127.0.0.1:{}/relay", tmp.display()),
+        Some(hosts_sshd.port),
+        Some(&hosts_sshd.identity.display().to_string()),
+        Some(&relay_kh.display().to_string()),
+    )
+    .expect("relay");
+    let behind: Vec<DeployHost> = (0..TARGETS)
+        .map(|i| DeployHost {
+            name: format!("far{i}"),
+            target: Target::parse(&format!("root@localhost:{}/relayed/far{i}", tmp.display())).expect("target"),
+            via: Some(relay.clone()),
+        })
+        .collect();
+    let direct = hosts_in(&tmp.join("direct"), 1, 1);
+    let _ = sshd;
+    let check = |r: &ShipReport| assert!(r.all_switched(), "{r:#?}");
+    println!();
+    println!("| relay release | bytes leaving Slipway | time | one direct host: bytes | time |");
+    println!("|---|---|---|---|---|");
+    let (one_full, one_full_t) = timed(|| deploy::ship(ctx, "v1", src, None, &direct));
+    check(&one_full);
+    let (far_full, far_full_t) = timed(|| deploy::ship(ctx, "v1", src, None, &behind));
+    check(&far_full);
+    println!(
+        "| full first release, {TARGETS} hosts behind a relay | {} B | {:.2} s | {} B | {:.2} s |",
+        slipway_bytes(&far_full),
+        far_full_t.as_secs_f64(),
+        slipway_bytes(&one_full),
+        one_full_t.as_secs_f64()
+    );
+    let mut delta = delta_for(&behind, "v1", &[CHANGED]);
+    delta.recorded.insert(direct[0].name.clone(), "v1".into());
+    let (one_change, one_change_t) = timed(|| deploy::ship(ctx, "v2", v2, Some(&delta), &direct));
+    check(&one_change);
+    let (far_change, far_change_t) = timed(|| deploy::ship(ctx, "v2", v2, Some(&delta), &behind));
+    check(&far_change);
+    println!(
+        "| one-file change, {TARGETS} hosts behind a relay | {} B | {:.2} s | {} B | {:.2} s |",
+        slipway_bytes(&far_change),
+        far_change_t.as_secs_f64(),
+        slipway_bytes(&one_change),
+        one_change_t.as_secs_f64()
+    );
+    let steps = |r: &deploy::HostResult| -> String {
+        r.steps
+            .iter()
+            .map(|s| format!("{} {} ms", s.step, s.millis))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    for r in far_change.relays.iter().chain(far_change.hosts.first()) {
+        println!("steps of {}, one-file change: {}", r.host, steps(r));
+    }
+    println!(
+        "(direct to {TARGETS} hosts the full release would send {TARGETS} x {} B; behind the relay Slipway sends it once)",
+        slipway_bytes(&one_full)
+    );
+}
 
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
@@ -252,6 +331,10 @@ fn main() {
         cancel: None,
     };
     let check = |r: &ShipReport| assert!(r.all_switched(), "{r:#?}");
+    if std::env::var("SLIPWAY_BENCH").as_deref() == Ok("relay") {
+        relay_figures(&ctx, &sshd, tmp.path(), &src, &v2);
+        return;
+    }
     println!("| figure | slipway | bare | ratio | target |");
     println!("|---|---|---|---|---|");
 
@@ -392,6 +475,10 @@ fn main() {
         );
     }
 
+    // 6. Relay release (printed after the export figures below).
+    let relay_dir = tmp.path().join("relay-bench");
+    fs::create_dir_all(&relay_dir).expect("mkdir");
+
     // 5. The release tree the job ships from: exported whole from git, or
     //    from the previous export plus the one changed file.
     println!();
@@ -422,4 +509,5 @@ fn main() {
         incremental.as_secs_f64(),
         whole.as_secs_f64()
     );
+    relay_figures(&ctx, &sshd, &relay_dir, &src, &v2);
 }

@@ -92,6 +92,7 @@ fn main() {
         .map(|(i, d)| DeployHost {
             name: format!("t{i}"),
             target: Target::parse(&format!("root@127.0.0.1:{}", d.display())).expect("target"),
+            via: None,
         })
         .collect();
     let mut settings = DeploySettings::default();

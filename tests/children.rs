@@ -261,6 +261,7 @@ fn ship_to(
     let host = slipway::deploy::DeployHost {
         name: "web1".into(),
         target: slipway::deploy::Target::parse(target).expect("target"),
+        via: None,
     };
     let ctx = slipway::deploy::Context {
         settings: &settings,

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::pipeline::{run_host, Op};
+use super::relay_stage::relay_stages;
 use super::remote::{valid_release_name, Host};
 use super::rsync::Stats;
 use super::settings::Strategy;
@@ -72,15 +73,16 @@ pub(crate) fn run(ctx: &Context, hosts: &[DeployHost], version: &str, op: Op<'_>
     };
     if !valid_release_name(version) {
         refuse(DeployError::BadVersion(version.to_owned()).to_string());
-        return collect(slots, false);
+        return collect(slots, false, Vec::new());
     }
     if let Err(e) = ctx.settings.validate() {
         refuse(e.to_string());
-        return collect(slots, false);
+        return collect(slots, false, Vec::new());
     }
     for h in hosts {
         event(&h.name, HostState::Pending, None);
     }
+    let (relays, relay_failed) = relay_stages(ctx, hosts, version, op);
     let s = ctx.settings;
     let aborted = AtomicBool::new(false);
     let mut stop = false;
@@ -108,6 +110,13 @@ pub(crate) fn run(ctx: &Context, hosts: &[DeployHost], version: &str, op: Op<'_>
                         break;
                     }
                     let host = &hosts[i];
+                    if let Some(why) = relay_failed.get(&i) {
+                        settle(
+                            i,
+                            result(&host.name, HostState::Failed, Some(why.clone()), Stats::default()),
+                        );
+                        continue;
+                    }
                     if aborted.load(Ordering::SeqCst) || (ctx.should_abort)() {
                         aborted.store(true, Ordering::SeqCst);
                         settle(i, result(&host.name, HostState::Skipped, None, Stats::default()));
@@ -131,11 +140,12 @@ pub(crate) fn run(ctx: &Context, hosts: &[DeployHost], version: &str, op: Op<'_>
                 .is_some_and(|r| r.state != HostState::Switched)
         });
     }
-    collect(slots, aborted.load(Ordering::SeqCst))
+    collect(slots, aborted.load(Ordering::SeqCst), relays)
 }
 
-fn collect(slots: Vec<Mutex<Option<HostResult>>>, aborted: bool) -> ShipReport {
+fn collect(slots: Vec<Mutex<Option<HostResult>>>, aborted: bool, relays: Vec<HostResult>) -> ShipReport {
     ShipReport {
+        relays,
         hosts: slots
             .into_iter()
             .map(|m| {

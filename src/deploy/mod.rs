@@ -32,6 +32,9 @@ mod pipeline;
 mod prepare;
 pub mod quote;
 pub mod reach;
+pub mod relay;
+mod relay_stage;
+mod relay_transport;
 mod releases;
 pub mod remote;
 pub mod rsync;
@@ -44,6 +47,7 @@ pub mod target;
 mod upload;
 
 pub use delta::{ChangeSet, Delta};
+pub use relay::Relay;
 pub use service_spec::{Manager, ServiceAccess, ServiceAction, ServiceSpec};
 pub use services::ServiceState;
 pub use settings::{DeployMode, DeploySettings, HealthCheck, Hooks, SshSettings, Strategy};
@@ -57,6 +61,8 @@ pub struct DeployHost {
     pub name: String,
     /// Where its release goes.
     pub target: Target,
+    /// The relay its group ships through (`None`: Slipway reaches it directly).
+    pub via: Option<Relay>,
 }
 
 /// Where a host stands in a release; [`HostState::as_str`] gives the
@@ -145,6 +151,11 @@ pub struct ShipReport {
     pub hosts: Vec<HostResult>,
     /// Whether `should_abort` stopped the run.
     pub aborted: bool,
+    /// The relay stages (one per distinct relay of the hosts, named
+    /// `relay <target>`): what bringing the release to each relay did and
+    /// sent. Their bytes are the only bytes Slipway sends for the hosts
+    /// behind them.
+    pub relays: Vec<HostResult>,
 }
 
 impl ShipReport {

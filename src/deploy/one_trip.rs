@@ -59,7 +59,11 @@ pub(super) fn plan<'d>(
     delta: Option<&'d Delta>,
 ) -> Option<(&'d str, &'d ChangeSet, Transfer)> {
     let s = h.ctx.settings;
-    if !matches!(h.host.target, Target::Ssh { .. }) || s.verify || !s.hooks.before_switch.is_empty() {
+    if !matches!(h.host.target, Target::Ssh { .. })
+        || h.host.via.is_some()
+        || s.verify
+        || !s.hooks.before_switch.is_empty()
+    {
         return None;
     }
     let delta = delta?;

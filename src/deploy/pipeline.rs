@@ -75,6 +75,9 @@ pub(crate) fn run_host(h: &Host<'_, '_>, version: &str, op: Op<'_>, canary: bool
         steps: Vec::new(),
         previous: None,
     };
+    if let Some(relay) = &h.host.via {
+        h.say(format!("via relay {}", relay.name()));
+    }
     let outcome = match (h.ctx.settings.mode, op) {
         (DeployMode::Atomic, Op::Ship { source, delta }) => p.ship(source, delta, None),
         (DeployMode::Atomic, Op::Switch { fallback }) => p.switch(fallback),
@@ -130,17 +133,25 @@ impl Pipeline<'_, '_, '_> {
         self.stats.add(carried);
         let sent = self
             .step(Step::Upload, |h| match how {
-                Upload::Delta(changes) => h.upload_changes(source, &format!("releases/{upload}"), changes),
+                Upload::Delta(changes) => h.send_changes(source, self.version, &format!("releases/{upload}"), changes),
                 Upload::Full => {
                     let link_dest = live.map(|l| format!("../{l}"));
-                    h.upload(source, &format!("releases/{upload}"), link_dest.as_deref(), false)
+                    h.send(
+                        source,
+                        self.version,
+                        &format!("releases/{upload}"),
+                        link_dest.as_deref(),
+                        false,
+                    )
                 }
             })
             .map_err(Stop::Before)?;
         self.stats.add(sent);
         if self.h.ctx.settings.verify {
-            self.step(Step::Verify, |h| h.verify(source, &format!("releases/{upload}")))
-                .map_err(Stop::Before)?;
+            self.step(Step::Verify, |h| {
+                h.check(source, self.version, &format!("releases/{upload}"))
+            })
+            .map_err(Stop::Before)?;
         }
         let s = self.h.ctx.settings;
         let prune = prunable(&survey.kept, self.version, live, s.keep_releases);
@@ -304,13 +315,13 @@ impl Pipeline<'_, '_, '_> {
         }
         let sent = self
             .step(Step::Upload, |h| match changes {
-                Some(changes) => h.upload_changes(source, "", changes),
-                None => h.upload(source, "", None, true),
+                Some(changes) => h.send_changes(source, self.version, "", changes),
+                None => h.send(source, self.version, "", None, true),
             })
             .map_err(Stop::Before)?;
         self.stats.add(sent);
         if self.h.ctx.settings.verify {
-            self.step(Step::Verify, |h| h.verify(source, ""))
+            self.step(Step::Verify, |h| h.check(source, self.version, ""))
                 .map_err(Stop::Before)?;
         }
         if marked {
@@ -344,8 +355,9 @@ impl Pipeline<'_, '_, '_> {
         }
         if let Some(check) = &s.health {
             let timeout = Duration::from_secs(u64::from(check.timeout_secs));
-            self.step(Step::Health, |h| {
-                health::check(&check.url, h.host.target.host_name(), timeout)
+            self.step(Step::Health, |h| match &h.host.via {
+                Some(relay) => h.health_on_relay(relay, &check.url, check.timeout_secs),
+                None => health::check(&check.url, h.host.target.host_name(), timeout),
             })
             .map_err(Stop::Health)?;
         }

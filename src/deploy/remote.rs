@@ -16,7 +16,7 @@ use crate::process::{run, OutputLine, ProcessError, ProcessSpec};
 /// Commands on a host (readlink, ln, mv, ls, rm) are quick; a hook or an
 /// upload may take long but not forever.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
-const UPLOAD_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
+pub(super) const UPLOAD_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
 
 /// The name of the temporary symlink renamed over `current`.
 pub(super) const NEXT_LINK: &str = ".current.slipway-next";
@@ -85,7 +85,7 @@ impl Host<'_, '_> {
         if self.direct_first.replace(false) {
             return Ok(args);
         }
-        if let Some(mux) = self.mux.get_or_init(|| Mux::start(self.ctx, &self.host.target)) {
+        if let Some(mux) = self.mux.get_or_init(|| Mux::start(self.ctx, self.reach_target())) {
             args.extend(mux.ssh_options());
         }
         Ok(args)
@@ -104,8 +104,12 @@ impl Host<'_, '_> {
 
     /// A [`DeployError::Remote`] for `command` from its exit code and last error lines.
     pub(super) fn remote_failed(&self, command: String, outcome_code: Option<i32>, tail: &[String]) -> DeployError {
+        let host = match &self.host.via {
+            Some(relay) => format!("{} via relay {}", self.name(), relay.name()),
+            None => self.name().to_owned(),
+        };
         DeployError::Remote {
-            host: self.name().to_owned(),
+            host,
             command,
             message: describe(outcome_code, tail),
         }
@@ -179,7 +183,7 @@ impl Host<'_, '_> {
         hook: bool,
     ) -> Result<Ran, DeployError> {
         match &self.host.target {
-            Target::Ssh { user, host, .. } => {
+            Target::Ssh { .. } => {
                 let quote = |argv: &Vec<String>| {
                     let mut words = Vec::new();
                     if !env.is_empty() {
@@ -198,10 +202,8 @@ impl Host<'_, '_> {
                 if let Some(dir) = cwd {
                     line = format!("cd {} && {{ {line} ; }}", shell_join(&[dir]));
                 }
-                let destination = match user {
-                    Some(u) => format!("{u}@{host}"),
-                    None => host.clone(),
-                };
+                // Behind a relay: the relay's ssh to the host runs `line`.
+                let (destination, line) = self.ssh_line(line);
                 let spec = ProcessSpec::new("ssh")
                     .args(self.ssh_args()?)
                     .args(["-T", "--"])
@@ -259,6 +261,14 @@ impl Host<'_, '_> {
 
     /// `rsync` with the transport options of the target (ssh `-e`, daemon password file).
     pub(super) fn rsync(&self) -> Result<ProcessSpec, DeployError> {
+        if let Some(relay) = &self.host.via {
+            // Never straight to a host behind a relay: Slipway may have no way there.
+            return Err(DeployError::Unsupported(format!(
+                "{} is reached through relay {}: this operation cannot go through a relay",
+                self.name(),
+                relay.name()
+            )));
+        }
         let mut spec = ProcessSpec::new("rsync").timeout(UPLOAD_TIMEOUT);
         match &self.host.target {
             Target::Ssh { .. } => spec = spec.arg("-e").arg(rsh(&self.ssh_args()?)?),

@@ -16,6 +16,7 @@ pub mod lease;
 pub mod log;
 pub mod orphans;
 pub mod pipeline;
+pub mod relays;
 pub mod release;
 mod release_gate;
 pub mod rollback;

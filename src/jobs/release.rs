@@ -88,9 +88,10 @@ pub(super) fn load(ctx: &JobContext, expect_state: &str) -> Result<Option<Work>,
     let rows = projects::hosts_of(&mut conn, project.id).map_err(retry)?;
     settings.restarts =
         crate::deploy::service_spec::restarts(&services, rows.iter().map(|(g, h)| (g.as_str(), h.name.as_str())));
+    let relays = super::relays::of_project(&mut conn, project.id)?;
     let hosts = rows
         .into_iter()
-        .map(|(_, host)| {
+        .map(|(group, host)| {
             let parsed = Target::parse(&host.target).map_err(permanent)?;
             Ok(ProjectHost {
                 id: host.id,
@@ -98,6 +99,7 @@ pub(super) fn load(ctx: &JobContext, expect_state: &str) -> Result<Option<Work>,
                 deploy: DeployHost {
                     name: host.name,
                     target: parsed,
+                    via: relays.get(&group).cloned().flatten(),
                 },
             })
         })

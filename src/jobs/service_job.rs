@@ -70,12 +70,21 @@ fn load(ctx: &JobContext) -> Result<Loaded, JobError> {
         .map_err(|e| JobError::Retryable(e.to_string()))?
         .ok_or_else(|| permanent("no such project"))?;
     let services = parse_list(&project.services).map_err(permanent)?;
+    let relays = super::relays::of_project(&mut conn, project_id)?;
     let hosts = projects::hosts_of(&mut conn, project_id)
         .map_err(|e| JobError::Retryable(e.to_string()))?
         .into_iter()
         .map(|(group, h)| {
             let target = Target::parse(&h.target).map_err(permanent)?;
-            Ok((group, DeployHost { name: h.name, target }))
+            let via = relays.get(&group).cloned().flatten();
+            Ok((
+                group,
+                DeployHost {
+                    name: h.name,
+                    target,
+                    via,
+                },
+            ))
         })
         .collect::<Result<Vec<_>, JobError>>()?;
     Ok((project, hosts, services))

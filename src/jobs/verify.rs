@@ -41,11 +41,11 @@ pub fn verify_project(pool: &Pool, data_dir: &Path, name: &str, only: Option<&st
     let excludes = project.excludes.get().map_err(|e| e.to_string())?.clone();
     let format = VersionFormat::parse(&project.version_format).map_err(|e| e.to_string())?;
     let hosts = projects::hosts_of(&mut conn, project.id).map_err(|e| e.to_string())?;
+    let relays = super::relays::of_project(&mut conn, project.id).map_err(|e| e.to_string())?;
     drop(conn);
     let chosen: Vec<_> = hosts
         .into_iter()
-        .map(|(_, h)| h)
-        .filter(|h| only.is_none_or(|o| o == h.name))
+        .filter(|(_, h)| only.is_none_or(|o| o == h.name))
         .collect();
     if chosen.is_empty() {
         return Err(match only {
@@ -70,7 +70,9 @@ pub fn verify_project(pool: &Pool, data_dir: &Path, name: &str, only: Option<&st
     };
     Ok(chosen
         .into_iter()
-        .map(|h| {
+        .map(|(group, h)| {
+            // Behind a relay the comparison is refused, never made around it.
+            let via = relays.get(&group).cloned().flatten();
             let version = h.running_version.map(|v| format.render(v));
             let result = match &version {
                 None => Err("Slipway recorded no release on this host".to_owned()),
@@ -80,6 +82,7 @@ pub fn verify_project(pool: &Pool, data_dir: &Path, name: &str, only: Option<&st
                     let host = DeployHost {
                         name: h.name.clone(),
                         target,
+                        via,
                     };
                     drift(&ctx, &host, &dir).map_err(|e| e.to_string())
                 }),

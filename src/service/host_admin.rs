@@ -108,6 +108,127 @@ pub fn rename_host_group(conn: &mut DbConn, actor: i64, id: i64, name: &str) -> 
     })
 }
 
+/// A host group's relay as an admin (form, API, import) gives it: an
+/// empty `target` means none (the other fields are then ignored).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelayInput {
+    /// `[user@]host:/path` over ssh (`""`: no relay).
+    pub target: String,
+    /// The hosts' ssh port as the relay reaches them (`""`: ssh's default).
+    pub port: String,
+    /// A private key file on the relay for reaching the hosts (`""`: the relay user's own).
+    pub identity: String,
+    /// A known_hosts file on the relay (`""`: the relay user's own).
+    pub known_hosts: String,
+}
+
+/// What the store keeps for a relay: (target, port, identity, known_hosts).
+type RelayColumns = (String, Option<i32>, Option<String>, Option<String>);
+
+/// Checks a relay: an ssh target, a port 1–65535, absolute paths on the
+/// relay within the deploy layer's character fences (`deploy::Relay::parse`).
+pub fn check_relay(input: &RelayInput) -> ServiceResult<Option<RelayColumns>> {
+    let target = input.target.trim();
+    if target.is_empty() {
+        return Ok(None);
+    }
+    let port = match input.port.trim() {
+        "" => None,
+        p => Some(p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+            InvalidInput::new("relay_port", codes::OUT_OF_RANGE, "must be between 1 and 65535")
+                .with("min", 1)
+                .with("max", 65535)
+        })?),
+    };
+    let opt = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let (identity, known_hosts) = (opt(&input.identity), opt(&input.known_hosts));
+    crate::deploy::Relay::parse(target, port, identity.as_deref(), known_hosts.as_deref()).map_err(|e| {
+        let field = match &e {
+            crate::deploy::DeployError::BadTarget { target: t, .. } if identity.as_deref() == Some(t.as_str()) => {
+                "relay_identity"
+            }
+            crate::deploy::DeployError::BadTarget { target: t, .. } if known_hosts.as_deref() == Some(t.as_str()) => {
+                "relay_known_hosts"
+            }
+            _ => "relay",
+        };
+        InvalidInput::new(field, codes::TARGET, e.to_string()).with("detail", e)
+    })?;
+    Ok(Some((target.to_owned(), port.map(i32::from), identity, known_hosts)))
+}
+
+/// The relay of a stored group as its admin input (for forms and exports).
+pub fn relay_input(group: &crate::store::models::HostGroupRow) -> RelayInput {
+    RelayInput {
+        target: group.relay.clone().unwrap_or_default(),
+        port: group.relay_port.map(|p| p.to_string()).unwrap_or_default(),
+        identity: group.relay_identity.clone().unwrap_or_default(),
+        known_hosts: group.relay_known_hosts.clone().unwrap_or_default(),
+    }
+}
+
+/// Sets (or with an empty target clears) the relay of host group `id`,
+/// audited as a group change (`relay … → …`).
+pub fn set_group_relay(conn: &mut DbConn, actor: i64, id: i64, input: &RelayInput) -> ServiceResult<()> {
+    let relay = check_relay(input)?;
+    write_tx(conn, |conn| {
+        let name = store_admin::host_group_name(conn, id)?.ok_or_else(|| ServiceError::not_found("host group", id))?;
+        let old = projects::host_group_by_name(conn, &name)?
+            .map(|g| relay_input(&g))
+            .unwrap_or_default();
+        let new = match &relay {
+            Some((t, p, i, k)) => RelayInput {
+                target: t.clone(),
+                port: p.map(|p| p.to_string()).unwrap_or_default(),
+                identity: i.clone().unwrap_or_default(),
+                known_hosts: k.clone().unwrap_or_default(),
+            },
+            None => RelayInput::default(),
+        };
+        if old == new {
+            return Ok(());
+        }
+        projects::set_group_relay(
+            conn,
+            id,
+            relay
+                .as_ref()
+                .map(|(t, p, i, k)| (t.as_str(), *p, i.as_deref(), k.as_deref())),
+        )?;
+        let show = |r: &RelayInput| {
+            if r.target.is_empty() {
+                "none".to_owned()
+            } else {
+                let mut s = r.target.clone();
+                for (k, v) in [
+                    ("port", &r.port),
+                    ("identity", &r.identity),
+                    ("known_hosts", &r.known_hosts),
+                ] {
+                    if !v.is_empty() {
+                        s.push_str(&format!(" {k}={v}"));
+                    }
+                }
+                s
+            }
+        };
+        audit(
+            conn,
+            actor,
+            actions::GROUP_UPDATE,
+            &name,
+            &format!("relay {} → {}", show(&old), show(&new)),
+        )
+    })
+}
+
+/// [`set_group_relay`] for the group named `name`.
+pub fn set_group_relay_by_name(conn: &mut DbConn, actor: i64, name: &str, input: &RelayInput) -> ServiceResult<()> {
+    let group = projects::host_group_by_name(conn, name)?.ok_or_else(|| ServiceError::not_found("host group", name))?;
+    set_group_relay(conn, actor, group.id, input)
+}
+
 /// Deletes a host group with its hosts.
 pub fn delete_host_group(conn: &mut DbConn, actor: i64, id: i64) -> ServiceResult<()> {
     write_tx(conn, |conn| {

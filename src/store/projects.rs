@@ -146,6 +146,39 @@ pub fn hosts_of(conn: &mut DbConn, project_id: i64) -> StoreResult<Vec<(String, 
         .load(conn)?)
 }
 
+/// The host groups project `project_id` ships to, by name (with their relays).
+pub fn groups_of(conn: &mut DbConn, project_id: i64) -> StoreResult<Vec<HostGroupRow>> {
+    Ok(project_host_groups::table
+        .inner_join(host_groups::table)
+        .filter(project_host_groups::project_id.eq(project_id))
+        .order(host_groups::name.asc())
+        .select(HostGroupRow::as_select())
+        .load(conn)?)
+}
+
+/// A group's relay as stored: (target, hosts' ssh port, identity file and
+/// known_hosts file on the relay).
+pub type RelayColumns<'a> = (&'a str, Option<i32>, Option<&'a str>, Option<&'a str>);
+
+/// Sets (or with `None` clears) the relay of host group `group_id`:
+/// (target, hosts' ssh port, identity file and known_hosts file on the
+/// relay); returns whether the group exists.
+pub fn set_group_relay(conn: &mut DbConn, group_id: i64, relay: Option<RelayColumns<'_>>) -> StoreResult<bool> {
+    let (target, port, identity, known_hosts) = match relay {
+        Some((t, p, i, k)) => (Some(t), p, i, k),
+        None => (None, None, None, None),
+    };
+    let n = diesel::update(host_groups::table.find(group_id))
+        .set((
+            host_groups::relay.eq(target),
+            host_groups::relay_port.eq(port),
+            host_groups::relay_identity.eq(identity),
+            host_groups::relay_known_hosts.eq(known_hosts),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Takes the next snapshot sequence number of a project.
 pub fn next_stage_seq(conn: &mut DbConn, project_id: i64) -> StoreResult<i64> {
     Ok(diesel::update(projects::table.find(project_id))

@@ -67,6 +67,10 @@ diesel::table! {
         id -> BigInt,
         name -> Text,
         created_at -> Timestamp,
+        relay -> Nullable<Text>,
+        relay_port -> Nullable<Integer>,
+        relay_identity -> Nullable<Text>,
+        relay_known_hosts -> Nullable<Text>,
     }
 }
 

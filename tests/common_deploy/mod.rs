@@ -166,6 +166,7 @@ pub fn host(name: &str, target: &str) -> DeployHost {
     DeployHost {
         name: name.to_owned(),
         target: Target::parse(target).unwrap_or_else(|e| panic!("{target}: {e}")),
+        via: None,
     }
 }
 

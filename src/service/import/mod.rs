@@ -229,6 +229,19 @@ pub fn import(conn: &mut DbConn, source: &str) -> Result<ImportSummary, ImportEr
                 format!("host group `{}` is defined twice in this file", group.name.get_ref()),
             );
         }
+        if let Some(relay) = &group.relay {
+            if let Err(e) = crate::service::host_admin::check_relay(&group.relay_input()) {
+                p.at(
+                    relay.span(),
+                    format!("host group `{}` relay: {e}", group.name.get_ref()),
+                );
+            }
+        } else if group.relay_port.is_some() || group.relay_identity.is_some() || group.relay_known_hosts.is_some() {
+            p.at(
+                group.name.span(),
+                format!("host group `{}`: relay_* settings need a relay", group.name.get_ref()),
+            );
+        }
         let mut host_names = std::collections::BTreeSet::new();
         for host in &group.hosts {
             p.check(
@@ -283,6 +296,9 @@ pub fn import(conn: &mut DbConn, source: &str) -> Result<ImportSummary, ImportEr
                 continue;
             }
             let id = projects::insert_host_group(conn, group.name.get_ref())?;
+            if let Ok(Some((t, port, i, k))) = crate::service::host_admin::check_relay(&group.relay_input()) {
+                projects::set_group_relay(conn, id, Some((&t, port, i.as_deref(), k.as_deref())))?;
+            }
             summary.host_groups += 1;
             for host in &group.hosts {
                 projects::insert_host(conn, id, host.name.get_ref(), host.target.get_ref())?;

@@ -19,8 +19,28 @@ pub(super) struct ImportFile {
 #[serde(deny_unknown_fields)]
 pub(super) struct HostGroupSpec {
     pub(super) name: Spanned<String>,
+    /// The relay (`[user@]host:/path`) the group's releases go through.
+    pub(super) relay: Option<Spanned<String>>,
+    /// The hosts' ssh port as the relay reaches them.
+    pub(super) relay_port: Option<u16>,
+    /// A private key file on the relay for reaching the hosts.
+    pub(super) relay_identity: Option<String>,
+    /// A known_hosts file on the relay.
+    pub(super) relay_known_hosts: Option<String>,
     #[serde(default)]
     pub(super) hosts: Vec<HostSpec>,
+}
+
+impl HostGroupSpec {
+    /// The relay as an admin input (an empty target: none).
+    pub(super) fn relay_input(&self) -> crate::service::host_admin::RelayInput {
+        crate::service::host_admin::RelayInput {
+            target: self.relay.as_ref().map(|r| r.get_ref().clone()).unwrap_or_default(),
+            port: self.relay_port.map(|p| p.to_string()).unwrap_or_default(),
+            identity: self.relay_identity.clone().unwrap_or_default(),
+            known_hosts: self.relay_known_hosts.clone().unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

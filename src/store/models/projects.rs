@@ -187,6 +187,14 @@ pub struct HostGroupRow {
     pub name: String,
     /// Created (UTC).
     pub created_at: NaiveDateTime,
+    /// The relay its releases go through (`[user@]host:/path`), if any.
+    pub relay: Option<String>,
+    /// The hosts' ssh port as the relay reaches them.
+    pub relay_port: Option<i32>,
+    /// A private key file on the relay for reaching the hosts.
+    pub relay_identity: Option<String>,
+    /// A known_hosts file on the relay pinning the hosts' keys.
+    pub relay_known_hosts: Option<String>,
 }
 
 /// A production host target.

@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(hosts_page)
         .service(add_group)
         .service(rename_group)
+        .service(set_relay)
         .service(add_host)
         .service(edit_host_page)
         .service(edit_host);
@@ -40,6 +41,8 @@ struct HostOut {
 struct GroupOut {
     id: i64,
     name: String,
+    /// The group's relay (empty fields: none).
+    relay: host_admin::RelayInput,
     hosts: Vec<HostOut>,
 }
 
@@ -64,14 +67,29 @@ struct HostForm {
     name: String,
     #[serde(default)]
     target: String,
+    #[serde(default)]
+    relay: String,
+    #[serde(default)]
+    relay_port: String,
+    #[serde(default)]
+    relay_identity: String,
+    #[serde(default)]
+    relay_known_hosts: String,
 }
 
 impl HostForm {
     fn failed(&self, form: String, field: String, message: String) -> Failed {
-        let values = [("name", &self.name), ("target", &self.target)]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.clone()))
-            .collect();
+        let values = [
+            ("name", &self.name),
+            ("target", &self.target),
+            ("relay", &self.relay),
+            ("relay_port", &self.relay_port),
+            ("relay_identity", &self.relay_identity),
+            ("relay_known_hosts", &self.relay_known_hosts),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect();
         Failed {
             form,
             values,
@@ -92,6 +110,7 @@ async fn show_hosts(
                 .into_iter()
                 .map(|(g, hs)| GroupOut {
                     id: g.id,
+                    relay: host_admin::relay_input(&g),
                     name: g.name,
                     hosts: hs
                         .into_iter()
@@ -165,6 +184,27 @@ async fn rename_group(
     let (id, name) = (id.into_inner(), form.name.clone());
     host_change(&ctx, &state, &form, format!("group:{id}"), move |conn, actor| {
         Ok(host_admin::rename_host_group(conn, actor, id, &name)?)
+    })
+    .await
+}
+
+/// Sets or clears a group's relay (an empty relay field clears it).
+#[post("/admin/hosts/groups/{id}/relay")]
+async fn set_relay(
+    ctx: PageCtx,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: web::Form<HostForm>,
+) -> HttpResponse {
+    let id = id.into_inner();
+    let input = host_admin::RelayInput {
+        target: form.relay.clone(),
+        port: form.relay_port.clone(),
+        identity: form.relay_identity.clone(),
+        known_hosts: form.relay_known_hosts.clone(),
+    };
+    host_change(&ctx, &state, &form, format!("relay:{id}"), move |conn, actor| {
+        Ok(host_admin::set_group_relay(conn, actor, id, &input)?)
     })
     .await
 }

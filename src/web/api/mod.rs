@@ -10,6 +10,7 @@
 //! by [`super::live`].
 
 pub mod auth;
+pub mod host_groups;
 pub mod me;
 pub mod projects;
 pub mod schedules;
@@ -38,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(openapi_json)
             .configure(auth::routes)
             .configure(me::routes)
+            .configure(host_groups::routes)
             .configure(projects::routes)
             .configure(services::routes)
             .configure(tickets::routes)
@@ -58,7 +60,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         schedules::create_schedule, schedules::change_schedule, schedules::cancel_schedule,
         super::live::api_log, super::live::api_log_stream, me::get_chat, me::put_chat,
         services::get_services, services::post_request, services::get_job,
-        services::get_where, services::refresh_where, services::verify
+        services::get_where, services::refresh_where, services::verify,
+        host_groups::list_host_groups, host_groups::put_relay
     ),
     components(schemas(
         ErrorBody, TokenRequest, TokenResponse, ProjectOut, ProjectSettings, crate::service::admin::FreezeSetting,
@@ -71,7 +74,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         super::view::services::ServicesOut, super::view::services::ServiceHostOut,
         super::view::services::ServiceStateOut, super::view::services::ServiceActionOut,
         super::view::services::ServiceJobOut, super::view::services::ServiceLineOut,
-        super::view::services::HostRunsOut, super::view::services::DriftOut
+        super::view::services::HostRunsOut, super::view::services::DriftOut,
+        crate::service::host_admin::RelayInput, host_groups::HostGroupOut, host_groups::GroupHostOut
     )),
     modifiers(&BearerAuth)
 )]
