@@ -28,10 +28,11 @@ pub(super) const SPARE_PREFIX: &str = ".spare.";
 /// ones), then makes `.spare.$2` as a `cp -al` of `$2` unless it exists.
 const MAKE_SCRIPT: &str = r#"cd "$1/releases" || exit 0; for s in .spare.*; do if [ -e "$s" ] && [ "$s" != ".spare.$2" ]; then rm -rf -- "$s"; fi; done; [ -d ".spare.$2" ] || { cp -al -- "$2" ".spare.$2.making-$$" && mv -T -- ".spare.$2.making-$$" ".spare.$2"; } || rm -rf -- ".spare.$2.making-$$""#;
 
-/// Runs the script `$1` with the remaining arguments in the background,
-/// its standard streams closed (an ssh session need not wait for it), and
-/// returns at once with status 0.
-const DETACH: &str = r#"s=$1; shift; sh -c "$s" sh "$@" </dev/null >/dev/null 2>&1 &"#;
+/// Runs the script `$1` with the remaining arguments in the background, at
+/// the lowest CPU priority (housekeeping: a release on the same host goes
+/// first), its standard streams closed (an ssh session need not wait for
+/// it), and returns at once with status 0.
+const DETACH: &str = r#"s=$1; shift; nice -n 19 sh -c "$s" sh "$@" </dev/null >/dev/null 2>&1 &"#;
 
 /// Makes `$1/$3` a hard-link clone of `$1/$2`: the spare of `$2` renamed,
 /// or `cp -al` without one.
@@ -56,11 +57,22 @@ impl Host<'_, '_> {
     }
 
     /// The command that makes the spare of `releases/<version>` (and waits
-    /// for it): `sh -c <script> sh <dir> <version>`.
+    /// for it), at the lowest CPU priority: `nice -n 19 sh -c <script> sh
+    /// <dir> <version>`.
     pub(super) fn spare_script_argv(&self, version: &str) -> Result<Vec<String>, DeployError> {
-        Ok(["sh", "-c", MAKE_SCRIPT, "sh", &self.dir(), checked(version)?]
-            .map(str::to_owned)
-            .to_vec())
+        Ok([
+            "nice",
+            "-n",
+            "19",
+            "sh",
+            "-c",
+            MAKE_SCRIPT,
+            "sh",
+            &self.dir(),
+            checked(version)?,
+        ]
+        .map(str::to_owned)
+        .to_vec())
     }
 
     /// The command that makes `releases/<upload>` a hard-link clone of
