@@ -7,7 +7,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
-use crate::store::db::DbConn;
+use crate::store::db::{Backend, DbConn};
 use crate::store::error::{StoreError, StoreResult};
 use crate::store::models::{FreezeWindowRow, ProjectRow};
 use crate::store::schema::{freeze_windows, host_groups, hosts, project_host_groups, projects, tickets};
@@ -81,6 +81,13 @@ fn arm(n: usize, stream: &Stream, before: Option<i64>, limit: i64) -> StoreResul
 /// The newest `limit` ticket ids below `before` over all `streams`,
 /// newest first, taking at most `per_stream` of each stream (each reads at
 /// most that many rows of its index).
+///
+/// On SQLite each stream is its own small query whose prepared statement
+/// the connection keeps (the statement cache), so a page pays no SQL
+/// compilation per request; one compound statement of many arms would be
+/// compiled again on every call, which cost more than running it. On
+/// PostgreSQL, where each statement is a round trip, the streams go as one
+/// compound statement of at most [`ARMS_PER_QUERY`] arms.
 pub fn newest_ids(
     conn: &mut DbConn,
     streams: &[Stream],
@@ -89,18 +96,82 @@ pub fn newest_ids(
     limit: i64,
 ) -> StoreResult<Vec<i64>> {
     let mut ids: Vec<i64> = Vec::new();
-    for chunk in streams.chunks(ARMS_PER_QUERY) {
-        let arms = chunk
-            .iter()
-            .enumerate()
-            .map(|(n, s)| arm(n, s, before, per_stream))
-            .collect::<StoreResult<Vec<_>>>()?;
-        let sql = format!("{} ORDER BY id DESC LIMIT {limit}", arms.join(" UNION ALL "));
-        ids.extend(diesel::sql_query(sql).load::<IdRow>(conn)?.into_iter().map(|r| r.id));
+    if Backend::of(conn) == Backend::Sqlite {
+        for stream in streams {
+            ids.extend(stream_ids(conn, stream, before, per_stream)?);
+        }
+    } else {
+        for chunk in streams.chunks(ARMS_PER_QUERY) {
+            let arms = chunk
+                .iter()
+                .enumerate()
+                .map(|(n, s)| arm(n, s, before, per_stream))
+                .collect::<StoreResult<Vec<_>>>()?;
+            let sql = format!("{} ORDER BY id DESC LIMIT {limit}", arms.join(" UNION ALL "));
+            ids.extend(diesel::sql_query(sql).load::<IdRow>(conn)?.into_iter().map(|r| r.id));
+        }
     }
     ids.sort_unstable_by(|a, b| b.cmp(a));
     ids.dedup();
     ids.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(ids)
+}
+
+// `+?`: a bound value behind SQLite's no-op unary plus. SQLite (built with
+// STAT4, as the bundled library is) marks a prepared statement to be
+// compiled again whenever a plain `column = ?` value it planned with
+// changes, once `ANALYZE` has run; `+?` still uses the index but is not
+// planned by value, so the cached statement stays compiled.
+diesel::prefix_operator!(PlusInt, "+", BigInt);
+diesel::prefix_operator!(PlusText, "+", diesel::sql_types::Text);
+
+fn int(v: i64) -> PlusInt<diesel::dsl::AsExprOf<i64, BigInt>> {
+    PlusInt::new(v.into_sql::<BigInt>())
+}
+
+/// One stream's newest `limit` ids below `before`, as a query with bound
+/// values only (so its prepared statement is cached and stays compiled),
+/// from the same indexes as [`arm`].
+fn stream_ids(conn: &mut DbConn, stream: &Stream, before: Option<i64>, limit: i64) -> StoreResult<Vec<i64>> {
+    let below = int(before.unwrap_or(i64::MAX));
+    let state = PlusText::new(stream.state.into_sql::<diesel::sql_types::Text>());
+    let ids = match &stream.owner {
+        Owner::Project(id) => tickets::table
+            .filter(tickets::project_id.eq(int(*id)))
+            .filter(tickets::state.eq(state))
+            .filter(tickets::id.lt(below))
+            .order(tickets::id.desc())
+            .limit(limit)
+            .select(tickets::id)
+            .load(conn)?,
+        Owner::Submitter {
+            user_id,
+            projects: None,
+        } => tickets::table
+            .filter(tickets::submitter_id.eq(int(*user_id)))
+            .filter(tickets::state.eq(state))
+            .filter(tickets::id.lt(below))
+            .order(tickets::id.desc())
+            .limit(limit)
+            .select(tickets::id)
+            .load(conn)?,
+        Owner::Submitter {
+            projects: Some(projects),
+            ..
+        } if projects.is_empty() => Vec::new(),
+        Owner::Submitter {
+            user_id,
+            projects: Some(projects),
+        } => tickets::table
+            .filter(tickets::submitter_id.eq(int(*user_id)))
+            .filter(tickets::state.eq(state))
+            .filter(tickets::project_id.eq_any(projects))
+            .filter(tickets::id.lt(below))
+            .order(tickets::id.desc())
+            .limit(limit)
+            .select(tickets::id)
+            .load(conn)?,
+    };
     Ok(ids)
 }
 
