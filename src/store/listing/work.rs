@@ -5,7 +5,7 @@
 //! projects, freeze windows and running versions of many projects at once.
 
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 
 use crate::store::db::{Backend, DbConn};
 use crate::store::error::{StoreError, StoreResult};
@@ -117,54 +117,90 @@ pub fn newest_ids(
     Ok(ids)
 }
 
-// `+?`: a bound value behind SQLite's no-op unary plus. SQLite (built with
-// STAT4, as the bundled library is) marks a prepared statement to be
-// compiled again whenever a plain `column = ?` value it planned with
-// changes, once `ANALYZE` has run; `+?` still uses the index but is not
-// planned by value, so the cached statement stays compiled.
-diesel::prefix_operator!(PlusInt, "+", BigInt);
-diesel::prefix_operator!(PlusText, "+", diesel::sql_types::Text);
-
-fn int(v: i64) -> PlusInt<diesel::dsl::AsExprOf<i64, BigInt>> {
-    PlusInt::new(v.into_sql::<BigInt>())
+/// One stream's newest ids below a bound, as SQLite runs it from the
+/// connection's statement cache: `+?` (SQLite's no-op unary plus) in place
+/// of each plain `?`, because SQLite (built with STAT4, as the bundled
+/// library is) compiles a cached statement again whenever a `?` it planned
+/// by value (an indexed `column = ?`, `LIMIT ?`) is bound anew, which
+/// cost more than running it. `+?` uses the same index.
+#[derive(Debug, Clone)]
+struct StreamQuery<'a> {
+    /// `project_id` or `submitter_id`.
+    owner_column: &'static str,
+    owner: i64,
+    state: &'a str,
+    below: i64,
+    limit: i64,
 }
 
-/// One stream's newest `limit` ids below `before`, as a query with bound
-/// values only (so its prepared statement is cached and stays compiled),
-/// from the same indexes as [`arm`].
+impl<DB> diesel::query_builder::QueryFragment<DB> for StreamQuery<'_>
+where
+    DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<BigInt> + diesel::sql_types::HasSqlType<Text>,
+    i64: diesel::serialize::ToSql<BigInt, DB>,
+    str: diesel::serialize::ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("SELECT id FROM tickets WHERE ");
+        out.push_sql(self.owner_column);
+        out.push_sql(" = +");
+        out.push_bind_param::<BigInt, _>(&self.owner)?;
+        out.push_sql(" AND state = +");
+        out.push_bind_param::<Text, _>(self.state)?;
+        out.push_sql(" AND id < +");
+        out.push_bind_param::<BigInt, _>(&self.below)?;
+        out.push_sql(" ORDER BY id DESC LIMIT +");
+        out.push_bind_param::<BigInt, _>(&self.limit)?;
+        Ok(())
+    }
+}
+
+// Cached by its SQL text (which names the owner column), not by type.
+impl diesel::query_builder::QueryId for StreamQuery<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for StreamQuery<'_> {
+    type SqlType = BigInt;
+}
+
+impl<Conn> RunQueryDsl<Conn> for StreamQuery<'_> {}
+
+/// One stream's newest `limit` ids below `before`, from the same indexes
+/// as [`arm`], as a cached statement (see [`StreamQuery`]).
 fn stream_ids(conn: &mut DbConn, stream: &Stream, before: Option<i64>, limit: i64) -> StoreResult<Vec<i64>> {
-    let below = int(before.unwrap_or(i64::MAX));
-    let state = PlusText::new(stream.state.into_sql::<diesel::sql_types::Text>());
+    let below = before.unwrap_or(i64::MAX);
     let ids = match &stream.owner {
-        Owner::Project(id) => tickets::table
-            .filter(tickets::project_id.eq(int(*id)))
-            .filter(tickets::state.eq(state))
-            .filter(tickets::id.lt(below))
-            .order(tickets::id.desc())
-            .limit(limit)
-            .select(tickets::id)
-            .load(conn)?,
+        Owner::Project(id) => StreamQuery {
+            owner_column: "project_id",
+            owner: *id,
+            state: stream.state,
+            below,
+            limit,
+        }
+        .load(conn)?,
         Owner::Submitter {
             user_id,
             projects: None,
-        } => tickets::table
-            .filter(tickets::submitter_id.eq(int(*user_id)))
-            .filter(tickets::state.eq(state))
-            .filter(tickets::id.lt(below))
-            .order(tickets::id.desc())
-            .limit(limit)
-            .select(tickets::id)
-            .load(conn)?,
+        } => StreamQuery {
+            owner_column: "submitter_id",
+            owner: *user_id,
+            state: stream.state,
+            below,
+            limit,
+        }
+        .load(conn)?,
         Owner::Submitter {
             projects: Some(projects),
             ..
         } if projects.is_empty() => Vec::new(),
+        // Rare (the user's own tickets in some projects only): not cached.
         Owner::Submitter {
             user_id,
             projects: Some(projects),
         } => tickets::table
-            .filter(tickets::submitter_id.eq(int(*user_id)))
-            .filter(tickets::state.eq(state))
+            .filter(tickets::submitter_id.eq(*user_id))
+            .filter(tickets::state.eq(stream.state))
             .filter(tickets::project_id.eq_any(projects))
             .filter(tickets::id.lt(below))
             .order(tickets::id.desc())
