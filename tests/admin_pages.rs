@@ -115,6 +115,39 @@ fn bad_target_stays_in_the_form(backend: Backend) {
     assert_eq!(group(&app, "web").expect("web").1[0].2, "deploy@10.0.0.1:/srv/shop");
 }
 
+/// Issue 12: deleting a project asks first, like hosts and groups.
+fn deleting_a_project_asks_first(backend: Backend) {
+    let app = app(backend);
+    let admin = app.browser("root");
+    let shop_listed = || admin.get("/admin/projects").text().contains(r#"href="/projects/shop""#);
+    let list = admin.get("/admin/projects").text();
+    assert!(list.contains(r#"href="/admin/projects/shop/delete""#), "{list}");
+    assert!(!list.contains(r#"action="/admin/projects/shop/delete""#), "{list}");
+    let ask = admin.get("/admin/projects/shop/delete");
+    assert_eq!(ask.status, StatusCode::OK);
+    let ask = ask.text();
+    assert!(
+        ask.contains("<code>shop</code>") && ask.contains(r#"name="confirm" value="yes""#),
+        "{ask}"
+    );
+    // A post without `confirm` asks again and deletes nothing.
+    let again = admin.post_form("/admin/projects/shop/delete", &[]);
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(again.text().contains(r#"id="confirm-delete""#));
+    assert!(shop_listed());
+    let dev = app.browser("dev");
+    assert_eq!(dev.get("/admin/projects/shop/delete").status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        dev.post_form("/admin/projects/shop/delete", &[("confirm", "yes")])
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(shop_listed());
+    let done = admin.post_form("/admin/projects/shop/delete", &[("confirm", "yes")]);
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert!(!shop_listed());
+}
+
 fn deleting_asks_first(backend: Backend) {
     let app = app(backend);
     let admin = app.browser("root");
@@ -530,6 +563,7 @@ fn test_connection_lists_an_rsync_daemon(backend: Backend) {
 app_tests!(
     bad_target_stays_in_the_form,
     deleting_asks_first,
+    deleting_a_project_asks_first,
     host_and_group_changes_are_audited,
     roles_are_picked_from_users,
     freeze_windows_are_fields,
