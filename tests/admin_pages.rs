@@ -148,6 +148,30 @@ fn deleting_a_project_asks_first(backend: Backend) {
     assert!(!shop_listed());
 }
 
+/// Issue 12: hosts the import file creates from the admin pages are in the
+/// admin audit like hosts created one by one.
+fn imported_hosts_are_audited(backend: Backend) {
+    let app = app(backend);
+    let admin = app.browser("root");
+    let before = actions(&app).len();
+    let toml = "[[host_group]]\nname = \"api\"\nhosts = [{ name = \"api1\", target = \"deploy@10.0.1.1:/srv/api\" }]\n";
+    let reply = admin.post_form("/admin/import", &[("toml", toml)]);
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert!(group(&app, "api").is_some());
+    let got = actions(&app);
+    assert_eq!(
+        got[before..].to_vec(),
+        [
+            ("host_group_create".to_owned(), "api".to_owned(), String::new()),
+            (
+                "host_create".to_owned(),
+                "api/api1".to_owned(),
+                "deploy@10.0.1.1:/srv/api".to_owned()
+            ),
+        ]
+    );
+}
+
 fn deleting_asks_first(backend: Backend) {
     let app = app(backend);
     let admin = app.browser("root");
@@ -564,6 +588,7 @@ app_tests!(
     bad_target_stays_in_the_form,
     deleting_asks_first,
     deleting_a_project_asks_first,
+    imported_hosts_are_audited,
     host_and_group_changes_are_audited,
     roles_are_picked_from_users,
     freeze_windows_are_fields,
