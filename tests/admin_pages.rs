@@ -172,6 +172,34 @@ fn imported_hosts_are_audited(backend: Backend) {
     );
 }
 
+/// Issue 12: the audit CSV export carries the admin trail (to admins).
+fn audit_csv_has_the_admin_trail(backend: Backend) {
+    let app = app(backend);
+    let admin = app.browser("root");
+    let made = admin.post_form("/admin/hosts/groups", &[("name", "api")]);
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text());
+    let csv = admin.get("/audit.csv").text();
+    let header = csv.lines().next().unwrap_or_default();
+    assert!(header.ends_with(",note,subject,detail"), "{csv}");
+    let line = csv
+        .lines()
+        .find(|l| l.contains(r#","host_group_create","#))
+        .unwrap_or_else(|| panic!("no admin line: {csv}"));
+    assert!(line.starts_with("admin-") && line.contains(r#","root","#), "{line}");
+    assert!(line.ends_with(r#","api","""#), "{line}");
+    assert_eq!(line.split(',').count(), header.split(',').count(), "{line}");
+    // Not for others, nor with a ticket-events filter.
+    assert!(!app
+        .browser("dev")
+        .get("/audit.csv")
+        .text()
+        .contains("host_group_create"));
+    assert!(!admin
+        .get("/audit.csv?project=shop")
+        .text()
+        .contains("host_group_create"));
+}
+
 fn deleting_asks_first(backend: Backend) {
     let app = app(backend);
     let admin = app.browser("root");
@@ -589,6 +617,7 @@ app_tests!(
     deleting_asks_first,
     deleting_a_project_asks_first,
     imported_hosts_are_audited,
+    audit_csv_has_the_admin_trail,
     host_and_group_changes_are_audited,
     roles_are_picked_from_users,
     freeze_windows_are_fields,
