@@ -115,6 +115,91 @@ fn bad_target_stays_in_the_form(backend: Backend) {
     assert_eq!(group(&app, "web").expect("web").1[0].2, "deploy@10.0.0.1:/srv/shop");
 }
 
+/// Issue 12: deleting a project asks first, like hosts and groups.
+fn deleting_a_project_asks_first(backend: Backend) {
+    let app = app(backend);
+    let admin = app.browser("root");
+    let shop_listed = || admin.get("/admin/projects").text().contains(r#"href="/projects/shop""#);
+    let list = admin.get("/admin/projects").text();
+    assert!(list.contains(r#"href="/admin/projects/shop/delete""#), "{list}");
+    assert!(!list.contains(r#"action="/admin/projects/shop/delete""#), "{list}");
+    let ask = admin.get("/admin/projects/shop/delete");
+    assert_eq!(ask.status, StatusCode::OK);
+    let ask = ask.text();
+    assert!(
+        ask.contains("<code>shop</code>") && ask.contains(r#"name="confirm" value="yes""#),
+        "{ask}"
+    );
+    // A post without `confirm` asks again and deletes nothing.
+    let again = admin.post_form("/admin/projects/shop/delete", &[]);
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(again.text().contains(r#"id="confirm-delete""#));
+    assert!(shop_listed());
+    let dev = app.browser("dev");
+    assert_eq!(dev.get("/admin/projects/shop/delete").status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        dev.post_form("/admin/projects/shop/delete", &[("confirm", "yes")])
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(shop_listed());
+    let done = admin.post_form("/admin/projects/shop/delete", &[("confirm", "yes")]);
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert!(!shop_listed());
+}
+
+/// Issue 12: hosts the import file creates from the admin pages are in the
+/// admin audit like hosts created one by one.
+fn imported_hosts_are_audited(backend: Backend) {
+    let app = app(backend);
+    let admin = app.browser("root");
+    let before = actions(&app).len();
+    let toml = "[[host_group]]\nname = \"api\"\nhosts = [{ name = \"api1\", target = \"deploy@10.0.1.1:/srv/api\" }]\n";
+    let reply = admin.post_form("/admin/import", &[("toml", toml)]);
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert!(group(&app, "api").is_some());
+    let got = actions(&app);
+    assert_eq!(
+        got[before..].to_vec(),
+        [
+            ("host_group_create".to_owned(), "api".to_owned(), String::new()),
+            (
+                "host_create".to_owned(),
+                "api/api1".to_owned(),
+                "deploy@10.0.1.1:/srv/api".to_owned()
+            ),
+        ]
+    );
+}
+
+/// Issue 12: the audit CSV export carries the admin trail (to admins).
+fn audit_csv_has_the_admin_trail(backend: Backend) {
+    let app = app(backend);
+    let admin = app.browser("root");
+    let made = admin.post_form("/admin/hosts/groups", &[("name", "api")]);
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text());
+    let csv = admin.get("/audit.csv").text();
+    let header = csv.lines().next().unwrap_or_default();
+    assert!(header.ends_with(",note,subject,detail"), "{csv}");
+    let line = csv
+        .lines()
+        .find(|l| l.contains(r#","host_group_create","#))
+        .unwrap_or_else(|| panic!("no admin line: {csv}"));
+    assert!(line.starts_with("admin-") && line.contains(r#","root","#), "{line}");
+    assert!(line.ends_with(r#","api","""#), "{line}");
+    assert_eq!(line.split(',').count(), header.split(',').count(), "{line}");
+    // Not for others, nor with a ticket-events filter.
+    assert!(!app
+        .browser("dev")
+        .get("/audit.csv")
+        .text()
+        .contains("host_group_create"));
+    assert!(!admin
+        .get("/audit.csv?project=shop")
+        .text()
+        .contains("host_group_create"));
+}
+
 fn deleting_asks_first(backend: Backend) {
     let app = app(backend);
     let admin = app.browser("root");
@@ -530,6 +615,9 @@ fn test_connection_lists_an_rsync_daemon(backend: Backend) {
 app_tests!(
     bad_target_stays_in_the_form,
     deleting_asks_first,
+    deleting_a_project_asks_first,
+    imported_hosts_are_audited,
+    audit_csv_has_the_admin_trail,
     host_and_group_changes_are_audited,
     roles_are_picked_from_users,
     freeze_windows_are_fields,

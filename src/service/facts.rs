@@ -9,6 +9,7 @@ use crate::domain::{
     Actor, Approval, ApprovalPolicy, FreezeCalendar, FreezeWindow, Role, TicketFacts, TicketKind, TicketState,
     UserActor, WeekTime,
 };
+use crate::store::listing::{DecideRow, TicketListRow};
 use crate::store::models::{ApprovalRow, FreezeWindowRow, ProjectRow, TicketRow, UserRow};
 use crate::store::{users, DbConn, StoreError};
 
@@ -25,13 +26,53 @@ pub fn state_of(ticket: &TicketRow) -> ServiceResult<TicketState> {
 
 /// The domain's facts about a ticket.
 pub fn ticket_facts(ticket: &TicketRow, approvals: &[ApprovalRow]) -> ServiceResult<TicketFacts> {
+    facts_of(
+        &ticket.kind,
+        &ticket.state,
+        &DecideRow {
+            project_id: ticket.project_id,
+            submitter_id: ticket.submitter_id,
+            tested_by: ticket.tested_by,
+            stage_generation: ticket.stage_generation,
+            snapshot_seq: ticket.snapshot_seq,
+            failed_from: None,
+            outside_paths: String::new(),
+            outside_paths_confirmed_by: ticket.outside_paths_confirmed_by,
+        },
+        ticket.failed_from.as_deref(),
+        !super::outside::stored(ticket).is_empty(),
+        approvals,
+    )
+}
+
+/// The domain's facts about a listed ticket (its list row and
+/// [`DecideRow`]), as [`ticket_facts`] gives them for the full row.
+pub fn listed_facts(row: &TicketListRow, decide: &DecideRow, approvals: &[ApprovalRow]) -> ServiceResult<TicketFacts> {
+    facts_of(
+        &row.kind,
+        &row.state,
+        decide,
+        decide.failed_from.as_deref(),
+        super::outside::any_stored(&decide.outside_paths),
+        approvals,
+    )
+}
+
+fn facts_of(
+    kind: &str,
+    state: &str,
+    d: &DecideRow,
+    failed_from: Option<&str>,
+    has_outside_paths: bool,
+    approvals: &[ApprovalRow],
+) -> ServiceResult<TicketFacts> {
     Ok(TicketFacts {
-        kind: ticket.kind.parse::<TicketKind>().map_err(corrupt)?,
-        state: state_of(ticket)?,
-        submitter_id: ticket.submitter_id,
-        tested_by: ticket.tested_by,
-        generation: ticket.stage_generation,
-        snapshot_seq: ticket.snapshot_seq,
+        kind: kind.parse::<TicketKind>().map_err(corrupt)?,
+        state: state.parse::<TicketState>().map_err(corrupt)?,
+        submitter_id: d.submitter_id,
+        tested_by: d.tested_by,
+        generation: d.stage_generation,
+        snapshot_seq: d.snapshot_seq,
         approvals: approvals
             .iter()
             .map(|a| Approval {
@@ -40,14 +81,9 @@ pub fn ticket_facts(ticket: &TicketRow, approvals: &[ApprovalRow]) -> ServiceRes
                 at: a.created_at.and_utc(),
             })
             .collect(),
-        failed_from: ticket
-            .failed_from
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(corrupt)?,
-        has_outside_paths: !super::outside::stored(ticket).is_empty(),
-        outside_paths_confirmed: ticket.outside_paths_confirmed_by.is_some(),
+        failed_from: failed_from.map(str::parse).transpose().map_err(corrupt)?,
+        has_outside_paths,
+        outside_paths_confirmed: d.outside_paths_confirmed_by.is_some(),
     })
 }
 

@@ -7,7 +7,9 @@
 //! It reads those tickets newest first across the user's projects, in
 //! batches of bounded size, until the section is full; the domain decides
 //! each ticket. So the page costs a few indexed queries per section,
-//! whatever the number of projects and tickets.
+//! whatever the number of projects and tickets: per batch, the streams'
+//! ids (small cached statements on SQLite), the candidates' list rows with
+//! what the domain needs (one query) and their approvals (one query).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -16,7 +18,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::{available_actions, reach, states_for, Action, Actor, ProjectRules, Reach, Role, UserActor};
 use crate::domain::{ApprovalPolicy, FreezeCalendar, TicketState};
 use crate::store::listing::{self, Owner, Stream, TicketListRow};
-use crate::store::models::{ApprovalRow, TicketRow};
+use crate::store::models::ApprovalRow;
 use crate::store::DbConn;
 
 use super::error::{ServiceError, ServiceResult};
@@ -162,27 +164,30 @@ fn section(
     now: DateTime<Utc>,
     keep: impl Fn(&[Action]) -> bool,
 ) -> ServiceResult<Vec<TicketListRow>> {
-    let mut chosen: Vec<i64> = Vec::new();
+    let mut chosen: Vec<TicketListRow> = Vec::new();
     let mut before = None;
     let mut examined = 0;
     while !streams.is_empty() {
         let ids = listing::newest_ids(conn, streams, before, BATCH, BATCH)?;
-        let full: HashMap<i64, TicketRow> = listing::tickets_by_ids(conn, &ids)?
-            .into_iter()
-            .map(|t| (t.id, t))
-            .collect();
+        let candidates = if ids.is_empty() {
+            Vec::new()
+        } else {
+            listing::candidates_by_ids(conn, &ids)?
+        };
         let mut approvals: HashMap<i64, Vec<ApprovalRow>> = HashMap::new();
-        for a in listing::approvals_of_tickets(conn, &ids)? {
-            approvals.entry(a.ticket_id).or_default().push(a);
+        if !ids.is_empty() {
+            for a in listing::approvals_of_tickets(conn, &ids)? {
+                approvals.entry(a.ticket_id).or_default().push(a);
+            }
         }
-        for id in &ids {
-            let Some(ticket) = full.get(id) else { continue };
-            let Some(project) = projects.get(&ticket.project_id) else {
+        for (row, decide) in candidates {
+            let Some(project) = projects.get(&decide.project_id) else {
                 continue;
             };
-            let facts = facts::ticket_facts(ticket, approvals.get(id).map_or(&[][..], Vec::as_slice))?;
+            let approvals = approvals.get(&row.id).map_or(&[][..], Vec::as_slice);
+            let facts = facts::listed_facts(&row, &decide, approvals)?;
             if keep(&available_actions(&facts, project.rules(), &project.actor, now)) {
-                chosen.push(*id);
+                chosen.push(row);
                 if chosen.len() >= SECTION_MAX {
                     break;
                 }
@@ -194,7 +199,7 @@ fn section(
         }
         before = ids.last().copied();
     }
-    Ok(listing::list_rows_by_ids(conn, &chosen)?)
+    Ok(chosen)
 }
 
 /// The "my work" page of `reader`: only projects the reader sees.

@@ -100,7 +100,18 @@ pub fn compute(
 /// The outside files stored on `ticket` (a malformed stored value shows as
 /// one entry saying so, never as "none").
 pub fn stored(ticket: &TicketRow) -> Vec<OutsidePath> {
-    serde_json::from_str(&ticket.outside_paths).unwrap_or_else(|e| {
+    stored_text(&ticket.outside_paths)
+}
+
+/// Whether the stored list `text` names any file (a malformed one counts
+/// as naming one, as [`stored`] shows it); the common empty list without
+/// parsing.
+pub fn any_stored(text: &str) -> bool {
+    text.trim() != "[]" && !stored_text(text).is_empty()
+}
+
+fn stored_text(text: &str) -> Vec<OutsidePath> {
+    serde_json::from_str(text).unwrap_or_else(|e| {
         vec![OutsidePath {
             status: "?".into(),
             path: format!("(malformed stored list: {e})"),

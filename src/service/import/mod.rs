@@ -9,7 +9,9 @@ use serde_spanned::Spanned;
 
 use crate::domain::{ProjectName, Role};
 use crate::store::models::{FreezeWindowRow, NewProject};
-use crate::store::{projects, timestamp_now, users, write_tx, DbConn, StoreError};
+use crate::store::{admin_events, projects, timestamp_now, users, write_tx, DbConn, StoreError};
+
+use super::host_admin::actions as host_actions;
 
 mod map;
 mod spec;
@@ -210,6 +212,13 @@ fn parse(source: &str) -> Result<ImportFile, ImportError> {
 
 /// Imports `source` (the TOML text) in one transaction.
 pub fn import(conn: &mut DbConn, source: &str) -> Result<ImportSummary, ImportError> {
+    import_by(conn, source, None)
+}
+
+/// Like [`import`]; when an admin (`actor`) imports from the admin pages,
+/// the host groups and hosts it creates are recorded in the admin audit
+/// like those created one by one there (issue 12).
+pub fn import_by(conn: &mut DbConn, source: &str, actor: Option<i64>) -> Result<ImportSummary, ImportError> {
     let file = parse(source)?;
     let mut p = Problems {
         source,
@@ -300,9 +309,20 @@ pub fn import(conn: &mut DbConn, source: &str) -> Result<ImportSummary, ImportEr
                 projects::set_group_relay(conn, id, Some((&t, port, i.as_deref(), k.as_deref())))?;
             }
             summary.host_groups += 1;
+            let audit = |conn: &mut DbConn, action: &str, subject: &str, detail: &str| match actor {
+                Some(actor) => admin_events::insert(conn, Some(actor), action, subject, detail, timestamp_now()),
+                None => Ok(()),
+            };
+            audit(conn, host_actions::GROUP_CREATE, group.name.get_ref(), "")?;
             for host in &group.hosts {
                 projects::insert_host(conn, id, host.name.get_ref(), host.target.get_ref())?;
                 summary.hosts += 1;
+                audit(
+                    conn,
+                    host_actions::HOST_CREATE,
+                    &format!("{}/{}", group.name.get_ref(), host.name.get_ref()),
+                    host.target.get_ref(),
+                )?;
             }
         }
         for project in &checked {

@@ -138,6 +138,56 @@ pub fn list_rows_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<Ticke
         .load(conn)?)
 }
 
+/// What the domain needs to decide a listed ticket, beside its list row
+/// (see [`candidates_by_ids`]).
+#[derive(Debug, Clone, Queryable)]
+pub struct DecideRow {
+    /// Project.
+    pub project_id: i64,
+    /// Submitter.
+    pub submitter_id: i64,
+    /// Who marked it tested.
+    pub tested_by: Option<i64>,
+    /// Staging generation.
+    pub stage_generation: i32,
+    /// Snapshot order.
+    pub snapshot_seq: Option<i64>,
+    /// The state a failed ticket failed from.
+    pub failed_from: Option<String>,
+    /// The stored list of files outside the ticket's paths (JSON).
+    pub outside_paths: String,
+    /// Who confirmed those files.
+    pub outside_paths_confirmed_by: Option<i64>,
+}
+
+/// These tickets as lists show them, each with what the domain needs to
+/// decide it, newest first: one query instead of the full rows and then
+/// the list rows of those kept.
+pub fn candidates_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<(TicketListRow, DecideRow)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(tickets::table
+        .inner_join(projects::table)
+        .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
+        .filter(tickets::id.eq_any(ids))
+        .order(tickets::id.desc())
+        .select((
+            list_columns!(),
+            (
+                tickets::project_id,
+                tickets::submitter_id,
+                tickets::tested_by,
+                tickets::stage_generation,
+                tickets::snapshot_seq,
+                tickets::failed_from,
+                tickets::outside_paths,
+                tickets::outside_paths_confirmed_by,
+            ),
+        ))
+        .load(conn)?)
+}
+
 /// Tickets by id (any order), for pages that decide over many at once.
 pub fn tickets_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<TicketRow>> {
     Ok(tickets::table

@@ -5,9 +5,9 @@
 //! projects, freeze windows and running versions of many projects at once.
 
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 
-use crate::store::db::DbConn;
+use crate::store::db::{Backend, DbConn};
 use crate::store::error::{StoreError, StoreResult};
 use crate::store::models::{FreezeWindowRow, ProjectRow};
 use crate::store::schema::{freeze_windows, host_groups, hosts, project_host_groups, projects, tickets};
@@ -81,6 +81,13 @@ fn arm(n: usize, stream: &Stream, before: Option<i64>, limit: i64) -> StoreResul
 /// The newest `limit` ticket ids below `before` over all `streams`,
 /// newest first, taking at most `per_stream` of each stream (each reads at
 /// most that many rows of its index).
+///
+/// On SQLite each stream is its own small query whose prepared statement
+/// the connection keeps (the statement cache), so a page pays no SQL
+/// compilation per request; one compound statement of many arms would be
+/// compiled again on every call, which cost more than running it. On
+/// PostgreSQL, where each statement is a round trip, the streams go as one
+/// compound statement of at most [`ARMS_PER_QUERY`] arms.
 pub fn newest_ids(
     conn: &mut DbConn,
     streams: &[Stream],
@@ -89,18 +96,118 @@ pub fn newest_ids(
     limit: i64,
 ) -> StoreResult<Vec<i64>> {
     let mut ids: Vec<i64> = Vec::new();
-    for chunk in streams.chunks(ARMS_PER_QUERY) {
-        let arms = chunk
-            .iter()
-            .enumerate()
-            .map(|(n, s)| arm(n, s, before, per_stream))
-            .collect::<StoreResult<Vec<_>>>()?;
-        let sql = format!("{} ORDER BY id DESC LIMIT {limit}", arms.join(" UNION ALL "));
-        ids.extend(diesel::sql_query(sql).load::<IdRow>(conn)?.into_iter().map(|r| r.id));
+    if Backend::of(conn) == Backend::Sqlite {
+        for stream in streams {
+            ids.extend(stream_ids(conn, stream, before, per_stream)?);
+        }
+    } else {
+        for chunk in streams.chunks(ARMS_PER_QUERY) {
+            let arms = chunk
+                .iter()
+                .enumerate()
+                .map(|(n, s)| arm(n, s, before, per_stream))
+                .collect::<StoreResult<Vec<_>>>()?;
+            let sql = format!("{} ORDER BY id DESC LIMIT {limit}", arms.join(" UNION ALL "));
+            ids.extend(diesel::sql_query(sql).load::<IdRow>(conn)?.into_iter().map(|r| r.id));
+        }
     }
     ids.sort_unstable_by(|a, b| b.cmp(a));
     ids.dedup();
     ids.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(ids)
+}
+
+/// One stream's newest ids below a bound, as SQLite runs it from the
+/// connection's statement cache: `+?` (SQLite's no-op unary plus) in place
+/// of each plain `?`, because SQLite (built with STAT4, as the bundled
+/// library is) compiles a cached statement again whenever a `?` it planned
+/// by value (an indexed `column = ?`, `LIMIT ?`) is bound anew, which
+/// cost more than running it. `+?` uses the same index.
+#[derive(Debug, Clone)]
+struct StreamQuery<'a> {
+    /// `project_id` or `submitter_id`.
+    owner_column: &'static str,
+    owner: i64,
+    state: &'a str,
+    below: i64,
+    limit: i64,
+}
+
+impl<DB> diesel::query_builder::QueryFragment<DB> for StreamQuery<'_>
+where
+    DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<BigInt> + diesel::sql_types::HasSqlType<Text>,
+    i64: diesel::serialize::ToSql<BigInt, DB>,
+    str: diesel::serialize::ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("SELECT id FROM tickets WHERE ");
+        out.push_sql(self.owner_column);
+        out.push_sql(" = +");
+        out.push_bind_param::<BigInt, _>(&self.owner)?;
+        out.push_sql(" AND state = +");
+        out.push_bind_param::<Text, _>(self.state)?;
+        out.push_sql(" AND id < +");
+        out.push_bind_param::<BigInt, _>(&self.below)?;
+        out.push_sql(" ORDER BY id DESC LIMIT +");
+        out.push_bind_param::<BigInt, _>(&self.limit)?;
+        Ok(())
+    }
+}
+
+// Cached by its SQL text (which names the owner column), not by type.
+impl diesel::query_builder::QueryId for StreamQuery<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for StreamQuery<'_> {
+    type SqlType = BigInt;
+}
+
+impl<Conn> RunQueryDsl<Conn> for StreamQuery<'_> {}
+
+/// One stream's newest `limit` ids below `before`, from the same indexes
+/// as [`arm`], as a cached statement (see [`StreamQuery`]).
+fn stream_ids(conn: &mut DbConn, stream: &Stream, before: Option<i64>, limit: i64) -> StoreResult<Vec<i64>> {
+    let below = before.unwrap_or(i64::MAX);
+    let ids = match &stream.owner {
+        Owner::Project(id) => StreamQuery {
+            owner_column: "project_id",
+            owner: *id,
+            state: stream.state,
+            below,
+            limit,
+        }
+        .load(conn)?,
+        Owner::Submitter {
+            user_id,
+            projects: None,
+        } => StreamQuery {
+            owner_column: "submitter_id",
+            owner: *user_id,
+            state: stream.state,
+            below,
+            limit,
+        }
+        .load(conn)?,
+        Owner::Submitter {
+            projects: Some(projects),
+            ..
+        } if projects.is_empty() => Vec::new(),
+        // Rare (the user's own tickets in some projects only): not cached.
+        Owner::Submitter {
+            user_id,
+            projects: Some(projects),
+        } => tickets::table
+            .filter(tickets::submitter_id.eq(*user_id))
+            .filter(tickets::state.eq(stream.state))
+            .filter(tickets::project_id.eq_any(projects))
+            .filter(tickets::id.lt(below))
+            .order(tickets::id.desc())
+            .limit(limit)
+            .select(tickets::id)
+            .load(conn)?,
+    };
     Ok(ids)
 }
 

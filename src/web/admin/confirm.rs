@@ -1,4 +1,4 @@
-//! Admin: deleting a host or a host group asks first. `GET …/delete` shows
+//! Admin: deleting a host, a host group or a project asks first. `GET …/delete` shows
 //! what goes (a group takes its hosts with it); only a `POST` carrying the
 //! CSRF token and `confirm=yes` deletes. A post without `confirm` shows the
 //! question again and deletes nothing. Works without JavaScript.
@@ -8,7 +8,7 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tera::Context;
 
-use crate::service::{host_admin, lookups};
+use crate::service::{admin as admin_service, host_admin, lookups};
 use crate::web::error::AppError;
 use crate::web::extract::PageCtx;
 use crate::web::render::{page, redirect, render};
@@ -19,7 +19,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(ask_host)
         .service(delete_host)
         .service(ask_group)
-        .service(delete_group);
+        .service(delete_group)
+        .service(ask_project)
+        .service(delete_project);
 }
 
 #[derive(Deserialize)]
@@ -33,7 +35,7 @@ struct ConfirmForm {
 /// What the question names.
 #[derive(Serialize)]
 struct Question {
-    /// `host` or `group`.
+    /// `host`, `group` or `project`.
     kind: &'static str,
     /// `group/host` or the group's name.
     subject: String,
@@ -41,6 +43,8 @@ struct Question {
     details: Vec<String>,
     /// Where the form posts.
     action: String,
+    /// Where "cancel" goes.
+    back: &'static str,
 }
 
 fn ask(ctx: &PageCtx, state: &AppState, q: &Question) -> HttpResponse {
@@ -56,6 +60,7 @@ async fn host_question(state: &AppState, id: i64) -> Result<Question, AppError> 
         subject: format!("{group}/{name}"),
         details: vec![target],
         action: format!("/admin/hosts/{id}/delete"),
+        back: "/admin/hosts",
     })
 }
 
@@ -73,6 +78,7 @@ async fn group_question(state: &AppState, id: i64) -> Result<Question, AppError>
                 subject: name,
                 details: hosts,
                 action: format!("/admin/hosts/groups/{id}/delete"),
+                back: "/admin/hosts",
             })
         })
         .await
@@ -139,6 +145,49 @@ async fn delete_group(
             .db(move |conn| Ok(host_admin::delete_host_group(conn, actor, id)?))
             .await?;
         Ok(redirect("/admin/hosts"))
+    }
+    .await;
+    page(&ctx, &state, r)
+}
+
+fn project_question(name: &str) -> Question {
+    Question {
+        kind: "project",
+        subject: name.to_owned(),
+        details: Vec::new(),
+        action: format!("/admin/projects/{}/delete", crate::web::render::urlencode(name)),
+        back: "/admin/projects",
+    }
+}
+
+#[get("/admin/projects/{name}/delete")]
+async fn ask_project(ctx: PageCtx, state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
+    let r = async {
+        ctx.admin()?;
+        Ok(ask(&ctx, &state, &project_question(&name)))
+    }
+    .await;
+    page(&ctx, &state, r)
+}
+
+#[post("/admin/projects/{name}/delete")]
+async fn delete_project(
+    ctx: PageCtx,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    form: web::Form<ConfirmForm>,
+) -> HttpResponse {
+    let r = async {
+        ctx.admin()?;
+        ctx.check_csrf(&form.csrf)?;
+        let name = name.into_inner();
+        if form.confirm != "yes" {
+            return Ok(ask(&ctx, &state, &project_question(&name)));
+        }
+        state
+            .db(move |conn| Ok(admin_service::delete_project(conn, &name)?))
+            .await?;
+        Ok(redirect("/admin/projects"))
     }
     .await;
     page(&ctx, &state, r)

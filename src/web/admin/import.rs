@@ -52,7 +52,7 @@ async fn import_page(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
 #[post("/admin/import")]
 async fn import(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<ImportForm>) -> HttpResponse {
     let r = async {
-        ctx.admin()?;
+        let actor = ctx.admin()?.id;
         ctx.check_csrf(&form.csrf)?;
         let text = form.toml.clone();
         if text.trim().is_empty() {
@@ -66,7 +66,7 @@ async fn import(ctx: PageCtx, state: web::Data<AppState>, form: web::Form<Import
             ));
         }
         let outcome = state
-            .db(move |conn| Ok(crate::service::import::import(conn, &text)))
+            .db(move |conn| Ok(crate::service::import::import_by(conn, &text, Some(actor))))
             .await?;
         Ok(match outcome {
             Ok(s) => show_import(

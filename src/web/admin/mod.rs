@@ -14,12 +14,10 @@ mod project_form;
 mod projects;
 mod users;
 
-use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use actix_web::web;
 
 use super::error::AppError;
 use super::extract::PageCtx;
-use super::render::{page, redirect};
 use super::AppState;
 
 /// Registers the admin pages.
@@ -30,31 +28,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(host_check::routes)
         .configure(confirm::routes)
         .configure(import::routes);
-}
-
-/// Runs an admin form action: checks that the user is an admin and the CSRF
-/// token, does `work` in the database, then redirects to `to`.
-pub(super) async fn admin_action<T, F>(ctx: &PageCtx, state: &AppState, csrf: &str, to: &str, work: F) -> HttpResponse
-where
-    F: FnOnce(&mut crate::service::DbConn) -> Result<T, AppError> + Send + 'static,
-    T: Send + 'static,
-{
-    let r = async {
-        ctx.admin()?;
-        ctx.check_csrf(csrf)?;
-        state.db(work).await?;
-        Ok(redirect(to))
-    }
-    .await;
-    page(ctx, state, r)
-}
-
-/// A form that carries only the CSRF token (delete buttons).
-#[derive(Deserialize)]
-pub(super) struct CsrfOnly {
-    /// The CSRF token.
-    #[serde(default)]
-    pub(super) csrf: String,
 }
 
 /// An error of a form post to show beside its field: (field, message in the

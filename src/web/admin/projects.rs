@@ -15,7 +15,6 @@ use crate::web::view;
 use crate::web::AppState;
 
 use super::project_form::ProjectForm;
-use super::{admin_action, CsrfOnly};
 
 /// A form as posted: (name, value) pairs, repeated names kept (multi-selects).
 type Pairs = Vec<(String, String)>;
@@ -26,8 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(project_form_new)
         .service(project_create)
         .service(project_form_edit)
-        .service(project_update)
-        .service(project_delete);
+        .service(project_update);
 }
 
 #[get("/admin/projects")]
@@ -228,18 +226,4 @@ async fn project_update(
     )
     .await;
     page(&ctx, &state, r)
-}
-
-#[post("/admin/projects/{name}/delete")]
-async fn project_delete(
-    ctx: PageCtx,
-    state: web::Data<AppState>,
-    name: web::Path<String>,
-    form: web::Form<CsrfOnly>,
-) -> HttpResponse {
-    let name = name.into_inner();
-    admin_action(&ctx, &state, &form.csrf, "/admin/projects", move |conn| {
-        Ok(admin_service::delete_project(conn, &name)?)
-    })
-    .await
 }

@@ -42,18 +42,22 @@ struct AdminEventOut {
     detail: String,
 }
 
-/// Admins see host and group changes too, unless the filters ask for
-/// ticket events only (a project, an action or a ticket); the actor filter applies.
-async fn admin_rows(
+/// Whether `q` shows the admin trail: to admins, unless the filters ask for
+/// ticket events only (a project, an action or a ticket).
+fn shows_admin_trail(q: &AuditQuery, is_admin: bool) -> bool {
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    is_admin && !set(&q.project) && !set(&q.action) && !set(&q.ticket)
+}
+
+/// One page of the admin trail below `cursor`, the actor filter applied;
+/// whether more follow.
+async fn admin_page(
     state: &AppState,
     q: &AuditQuery,
-    is_admin: bool,
-) -> Result<Option<(Vec<AdminEventOut>, Option<String>)>, AppError> {
-    let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
-    if !is_admin || set(&q.project) || set(&q.action) || set(&q.ticket) {
-        return Ok(None);
-    }
-    let (actor, cursor) = (q.actor.clone().filter(|a| !a.is_empty()), q.admin_cursor);
+    cursor: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<AdminEventOut>, bool), AppError> {
+    let actor = q.actor.clone().filter(|a| !a.is_empty());
     let (rows, more) = state
         .db(move |conn| {
             let actor_id = match actor {
@@ -63,20 +67,9 @@ async fn admin_rows(
                 },
                 None => None,
             };
-            Ok(host_admin::admin_events(conn, actor_id, cursor, 50)?)
+            Ok(host_admin::admin_events(conn, actor_id, cursor, limit)?)
         })
         .await?;
-    let next = if more {
-        rows.last().map(|r| {
-            format!(
-                "/audit?actor={}&admin_cursor={}#admin-changes",
-                urlencode(q.actor.as_deref().unwrap_or("")),
-                r.id
-            )
-        })
-    } else {
-        None
-    };
     let rows = rows
         .into_iter()
         .map(|r| AdminEventOut {
@@ -88,6 +81,30 @@ async fn admin_rows(
             detail: r.detail,
         })
         .collect();
+    Ok((rows, more))
+}
+
+/// Admins see host and group changes too (see [`shows_admin_trail`]).
+async fn admin_rows(
+    state: &AppState,
+    q: &AuditQuery,
+    is_admin: bool,
+) -> Result<Option<(Vec<AdminEventOut>, Option<String>)>, AppError> {
+    if !shows_admin_trail(q, is_admin) {
+        return Ok(None);
+    }
+    let (rows, more) = admin_page(state, q, q.admin_cursor, 50).await?;
+    let next = if more {
+        rows.last().map(|r| {
+            format!(
+                "/audit?actor={}&admin_cursor={}#admin-changes",
+                urlencode(q.actor.as_deref().unwrap_or("")),
+                r.id
+            )
+        })
+    } else {
+        None
+    };
     Ok(Some((rows, next)))
 }
 
@@ -202,8 +219,12 @@ fn csv_cell(s: &str) -> String {
 async fn audit_csv(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<AuditQuery>) -> HttpResponse {
     let r = async {
         let reader = state.reader(ctx.user()?.clone());
-        let mut out =
-            String::from("event_id,at,project,ticket,actor,action,from_state,to_state,emergency_override,note\n");
+        let is_admin = ctx.user()?.is_admin;
+        // `subject` and `detail` are the admin trail's (issue 12): its lines
+        // follow the ticket events, their ids prefixed `admin-`.
+        let mut out = String::from(
+            "event_id,at,project,ticket,actor,action,from_state,to_state,emergency_override,note,subject,detail\n",
+        );
         let mut cursor = None;
         for _ in 0..100 {
             let (rows, more) = audit_rows(&state, &reader, &q, cursor, 1000).await?;
@@ -221,6 +242,8 @@ async fn audit_csv(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<Audit
                         csv_cell(&e.to_state),
                         e.emergency_override.to_string(),
                         csv_cell(e.note.as_deref().unwrap_or("")),
+                        csv_cell(""),
+                        csv_cell(""),
                     ]
                     .join(","),
                 );
@@ -229,6 +252,36 @@ async fn audit_csv(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<Audit
             cursor = rows.last().map(|r| r.event.id);
             if !more {
                 break;
+            }
+        }
+        if shows_admin_trail(&q, is_admin) {
+            let mut cursor = None;
+            for _ in 0..100 {
+                let (rows, more) = admin_page(&state, &q, cursor, 1000).await?;
+                for r in &rows {
+                    out.push_str(
+                        &[
+                            format!("admin-{}", r.id),
+                            csv_cell(&r.at),
+                            csv_cell(""),
+                            String::new(),
+                            csv_cell(r.actor.as_deref().unwrap_or("slipway")),
+                            csv_cell(&r.action),
+                            csv_cell(""),
+                            csv_cell(""),
+                            String::new(),
+                            csv_cell(""),
+                            csv_cell(&r.subject),
+                            csv_cell(&r.detail),
+                        ]
+                        .join(","),
+                    );
+                    out.push('\n');
+                }
+                cursor = rows.last().map(|r| r.id);
+                if !more {
+                    break;
+                }
             }
         }
         Ok(HttpResponse::Ok()
