@@ -115,7 +115,11 @@ fn outsider_gets_404_everywhere(backend: Backend) {
     for (method, uri, names) in &routes {
         let reply = outsider.json(method.clone(), uri, &api_body(uri));
         let (status, body) = (reply.status, reply.text());
-        if *names {
+        if uri.starts_with("/api/v1/host-groups") {
+            // Host groups belong to no project: admins only, refused before
+            // any lookup, so the answer is the same whether the group exists.
+            assert_eq!(status, StatusCode::FORBIDDEN, "outsider {method} {uri}: {body}");
+        } else if *names {
             assert_eq!(status, StatusCode::NOT_FOUND, "outsider {method} {uri}: {body}");
         }
         assert!(!body.contains("secret"), "outsider {method} {uri} leaked: {body}");
