@@ -132,20 +132,7 @@ impl Host<'_, '_> {
             .to_vec();
         argv.extend(exclude_args(self.ctx.excludes)?);
         let lines = self.relay_rsync(relay, argv, version, sub, None)?;
-        let differences: Vec<&String> = lines.iter().filter(|l| !l.trim().is_empty()).collect();
-        if differences.is_empty() {
-            return Ok(());
-        }
-        Err(DeployError::Verify {
-            host: self.name().to_owned(),
-            count: differences.len(),
-            first: differences
-                .iter()
-                .take(5)
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(" / "),
-        })
+        self.verified(&lines)
     }
 
     /// Runs `argv` (an rsync without its source and destination) on the

@@ -248,6 +248,12 @@ impl Host<'_, '_> {
             .arg(src)
             .arg(self.host.target.rsync_dest(sub));
         let (_, lines) = self.run_rsync(spec)?;
+        self.verified(&lines)
+    }
+
+    /// The verdict on a checksum dry run's itemised lines: none is a pass;
+    /// any is a [`DeployError::Verify`] naming the first few.
+    pub(super) fn verified(&self, lines: &[String]) -> Result<(), DeployError> {
         let differences: Vec<&String> = lines.iter().filter(|l| !l.trim().is_empty()).collect();
         if differences.is_empty() {
             return Ok(());
