@@ -26,7 +26,9 @@ pub(super) const SPARE_PREFIX: &str = ".spare.";
 
 /// Under `$1/releases`: removes every spare but `.spare.$2` (and half-made
 /// ones), then makes `.spare.$2` as a `cp -al` of `$2` unless it exists.
-const MAKE_SCRIPT: &str = r#"cd "$1/releases" || exit 0; for s in .spare.*; do if [ -e "$s" ] && [ "$s" != ".spare.$2" ]; then rm -rf -- "$s"; fi; done; [ -d ".spare.$2" ] || { cp -al -- "$2" ".spare.$2.making-$$" && mv -T -- ".spare.$2.making-$$" ".spare.$2"; } || rm -rf -- ".spare.$2.making-$$""#;
+/// It first puts itself in the idle I/O class where `ionice` exists
+/// (housekeeping: a release's own disk work goes first).
+const MAKE_SCRIPT: &str = r#"ionice -c3 -p $$ >/dev/null 2>&1; cd "$1/releases" || exit 0; for s in .spare.*; do if [ -e "$s" ] && [ "$s" != ".spare.$2" ]; then rm -rf -- "$s"; fi; done; [ -d ".spare.$2" ] || { cp -al -- "$2" ".spare.$2.making-$$" && mv -T -- ".spare.$2.making-$$" ".spare.$2"; } || rm -rf -- ".spare.$2.making-$$""#;
 
 /// Runs the script `$1` with the remaining arguments in the background, at
 /// the lowest CPU priority (housekeeping: a release on the same host goes
