@@ -42,6 +42,20 @@ pub struct ServiceJob {
     pub lines: usize,
 }
 
+impl ServiceJob {
+    /// `op` on every service of `hosts` at once: no batches, no pause, no log lines.
+    pub fn over(op: &str, hosts: Vec<String>) -> Self {
+        Self {
+            op: op.to_owned(),
+            service: None,
+            hosts,
+            batch_size: 0,
+            pause_secs: 0,
+            lines: 0,
+        }
+    }
+}
+
 impl Job for ServiceJob {
     const KIND: &'static str = "service";
 }
@@ -351,14 +365,7 @@ pub fn enqueue_status_reads(pool: &crate::store::Pool) -> Result<usize, crate::s
         if hosts.is_empty() {
             continue;
         }
-        let job = ServiceJob {
-            op: "status".into(),
-            service: None,
-            hosts,
-            batch_size: 0,
-            pause_secs: 0,
-            lines: 0,
-        };
+        let job = ServiceJob::over("status", hosts);
         let at = super::job::Placement {
             project_id: Some(project.id),
             ticket_id: None,

@@ -220,14 +220,7 @@ pub fn enqueue_due_verifies(pool: &Pool) -> Result<usize, crate::store::StoreErr
             if hosts.is_empty() || crate::store::jobs::pending_exists(conn, kind, project.id)? {
                 return Ok(());
             }
-            let job = super::service_job::ServiceJob {
-                op: "verify".into(),
-                service: None,
-                hosts: hosts.clone(),
-                batch_size: 0,
-                pause_secs: 0,
-                lines: 0,
-            };
+            let job = super::service_job::ServiceJob::over("verify", hosts.clone());
             let at = super::job::Placement {
                 project_id: Some(project.id),
                 ticket_id: None,

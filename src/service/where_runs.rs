@@ -119,14 +119,7 @@ fn enqueue_op(conn: &mut DbConn, reader: &Reader, name: &str, op: &str, now: Nai
         .into_iter()
         .map(|(_, h)| h.name)
         .collect();
-    let job = ServiceJob {
-        op: op.into(),
-        service: None,
-        hosts,
-        batch_size: 0,
-        pause_secs: 0,
-        lines: 0,
-    };
+    let job = ServiceJob::over(op, hosts);
     let actor = reader.user.id;
     write_tx(conn, |conn| {
         let action = store::insert_action(
