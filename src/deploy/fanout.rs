@@ -9,6 +9,7 @@ use super::relay_stage::relay_stages;
 use super::remote::{valid_release_name, Host};
 use super::rsync::Stats;
 use super::settings::Strategy;
+use super::shared_mux::MuxPool;
 use super::{Context, DeployError, DeployHost, HostEvent, HostResult, HostState, ShipReport};
 
 /// The batches (index ranges into the host list) of the project's strategy.
@@ -84,6 +85,8 @@ pub(crate) fn run(ctx: &Context, hosts: &[DeployHost], version: &str, op: Op<'_>
     }
     let (relays, relay_failed) = relay_stages(ctx, hosts, version, op);
     let s = ctx.settings;
+    // Closed (dropped) when the operation ends, after every batch.
+    let pool = MuxPool::new(hosts);
     let aborted = AtomicBool::new(false);
     let mut stop = false;
     for (index, batch) in batches(s.strategy, s.canary, s.batch_size, hosts.len())
@@ -126,7 +129,8 @@ pub(crate) fn run(ctx: &Context, hosts: &[DeployHost], version: &str, op: Op<'_>
                     let h = match op {
                         Op::Switch { .. } => Host::open_for_one(ctx, host),
                         Op::Ship { .. } => Host::open(ctx, host),
-                    };
+                    }
+                    .sharing(pool.of(i));
                     let r = run_host(&h, version, op, canary);
                     settle(i, r);
                 });
@@ -161,6 +165,7 @@ fn collect(slots: Vec<Mutex<Option<HostResult>>>, aborted: bool, relays: Vec<Hos
 /// See [`super::live_versions`].
 pub(crate) fn live_versions(ctx: &Context, hosts: &[DeployHost]) -> Vec<(String, Option<String>)> {
     let slots: Vec<Mutex<Option<String>>> = hosts.iter().map(|_| Mutex::new(None)).collect();
+    let pool = MuxPool::new(hosts);
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         for _ in 0..ctx.settings.parallelism.clamp(1, hosts.len().max(1)) {
@@ -169,7 +174,11 @@ pub(crate) fn live_versions(ctx: &Context, hosts: &[DeployHost]) -> Vec<(String,
                 if i >= hosts.len() {
                     break;
                 }
-                let live = Host::open_for_one(ctx, &hosts[i]).live().ok().flatten();
+                let live = Host::open_for_one(ctx, &hosts[i])
+                    .sharing(pool.of(i))
+                    .live()
+                    .ok()
+                    .flatten();
                 *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = live;
             });
         }

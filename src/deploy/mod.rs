@@ -41,6 +41,7 @@ pub mod rsync;
 pub mod service_spec;
 pub mod services;
 pub mod settings;
+mod shared_mux;
 mod spare;
 pub mod step;
 pub mod target;

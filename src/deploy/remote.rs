@@ -8,6 +8,7 @@ use std::cell::{Cell, OnceCell};
 use std::time::Duration;
 
 use super::mux::Mux;
+use super::shared_mux::SharedMux;
 use super::quote::shell_join;
 use super::rsync::{rsh, ssh_options, Stats};
 use super::{Context, DeployError, DeployHost, Target};
@@ -46,8 +47,11 @@ type Ran = (Option<i32>, Vec<String>, Vec<String>);
 pub(crate) struct Host<'c, 'a> {
     pub ctx: &'c Context<'a>,
     pub host: &'c DeployHost,
-    /// The shared connection, once started (ssh targets).
+    /// This host's own connection, once started (ssh targets).
     mux: OnceCell<Option<Mux>>,
+    /// The connection this host shares with other targets on its machine,
+    /// used instead of its own ([`super::shared_mux`]).
+    shared: Option<&'c SharedMux>,
     /// Whether the next ssh may go without the shared connection: set for
     /// an operation that usually needs one command (a switch), so that one
     /// costs a single handshake; a second command starts the master.
@@ -62,8 +66,16 @@ impl<'c, 'a> Host<'c, 'a> {
             ctx,
             host,
             mux: OnceCell::new(),
+            shared: None,
             direct_first: Cell::new(false),
         }
+    }
+
+    /// This host riding on `shared`, the connection of its machine, when
+    /// other targets of the operation are on it too (every command then
+    /// goes over it, even the first of an operation opened for one).
+    pub fn sharing(self, shared: Option<&'c SharedMux>) -> Self {
+        Self { shared, ..self }
     }
 
     /// A host for an operation that usually needs one command (a switch,
@@ -78,11 +90,19 @@ impl<'c, 'a> Host<'c, 'a> {
 }
 
 impl Host<'_, '_> {
-    /// The ssh options, riding on the shared connection (started on first
-    /// use) unless this is the direct first command of [`Host::open_for_one`].
+    /// The ssh options, riding on the machine's shared connection, else on
+    /// the host's own (started on first use) unless this is the direct
+    /// first command of [`Host::open_for_one`].
     pub(super) fn ssh_args(&self) -> Result<Vec<String>, DeployError> {
         let mut args = ssh_options(self.ctx)?;
-        if self.direct_first.replace(false) {
+        let direct = self.direct_first.replace(false);
+        if let Some(shared) = self.shared {
+            if let Some(mux) = shared.get(self.ctx, self.reach_target()) {
+                args.extend(mux.ssh_options());
+            }
+            return Ok(args);
+        }
+        if direct {
             return Ok(args);
         }
         if let Some(mux) = self.mux.get_or_init(|| Mux::start(self.ctx, self.reach_target())) {
