@@ -1,16 +1,22 @@
 //! Release benchmark (prints figures beside their bare counterparts; not a test).
 //!
 //! A 10,000-file, ~100 MB tree, ssh targets as directories behind sshd on
-//! loopback, everything at parallelism 4 (the default), in one run:
+//! loopback, everything at parallelism 4 (the default), in one run. Figures
+//! 1–3 put the 8 targets on one sshd, as the issue measured them: Slipway
+//! gives targets on one machine one shared connection (figure 4 has them on
+//! 8 machines too):
 //! 1. full first release to 8 targets: Slipway's `deploy::ship` against a
 //!    bare `rsync -a` fan-out (and a serial shell loop like the seed scripts');
 //! 2. a one-file change to 8 targets: Slipway's delta release against a bare
 //!    parallel `rsync -a` of the same change, with bytes sent per host;
 //! 3. rollback by switch on 8 targets against bare parallel
 //!    `ssh host 'ln -sfn … && mv -T …'`;
-//! 4. the one-file change at 8, 32 and 128 targets behind 4 sshd (the
-//!    targets' starting trees are hard-link copies, made untimed, with the
-//!    spare clone a release by Slipway leaves, `deploy/spare.rs`);
+//! 4. the one-file change and then the rollback by switch at 8 targets on 8
+//!    machines (one sshd each on 127.0.0.1…8: no two targets share a
+//!    connection), 8 targets on one machine (they share one, as targets on
+//!    one machine do: `deploy/shared_mux.rs`), and 32 and 128 targets on 4
+//!    (the targets' starting trees are hard-link copies, made untimed, with
+//!    the spare clone a release by Slipway leaves, `deploy/spare.rs`);
 //! 6. relay release (issue 14): the full first release and the one-file
 //!    change to 8 hosts behind a relay (a second sshd only the relay can
 //!    reach), with the bytes leaving Slipway against those of one direct host.
@@ -42,6 +48,8 @@ const FILES: usize = 10_000;
 const FILE_BYTES: usize = 10 * 1024;
 const TARGETS: usize = 8;
 const PARALLELISM: usize = 4;
+/// sshd on 127.0.0.1…8: eight machines, for the figures by machine.
+const MACHINES: usize = 8;
 
 /// Writes FILES files of FILE_BYTES pseudo-random bytes in 100 directories.
 fn make_tree(root: &Path) {
@@ -290,12 +298,76 @@ fn relay_figures(ctx: &Context, sshd: &common_ssh::Sshd, tmp: &Path, src: &Path,
     );
 }
 
+/// Figure 4's timings at one size.
+struct AtScale {
+    change: Duration,
+    bare_change: Duration,
+    switch: Duration,
+    bare_switch: Duration,
+}
+
+/// The one-file change (v1 to v2) and then the rollback by switch (to v1)
+/// at `n` targets spread over `machines` sshd, Slipway against bare. The
+/// targets start as hard-link copies of v1, made untimed, with the spare
+/// clone a release by Slipway leaves (`deploy/spare.rs`).
+fn at_scale(ctx: &Context, e: &str, tmp: &Path, src: &Path, v2: &Path, n: usize, machines: usize) -> AtScale {
+    let root = tmp.join(format!("scale{n}x{machines}"));
+    let hosts = hosts_in(&root.join("slipway"), n, machines);
+    let bare: Vec<(String, PathBuf)> = (0..n)
+        .map(|i| (format!("127.0.0.{}", 1 + i % machines), root.join(format!("bare/web{i}"))))
+        .collect();
+    for (i, (_, dir)) in bare.iter().enumerate() {
+        fs::create_dir_all(dir.parent().expect("parent")).expect("mkdir");
+        run_ok(Command::new("cp").arg("-al").arg(src).arg(dir));
+        let host = root.join(format!("slipway/web{i}"));
+        fs::create_dir_all(host.join("releases")).expect("mkdir");
+        run_ok(Command::new("cp").arg("-al").arg(src).arg(host.join("releases/v1")));
+        std::os::unix::fs::symlink("releases/v1", host.join("current")).expect("symlink");
+        run_ok(
+            Command::new("cp")
+                .arg("-al")
+                .arg(host.join("releases/v1"))
+                .arg(host.join("releases/.spare.v1")),
+        );
+        // The bare rollback's second release directory.
+        fs::create_dir_all(dir.join("releases/v1")).expect("mkdir");
+    }
+    let bare_change = parallel(n, PARALLELISM, |i| {
+        let (addr, dir) = &bare[i];
+        run_ok(
+            Command::new("rsync")
+                .args(["-a", "-e", e])
+                .arg(format!("{}/", v2.display()))
+                .arg(format!("root@{addr}:{}/", dir.display())),
+        );
+    });
+    let delta = delta_for(&hosts, "v1", &[CHANGED]);
+    let (report, change) = timed(|| deploy::ship(ctx, "v2", v2, Some(&delta), &hosts));
+    assert!(report.all_switched(), "{report:#?}");
+    let bare_switch = parallel(n, PARALLELISM, |i| {
+        let (addr, dir) = &bare[i];
+        let d = dir.display();
+        let mut words: Vec<&str> = e.split(' ').collect();
+        let program = words.remove(0);
+        let line = format!("ln -sfn releases/v1 {d}/.next && mv -T {d}/.next {d}/current");
+        run_ok(Command::new(program).args(&words).arg(format!("root@{addr}")).arg(line));
+    });
+    let (report, switch) = timed(|| deploy::switch_to(ctx, "v1", &hosts));
+    assert!(report.all_switched(), "{report:#?}");
+    AtScale {
+        change,
+        bare_change,
+        switch,
+        bare_switch,
+    }
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
     let sshd = common_ssh::Sshd::start();
-    let _more = MoreSshd::start(&sshd, 3);
+    let _more = MoreSshd::start(&sshd, MACHINES - 1);
     let tmp = tempfile::tempdir().expect("tmp");
     let src = tmp.path().join("v1");
     let (_, made) = timed(|| make_tree(&src));
@@ -429,49 +501,20 @@ fn main() {
         serial.as_secs_f64()
     );
 
-    // 4. One-file change at 8, 32 and 128 targets behind 4 sshd.
+    // 4. One-file change and rollback by switch by targets and machines.
     println!();
-    println!("| targets | slipway one-file change | bare parallel rsync -a | ratio |");
-    println!("|---|---|---|---|");
-    for n in [8usize, 32, 128] {
-        let root = tmp.path().join(format!("scale{n}"));
-        let hosts = hosts_in(&root.join("slipway"), n, 4);
-        let bare: Vec<(String, PathBuf)> = (0..n)
-            .map(|i| (format!("127.0.0.{}", 1 + i % 4), root.join(format!("bare/web{i}"))))
-            .collect();
-        for (i, (_, dir)) in bare.iter().enumerate() {
-            // Untimed set-up: hard-link copies of v1, as if released before.
-            fs::create_dir_all(dir.parent().expect("parent")).expect("mkdir");
-            run_ok(Command::new("cp").arg("-al").arg(&src).arg(dir));
-            let host = root.join(format!("slipway/web{i}"));
-            fs::create_dir_all(host.join("releases")).expect("mkdir");
-            run_ok(Command::new("cp").arg("-al").arg(&src).arg(host.join("releases/v1")));
-            std::os::unix::fs::symlink("releases/v1", host.join("current")).expect("symlink");
-            // The spare clone a release by Slipway leaves behind (`deploy/spare.rs`).
-            run_ok(
-                Command::new("cp")
-                    .arg("-al")
-                    .arg(host.join("releases/v1"))
-                    .arg(host.join("releases/.spare.v1")),
-            );
-        }
-        let bare_time = parallel(n, PARALLELISM, |i| {
-            let (addr, dir) = &bare[i];
-            run_ok(
-                Command::new("rsync")
-                    .args(["-a", "-e", &e])
-                    .arg(format!("{}/", v2.display()))
-                    .arg(format!("root@{addr}:{}/", dir.display())),
-            );
-        });
-        let delta = delta_for(&hosts, "v1", &[CHANGED]);
-        let (report, ours) = timed(|| deploy::ship(&ctx, "v2", &v2, Some(&delta), &hosts));
-        check(&report);
+    println!("| targets | machines (sshd) | one-file change: slipway | bare parallel rsync -a | ratio | rollback by switch: slipway | bare parallel ssh ln+mv | ratio |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (n, machines) in [(8usize, MACHINES), (8, 1), (32, 4), (128, 4)] {
+        let f = at_scale(&ctx, &e, tmp.path(), &src, &v2, n, machines);
         println!(
-            "| {n} | {:.2} s | {:.2} s | {:.2}x |",
-            ours.as_secs_f64(),
-            bare_time.as_secs_f64(),
-            ratio(ours, bare_time)
+            "| {n} | {machines} | {:.2} s | {:.2} s | {:.2}x | {:.2} s | {:.2} s | {:.2}x |",
+            f.change.as_secs_f64(),
+            f.bare_change.as_secs_f64(),
+            ratio(f.change, f.bare_change),
+            f.switch.as_secs_f64(),
+            f.bare_switch.as_secs_f64(),
+            ratio(f.switch, f.bare_switch)
         );
     }
 
