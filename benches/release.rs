@@ -22,7 +22,7 @@
 //!    reach), with the bytes leaving Slipway against those of one direct host.
 //!
 //! Run: `cargo bench --bench release` (`SLIPWAY_BENCH=relay` runs only the
-//! relay figures).
+//! relay figures, `SLIPWAY_BENCH=first` only figures 1–3).
 
 /// The shared port helper the test helpers use (as `crate::common::net`).
 #[path = "../tests/common/net.rs"]
@@ -218,6 +218,16 @@ fn delta_for(hosts: &[DeployHost], live: &str, changed: &[&str]) -> Delta {
     delta
 }
 
+/// The first host's step timings in `r`.
+fn steps(r: &ShipReport) -> String {
+    r.hosts[0]
+        .steps
+        .iter()
+        .map(|s| format!("{} {} ms", s.step, s.millis))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 fn ratio(ours: Duration, bare: Duration) -> f64 {
     ours.as_secs_f64() / bare.as_secs_f64()
 }
@@ -314,7 +324,12 @@ fn at_scale(ctx: &Context, e: &str, tmp: &Path, src: &Path, v2: &Path, n: usize,
     let root = tmp.join(format!("scale{n}x{machines}"));
     let hosts = hosts_in(&root.join("slipway"), n, machines);
     let bare: Vec<(String, PathBuf)> = (0..n)
-        .map(|i| (format!("127.0.0.{}", 1 + i % machines), root.join(format!("bare/web{i}"))))
+        .map(|i| {
+            (
+                format!("127.0.0.{}", 1 + i % machines),
+                root.join(format!("bare/web{i}")),
+            )
+        })
         .collect();
     for (i, (_, dir)) in bare.iter().enumerate() {
         fs::create_dir_all(dir.parent().expect("parent")).expect("mkdir");
@@ -419,6 +434,7 @@ fn main() {
     let hosts = hosts_in(&tmp.path().join("slipway"), TARGETS, 1);
     let (report, full) = timed(|| deploy::ship(&ctx, "v1", &src, None, &hosts));
     check(&report);
+    let full_steps = steps(&report);
     println!(
         "| full first release, {TARGETS} targets | {:.2} s | {:.2} s | {:.2}x | <= 1.2x |",
         full.as_secs_f64(),
@@ -442,14 +458,6 @@ fn main() {
     let (report, change) = timed(|| deploy::ship(&ctx, "v2", &v2, Some(&delta), &hosts));
     check(&report);
     let most = report.hosts.iter().map(|h| h.bytes_sent).max().unwrap_or(0);
-    let steps = |r: &ShipReport| -> String {
-        r.hosts[0]
-            .steps
-            .iter()
-            .map(|s| format!("{} {} ms", s.step, s.millis))
-            .collect::<Vec<_>>()
-            .join(" · ")
-    };
     let change_steps = steps(&report);
     println!(
         "| one-file change, {TARGETS} targets | {:.2} s | {:.2} s | {:.2}x | <= 1.0x |",
@@ -491,6 +499,10 @@ fn main() {
         waited.as_secs_f64()
     );
     println!("steps of web0, rollback by switch: {}", steps(&report));
+    println!("steps of web0, full first release: {full_steps}");
+    if std::env::var("SLIPWAY_BENCH").as_deref() == Ok("first") {
+        return;
+    }
     let loop_dirs: Vec<PathBuf> = (0..TARGETS).map(|i| tmp.path().join(format!("loop/web{i}"))).collect();
     for d in &loop_dirs {
         fs::create_dir_all(d).expect("mkdir");

@@ -86,7 +86,9 @@ fn targets_on_one_machine_share_one_connection_per_operation() {
     let left: Vec<String> = fs::read_dir("/proc")
         .expect("/proc")
         .filter_map(Result::ok)
-        .map(|entry| String::from_utf8_lossy(&fs::read(entry.path().join("cmdline")).unwrap_or_default()).replace('\0', " "))
+        .map(|entry| {
+            String::from_utf8_lossy(&fs::read(entry.path().join("cmdline")).unwrap_or_default()).replace('\0', " ")
+        })
         .filter(|text| {
             text.starts_with("ssh")
                 && (text.contains(&port) || text.contains("[mux]"))

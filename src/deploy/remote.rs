@@ -8,9 +8,9 @@ use std::cell::{Cell, OnceCell};
 use std::time::Duration;
 
 use super::mux::Mux;
-use super::shared_mux::SharedMux;
 use super::quote::shell_join;
 use super::rsync::{rsh, ssh_options, Stats};
+use super::shared_mux::SharedMux;
 use super::{Context, DeployError, DeployHost, Target};
 use crate::process::{run, OutputLine, ProcessError, ProcessSpec};
 
@@ -281,6 +281,19 @@ impl Host<'_, '_> {
 
     /// `rsync` with the transport options of the target (ssh `-e`, daemon password file).
     pub(super) fn rsync(&self) -> Result<ProcessSpec, DeployError> {
+        self.rsync_over(false)
+    }
+
+    /// Like [`Self::rsync`], for an upload of the whole tree: a host that
+    /// shares its machine's connection sends it over one of its own. One
+    /// ssh process carries all of a connection's data, so the bulk uploads
+    /// of several targets over one connection would queue behind one CPU;
+    /// each takes one handshake, as it would alone.
+    pub(super) fn rsync_bulk(&self) -> Result<ProcessSpec, DeployError> {
+        self.rsync_over(true)
+    }
+
+    fn rsync_over(&self, bulk: bool) -> Result<ProcessSpec, DeployError> {
         if let Some(relay) = &self.host.via {
             // Never straight to a host behind a relay: Slipway may have no way there.
             return Err(DeployError::Unsupported(format!(
@@ -291,7 +304,13 @@ impl Host<'_, '_> {
         }
         let mut spec = ProcessSpec::new("rsync").timeout(UPLOAD_TIMEOUT);
         match &self.host.target {
-            Target::Ssh { .. } => spec = spec.arg("-e").arg(rsh(&self.ssh_args()?)?),
+            Target::Ssh { .. } => {
+                let words = match self.shared {
+                    Some(_) if bulk => ssh_options(self.ctx)?,
+                    _ => self.ssh_args()?,
+                };
+                spec = spec.arg("-e").arg(rsh(&words)?);
+            }
             Target::Daemon { .. } => {
                 if let Some(file) = &self.ctx.settings.rsync_password_file {
                     spec = spec.arg(format!("--password-file={}", file.display()));

@@ -101,7 +101,9 @@ mod tests {
     /// target, a local one and another user on the same machine share nothing.
     #[test]
     fn targets_share_by_login_in_runs() {
-        let mut hosts: Vec<DeployHost> = (0..10).map(|i| host(&format!("deploy@10.0.0.1:/srv/zone{i}"))).collect();
+        let mut hosts: Vec<DeployHost> = (0..10)
+            .map(|i| host(&format!("deploy@10.0.0.1:/srv/zone{i}")))
+            .collect();
         hosts.push(host("deploy@10.0.0.2:/srv/app"));
         hosts.push(host("other@10.0.0.1:/srv/app"));
         hosts.push(host("/srv/local"));

@@ -27,7 +27,7 @@ impl Host<'_, '_> {
         checksum: bool,
     ) -> Result<Stats, DeployError> {
         let mut spec = self
-            .rsync()?
+            .rsync_bulk()?
             .args(["-rlp", "--delete", "--mkpath", "--stats"])
             .args(exclude_args(self.ctx.excludes)?);
         if checksum || link_dest.is_some() {
