@@ -97,3 +97,31 @@ fn targets_on_one_machine_share_one_connection_per_operation() {
         .collect();
     assert!(left.is_empty(), "ssh still running: {left:?}");
 }
+
+/// A machine whose sshd allows one session per connection (`MaxSessions 1`,
+/// as some hardening guides set) refuses the sharers' second session: ssh
+/// then connects on its own for it, and every host ships.
+#[test]
+fn a_machine_that_refuses_more_sessions_still_gets_every_release() {
+    let fx = Fixture::with_sshd(common_ssh::Sshd::start_with_max_sessions(1));
+    let hosts = vec![fx.ssh_host("zone1"), fx.ssh_host("zone2"), fx.ssh_host("zone3")];
+    let mut settings = recording_settings(&fx);
+    // Long enough that the hosts' sessions overlap on the shared connection.
+    settings.hooks.before_switch = vec![vec!["sleep".into(), "1".into()]];
+    let v1 = fx.tree("v1", &[("index.html", "one")]);
+    let (report, seen) = fx.ship_with(&settings, &[], "v1", &v1, None, &hosts);
+    assert_all_switched(&report);
+    let refused = hosts.iter().any(|h| {
+        seen.lines_of(&h.name)
+            .iter()
+            .any(|l| l.contains("session request failed"))
+    });
+    assert!(refused, "no session was refused: MaxSessions 1 is not in force");
+    for h in &hosts {
+        assert_eq!(read(&fx.path_of(h).join("current/index.html")), "one");
+    }
+    connections(&fx, &hosts);
+    let v2 = fx.tree("v2", &[("index.html", "two")]);
+    assert_all_switched(&fx.ship_with(&settings, &[], "v2", &v2, None, &hosts).0);
+    assert_all_switched(&fx.switch_to(&settings, "v1", &hosts));
+}

@@ -13,8 +13,10 @@
 //! steps run one after the other), and OpenSSH's sshd allows 10 sessions per
 //! connection by default (`MaxSessions`), so at most [`SHARED_TARGETS`]
 //! targets share one connection; more targets on a machine get one
-//! connection per [`SHARED_TARGETS`]. Should the master die, each command
-//! connects on its own (ssh does when the control socket does not answer).
+//! connection per [`SHARED_TARGETS`]. A machine that allows fewer sessions
+//! per connection (some hardening guides set `MaxSessions 1` or 2) refuses
+//! the extra ones, and ssh then connects on its own for each; should the
+//! master die, ssh does the same (the control socket does not answer).
 //! The masters are closed when the pool is dropped, at the end of the
 //! operation.
 

@@ -40,8 +40,13 @@ impl Seen {
 
 impl Fixture {
     pub fn new() -> Self {
+        Self::with_sshd(Sshd::start())
+    }
+
+    /// A fixture around `sshd`.
+    pub fn with_sshd(sshd: Sshd) -> Self {
         Self {
-            sshd: Sshd::start(),
+            sshd,
             daemon: RsyncDaemon::start(),
             tmp: tempfile::tempdir().expect("temp dir"),
         }

@@ -56,6 +56,11 @@ pub struct Sshd {
 impl Sshd {
     /// Generates keys, writes the config and starts `sshd -D -e`.
     pub fn start() -> Self {
+        Self::start_with_max_sessions(200)
+    }
+
+    /// [`Sshd::start`] allowing `max_sessions` sessions per connection.
+    pub fn start_with_max_sessions(max_sessions: u32) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path();
         let host_key = d.join("host_key");
@@ -89,7 +94,7 @@ impl Sshd {
                     "ListenAddress 127.0.0.1\nPort {port}\nHostKey {hk}\nAuthorizedKeysFile {d}/authorized_keys\n\
                      StrictModes no\nUsePAM no\nPidFile {d}/sshd.pid\nPasswordAuthentication no\n\
                      KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nLogLevel FATAL\n\
-                     MaxStartups 200\nMaxSessions 200\n",
+                     MaxStartups 200\nMaxSessions {max_sessions}\n",
                     hk = host_key.display(),
                     d = d.display(),
                 ),
