@@ -1,5 +1,6 @@
-//! A delta release over ssh in one session per host: the rsync that sends
-//! the changed files carries, through `--rsync-path`, the commands that
+//! A release over ssh in one session per host, for a delta (the changed
+//! files into a clone of the live release) and for a host's first release
+//! (the whole tree; no `current` yet): the rsync that sends the files carries, through `--rsync-path`, the commands that
 //! must run before it on the host (check `current`, clear dead uploads,
 //! clone the live release, or rename its spare: `super::spare`) and after
 //! it (remove the directories the new release no longer has, move the
@@ -38,7 +39,7 @@ const READY: &str = "slipway-trip: ready";
 /// Printed (to stderr) once `current` points at the new release.
 const SWITCHED: &str = "slipway-trip: switched";
 /// Printed (to stderr) when `current` is not the release the job expected.
-const MOVED: &str = "slipway-trip: current is not";
+const MOVED: &str = "slipway-trip: current";
 
 /// Removes the releases under `$1/releases` beyond the newest `$2`, never
 /// `$3` (the one live before) nor `$4` (the new one). Names as
@@ -47,23 +48,32 @@ const MOVED: &str = "slipway-trip: current is not";
 /// nothing to do.
 pub(super) const PRUNE_SCRIPT: &str = r#"cd "$1/releases" || exit 0; n=0; for r in *; do n=$((n+1)); done; [ "$n" -gt "$2" ] || exit 0; ls -1 | grep -xE '[A-Za-z0-9][A-Za-z0-9._-]{0,199}' | sort -V | head -n "-$2" | grep -vxF -e "$3" -e "$4" | xargs -r -d '\n' rm -rf --"#;
 
+/// Whether a release to `h` may go in one session at all: an ssh target
+/// reached directly, with no checksum verification or before-switch hooks
+/// to run between the upload and the switch.
+fn may_go_in_one_trip(h: &Host) -> bool {
+    let s = h.ctx.settings;
+    matches!(h.host.target, Target::Ssh { .. }) && h.host.via.is_none() && !s.verify && s.hooks.before_switch.is_empty()
+}
+
+/// Whether this host's release can go in one session as its first: no
+/// release of it is recorded, so the host is expected to have no `current`
+/// (the trip checks; a host that has one is read first, as usual) and gets
+/// the whole tree.
+pub(super) fn first(h: &Host, delta: Option<&Delta>) -> bool {
+    may_go_in_one_trip(h) && delta.is_none_or(|d| !d.recorded.contains_key(&h.host.name))
+}
+
 /// The live release and the changes from it when this host's release can
-/// go in one session: an ssh target whose recorded live release the job
-/// has the changes from, at least one file to send, and no
-/// checksum verification or before-switch hooks to run between the upload
-/// and the switch.
+/// go in one session ([`may_go_in_one_trip`]) as a delta: the job has the
+/// changes from its recorded live release, and at least one file to send.
 pub(super) fn plan<'d>(
     h: &Host,
     version: &str,
     source: &Path,
     delta: Option<&'d Delta>,
 ) -> Option<(&'d str, &'d ChangeSet, Transfer)> {
-    let s = h.ctx.settings;
-    if !matches!(h.host.target, Target::Ssh { .. })
-        || h.host.via.is_some()
-        || s.verify
-        || !s.hooks.before_switch.is_empty()
-    {
+    if !may_go_in_one_trip(h) {
         return None;
     }
     let delta = delta?;
@@ -80,14 +90,15 @@ pub(super) fn plan<'d>(
 pub(super) struct Trip<'a> {
     /// The exported release.
     pub source: &'a Path,
-    /// The release the job expects `current` to point at.
-    pub live: &'a str,
+    /// The release the job expects `current` to point at (`None`: the
+    /// host's first, with no `current` yet).
+    pub live: Option<&'a str>,
     /// The hidden upload directory's name under `releases/`.
     pub upload: &'a str,
     /// The new release.
     pub version: &'a str,
-    /// The files that change from `live` to `version`.
-    pub transfer: &'a Transfer,
+    /// The files that change from `live` to `version` (`None`: the whole tree).
+    pub transfer: Option<&'a Transfer>,
     /// Prune in the same session, keeping this many releases.
     pub prune_keep: Option<usize>,
 }
@@ -122,7 +133,7 @@ impl Host<'_, '_> {
     /// starts as few programs as it can: each one costs a fork and an exec
     /// on a busy host); every value is quoted.
     fn trip_rsync_path(&self, trip: &Trip) -> Result<String, DeployError> {
-        for name in [trip.live, trip.version] {
+        for name in trip.live.into_iter().chain([trip.version]) {
             if !valid_release_name(name) {
                 return Err(DeployError::BadVersion(name.to_owned()));
             }
@@ -136,24 +147,42 @@ impl Host<'_, '_> {
             r#"for d in {}/.*.{UPLOAD_INFIX}*; do if [ -e "$d" ]; then rm -rf -- "$d"; fi; done"#,
             q(&releases)
         );
-        // `current` resolves to the recorded release (`-ef`: the same directory).
-        let check = format!(
-            "{{ [ {current} -ef {live} ] || {{ echo {moved} >&2 ; false ; }} ; }}",
-            current = q(&format!("{dir}/current")),
-            live = release(trip.live),
-            moved = q(&format!("{MOVED} releases/{}", trip.live)),
-        );
+        let current = q(&format!("{dir}/current"));
         let upload = release(trip.upload);
-        let take = format!(
-            "{{ mv -T -- {spare} {upload} 2>/dev/null || cp -al -- {live} {upload} ; }}",
-            spare = release(&format!("{SPARE_PREFIX}{}", trip.live)),
-            live = release(trip.live),
-        );
         let chain = |cmds: &[Vec<String>]| cmds.iter().map(|c| shell_join(c)).collect::<Vec<_>>();
-        let mut before = vec![check, take];
-        before.extend(chain(&self.fresh_excluded_commands(trip.live, trip.upload)?));
+        let before = match trip.live {
+            // `current` resolves to the recorded release (`-ef`: the same
+            // directory); its clone (the spare, else `cp -al`) takes the upload.
+            Some(live) => {
+                let mut before = vec![
+                    format!(
+                        "{{ [ {current} -ef {live} ] || {{ echo {moved} >&2 ; false ; }} ; }}",
+                        live = release(live),
+                        moved = q(&format!("{MOVED} is not releases/{live}")),
+                    ),
+                    format!(
+                        "{{ mv -T -- {spare} {upload} 2>/dev/null || cp -al -- {live} {upload} ; }}",
+                        spare = release(&format!("{SPARE_PREFIX}{live}")),
+                        live = release(live),
+                    ),
+                ];
+                before.extend(chain(&self.fresh_excluded_commands(live, trip.upload)?));
+                before
+            }
+            // A first release: no `current` at all; `releases/` made if need be.
+            None => vec![
+                format!(
+                    "{{ {{ [ ! -e {current} ] && [ ! -L {current} ] ; }} || {{ echo {moved} >&2 ; false ; }} ; }}",
+                    moved = q(&format!("{MOVED} exists, but Slipway recorded no release here")),
+                ),
+                format!("{{ [ -d {r} ] || mkdir -p -- {r} ; }}", r = q(&releases)),
+            ],
+        };
         let new = release(trip.version);
-        let mut after = chain(&self.vanished_commands(trip)?);
+        let mut after = match trip.transfer {
+            Some(transfer) => chain(&self.vanished_commands(trip.upload, transfer)?),
+            None => Vec::new(),
+        };
         after.push(format!("{{ [ ! -e {new} ] || rm -rf -- {new} ; }}"));
         after.push(format!("mv -T -- {upload} {new}"));
         after.extend(chain(&self.switch_commands(trip.version)));
@@ -165,7 +194,7 @@ impl Host<'_, '_> {
             Some(keep) => format!(
                 r#"n=0; for r in {}/*; do n=$((n+1)); done; if [ "$n" -gt {keep} ]; then {}; fi"#,
                 q(&releases),
-                shell_join(&self.prune_command(keep, trip.live, trip.version))
+                shell_join(&self.prune_command(keep, trip.live.unwrap_or(trip.version), trip.version))
             ),
             None => "true".to_owned(),
         };
@@ -184,21 +213,17 @@ impl Host<'_, '_> {
     /// has (but for host-only files) and remove them when that leaves them
     /// empty: an rsync `--delete` on the host from an empty directory, as
     /// [`Self::upload_changes`] does from here. None when there are none.
-    fn vanished_commands(&self, trip: &Trip) -> Result<Vec<Vec<String>>, DeployError> {
-        if trip.transfer.vanished.is_empty() {
+    fn vanished_commands(&self, upload: &str, transfer: &Transfer) -> Result<Vec<Vec<String>>, DeployError> {
+        if transfer.vanished.is_empty() {
             return Ok(Vec::new());
         }
         let releases = format!("{}/releases", self.dir());
         // Named like an upload, so a run that dies leaves nothing the next one keeps.
-        let empty = format!("{releases}/{}-empty", trip.upload);
+        let empty = format!("{releases}/{upload}-empty");
         let mut rsync = vec!["rsync".to_owned(), "-r".to_owned(), "--delete".to_owned()];
         rsync.extend(exclude_args(self.ctx.excludes)?);
-        rsync.extend(trip.transfer.vanished_filters());
-        rsync.extend([
-            "--".to_owned(),
-            format!("{empty}/"),
-            format!("{releases}/{}/", trip.upload),
-        ]);
+        rsync.extend(transfer.vanished_filters());
+        rsync.extend(["--".to_owned(), format!("{empty}/"), format!("{releases}/{upload}/")]);
         Ok(vec![
             vec!["mkdir".to_owned(), "--".to_owned(), empty.clone()],
             rsync,
@@ -207,22 +232,28 @@ impl Host<'_, '_> {
     }
 
     /// Releases `trip` on this (ssh) host in one session: see the module doc.
-    pub(super) fn delta_in_one_trip(&self, trip: &Trip) -> Result<TripEnd, DeployError> {
+    pub(super) fn release_in_one_trip(&self, trip: &Trip) -> Result<TripEnd, DeployError> {
         let rsync_path = self.trip_rsync_path(trip)?;
         let scratch = ScratchDir::new("trip")?;
-        let list = scratch.path().join("files");
-        std::fs::write(&list, &trip.transfer.files_from).map_err(|source| DeployError::Io {
-            what: format!("writing {}", list.display()),
-            source,
-        })?;
         let mut src = trip.source.as_os_str().to_owned();
         src.push("/");
-        // One session: no shared connection for it (later commands start one).
+        // One session: no connection of its own for it (later commands start one).
         self.next_ssh_direct();
-        let spec = self
-            .rsync()?
-            .args(["-lpI", "--from0", "--delete-missing-args", "--stats"])
-            .arg(format!("--files-from={}", list.display()))
+        let spec = match trip.transfer {
+            Some(transfer) => {
+                let list = scratch.path().join("files");
+                std::fs::write(&list, &transfer.files_from).map_err(|source| DeployError::Io {
+                    what: format!("writing {}", list.display()),
+                    source,
+                })?;
+                self.rsync()?
+                    .args(["-lpI", "--from0", "--delete-missing-args", "--stats"])
+                    .arg(format!("--files-from={}", list.display()))
+            }
+            // The whole tree into an empty directory, as [`Host::upload`] sends it.
+            None => self.rsync_bulk()?.args(["-rlp", "--delete", "--stats"]),
+        };
+        let spec = spec
             .arg(format!("--rsync-path={rsync_path}"))
             .args(exclude_args(self.ctx.excludes)?)
             .arg("--")

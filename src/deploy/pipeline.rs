@@ -185,12 +185,22 @@ impl Pipeline<'_, '_, '_> {
         Ok(())
     }
 
-    /// The whole release in one ssh session when [`one_trip::plan`] allows
-    /// it; `false` when it does not, or the host was not as the job
-    /// expected (nothing changed there; the log says why).
+    /// The whole release in one ssh session when [`one_trip::plan`] (a
+    /// delta) or [`one_trip::first`] (a first release) allows it; `false`
+    /// when neither does, or the host was not as the job expected (nothing
+    /// changed there; the log says why).
     fn one_trip(&mut self, source: &Path, delta: Option<&Delta>, upload: &str) -> Result<bool, Stop> {
-        let Some((live, changes, transfer)) = one_trip::plan(self.h, self.version, source, delta) else {
-            return Ok(false);
+        let planned = one_trip::plan(self.h, self.version, source, delta);
+        let (live, transfer) = match &planned {
+            Some((live, changes, transfer)) => {
+                say(self.h, delta_line(live, changes));
+                (Some(*live), Some(transfer))
+            }
+            None if one_trip::first(self.h, delta) => {
+                say(self.h, "full upload: the first release to this host".to_owned());
+                (None, None)
+            }
+            None => return Ok(false),
         };
         let s = self.h.ctx.settings;
         let prune_now = s.hooks.after_switch.is_empty() && s.health.is_none();
@@ -199,12 +209,11 @@ impl Pipeline<'_, '_, '_> {
             live,
             upload,
             version: self.version,
-            transfer: &transfer,
+            transfer,
             prune_keep: prune_now.then_some(s.keep_releases),
         };
-        say(self.h, delta_line(live, changes));
         let sent = match self
-            .step(Step::UploadAndSwitch, |h| h.delta_in_one_trip(&trip))
+            .step(Step::UploadAndSwitch, |h| h.release_in_one_trip(&trip))
             .map_err(Stop::Before)?
         {
             TripEnd::Switched(sent) => sent,
@@ -214,11 +223,13 @@ impl Pipeline<'_, '_, '_> {
             }
         };
         self.stats.add(sent);
-        self.previous = Some(live.to_owned());
+        self.previous = live.map(str::to_owned);
         self.went_live();
         self.after_switch(&self.release_dir())?;
         if !prune_now {
-            let prune = self.h.prune_command(s.keep_releases, live, self.version);
+            let prune = self
+                .h
+                .prune_command(s.keep_releases, live.unwrap_or(self.version), self.version);
             if let Err(e) = self.step(Step::Prune, |h| h.run_checked(&prune, "prune old releases")) {
                 self.report(Stream::Stderr, format!("prune: {e}"));
             }

@@ -1,0 +1,73 @@
+//! A host's first release over ssh goes in one session (the whole tree
+//! with the switch, `deploy/one_trip.rs`), against a real sshd: the host
+//! ends byte-identical to the tree with `current` switched; a host that
+//! already has a `current` Slipway did not record is read first and gets
+//! the ordinary full upload, untouched until then.
+
+mod common;
+mod common_deploy;
+mod common_ssh;
+
+use std::fs;
+
+use common_deploy::*;
+use slipway::deploy::{DeployHost, ShipReport};
+
+fn steps(report: &ShipReport, host: &str) -> Vec<String> {
+    report
+        .hosts
+        .iter()
+        .find(|h| h.host == host)
+        .map(|h| h.steps.iter().map(|s| s.step.to_string()).collect())
+        .unwrap_or_default()
+}
+
+fn tree_of(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).expect("read_dir").filter_map(Result::ok) {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).expect("inside").display().to_string();
+                out.push((rel, read(&path)));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_first_release_goes_in_one_session_and_a_host_with_an_unknown_current_is_read_first() {
+    let fx = Fixture::new();
+    let hosts: Vec<DeployHost> = vec![fx.ssh_host("fresh"), fx.ssh_host("used")];
+    let settings = fx.settings();
+    let v1 = fx.tree("v1", &[("index.html", "one"), ("lib/a.js", "a"), ("deep/er/b.txt", "b")]);
+    // `used` runs something Slipway never shipped.
+    let used = fx.path_of(&hosts[1]);
+    fs::create_dir_all(used.join("releases/handmade")).expect("mkdir");
+    fs::write(used.join("releases/handmade/index.html"), "by hand").expect("write");
+    std::os::unix::fs::symlink("releases/handmade", used.join("current")).expect("symlink");
+
+    let (report, seen) = fx.ship_with(&settings, &[], "v1", &v1, None, &hosts);
+    assert_all_switched(&report);
+    assert_eq!(steps(&report, "fresh"), ["upload + switch"], "{report:#?}");
+    let fresh_log = seen.lines_of("fresh").join("\n");
+    assert!(fresh_log.contains("full upload: the first release to this host"), "{fresh_log}");
+    let used_log = seen.lines_of("used").join("\n");
+    assert!(
+        used_log.contains("current exists, but Slipway recorded no release here: reading the host first"),
+        "{used_log}"
+    );
+    assert!(steps(&report, "used").len() > 1, "{report:#?}");
+    for h in &hosts {
+        let dir = fx.path_of(h);
+        assert_eq!(live(&dir).as_deref(), Some("releases/v1"), "{}", h.name);
+        assert_eq!(tree_of(&dir.join("releases/v1")), tree_of(&v1), "{}", h.name);
+        assert!(upload_dirs(&dir.join("releases"), "v1").is_empty(), "{}", h.name);
+    }
+    assert_eq!(read(&used.join("releases/handmade/index.html")), "by hand");
+}
