@@ -16,35 +16,6 @@ use common_deploy::*;
 use common_ssh::write;
 use slipway::deploy::{ChangeSet, Delta, DeployHost};
 
-/// What a tree holds: relative path → (kind, content or link target, mode).
-type Listing = BTreeMap<String, (char, Vec<u8>, u32)>;
-
-fn listing(root: &Path, skip: &dyn Fn(&str) -> bool) -> Listing {
-    fn walk(root: &Path, dir: &Path, out: &mut Listing, skip: &dyn Fn(&str) -> bool) {
-        for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-            let path = entry.expect("entry").path();
-            let rel = path.strip_prefix(root).expect("inside").to_string_lossy().into_owned();
-            if skip(&rel) {
-                continue;
-            }
-            let meta = fs::symlink_metadata(&path).expect("stat");
-            let mode = meta.permissions().mode() & 0o7777;
-            if meta.file_type().is_symlink() {
-                let target = fs::read_link(&path).expect("readlink");
-                out.insert(rel, ('l', target.to_string_lossy().as_bytes().to_vec(), 0));
-            } else if meta.is_dir() {
-                out.insert(rel, ('d', Vec::new(), mode));
-                walk(root, &path, out, skip);
-            } else {
-                out.insert(rel, ('f', fs::read(&path).expect("read"), mode));
-            }
-        }
-    }
-    let mut out = Listing::new();
-    walk(root, root, &mut out, skip);
-    out
-}
-
 /// The changes between two trees, as the release job gets them from git.
 fn changes(old: &Path, new: &Path) -> ChangeSet {
     let files =

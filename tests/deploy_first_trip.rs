@@ -22,30 +22,15 @@ fn steps(report: &ShipReport, host: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn tree_of(dir: &std::path::Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).expect("read_dir").filter_map(Result::ok) {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir).expect("inside").display().to_string();
-                out.push((rel, read(&path)));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn a_first_release_goes_in_one_session_and_a_host_with_an_unknown_current_is_read_first() {
     let fx = Fixture::new();
     let hosts: Vec<DeployHost> = vec![fx.ssh_host("fresh"), fx.ssh_host("used")];
     let settings = fx.settings();
-    let v1 = fx.tree("v1", &[("index.html", "one"), ("lib/a.js", "a"), ("deep/er/b.txt", "b")]);
+    let v1 = fx.tree(
+        "v1",
+        &[("index.html", "one"), ("lib/a.js", "a"), ("deep/er/b.txt", "b")],
+    );
     // `used` runs something Slipway never shipped.
     let used = fx.path_of(&hosts[1]);
     fs::create_dir_all(used.join("releases/handmade")).expect("mkdir");
@@ -56,7 +41,10 @@ fn a_first_release_goes_in_one_session_and_a_host_with_an_unknown_current_is_rea
     assert_all_switched(&report);
     assert_eq!(steps(&report, "fresh"), ["upload + switch"], "{report:#?}");
     let fresh_log = seen.lines_of("fresh").join("\n");
-    assert!(fresh_log.contains("full upload: the first release to this host"), "{fresh_log}");
+    assert!(
+        fresh_log.contains("full upload: the first release to this host"),
+        "{fresh_log}"
+    );
     let used_log = seen.lines_of("used").join("\n");
     assert!(
         used_log.contains("current exists, but Slipway recorded no release here: reading the host first"),
@@ -66,7 +54,12 @@ fn a_first_release_goes_in_one_session_and_a_host_with_an_unknown_current_is_rea
     for h in &hosts {
         let dir = fx.path_of(h);
         assert_eq!(live(&dir).as_deref(), Some("releases/v1"), "{}", h.name);
-        assert_eq!(tree_of(&dir.join("releases/v1")), tree_of(&v1), "{}", h.name);
+        assert_eq!(
+            listing(&dir.join("releases/v1"), &|_| false),
+            listing(&v1, &|_| false),
+            "{}",
+            h.name
+        );
         assert!(upload_dirs(&dir.join("releases"), "v1").is_empty(), "{}", h.name);
     }
     assert_eq!(read(&used.join("releases/handmade/index.html")), "by hand");

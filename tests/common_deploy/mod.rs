@@ -1,9 +1,11 @@
-//! The deploy-layer fixture shared by `tests/deploy.rs` and
-//! `tests/deploy_delta.rs`: a real sshd, an rsync daemon and a scratch
+//! The deploy-layer fixture shared by the `tests/deploy*.rs` and
+//! `tests/relay.rs`: a real sshd, an rsync daemon and a scratch
 //! directory, with helpers to build trees, run operations and read hosts.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -255,4 +257,34 @@ pub fn rsync_pid(needle: &str) -> Option<u32> {
         }
     }
     None
+}
+
+/// What a tree holds: relative path → (kind, content or link target, mode;
+/// 0 for a link), but for the paths `skip` says.
+pub type Listing = BTreeMap<String, (char, Vec<u8>, u32)>;
+
+pub fn listing(root: &Path, skip: &dyn Fn(&str) -> bool) -> Listing {
+    fn walk(root: &Path, dir: &Path, out: &mut Listing, skip: &dyn Fn(&str) -> bool) {
+        for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("entry").path();
+            let rel = path.strip_prefix(root).expect("inside").to_string_lossy().into_owned();
+            if skip(&rel) {
+                continue;
+            }
+            let meta = fs::symlink_metadata(&path).expect("stat");
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.file_type().is_symlink() {
+                let target = fs::read_link(&path).expect("readlink");
+                out.insert(rel, ('l', target.to_string_lossy().as_bytes().to_vec(), 0));
+            } else if meta.is_dir() {
+                out.insert(rel, ('d', Vec::new(), mode));
+                walk(root, &path, out, skip);
+            } else {
+                out.insert(rel, ('f', fs::read(&path).expect("read"), mode));
+            }
+        }
+    }
+    let mut out = Listing::new();
+    walk(root, root, &mut out, skip);
+    out
 }
