@@ -7,6 +7,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
+use crate::store::cached::in_ids;
 use crate::store::db::{Backend, DbConn};
 use crate::store::error::{StoreError, StoreResult};
 use crate::store::models::{FreezeWindowRow, ProjectRow};
@@ -85,7 +86,9 @@ fn arm(n: usize, stream: &Stream, before: Option<i64>, limit: i64) -> StoreResul
 /// On SQLite each stream is its own small query whose prepared statement
 /// the connection keeps (the statement cache), so a page pays no SQL
 /// compilation per request; one compound statement of many arms would be
-/// compiled again on every call, which cost more than running it. On
+/// compiled again on every call, which cost more than running it. The
+/// streams are merged as they are read, a few ids at a time
+/// ([`merge_streams`]). On
 /// PostgreSQL, where each statement is a round trip, the streams go as one
 /// compound statement of at most [`ARMS_PER_QUERY`] arms.
 pub fn newest_ids(
@@ -95,26 +98,102 @@ pub fn newest_ids(
     per_stream: i64,
     limit: i64,
 ) -> StoreResult<Vec<i64>> {
-    let mut ids: Vec<i64> = Vec::new();
     if Backend::of(conn) == Backend::Sqlite {
-        for stream in streams {
-            ids.extend(stream_ids(conn, stream, before, per_stream)?);
-        }
-    } else {
-        for chunk in streams.chunks(ARMS_PER_QUERY) {
-            let arms = chunk
-                .iter()
-                .enumerate()
-                .map(|(n, s)| arm(n, s, before, per_stream))
-                .collect::<StoreResult<Vec<_>>>()?;
-            let sql = format!("{} ORDER BY id DESC LIMIT {limit}", arms.join(" UNION ALL "));
-            ids.extend(diesel::sql_query(sql).load::<IdRow>(conn)?.into_iter().map(|r| r.id));
-        }
+        return merge_streams(conn, streams, before, per_stream, limit);
+    }
+    let mut ids: Vec<i64> = Vec::new();
+    for chunk in streams.chunks(ARMS_PER_QUERY) {
+        let arms = chunk
+            .iter()
+            .enumerate()
+            .map(|(n, s)| arm(n, s, before, per_stream))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let sql = format!("{} ORDER BY id DESC LIMIT {limit}", arms.join(" UNION ALL "));
+        ids.extend(diesel::sql_query(sql).load::<IdRow>(conn)?.into_iter().map(|r| r.id));
     }
     ids.sort_unstable_by(|a, b| b.cmp(a));
     ids.dedup();
     ids.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(ids)
+}
+
+/// Ids read from one stream at a time on SQLite (see [`merge_streams`]).
+const CHUNK: i64 = 16;
+
+/// One stream's place in [`merge_streams`]: the ids read and not yet taken.
+struct Cursor<'s> {
+    stream: &'s Stream,
+    /// The last chunk read, newest first.
+    ids: Vec<i64>,
+    /// The next of `ids` to take.
+    next: usize,
+    /// How many ids were read from the stream so far.
+    read: i64,
+    /// Whether the stream has no more ids to give (below the last read,
+    /// within `per_stream`).
+    done: bool,
+}
+
+impl Cursor<'_> {
+    /// The next id to take, reading the stream's next chunk when the last
+    /// one is used up.
+    fn head(&mut self, conn: &mut DbConn, before: Option<i64>, per_stream: i64) -> StoreResult<Option<i64>> {
+        if self.next >= self.ids.len() && !self.done {
+            let want = CHUNK.min(per_stream - self.read);
+            let below = self.ids.last().copied().or(before);
+            self.ids = if want > 0 {
+                stream_ids(conn, self.stream, below, want)?
+            } else {
+                Vec::new()
+            };
+            self.next = 0;
+            self.read += i64::try_from(self.ids.len()).unwrap_or(i64::MAX);
+            self.done = want <= 0 || (self.ids.len() as i64) < want || self.read >= per_stream;
+        }
+        Ok(self.ids.get(self.next).copied())
+    }
+}
+
+/// [`newest_ids`] on SQLite: a merge of the streams, newest first, each
+/// read [`CHUNK`] ids at a time as the merge takes them, so that the page
+/// reads about `limit` index entries, not `per_stream` of every stream.
+/// Each read is a small cached statement (see [`StreamQuery`]).
+fn merge_streams(
+    conn: &mut DbConn,
+    streams: &[Stream],
+    before: Option<i64>,
+    per_stream: i64,
+    limit: i64,
+) -> StoreResult<Vec<i64>> {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let mut cursors: Vec<Cursor> = streams
+        .iter()
+        .map(|stream| Cursor {
+            stream,
+            ids: Vec::new(),
+            next: 0,
+            read: 0,
+            done: per_stream <= 0,
+        })
+        .collect();
+    let mut out: Vec<i64> = Vec::new();
+    while out.len() < limit {
+        let mut best: Option<(i64, usize)> = None;
+        for (n, cursor) in cursors.iter_mut().enumerate() {
+            if let Some(id) = cursor.head(conn, before, per_stream)? {
+                if best.is_none_or(|(b, _)| id > b) {
+                    best = Some((id, n));
+                }
+            }
+        }
+        let Some((id, n)) = best else { break };
+        cursors[n].next += 1;
+        // Streams may share a ticket; the merge meets its copies in a row.
+        if out.last() != Some(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
 }
 
 /// One stream's newest ids below a bound, as SQLite runs it from the
@@ -214,7 +293,7 @@ fn stream_ids(conn: &mut DbConn, stream: &Stream, before: Option<i64>, limit: i6
 /// These projects, by id.
 pub fn projects_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<ProjectRow>> {
     Ok(projects::table
-        .filter(projects::id.eq_any(ids))
+        .filter(in_ids(projects::id, ids))
         .order(projects::id.asc())
         .select(ProjectRow::as_select())
         .load(conn)?)
@@ -223,7 +302,7 @@ pub fn projects_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<Projec
 /// The freeze windows of these projects.
 pub fn freeze_windows_of(conn: &mut DbConn, project_ids: &[i64]) -> StoreResult<Vec<FreezeWindowRow>> {
     Ok(freeze_windows::table
-        .filter(freeze_windows::project_id.eq_any(project_ids))
+        .filter(in_ids(freeze_windows::project_id, project_ids))
         .order(freeze_windows::id.asc())
         .select(FreezeWindowRow::as_select())
         .load(conn)?)
@@ -233,7 +312,7 @@ pub fn freeze_windows_of(conn: &mut DbConn, project_ids: &[i64]) -> StoreResult<
 pub fn running_versions_of(conn: &mut DbConn, project_ids: &[i64]) -> StoreResult<Vec<(i64, i64)>> {
     let rows: Vec<(i64, Option<i64>)> = project_host_groups::table
         .inner_join(host_groups::table.inner_join(hosts::table))
-        .filter(project_host_groups::project_id.eq_any(project_ids))
+        .filter(in_ids(project_host_groups::project_id, project_ids))
         .filter(hosts::running_version.is_not_null())
         .select((project_host_groups::project_id, hosts::running_version))
         .load(conn)?;
@@ -251,9 +330,9 @@ pub fn snapshot_seqs_of_versions(
     versions: &[i64],
 ) -> StoreResult<Vec<(i64, i64, Option<i64>)>> {
     let rows: Vec<(i64, Option<i64>, Option<i64>)> = tickets::table
-        .filter(tickets::project_id.eq_any(project_ids))
+        .filter(in_ids(tickets::project_id, project_ids))
         .filter(tickets::kind.eq("release"))
-        .filter(tickets::version.eq_any(versions))
+        .filter(in_ids(tickets::version, versions))
         .select((tickets::project_id, tickets::version, tickets::snapshot_seq))
         .load(conn)?;
     Ok(rows.into_iter().filter_map(|(p, v, s)| v.map(|v| (p, v, s))).collect())
