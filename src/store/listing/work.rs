@@ -203,16 +203,16 @@ fn merge_streams(
 /// by value (an indexed `column = ?`, `LIMIT ?`) is bound anew, which
 /// cost more than running it. `+?` uses the same index.
 #[derive(Debug, Clone)]
-struct StreamQuery<'a> {
-    /// `project_id` or `submitter_id`.
-    owner_column: &'static str,
+struct StreamQuery<'a, O> {
+    /// `project_id` or `submitter_id` (see [`OwnerColumn`]).
+    owner_column: std::marker::PhantomData<O>,
     owner: i64,
     state: &'a str,
     below: i64,
     limit: i64,
 }
 
-impl<DB> diesel::query_builder::QueryFragment<DB> for StreamQuery<'_>
+impl<DB, O: OwnerColumn> diesel::query_builder::QueryFragment<DB> for StreamQuery<'_, O>
 where
     DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<BigInt> + diesel::sql_types::HasSqlType<Text>,
     i64: diesel::serialize::ToSql<BigInt, DB>,
@@ -220,7 +220,7 @@ where
 {
     fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql("SELECT id FROM tickets WHERE ");
-        out.push_sql(self.owner_column);
+        out.push_sql(O::NAME);
         out.push_sql(" = +");
         out.push_bind_param::<BigInt, _>(&self.owner)?;
         out.push_sql(" AND state = +");
@@ -233,25 +233,48 @@ where
     }
 }
 
-// Cached by its SQL text (which names the owner column), not by type.
-impl diesel::query_builder::QueryId for StreamQuery<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+// Cached by type: each owner column has one SQL text, so the cache finds
+// the statement without writing the SQL out again.
+impl<O: OwnerColumn> diesel::query_builder::QueryId for StreamQuery<'_, O> {
+    type QueryId = StreamQuery<'static, O>;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl diesel::query_builder::Query for StreamQuery<'_> {
+/// The column a [`StreamQuery`] reads its owner from.
+trait OwnerColumn: 'static {
+    /// The column's name.
+    const NAME: &'static str;
+}
+
+/// `tickets.project_id`.
+#[derive(Debug, Clone, Copy)]
+struct ByProject;
+
+impl OwnerColumn for ByProject {
+    const NAME: &'static str = "project_id";
+}
+
+/// `tickets.submitter_id`.
+#[derive(Debug, Clone, Copy)]
+struct BySubmitter;
+
+impl OwnerColumn for BySubmitter {
+    const NAME: &'static str = "submitter_id";
+}
+
+impl<O> diesel::query_builder::Query for StreamQuery<'_, O> {
     type SqlType = BigInt;
 }
 
-impl<Conn> RunQueryDsl<Conn> for StreamQuery<'_> {}
+impl<Conn, O> RunQueryDsl<Conn> for StreamQuery<'_, O> {}
 
 /// One stream's newest `limit` ids below `before`, from the same indexes
 /// as [`arm`], as a cached statement (see [`StreamQuery`]).
 fn stream_ids(conn: &mut DbConn, stream: &Stream, before: Option<i64>, limit: i64) -> StoreResult<Vec<i64>> {
     let below = before.unwrap_or(i64::MAX);
     let ids = match &stream.owner {
-        Owner::Project(id) => StreamQuery {
-            owner_column: "project_id",
+        Owner::Project(id) => StreamQuery::<ByProject> {
+            owner_column: std::marker::PhantomData,
             owner: *id,
             state: stream.state,
             below,
@@ -261,8 +284,8 @@ fn stream_ids(conn: &mut DbConn, stream: &Stream, before: Option<i64>, limit: i6
         Owner::Submitter {
             user_id,
             projects: None,
-        } => StreamQuery {
-            owner_column: "submitter_id",
+        } => StreamQuery::<BySubmitter> {
+            owner_column: std::marker::PhantomData,
             owner: *user_id,
             state: stream.state,
             below,
