@@ -89,8 +89,10 @@ fn arm(n: usize, stream: &Stream, before: Option<i64>, limit: i64) -> StoreResul
 /// compiled again on every call, which cost more than running it. The
 /// streams are merged as they are read, a few ids at a time
 /// ([`merge_streams`]). On
-/// PostgreSQL, where each statement is a round trip, the streams go as one
-/// compound statement of at most [`ARMS_PER_QUERY`] arms.
+/// PostgreSQL, where each statement is a round trip, the streams of
+/// projects go as one statement, those of a submitter in any project as
+/// another ([`lateral_ids`]), and the rest as compound statements of at
+/// most [`ARMS_PER_QUERY`] arms.
 pub fn newest_ids(
     conn: &mut DbConn,
     streams: &[Stream],
@@ -102,7 +104,22 @@ pub fn newest_ids(
         return merge_streams(conn, streams, before, per_stream, limit);
     }
     let mut ids: Vec<i64> = Vec::new();
-    for chunk in streams.chunks(ARMS_PER_QUERY) {
+    let mut by_project: Vec<&Stream> = Vec::new();
+    let mut by_submitter: Vec<&Stream> = Vec::new();
+    let mut others: Vec<Stream> = Vec::new();
+    for stream in streams {
+        match &stream.owner {
+            Owner::Project(_) => by_project.push(stream),
+            Owner::Submitter { projects: None, .. } => by_submitter.push(stream),
+            Owner::Submitter { .. } => others.push(stream.clone()),
+        }
+    }
+    for (column, group) in [("project_id", &by_project), ("submitter_id", &by_submitter)] {
+        if !group.is_empty() {
+            ids.extend(lateral_ids(conn, column, group, before, per_stream, limit)?);
+        }
+    }
+    for chunk in others.chunks(ARMS_PER_QUERY) {
         let arms = chunk
             .iter()
             .enumerate()
@@ -115,6 +132,48 @@ pub fn newest_ids(
     ids.dedup();
     ids.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(ids)
+}
+
+/// On PostgreSQL, the newest ids of streams that all name their owner in
+/// `column`: one statement whatever the number of streams (a lateral
+/// index scan per (owner, state) pair of two arrays), which PostgreSQL
+/// plans in a fraction of the time a compound statement of one arm per
+/// stream takes.
+fn lateral_ids(
+    conn: &mut DbConn,
+    column: &str,
+    streams: &[&Stream],
+    before: Option<i64>,
+    per_stream: i64,
+    limit: i64,
+) -> StoreResult<Vec<i64>> {
+    use diesel::sql_types::Array;
+    let DbConn::Pg(pg) = conn else {
+        return Err(StoreError::Corrupt("lateral stream reads are for PostgreSQL".into()));
+    };
+    let mut owners = Vec::with_capacity(streams.len());
+    let mut states = Vec::with_capacity(streams.len());
+    for stream in streams {
+        let owner = match &stream.owner {
+            Owner::Project(id) => *id,
+            Owner::Submitter { user_id, .. } => *user_id,
+        };
+        owners.push(owner);
+        states.push(stream.state.to_owned());
+    }
+    let sql = format!(
+        "SELECT s.id FROM unnest($1::bigint[], $2::text[]) AS o(owner, state) \
+         CROSS JOIN LATERAL (SELECT id FROM tickets WHERE {column} = o.owner AND state = o.state \
+         AND id < $3 ORDER BY id DESC LIMIT $4) AS s ORDER BY s.id DESC LIMIT $5"
+    );
+    let rows = diesel::sql_query(sql)
+        .bind::<Array<BigInt>, _>(owners)
+        .bind::<Array<Text>, _>(states)
+        .bind::<BigInt, _>(before.unwrap_or(i64::MAX))
+        .bind::<BigInt, _>(per_stream)
+        .bind::<BigInt, _>(limit)
+        .load::<IdRow>(pg)?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
 /// Ids read from one stream at a time on SQLite (see [`merge_streams`]).
