@@ -169,3 +169,55 @@ impl From<AuditRow> for AuditOut {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(kind: &str, state: &str, version: Option<i64>, target_version: Option<i64>) -> TicketListRow {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
+            .and_then(|d| d.and_hms_opt(12, 0, 5))
+            .expect("date");
+        TicketListRow {
+            id: 7,
+            project: "shop".into(),
+            version_format: "v{n}".into(),
+            kind: kind.into(),
+            state: state.into(),
+            reason: "x".repeat(90),
+            submitter: "dev".into(),
+            version,
+            target_version,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    /// The cells the table used to work out in tera: the rollback mark, a
+    /// reverted release, the version column.
+    #[test]
+    fn cells_as_the_table_showed_them() {
+        let undone = TicketRowHtml::from(row("release", "rolled_back", Some(3), None));
+        assert!(!undone.rollback);
+        assert_eq!(undone.state_key, "reverted");
+        assert_eq!(undone.version_text, "v3");
+        assert_eq!(undone.reason_short, format!("{}…", "x".repeat(80)));
+        assert_eq!(undone.created_at, "2026-11-25T12:00:05Z");
+        assert_eq!(undone.created_utc, "2026-11-25 12:00 UTC");
+
+        let rollback = TicketRowHtml::from(row("rollback", "rolled_back", None, Some(2)));
+        assert!(rollback.rollback);
+        assert_eq!(rollback.state_key, "rolled_back");
+        assert_eq!(rollback.version_text, "→ v2");
+
+        let plain = TicketRowHtml::from(row("release", "staged", None, None));
+        assert_eq!(plain.state_key, "staged");
+        assert_eq!(plain.version_text, "");
+
+        let catalogue = serde_json::json!({ "state": { "reverted": "Reverted", "staged": "Staged" } });
+        let mut rows = vec![undone, rollback, plain];
+        with_state_labels(&mut rows, &catalogue);
+        let labels: Vec<&str> = rows.iter().map(|r| r.state_label.as_str()).collect();
+        assert_eq!(labels, ["Reverted", "rolled_back", "Staged"]);
+    }
+}
