@@ -251,4 +251,115 @@ fn sections_follow_roles_in_each_project(db: &TestDb) {
     }
 }
 
-backend_tests!(sections_follow_roles_in_each_project);
+/// The streams' merge (SQLite: read a chunk at a time; PostgreSQL: one
+/// lateral statement per owner column) gives exactly the newest ids of
+/// the streams, each capped at `per_stream`, without duplicates, below a
+/// bound: the same as sorting everything the streams hold.
+fn newest_ids_merge_streams_like_a_full_sort(db: &TestDb) {
+    use slipway::store::listing::{newest_ids, Owner, Stream};
+    let app = TestApp::on(db)
+        .with_users(&["multi", "lead2", "dev"])
+        .with_project(PROJECTS)
+        .start();
+    let base = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("date");
+    let mut t = Tickets {
+        app: &app,
+        at: base,
+        seq: 1000,
+    };
+    // Interleaved streams, several chunks long.
+    let mut all: Vec<(i64, &str, &str, &str)> = Vec::new();
+    for n in 0..90 {
+        let project = ["shop", "blog", "cms"][n % 3];
+        let state = ["tested", "staged"][n % 2];
+        let by = ["multi", "dev"][(n / 5) % 2];
+        all.push((t.add(project, "release", state, by, None), project, state, by));
+    }
+    let shop = t.project("shop");
+    let cms = t.project("cms");
+    let multi = app.uid("multi");
+    let streams = vec![
+        Stream {
+            owner: Owner::Project(shop),
+            state: "tested",
+        },
+        Stream {
+            owner: Owner::Project(cms),
+            state: "tested",
+        },
+        Stream {
+            owner: Owner::Project(shop),
+            state: "staged",
+        },
+        // Overlaps the first three: multi's tickets there come twice.
+        Stream {
+            owner: Owner::Submitter {
+                user_id: multi,
+                projects: None,
+            },
+            state: "tested",
+        },
+        Stream {
+            owner: Owner::Submitter {
+                user_id: multi,
+                projects: Some(vec![shop]),
+            },
+            state: "staged",
+        },
+    ];
+    let expect = |before: Option<i64>, per_stream: usize, limit: usize| -> Vec<i64> {
+        let mut ids: Vec<i64> = Vec::new();
+        for (n, stream) in streams.iter().enumerate() {
+            let mut mine: Vec<i64> = all
+                .iter()
+                .filter(|&&(id, project, state, by)| {
+                    let owner = match n {
+                        0 | 2 => project == "shop",
+                        1 => project == "cms",
+                        3 => by == "multi",
+                        _ => by == "multi" && project == "shop",
+                    };
+                    owner && state == stream.state && before.is_none_or(|b| id < b)
+                })
+                .map(|&(id, ..)| id)
+                .collect();
+            mine.sort_unstable_by(|a, b| b.cmp(a));
+            mine.truncate(per_stream);
+            ids.extend(mine);
+        }
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.dedup();
+        ids.truncate(limit);
+        ids
+    };
+    let middle = all[45].0;
+    for (before, per_stream, limit) in [
+        (None, 64, 64),
+        (None, 5, 100),
+        (None, 20, 30),
+        (Some(middle), 64, 50),
+        (Some(middle), 3, 7),
+        (None, 100, 1000),
+    ] {
+        let got = newest_ids(
+            &mut app.db().conn(),
+            &streams,
+            before,
+            i64::try_from(per_stream).expect("per stream"),
+            i64::try_from(limit).expect("limit"),
+        )
+        .expect("newest ids");
+        assert_eq!(
+            got,
+            expect(before, per_stream, limit),
+            "before {before:?}, {per_stream} per stream, {limit}"
+        );
+    }
+}
+
+backend_tests!(
+    sections_follow_roles_in_each_project,
+    newest_ids_merge_streams_like_a_full_sort
+);

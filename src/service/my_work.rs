@@ -27,8 +27,8 @@ use super::visibility::Reader;
 
 /// The most tickets a section lists; the ticket list (filters) shows the rest.
 pub const SECTION_MAX: usize = 50;
-/// Candidates read per batch of a section.
-const BATCH: i64 = 64;
+/// Candidates read per batch of a section after the first.
+const BATCH: usize = 64;
 /// The most candidates a section examines (when the domain refuses most).
 const MAX_EXAMINED: usize = 640;
 /// Released tickets per project among the recent releases.
@@ -168,7 +168,11 @@ fn section(
     let mut before = None;
     let mut examined = 0;
     while !streams.is_empty() {
-        let ids = listing::newest_ids(conn, streams, before, BATCH, BATCH)?;
+        // The first batch is as many as the section shows (most often all
+        // it needs), later ones larger; never past MAX_EXAMINED.
+        let want = if examined == 0 { SECTION_MAX } else { BATCH }.min(MAX_EXAMINED - examined);
+        let per_batch = i64::try_from(want).unwrap_or(i64::MAX);
+        let ids = listing::newest_ids(conn, streams, before, per_batch, per_batch)?;
         let candidates = if ids.is_empty() {
             Vec::new()
         } else {
@@ -194,7 +198,7 @@ fn section(
             }
         }
         examined += ids.len();
-        if chosen.len() >= SECTION_MAX || ids.len() < BATCH as usize || examined >= MAX_EXAMINED {
+        if chosen.len() >= SECTION_MAX || ids.len() < want || examined >= MAX_EXAMINED {
             break;
         }
         before = ids.last().copied();
@@ -202,8 +206,14 @@ fn section(
     Ok(chosen)
 }
 
-/// The "my work" page of `reader`: only projects the reader sees.
+/// The "my work" page of `reader`: only projects the reader sees. Its
+/// queries read one snapshot (see [`crate::store::read_tx`]).
 pub fn my_work(conn: &mut DbConn, reader: &Reader, now: DateTime<Utc>) -> ServiceResult<MyWork> {
+    crate::store::read_tx(conn, |conn| read(conn, reader, now))
+}
+
+/// [`my_work`] inside its snapshot.
+fn read(conn: &mut DbConn, reader: &Reader, now: DateTime<Utc>) -> ServiceResult<MyWork> {
     let user_id = reader.user.id;
     let projects = projects(conn, reader)?;
     let has = |actions: &[Action], wanted: Action| actions.contains(&wanted);

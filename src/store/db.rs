@@ -254,6 +254,22 @@ where
     }
 }
 
+/// Runs `f`, which only reads, as one snapshot on SQLite: one deferred
+/// transaction, so that SQLite takes its file locks and WAL read mark once
+/// for all of `f`'s statements instead of once per statement, and every
+/// statement sees the same state. On PostgreSQL `f` runs as it is (a
+/// `BEGIN` and `COMMIT` would cost two round trips).
+pub fn read_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Sqlite(_) => conn.transaction(f),
+        DbConn::Pg(_) => f(conn),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

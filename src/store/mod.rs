@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod admin_events;
+pub mod cached;
 pub mod db;
 pub mod error;
 pub mod jobs;
@@ -24,7 +25,7 @@ pub mod tokens;
 pub mod users;
 pub mod visibility;
 
-pub use db::{connect, write_tx, Backend, DbConn, DbLocation, Pool, PoolOptions, PooledConn};
+pub use db::{connect, read_tx, write_tx, Backend, DbConn, DbLocation, Pool, PoolOptions, PooledConn};
 pub use error::{StoreError, StoreResult};
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};

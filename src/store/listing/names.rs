@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use crate::store::cached::eq_plus;
 use crate::store::db::DbConn;
 use crate::store::error::StoreResult;
 use crate::store::models::{HostGroupRow, HostRow, UserRow};
@@ -55,7 +56,7 @@ pub fn members(conn: &mut DbConn, project_id: i64) -> StoreResult<Vec<(String, S
 pub fn memberships(conn: &mut DbConn, user_id: i64) -> StoreResult<Vec<(i64, String, String)>> {
     Ok(project_members::table
         .inner_join(projects::table)
-        .filter(project_members::user_id.eq(user_id))
+        .filter(eq_plus(project_members::user_id, user_id))
         .order(projects::name.asc())
         .select((projects::id, projects::name, project_members::role))
         .load(conn)?)

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::store::cached::in_ids;
 use crate::store::db::DbConn;
 use crate::store::error::StoreResult;
 use crate::store::models::{ApprovalRow, TicketRow};
@@ -132,7 +133,7 @@ pub fn list_rows_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<Ticke
     Ok(tickets::table
         .inner_join(projects::table)
         .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
-        .filter(tickets::id.eq_any(ids))
+        .filter(in_ids(tickets::id, ids))
         .order(tickets::id.desc())
         .select(list_columns!())
         .load(conn)?)
@@ -170,7 +171,7 @@ pub fn candidates_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<(Tic
     Ok(tickets::table
         .inner_join(projects::table)
         .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
-        .filter(tickets::id.eq_any(ids))
+        .filter(in_ids(tickets::id, ids))
         .order(tickets::id.desc())
         .select((
             list_columns!(),
@@ -199,7 +200,7 @@ pub fn tickets_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<TicketR
 /// The approvals of these tickets, oldest first.
 pub fn approvals_of_tickets(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<ApprovalRow>> {
     Ok(approvals::table
-        .filter(approvals::ticket_id.eq_any(ids))
+        .filter(in_ids(approvals::ticket_id, ids))
         .order(approvals::id.asc())
         .select(ApprovalRow::as_select())
         .load(conn)?)

@@ -63,6 +63,7 @@ async fn index(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
                 .map(TicketRowHtml::from)
                 .collect::<Vec<_>>();
             crate::web::view::with_schedules(&mut rows, &times);
+            crate::web::view::with_state_labels(&mut rows, state.i18n.get(ctx.lang));
             rows
         };
         let sections = vec![

@@ -47,6 +47,7 @@ async fn ticket_list(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<Lis
         let mut c = Context::new();
         let mut rows: Vec<TicketRowHtml> = rows.into_iter().map(TicketRowHtml::from).collect();
         crate::web::view::with_schedules(&mut rows, &times);
+        crate::web::view::with_state_labels(&mut rows, state.i18n.get(ctx.lang));
         c.insert("tickets", &rows);
         c.insert("projects", &names);
         c.insert("states", &crate::domain::TicketState::ALL.map(|s| s.as_str()));

@@ -15,7 +15,7 @@ pub mod ticket;
 use chrono::{NaiveDateTime, SecondsFormat};
 
 pub use hosts::{HostOut, StepOut};
-pub use list::{with_schedules, AuditOut, TicketRowHtml, TicketSummary};
+pub use list::{with_schedules, with_state_labels, AuditOut, TicketRowHtml, TicketSummary};
 pub use project::ProjectOut;
 pub use schedule::ScheduleOut;
 pub use ticket::{RecoveryOut, TicketDetail};
