@@ -113,6 +113,12 @@ fn serial_loop(sshd: &common_ssh::Sshd, src: &Path, dirs: &[PathBuf]) -> Duratio
     started.elapsed()
 }
 
+/// Writes back what earlier figures left dirty (untimed), so neither side
+/// of the next figure pays for the other's writes.
+fn settle() {
+    run_ok(&mut Command::new("sync"));
+}
+
 fn timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
     let started = Instant::now();
     let r = f();
@@ -347,6 +353,7 @@ fn at_scale(ctx: &Context, e: &str, tmp: &Path, src: &Path, v2: &Path, n: usize,
         // The bare rollback's second release directory.
         fs::create_dir_all(dir.join("releases/v1")).expect("mkdir");
     }
+    settle();
     let bare_change = parallel(n, PARALLELISM, |i| {
         let (addr, dir) = &bare[i];
         run_ok(
@@ -357,8 +364,10 @@ fn at_scale(ctx: &Context, e: &str, tmp: &Path, src: &Path, v2: &Path, n: usize,
         );
     });
     let delta = delta_for(&hosts, "v1", &[CHANGED]);
+    settle();
     let (report, change) = timed(|| deploy::ship(ctx, "v2", v2, Some(&delta), &hosts));
     assert!(report.all_switched(), "{report:#?}");
+    settle();
     let bare_switch = parallel(n, PARALLELISM, |i| {
         let (addr, dir) = &bare[i];
         let d = dir.display();
@@ -367,6 +376,7 @@ fn at_scale(ctx: &Context, e: &str, tmp: &Path, src: &Path, v2: &Path, n: usize,
         let line = format!("ln -sfn releases/v1 {d}/.next && mv -T {d}/.next {d}/current");
         run_ok(Command::new(program).args(&words).arg(format!("root@{addr}")).arg(line));
     });
+    settle();
     let (report, switch) = timed(|| deploy::switch_to(ctx, "v1", &hosts));
     assert!(report.all_switched(), "{report:#?}");
     AtScale {
@@ -430,8 +440,10 @@ fn main() {
     for d in &bare_dirs {
         fs::create_dir_all(d).expect("mkdir");
     }
+    settle();
     let bare_full = bare_fanout(&sshd, &src, &bare_dirs, PARALLELISM);
     let hosts = hosts_in(&tmp.path().join("slipway"), TARGETS, 1);
+    settle();
     let (report, full) = timed(|| deploy::ship(&ctx, "v1", &src, None, &hosts));
     check(&report);
     let full_steps = steps(&report);
@@ -443,6 +455,7 @@ fn main() {
     );
 
     // 2. One-file change, 8 targets.
+    settle();
     let bare_change = bare_fanout(&sshd, &v2, &bare_dirs, PARALLELISM);
     // The hosts make their spare clones in the background after the switch
     // (`deploy/spare.rs`); releases are minutes apart, so they are ready.
@@ -455,6 +468,7 @@ fn main() {
         }
     });
     let delta = delta_for(&hosts, "v1", &[CHANGED]);
+    settle();
     let (report, change) = timed(|| deploy::ship(&ctx, "v2", &v2, Some(&delta), &hosts));
     check(&report);
     let most = report.hosts.iter().map(|h| h.bytes_sent).max().unwrap_or(0);
@@ -479,6 +493,7 @@ fn main() {
         std::os::unix::fs::symlink("releases/v2", d.join("current")).expect("symlink");
     }
     let e = ssh_e(&sshd);
+    settle();
     let bare_switch = parallel(TARGETS, PARALLELISM, |i| {
         let d = switch_dirs[i].display();
         let mut words: Vec<&str> = e.split(' ').collect();
@@ -486,6 +501,7 @@ fn main() {
         let line = format!("ln -sfn releases/v1 {d}/.next && mv -T {d}/.next {d}/current");
         run_ok(Command::new(program).args(&words).arg("root@127.0.0.1").arg(line));
     });
+    settle();
     let (report, switch) = timed(|| deploy::switch_to(&ctx, "v1", &hosts));
     check(&report);
     println!(
