@@ -81,6 +81,24 @@ struct Tickets<'t, 'a> {
     seq: i64,
 }
 
+/// The app of these tests: the users and projects they file tickets in.
+fn app_with_projects(db: &TestDb) -> TestApp<'_> {
+    TestApp::on(db)
+        .with_users(&["multi", "lead2", "dev"])
+        .with_project(PROJECTS)
+        .start()
+}
+
+impl<'t, 'a> Tickets<'t, 'a> {
+    /// Tickets filed from 2026-01-01 on, snapshots numbered from 1001.
+    fn starting(app: &'t TestApp<'a>) -> Self {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .expect("date");
+        Self { app, at, seq: 1000 }
+    }
+}
+
 impl Tickets<'_, '_> {
     fn project(&self, name: &str) -> i64 {
         projects::table
@@ -151,18 +169,8 @@ fn section(html: &str, id: &str) -> Vec<i64> {
 }
 
 fn sections_follow_roles_in_each_project(db: &TestDb) {
-    let app = TestApp::on(db)
-        .with_users(&["multi", "lead2", "dev"])
-        .with_project(PROJECTS)
-        .start();
-    let base = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .expect("date");
-    let mut t = Tickets {
-        app: &app,
-        at: base,
-        seq: 1000,
-    };
+    let app = app_with_projects(db);
+    let mut t = Tickets::starting(&app);
 
     // shop: multi leads, develops and tests. Production runs snapshot 105
     // (new tickets get snapshots from 1001 on).
@@ -257,18 +265,8 @@ fn sections_follow_roles_in_each_project(db: &TestDb) {
 /// bound: the same as sorting everything the streams hold.
 fn newest_ids_merge_streams_like_a_full_sort(db: &TestDb) {
     use slipway::store::listing::{newest_ids, Owner, Stream};
-    let app = TestApp::on(db)
-        .with_users(&["multi", "lead2", "dev"])
-        .with_project(PROJECTS)
-        .start();
-    let base = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .expect("date");
-    let mut t = Tickets {
-        app: &app,
-        at: base,
-        seq: 1000,
-    };
+    let app = app_with_projects(db);
+    let mut t = Tickets::starting(&app);
     // Interleaved streams, several chunks long.
     let mut all: Vec<(i64, &str, &str, &str)> = Vec::new();
     for n in 0..90 {
