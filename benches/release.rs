@@ -119,6 +119,32 @@ fn settle() {
     run_ok(&mut Command::new("sync"));
 }
 
+/// Stall totals from `/proc/pressure` in µs: CPU "some", I/O "some", I/O
+/// "full" (zeros where the kernel has no PSI).
+fn pressure() -> [u64; 3] {
+    let total = |file: &str, kind: &str| -> u64 {
+        let text = fs::read_to_string(format!("/proc/pressure/{file}")).unwrap_or_default();
+        text.lines()
+            .find(|l| l.starts_with(kind))
+            .and_then(|l| l.rsplit("total=").next())
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    [total("cpu", "some"), total("io", "some"), total("io", "full")]
+}
+
+/// What the machine stalled on while `f` ran, as a short text.
+fn stalls<R>(f: impl FnOnce() -> R) -> (R, String) {
+    let before = pressure();
+    let r = f();
+    let after = pressure();
+    let ms = |i: usize| after[i].saturating_sub(before[i]) / 1000;
+    (
+        r,
+        format!("stalled: cpu {} ms, io some {} ms, io full {} ms", ms(0), ms(1), ms(2)),
+    )
+}
+
 fn timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
     let started = Instant::now();
     let r = f();
@@ -441,12 +467,25 @@ fn main() {
         fs::create_dir_all(d).expect("mkdir");
     }
     settle();
-    let bare_full = bare_fanout(&sshd, &src, &bare_dirs, PARALLELISM);
+    let (bare_full, bare_stalls) = stalls(|| bare_fanout(&sshd, &src, &bare_dirs, PARALLELISM));
     let hosts = hosts_in(&tmp.path().join("slipway"), TARGETS, 1);
     settle();
-    let (report, full) = timed(|| deploy::ship(&ctx, "v1", &src, None, &hosts));
+    let ((report, full), full_stalls) = stalls(|| timed(|| deploy::ship(&ctx, "v1", &src, None, &hosts)));
     check(&report);
-    let full_steps = steps(&report);
+    let full_steps = format!(
+        "{}; upload per host {}; {full_stalls} (bare {bare_stalls})",
+        steps(&report),
+        report
+            .hosts
+            .iter()
+            .filter_map(|h| h
+                .steps
+                .iter()
+                .find(|s| s.step.contains("upload"))
+                .map(|s| format!("{} ms", s.millis)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!(
         "| full first release, {TARGETS} targets | {:.2} s | {:.2} s | {:.2}x | <= 1.2x |",
         full.as_secs_f64(),

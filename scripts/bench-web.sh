@@ -4,8 +4,10 @@
 # with every role in 8 projects) under wrk on loopback, and the server's
 # idle RSS. Prints each page's p99 and req/s beside the target.
 #
-#   scripts/bench-web.sh [--tickets N] [--duration SECS] [--database-url URL]
+#   scripts/bench-web.sh [--tickets N] [--duration SECS] [--database-url URL] [--binary PATH]
 #
+# With --binary the server is that slipway binary (to compare two builds
+# side by side); else target/release/slipway, built first.
 # With --database-url (a PostgreSQL server, e.g. $SLIPWAY_DEFAULT_TEST_DATABASE_URL)
 # the tickets go into a fresh schema there, dropped afterwards; else SQLite.
 #
@@ -17,12 +19,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TICKETS=100000
 DURATION=15
 PG_URL=""
+BINARY=""
 while (($#)); do
     case "$1" in
         --tickets) TICKETS="$2"; shift 2 ;;
         --duration) DURATION="$2"; shift 2 ;;
         --database-url) PG_URL="$2"; shift 2 ;;
-        *) die "usage: scripts/bench-web.sh [--tickets N] [--duration SECS] [--database-url URL]" ;;
+        --binary) BINARY="$(realpath "$2")"; shift 2 ;;
+        *) die "usage: scripts/bench-web.sh [--tickets N] [--duration SECS] [--database-url URL] [--binary PATH]" ;;
     esac
 done
 
@@ -31,8 +35,11 @@ need_cargo
 apt_install $(missing_packages wrk curl)
 
 cd "$SLIPWAY_REPO"
-banner "build (release)"
-cargo build --release --quiet
+if [[ -z "$BINARY" ]]; then
+    banner "build (release)"
+    cargo build --release --quiet
+    BINARY="$SLIPWAY_REPO/target/release/slipway"
+fi
 
 DATA="$(mktemp -d /tmp/slipway-bench-web.XXXXXX)"
 SERVER_PID=""
@@ -71,7 +78,7 @@ BASE="http://127.0.0.1:$PORT"
 banner "slipway serve on $BASE"
 if [[ -n "$DB_URL" ]]; then export SLIPWAY_DATABASE__URL="$DB_URL"; fi
 SLIPWAY_DATA_DIR="$DATA" SLIPWAY_SERVER__BIND="127.0.0.1:$PORT" \
-    target/release/slipway serve >"$DATA/serve.log" 2>&1 &
+    "$BINARY" serve >"$DATA/serve.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
     curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break

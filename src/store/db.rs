@@ -151,6 +151,7 @@ impl ManageConnection for Manager {
                         source,
                     })?;
                 }
+                super::sqlite_plans::install();
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \

@@ -18,6 +18,7 @@ pub mod releases;
 pub mod schedules;
 pub mod schema;
 pub mod services;
+pub mod sqlite_plans;
 pub mod subscriptions;
 pub mod svn;
 pub mod tickets;

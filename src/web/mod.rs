@@ -22,6 +22,7 @@ pub mod live;
 pub mod metrics;
 pub mod new_ticket;
 pub mod ops;
+pub mod page_text;
 pub mod pages;
 pub mod picker;
 pub mod redirect;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// The message catalogues.
     pub i18n: i18n::Catalogues,
+    /// The part of the catalogues each page template uses.
+    pub page_text: page_text::PageCatalogues,
     /// Wakes the job workers after a change that enqueued a job.
     pub waker: crate::jobs::Waker,
     /// Slipway's data directory (snapshot repositories); `None` in tests
@@ -92,16 +95,18 @@ impl AppState {
 
     /// A state with an explicit key (tests).
     pub fn new(pool: Pool, secret: &[u8], session_hours: u32, secure_cookies: bool) -> Result<Self, String> {
+        let i18n = i18n::Catalogues::load().map_err(|e| format!("message catalogue: {e}"))?;
         Ok(Self {
             pool,
             tera: templates::load().map_err(|e| format!("templates: {e:?}"))?,
+            page_text: page_text::PageCatalogues::new(&i18n, &templates::TEMPLATES),
             keys: session::Keys::new(secret),
             session_hours: session_hours.max(1),
             secure_cookies,
             limiter: throttle::LoginThrottle::default(),
             proxies: client_addr::TrustedProxies::default(),
             metrics: metrics::Metrics::new().map_err(|e| format!("metrics: {e}"))?,
-            i18n: i18n::Catalogues::load().map_err(|e| format!("message catalogue: {e}"))?,
+            i18n,
             waker: crate::jobs::Waker::new(),
             data_dir: None,
             svn: None,

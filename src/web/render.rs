@@ -20,7 +20,8 @@ struct Me<'a> {
 
 /// Renders `name` with the common context (catalogue, user, CSRF token).
 pub fn render(ctx: &PageCtx, state: &AppState, name: &str, mut c: Context, status: StatusCode) -> HttpResponse {
-    c.insert("t", state.i18n.get(ctx.lang));
+    let text = state.page_text.get(name, ctx.lang);
+    c.insert("t", text.unwrap_or_else(|| state.i18n.get(ctx.lang)));
     c.insert("lang", ctx.lang.code());
     c.insert("csrf", &ctx.csrf);
     c.insert("here", &ctx.here);

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use tera::{Tera, Value};
 
 /// Every template, by name.
-const TEMPLATES: [(&str, &str); 23] = [
+pub const TEMPLATES: [(&str, &str); 23] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("index.html", include_str!("../../templates/index.html")),
