@@ -30,7 +30,8 @@ enum Uses {
 fn referenced(source: &str) -> Vec<&str> {
     let mut out = Vec::new();
     for tag in source.split("{%").skip(1) {
-        let tag = tag.trim_start();
+        // `{%- include … %}` trims whitespace: the `-` is not part of the tag.
+        let tag = tag.trim_start_matches('-').trim_start();
         if ["extends", "include", "import"].iter().any(|k| tag.starts_with(k)) {
             if let Some(name) = tag.split('"').nth(1) {
                 out.push(name);
@@ -149,11 +150,17 @@ mod tests {
 
     #[test]
     fn indexing_the_catalogue_itself_or_an_unknown_template_gets_everything() {
-        let sources: HashMap<&str, &str> = [("a.html", "{{ t[key] }}"), ("b.html", "{% include \"missing.html\" %}")]
-            .into_iter()
-            .collect();
+        let sources: HashMap<&str, &str> = [
+            ("a.html", "{{ t[key] }}"),
+            ("b.html", "{% include \"missing.html\" %}"),
+            ("c.html", "{%- include \"missing.html\" -%}"),
+        ]
+        .into_iter()
+        .collect();
         assert_eq!(uses("a.html", &sources), Uses::Everything);
         assert_eq!(uses("b.html", &sources), Uses::Everything);
+        // Whitespace control (`{%-`) does not hide what a template pulls in.
+        assert_eq!(uses("c.html", &sources), Uses::Everything);
     }
 
     #[test]
