@@ -24,7 +24,10 @@
 //!    reach), with the bytes leaving Slipway against those of one direct host.
 //!
 //! Run: `cargo bench --bench release` (`SLIPWAY_BENCH=relay` runs only the
-//! relay figures, `SLIPWAY_BENCH=first` only figures 1–3).
+//! relay figures, `SLIPWAY_BENCH=first` only figures 1–3). The trees go in
+//! the system's temporary directory, or under `SLIPWAY_BENCH_DIR`
+//! (`scripts/bench-release.sh --journaled-fs` makes that a fresh ext4 with
+//! a journal); the first line says which filesystem it is.
 
 /// The shared port helper the test helpers use (as `crate::common::net`).
 #[path = "../tests/common/net.rs"]
@@ -441,13 +444,45 @@ fn at_scale(ctx: &Context, e: &str, tmp: &Path, src: &Path, v2: &Path, n: usize,
     }
 }
 
+/// The filesystem holding `dir`: its type and, for ext4, whether it has a
+/// journal (without one, ext4 avoids recently freed inodes by a scan that
+/// makes new files slow for minutes after a mass deletion; see the README).
+fn filesystem_of(dir: &Path) -> String {
+    let out = Command::new("findmnt")
+        .args(["-n", "-o", "SOURCE,FSTYPE", "-T"])
+        .arg(dir)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let mut words = out.split_whitespace();
+    let (Some(source), Some(fstype)) = (words.next(), words.next()) else {
+        return "unknown".into();
+    };
+    if fstype != "ext4" {
+        return format!("{fstype} on {source}");
+    }
+    let device = source.rsplit('/').next().unwrap_or(source);
+    let options = fs::read_to_string(format!("/proc/fs/ext4/{device}/options")).unwrap_or_default();
+    let journal = if options.lines().any(|l| l.starts_with("data=")) {
+        "with a journal"
+    } else {
+        "without a journal"
+    };
+    format!("ext4 on {source}, {journal}")
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
     let sshd = common_ssh::Sshd::start();
     let _more = MoreSshd::start(&sshd, MACHINES - 1);
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = match std::env::var_os("SLIPWAY_BENCH_DIR") {
+        Some(dir) => tempfile::tempdir_in(dir),
+        None => tempfile::tempdir(),
+    }
+    .expect("tmp");
+    println!("trees under {}: {}", tmp.path().display(), filesystem_of(tmp.path()));
     let src = tmp.path().join("v1");
     let (_, made) = timed(|| make_tree(&src));
     println!(

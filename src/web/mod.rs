@@ -45,6 +45,9 @@ use crate::service::{DbConn, Pool};
 pub struct AppState {
     /// The database.
     pub pool: Pool,
+    /// Admits as many [`AppState::db`] calls at once as the pool has
+    /// connections, first come first served (see there).
+    pub db_gate: tokio::sync::Semaphore,
     /// The templates.
     pub tera: Tera,
     /// Session and API token signing.
@@ -97,6 +100,7 @@ impl AppState {
     pub fn new(pool: Pool, secret: &[u8], session_hours: u32, secure_cookies: bool) -> Result<Self, String> {
         let i18n = i18n::Catalogues::load().map_err(|e| format!("message catalogue: {e}"))?;
         Ok(Self {
+            db_gate: tokio::sync::Semaphore::new(pool.max_size() as usize),
             pool,
             tera: templates::load().map_err(|e| format!("templates: {e:?}"))?,
             page_text: page_text::PageCatalogues::new(&i18n, &templates::TEMPLATES),
@@ -138,6 +142,14 @@ impl AppState {
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
+        // Callers queue here, in order and without holding a thread. Left to
+        // r2d2, every waiter holds a blocking thread and they wake in no
+        // particular order: under load that was the pages' slow tail.
+        let _admitted = self
+            .db_gate
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(format!("database gate: {e}")))?;
         let pool = self.pool.clone();
         web::block(move || {
             let mut conn = pool

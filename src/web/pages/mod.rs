@@ -21,7 +21,7 @@ use crate::service::rows::TicketListRow;
 use crate::web::error::AppError;
 use crate::web::extract::PageCtx;
 use crate::web::render::{error_page, page, render};
-use crate::web::view::TicketRowHtml;
+use crate::web::view::table_of;
 use crate::web::AppState;
 
 /// Registers the pages: each page module registers its own.
@@ -43,6 +43,16 @@ pub async fn not_found(ctx: PageCtx, state: web::Data<AppState>, req: actix_web:
     error_page(&ctx, &state, AppError::NotFound("no such page".into()))
 }
 
+/// One section of "my work": its catalogue key, how many tickets it lists
+/// (at most [`my_work::SECTION_MAX`]; the ticket list shows the rest) and
+/// their table.
+#[derive(serde::Serialize)]
+struct Section {
+    key: &'static str,
+    count: usize,
+    table: String,
+}
+
 #[get("/")]
 async fn index(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
     let r = async {
@@ -55,23 +65,18 @@ async fn index(ctx: PageCtx, state: web::Data<AppState>) -> HttpResponse {
                 Ok((work, times))
             })
             .await?;
-        // At most 50 rows a section: the ticket list (filters) shows the rest.
-        let conv = |v: Vec<TicketListRow>| {
-            let mut rows = v
-                .into_iter()
-                .take(my_work::SECTION_MAX)
-                .map(TicketRowHtml::from)
-                .collect::<Vec<_>>();
-            crate::web::view::with_schedules(&mut rows, &times);
-            crate::web::view::with_state_labels(&mut rows, state.i18n.get(ctx.lang));
-            rows
+        let catalogue = state.i18n.get(ctx.lang);
+        let section = |key: &'static str, rows: Vec<TicketListRow>| Section {
+            key,
+            count: rows.len(),
+            table: table_of(rows, &times, catalogue),
         };
-        let sections = vec![
-            ("to_approve", conv(work.to_approve)),
-            ("to_test", conv(work.to_test)),
-            ("to_release", conv(work.to_release)),
-            ("mine", conv(work.mine)),
-            ("recent", conv(work.recent)),
+        let sections = [
+            section("to_approve", work.to_approve),
+            section("to_test", work.to_test),
+            section("to_release", work.to_release),
+            section("mine", work.mine),
+            section("recent", work.recent),
         ];
         let mut c = Context::new();
         c.insert("sections", &sections);

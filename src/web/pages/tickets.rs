@@ -18,7 +18,7 @@ use crate::web::error_text::code_text;
 use crate::web::extract::PageCtx;
 use crate::web::input::{ActionBody, ListQuery};
 use crate::web::render::{page, redirect, render, urlencode};
-use crate::web::view::TicketRowHtml;
+use crate::web::view::table_of;
 use crate::web::AppState;
 
 /// Registers these pages.
@@ -45,10 +45,8 @@ async fn ticket_list(ctx: PageCtx, state: web::Data<AppState>, q: web::Query<Lis
             })
             .await?;
         let mut c = Context::new();
-        let mut rows: Vec<TicketRowHtml> = rows.into_iter().map(TicketRowHtml::from).collect();
-        crate::web::view::with_schedules(&mut rows, &times);
-        crate::web::view::with_state_labels(&mut rows, state.i18n.get(ctx.lang));
-        c.insert("tickets", &rows);
+        c.insert("count", &rows.len());
+        c.insert("table", &table_of(rows, &times, state.i18n.get(ctx.lang)));
         c.insert("projects", &names);
         c.insert("states", &crate::domain::TicketState::ALL.map(|s| s.as_str()));
         c.insert("f_project", q.project.as_deref().unwrap_or(""));

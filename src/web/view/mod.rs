@@ -11,6 +11,7 @@ pub mod project;
 pub mod schedule;
 pub mod services;
 pub mod ticket;
+pub mod ticket_table;
 
 use chrono::{NaiveDateTime, SecondsFormat};
 
@@ -19,6 +20,7 @@ pub use list::{with_schedules, with_state_labels, AuditOut, TicketRowHtml, Ticke
 pub use project::ProjectOut;
 pub use schedule::ScheduleOut;
 pub use ticket::{RecoveryOut, TicketDetail};
+pub use ticket_table::{table_of, ticket_table};
 
 /// A UTC time as RFC 3339 (`2026-11-25T12:00:00Z`).
 pub fn ts(t: NaiveDateTime) -> String {
