@@ -29,7 +29,7 @@ use super::mux::ScratchDir;
 use super::quote::shell_join;
 use super::releases::UPLOAD_INFIX;
 use super::remote::{describe, valid_release_name, Host};
-use super::rsync::{exclude_args, Stats};
+use super::rsync::{exclude_args, whole_tree_flags, Stats};
 use super::spare::SPARE_PREFIX;
 use super::{DeployError, Target};
 use crate::process::{run, OutputLine, ProcessError};
@@ -251,7 +251,10 @@ impl Host<'_, '_> {
                     .arg(format!("--files-from={}", list.display()))
             }
             // The whole tree into an empty directory, as [`Host::upload`] sends it.
-            None => self.rsync_bulk()?.args(["-rlp", "--delete", "--stats"]),
+            None => self
+                .rsync_bulk()?
+                .arg(whole_tree_flags(false, false))
+                .args(["--delete", "--stats"]),
         };
         let spec = spec
             .arg(format!("--rsync-path={rsync_path}"))

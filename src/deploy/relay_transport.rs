@@ -5,7 +5,7 @@
 use super::quote::shell_join;
 use super::relay::{login, Relay};
 use super::remote::Host;
-use super::rsync::{exclude_args, rsh, Stats};
+use super::rsync::{exclude_args, rsh, whole_tree_flags, Stats};
 use super::{DeployError, Target};
 use crate::process::{OutputLine, ProcessSpec, Stream};
 
@@ -56,7 +56,8 @@ impl Host<'_, '_> {
         let Some(relay) = &self.host.via else {
             return self.upload(source, sub, link_dest, checksum);
         };
-        let mut argv: Vec<String> = ["rsync", "-rlp", "--delete", "--mkpath", "--stats"]
+        let flags = whole_tree_flags(link_dest.is_some(), checksum);
+        let mut argv: Vec<String> = ["rsync", flags, "--delete", "--mkpath", "--stats"]
             .map(str::to_owned)
             .to_vec();
         argv.extend(exclude_args(self.ctx.excludes)?);

@@ -4,6 +4,29 @@
 use super::settings::safe_e_word;
 use super::{Context, DeployError};
 
+/// The recursion and attribute flags of a whole-tree upload: `-rlp`, and
+/// with `t` (modification times kept, as `rsync -a` keeps them) when
+/// nothing at the destination is compared (no `--link-dest`, no
+/// `--checksum`): a fresh release directory, or a re-run into a partial
+/// one of the same export.
+///
+/// Kept times give every host of a release the same times (one `ETag` per
+/// file across a fleet). They were also measured cheaper: on ext4 right
+/// after a mass deletion (a previous tree removed), where the kernel scans
+/// past freed inodes to place each new file, rsync without `-t` (or with
+/// `--omit-dir-times`) used twice the CPU of `rsync -a` for the same tree;
+/// with `-t` the files were placed away from the freed inodes (README,
+/// "Benchmarks"). With `--link-dest` times are left out, because the
+/// exported tree's fresh times would stop rsync from hard-linking
+/// unchanged files.
+pub fn whole_tree_flags(link_dest: bool, checksum: bool) -> &'static str {
+    if link_dest || checksum {
+        "-rlp"
+    } else {
+        "-rlpt"
+    }
+}
+
 /// Transfer figures from `rsync --stats`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {

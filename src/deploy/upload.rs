@@ -9,7 +9,7 @@ use super::delta::ChangeSet;
 use super::mux::ScratchDir;
 use super::releases::UPLOAD_INFIX;
 use super::remote::{valid_release_name, Host};
-use super::rsync::{exclude_args, only_excluded_args, Stats};
+use super::rsync::{exclude_args, only_excluded_args, whole_tree_flags, Stats};
 use super::{DeployError, Target};
 
 impl Host<'_, '_> {
@@ -28,7 +28,8 @@ impl Host<'_, '_> {
     ) -> Result<Stats, DeployError> {
         let mut spec = self
             .rsync_bulk()?
-            .args(["-rlp", "--delete", "--mkpath", "--stats"])
+            .arg(whole_tree_flags(link_dest.is_some(), checksum))
+            .args(["--delete", "--mkpath", "--stats"])
             .args(exclude_args(self.ctx.excludes)?);
         if checksum || link_dest.is_some() {
             // Exported trees carry fresh mtimes: only content says what changed.
