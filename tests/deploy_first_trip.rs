@@ -93,7 +93,10 @@ fn mtimes(tree: &std::path::Path) -> Vec<(String, i64)> {
 #[test]
 fn a_first_release_keeps_the_trees_modification_times() {
     let fx = Fixture::new();
-    let v1 = fx.tree("v1", &[("index.html", "one"), ("lib/a.js", "a"), ("deep/er/b.txt", "b")]);
+    let v1 = fx.tree(
+        "v1",
+        &[("index.html", "one"), ("lib/a.js", "a"), ("deep/er/b.txt", "b")],
+    );
     let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
     for (path, _) in mtimes(&v1) {
         fs::File::open(v1.join(path))
