@@ -12,6 +12,7 @@ mod names;
 mod stamp;
 mod tickets;
 mod work;
+mod work_pg;
 mod work_sqlite;
 
 pub use events::*;

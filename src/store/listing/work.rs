@@ -5,8 +5,9 @@
 //! projects, freeze windows and running versions of many projects at once.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::BigInt;
 
+use super::work_pg::lateral_ids;
 use super::work_sqlite::merge_streams;
 use crate::store::cached::in_ids;
 use crate::store::db::{Backend, DbConn};
@@ -115,9 +116,9 @@ pub fn newest_ids(
             Owner::Submitter { .. } => others.push(stream.clone()),
         }
     }
-    for (column, group) in [("project_id", &by_project), ("submitter_id", &by_submitter)] {
+    for (is_project, group) in [(true, &by_project), (false, &by_submitter)] {
         if !group.is_empty() {
-            ids.extend(lateral_ids(conn, column, group, before, per_stream, limit)?);
+            ids.extend(lateral_ids(conn, is_project, group, before, per_stream, limit)?);
         }
     }
     for chunk in others.chunks(ARMS_PER_QUERY) {
@@ -133,48 +134,6 @@ pub fn newest_ids(
     ids.dedup();
     ids.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(ids)
-}
-
-/// On PostgreSQL, the newest ids of streams that all name their owner in
-/// `column`: one statement whatever the number of streams (a lateral
-/// index scan per (owner, state) pair of two arrays), which PostgreSQL
-/// plans in a fraction of the time a compound statement of one arm per
-/// stream takes.
-fn lateral_ids(
-    conn: &mut DbConn,
-    column: &str,
-    streams: &[&Stream],
-    before: Option<i64>,
-    per_stream: i64,
-    limit: i64,
-) -> StoreResult<Vec<i64>> {
-    use diesel::sql_types::Array;
-    let DbConn::Pg(pg) = conn else {
-        return Err(StoreError::Corrupt("lateral stream reads are for PostgreSQL".into()));
-    };
-    let mut owners = Vec::with_capacity(streams.len());
-    let mut states = Vec::with_capacity(streams.len());
-    for stream in streams {
-        let owner = match &stream.owner {
-            Owner::Project(id) => *id,
-            Owner::Submitter { user_id, .. } => *user_id,
-        };
-        owners.push(owner);
-        states.push(stream.state.to_owned());
-    }
-    let sql = format!(
-        "SELECT s.id FROM unnest($1::bigint[], $2::text[]) AS o(owner, state) \
-         CROSS JOIN LATERAL (SELECT id FROM tickets WHERE {column} = o.owner AND state = o.state \
-         AND id < $3 ORDER BY id DESC LIMIT $4) AS s ORDER BY s.id DESC LIMIT $5"
-    );
-    let rows = diesel::sql_query(sql)
-        .bind::<Array<BigInt>, _>(owners)
-        .bind::<Array<Text>, _>(states)
-        .bind::<BigInt, _>(before.unwrap_or(i64::MAX))
-        .bind::<BigInt, _>(per_stream)
-        .bind::<BigInt, _>(limit)
-        .load::<IdRow>(pg)?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
 /// These projects, by id.

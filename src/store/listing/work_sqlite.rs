@@ -134,15 +134,15 @@ impl<O: OwnerColumn> diesel::query_builder::QueryId for StreamQuery<'_, O> {
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-/// The column a [`StreamQuery`] reads its owner from.
-trait OwnerColumn: 'static {
+/// The column a [`StreamQuery`] (and `super::work_pg`'s lateral read) reads its owner from.
+pub(super) trait OwnerColumn: 'static {
     /// The column's name.
     const NAME: &'static str;
 }
 
 /// `tickets.project_id`.
 #[derive(Debug, Clone, Copy)]
-struct ByProject;
+pub(super) struct ByProject;
 
 impl OwnerColumn for ByProject {
     const NAME: &'static str = "project_id";
@@ -150,7 +150,7 @@ impl OwnerColumn for ByProject {
 
 /// `tickets.submitter_id`.
 #[derive(Debug, Clone, Copy)]
-struct BySubmitter;
+pub(super) struct BySubmitter;
 
 impl OwnerColumn for BySubmitter {
     const NAME: &'static str = "submitter_id";
