@@ -59,7 +59,7 @@ impl From<TicketListRow> for TicketSummary {
     }
 }
 
-/// A ticket as the HTML lists show it (`ticket_table` in macros.html):
+/// A ticket as the HTML lists show it ([`ticket_table`](fn@super::ticket_table)):
 /// only what the table prints, each cell's text worked out in Rust, which
 /// is much cheaper than tera lookups, tests and filters per cell (the list
 /// page and "my work" are the hot pages).

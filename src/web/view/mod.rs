@@ -2,8 +2,9 @@
 //! projects, built from the service layer's rows and read models.
 //!
 //! [`list`] holds tickets in lists and audit rows, [`ticket`] one ticket with
-//! everything about it, [`project`] a project and its settings; the time and
-//! text formatting they share is here.
+//! everything about it, [`project`] a project and its settings,
+//! [`ticket_table`](mod@ticket_table) the lists' table; the time and text formatting they
+//! share is here.
 
 pub mod hosts;
 pub mod list;
