@@ -253,7 +253,7 @@ impl Host<'_, '_> {
             // The whole tree into an empty directory, as [`Host::upload`] sends it.
             None => self
                 .rsync_bulk()?
-                .arg(whole_tree_flags(false, false))
+                .arg(whole_tree_flags(false))
                 .args(["--delete", "--stats"]),
         };
         let spec = spec

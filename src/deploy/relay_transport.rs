@@ -5,7 +5,7 @@
 use super::quote::shell_join;
 use super::relay::{login, Relay};
 use super::remote::Host;
-use super::rsync::{exclude_args, rsh, whole_tree_flags, Stats};
+use super::rsync::{exclude_args, rsh, whole_tree_args, Stats};
 use super::{DeployError, Target};
 use crate::process::{OutputLine, ProcessSpec, Stream};
 
@@ -56,17 +56,8 @@ impl Host<'_, '_> {
         let Some(relay) = &self.host.via else {
             return self.upload(source, sub, link_dest, checksum);
         };
-        let flags = whole_tree_flags(link_dest.is_some(), checksum);
-        let mut argv: Vec<String> = ["rsync", flags, "--delete", "--mkpath", "--stats"]
-            .map(str::to_owned)
-            .to_vec();
-        argv.extend(exclude_args(self.ctx.excludes)?);
-        if checksum || link_dest.is_some() {
-            argv.push("--checksum".to_owned());
-        }
-        if let Some(link) = link_dest {
-            argv.push(format!("--link-dest={link}"));
-        }
+        let mut argv = vec!["rsync".to_owned()];
+        argv.extend(whole_tree_args(link_dest, checksum, self.ctx.excludes)?);
         self.relay_rsync(relay, argv, version, sub, None)
             .map(|_| Stats::default())
     }

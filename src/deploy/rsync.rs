@@ -5,8 +5,8 @@ use super::settings::safe_e_word;
 use super::{Context, DeployError};
 
 /// The recursion and attribute flags of a whole-tree upload: `-rlp`, and
-/// with `t` (modification times kept, as `rsync -a` keeps them) when
-/// nothing at the destination is compared (no `--link-dest`, no
+/// with `t` (modification times kept, as `rsync -a` keeps them) unless the
+/// upload is `compared` with what the destination holds (`--link-dest`,
 /// `--checksum`): a fresh release directory, or a re-run into a partial
 /// one of the same export.
 ///
@@ -16,15 +16,37 @@ use super::{Context, DeployError};
 /// past freed inodes to place each new file, rsync without `-t` (or with
 /// `--omit-dir-times`) used twice the CPU of `rsync -a` for the same tree;
 /// with `-t` the files were placed away from the freed inodes (README,
-/// "Benchmarks"). With `--link-dest` times are left out, because the
-/// exported tree's fresh times would stop rsync from hard-linking
-/// unchanged files.
-pub fn whole_tree_flags(link_dest: bool, checksum: bool) -> &'static str {
-    if link_dest || checksum {
+/// "Benchmarks"). A compared upload leaves times out, because the exported
+/// tree's fresh times would stop rsync from hard-linking unchanged files.
+pub fn whole_tree_flags(compared: bool) -> &'static str {
+    if compared {
         "-rlp"
     } else {
         "-rlpt"
     }
+}
+
+/// rsync's options for a whole tree into a release directory, direct or
+/// from a relay: [`whole_tree_flags`], deletions, the project's excludes,
+/// and against `link_dest` (or with `checksum`) a comparison by content.
+pub fn whole_tree_args(
+    link_dest: Option<&str>,
+    checksum: bool,
+    excludes: &[String],
+) -> Result<Vec<String>, DeployError> {
+    // Exported trees carry fresh mtimes: only content says what changed.
+    let compared = checksum || link_dest.is_some();
+    let mut args: Vec<String> = [whole_tree_flags(compared), "--delete", "--mkpath", "--stats"]
+        .map(str::to_owned)
+        .to_vec();
+    args.extend(exclude_args(excludes)?);
+    if compared {
+        args.push("--checksum".to_owned());
+    }
+    if let Some(link) = link_dest {
+        args.push(format!("--link-dest={link}"));
+    }
+    Ok(args)
 }
 
 /// Transfer figures from `rsync --stats`.

@@ -9,7 +9,7 @@ use super::delta::ChangeSet;
 use super::mux::ScratchDir;
 use super::releases::UPLOAD_INFIX;
 use super::remote::{valid_release_name, Host};
-use super::rsync::{exclude_args, only_excluded_args, whole_tree_flags, Stats};
+use super::rsync::{exclude_args, only_excluded_args, whole_tree_args, Stats};
 use super::{DeployError, Target};
 
 impl Host<'_, '_> {
@@ -28,16 +28,7 @@ impl Host<'_, '_> {
     ) -> Result<Stats, DeployError> {
         let mut spec = self
             .rsync_bulk()?
-            .arg(whole_tree_flags(link_dest.is_some(), checksum))
-            .args(["--delete", "--mkpath", "--stats"])
-            .args(exclude_args(self.ctx.excludes)?);
-        if checksum || link_dest.is_some() {
-            // Exported trees carry fresh mtimes: only content says what changed.
-            spec = spec.arg("--checksum");
-        }
-        if let Some(link) = link_dest {
-            spec = spec.arg(format!("--link-dest={link}"));
-        }
+            .args(whole_tree_args(link_dest, checksum, self.ctx.excludes)?);
         let mut src = source.as_os_str().to_owned();
         src.push("/");
         spec = spec.arg("--").arg(src).arg(self.host.target.rsync_dest(sub));

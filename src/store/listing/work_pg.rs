@@ -19,8 +19,8 @@ use crate::store::error::{StoreError, StoreResult};
 
 /// The newest ids of `owners[i]`'s tickets in `states[i]`, at most
 /// `per_stream` of each below `below`, at most `limit` in all, newest first.
-struct LateralQuery<'a, O> {
-    owner_column: PhantomData<O>,
+#[derive(Clone, Copy)]
+struct LateralRead<'a> {
     owners: &'a [i64],
     states: &'a [String],
     below: i64,
@@ -28,20 +28,38 @@ struct LateralQuery<'a, O> {
     limit: i64,
 }
 
+impl LateralRead<'_> {
+    /// Runs the read with the owner in column `O`.
+    fn load<O: OwnerColumn>(self, pg: &mut diesel::PgConnection) -> QueryResult<Vec<i64>> {
+        LateralQuery::<O> {
+            owner_column: PhantomData,
+            read: self,
+        }
+        .load(pg)
+    }
+}
+
+/// A [`LateralRead`] as a statement with the owner in column `O`.
+struct LateralQuery<'a, O> {
+    owner_column: PhantomData<O>,
+    read: LateralRead<'a>,
+}
+
 impl<O: OwnerColumn> QueryFragment<Pg> for LateralQuery<'_, O> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("SELECT s.id FROM unnest(");
-        out.push_bind_param::<Array<BigInt>, _>(self.owners)?;
+        let r = &self.read;
+        out.push_bind_param::<Array<BigInt>, _>(r.owners)?;
         out.push_sql("::bigint[], ");
-        out.push_bind_param::<Array<Text>, _>(self.states)?;
+        out.push_bind_param::<Array<Text>, _>(r.states)?;
         out.push_sql("::text[]) AS o(owner, state) CROSS JOIN LATERAL (SELECT id FROM tickets WHERE ");
         out.push_sql(O::NAME);
         out.push_sql(" = o.owner AND state = o.state AND id < ");
-        out.push_bind_param::<BigInt, _>(&self.below)?;
+        out.push_bind_param::<BigInt, _>(&r.below)?;
         out.push_sql(" ORDER BY id DESC LIMIT ");
-        out.push_bind_param::<BigInt, _>(&self.per_stream)?;
+        out.push_bind_param::<BigInt, _>(&r.per_stream)?;
         out.push_sql(") AS s ORDER BY s.id DESC LIMIT ");
-        out.push_bind_param::<BigInt, _>(&self.limit)?;
+        out.push_bind_param::<BigInt, _>(&r.limit)?;
         Ok(())
     }
 }
@@ -82,25 +100,16 @@ pub(super) fn lateral_ids(
         states.push(stream.state.to_owned());
     }
     let below = before.unwrap_or(i64::MAX);
+    let read = LateralRead {
+        owners: &owners,
+        states: &states,
+        below,
+        per_stream,
+        limit,
+    };
     Ok(if by_project {
-        LateralQuery::<ByProject> {
-            owner_column: PhantomData,
-            owners: &owners,
-            states: &states,
-            below,
-            per_stream,
-            limit,
-        }
-        .load(pg)?
+        read.load::<ByProject>(pg)?
     } else {
-        LateralQuery::<BySubmitter> {
-            owner_column: PhantomData,
-            owners: &owners,
-            states: &states,
-            below,
-            per_stream,
-            limit,
-        }
-        .load(pg)?
+        read.load::<BySubmitter>(pg)?
     })
 }
