@@ -225,8 +225,10 @@ pub fn ticket_facts(
 ) -> ServiceResult<TicketFacts> {
     // Read before the view: a change in between makes the page refresh
     // once more, never miss it.
-    let stamp = super::ticket_stamp::ticket_stamp(conn, reader, id)?.stamp;
-    let view = queries::ticket_view(conn, id, reader, now)?;
+    // The ticket row is read once: the stamp and the page show the same one.
+    let ticket = reader.ticket(conn, id)?;
+    let stamp = super::ticket_stamp::stamp_of(conn, &ticket)?.stamp;
+    let view = queries::view_of_ticket(conn, ticket, reader, now)?;
     let diff = if want_diff { diff_inputs(conn, &view) } else { None };
     let recovery = recovery::for_ticket(conn, &view.ticket, &view.project).ok().flatten();
     let host_states = recovery::host_states(conn, view.ticket.id).unwrap_or_default();

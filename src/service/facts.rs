@@ -10,7 +10,7 @@ use crate::domain::{
     UserActor, WeekTime,
 };
 use crate::store::listing::{DecideRow, TicketListRow};
-use crate::store::models::{ApprovalRow, FreezeWindowRow, ProjectRow, TicketRow, UserRow};
+use crate::store::models::{ApprovalRow, FreezeWindowRow, HostRow, ProjectRow, TicketRow, UserRow};
 use crate::store::{users, DbConn, StoreError};
 
 use super::error::{ServiceError, ServiceResult};
@@ -155,11 +155,25 @@ pub struct ProductionFloor {
 
 /// The [`ProductionFloor`] of `project`.
 pub fn production_floor(conn: &mut DbConn, project: &ProjectRow) -> ServiceResult<ProductionFloor> {
+    let hosts = crate::store::projects::hosts_of(conn, project.id)?;
+    production_floor_among(conn, project, &hosts)
+}
+
+/// The [`ProductionFloor`] of `project` whose hosts (as
+/// [`crate::store::projects::hosts_of`] reads them) the caller has read.
+pub fn production_floor_among(
+    conn: &mut DbConn,
+    project: &ProjectRow,
+    hosts: &[(String, HostRow)],
+) -> ServiceResult<ProductionFloor> {
     let mut floor = ProductionFloor {
         version: project.production_version,
         snapshot_seq: project.production_snapshot_seq,
     };
-    for version in crate::store::releases::running_versions(conn, project.id)? {
+    let mut running: Vec<i64> = hosts.iter().filter_map(|(_, h)| h.running_version).collect();
+    running.sort_unstable();
+    running.dedup();
+    for version in running {
         floor.version = floor.version.max(Some(version));
         let seq = crate::store::tickets::by_version(conn, project.id, version)?.and_then(|t| t.snapshot_seq);
         floor.snapshot_seq = floor.snapshot_seq.max(seq);

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{available_actions, decide, Action, Actor, ProjectRules, Request, TicketState, VersionFormat};
 use crate::store::listing::{self, ApprovalWithName, EventWithActor, SvnRevisionRow};
-use crate::store::models::{HostRow, JobRow, ProjectRow, TicketRow};
-use crate::store::{projects, tickets, DbConn};
+use crate::store::models::{ApprovalRow, HostRow, JobRow, ProjectRow, TicketRow};
+use crate::store::{projects, DbConn};
 
 use super::error::{ServiceError, ServiceResult};
 use super::facts;
@@ -84,17 +84,39 @@ pub fn ticket_view(
     reader: &Reader,
     now: DateTime<Utc>,
 ) -> ServiceResult<TicketView> {
-    let viewer = &reader.user;
     let ticket = reader.ticket(conn, ticket_id)?;
+    view_of_ticket(conn, ticket, reader, now)
+}
+
+/// [`ticket_view`] of a ticket row already read through `reader`.
+pub(super) fn view_of_ticket(
+    conn: &mut DbConn,
+    ticket: TicketRow,
+    reader: &Reader,
+    now: DateTime<Utc>,
+) -> ServiceResult<TicketView> {
+    let viewer = &reader.user;
     let project = projects::by_id(conn, ticket.project_id)?
         .ok_or_else(|| ServiceError::not_found("project", ticket.project_id))?;
-    let approvals = tickets::approvals(conn, ticket.id)?;
+    // One read serves the domain's facts and the names the page shows
+    // (an approval's user row is never deleted: a foreign key keeps it).
+    let named = listing::approvals(conn, ticket.id)?;
+    let approvals: Vec<ApprovalRow> = named
+        .iter()
+        .map(|a| ApprovalRow {
+            ticket_id: ticket.id,
+            user_id: a.user_id,
+            generation: a.generation,
+            created_at: a.created_at,
+        })
+        .collect();
     let facts = facts::ticket_facts(&ticket, &approvals)?;
     let (policy, freeze) = rules_parts(conn, &project)?;
+    let hosts = projects::hosts_of(conn, project.id)?;
     let rules = ProjectRules {
         policy: &policy,
         freeze: &freeze,
-        production_snapshot_seq: facts::production_floor(conn, &project)?.snapshot_seq,
+        production_snapshot_seq: facts::production_floor_among(conn, &project, &hosts)?.snapshot_seq,
     };
     let actor = facts::user_actor(conn, viewer, project.id).unwrap_or(Actor::System);
     let override_actions = match &actor {
@@ -147,7 +169,7 @@ pub fn ticket_view(
     let blocked = crate::domain::blocked_actions(&facts, rules, &actor, now);
     let valid = policy.valid_approvers(&facts.approvals, facts.generation, now);
     let mut counted: Vec<ApprovalWithName> = Vec::new();
-    for a in listing::approvals(conn, ticket.id)? {
+    for a in named {
         if a.generation == ticket.stage_generation && valid.contains(&a.user_id) {
             counted.retain(|c| c.user_id != a.user_id);
             counted.push(a);
@@ -169,8 +191,8 @@ pub fn ticket_view(
     };
     let format = VersionFormat::parse(&project.version_format).unwrap_or_default();
     let may_schedule = crate::domain::schedule::may_schedule(&facts, rules, &actor, now).is_ok();
-    let schedule = super::schedules::view(conn, reader, ticket.id)?;
-    let next_window = super::schedules::next_window(conn, reader, ticket.id, now)?;
+    let schedule = super::schedules::view(conn, &ticket, &project)?;
+    let next_window = super::schedules::next_window(&project, now)?;
     Ok(TicketView {
         schedule,
         may_schedule,
@@ -189,7 +211,7 @@ pub fn ticket_view(
         time_zone: freeze.zone,
         svn_commits,
         jobs: listing::ticket_jobs(conn, ticket.id)?,
-        hosts: projects::hosts_of(conn, project.id)?,
+        hosts,
         version_tag: ticket.version.map(|v| format.render(v)),
         target_tag: ticket.target_version.map(|v| format.render(v)),
         ticket,

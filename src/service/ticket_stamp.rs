@@ -1,12 +1,13 @@
 //! The live ticket page's question "did anything change?": a short
 //! fingerprint of the ticket row, its events, approvals, jobs and hosts,
-//! read in five indexed queries, and whether the ticket can still change.
+//! read in two statements, and whether the ticket can still change.
 
 use std::str::FromStr;
 
 use serde::Serialize;
 
 use crate::domain::TicketState;
+use crate::store::models::TicketRow;
 use crate::store::{listing, DbConn};
 
 use super::error::ServiceResult;
@@ -27,8 +28,12 @@ pub struct TicketStamp {
 /// see it.
 pub fn ticket_stamp(conn: &mut DbConn, reader: &Reader, id: i64) -> ServiceResult<TicketStamp> {
     let ticket = reader.ticket(conn, id)?;
-    let a = listing::ticket_activity(conn, id)?;
-    let active = listing::ticket_job_active(conn, id)?;
+    stamp_of(conn, &ticket)
+}
+
+/// The [`TicketStamp`] of a ticket row already read through a reader.
+pub(super) fn stamp_of(conn: &mut DbConn, ticket: &TicketRow) -> ServiceResult<TicketStamp> {
+    let a = listing::ticket_activity(conn, ticket.id)?;
     let time = |t: Option<chrono::NaiveDateTime>| t.map(|t| t.and_utc().timestamp_micros()).unwrap_or(0);
     let stamp = format!(
         "{}.{}.{}.{}.{}.{}.{}.{}",
@@ -44,7 +49,7 @@ pub fn ticket_stamp(conn: &mut DbConn, reader: &Reader, id: i64) -> ServiceResul
     let fin = TicketState::from_str(&ticket.state).is_ok_and(TicketState::is_final);
     Ok(TicketStamp {
         stamp,
-        settled: fin && !active,
-        state: ticket.state,
+        settled: fin && !a.job_active,
+        state: ticket.state.clone(),
     })
 }

@@ -9,8 +9,7 @@ use crate::domain::schedule as rules;
 use crate::store::models::{ProjectRow, ScheduleRow, TicketRow};
 use crate::store::{projects, schedules, users, DbConn};
 
-use super::super::error::{ServiceError, ServiceResult};
-use super::super::visibility::Reader;
+use super::super::error::ServiceResult;
 use super::{local_text, maintenance_windows};
 
 /// A schedule as pages and the API show it.
@@ -40,16 +39,14 @@ pub struct ScheduleView {
     pub error_code: Option<String>,
 }
 
-/// The ticket's newest schedule as the reader sees it (none when it has
-/// none, or the newest was cancelled).
-pub fn view(conn: &mut DbConn, reader: &Reader, ticket_id: i64) -> ServiceResult<Option<ScheduleView>> {
-    let ticket = reader.ticket(conn, ticket_id)?;
-    let Some(row) = schedules::latest_for(conn, ticket_id)?.filter(|s| s.state != schedules::CANCELLED) else {
+/// The newest schedule of `ticket` (of `project`), none when it has none
+/// or the newest was cancelled. The caller has checked that its reader
+/// sees the ticket.
+pub fn view(conn: &mut DbConn, ticket: &TicketRow, project: &ProjectRow) -> ServiceResult<Option<ScheduleView>> {
+    let Some(row) = schedules::latest_for(conn, ticket.id)?.filter(|s| s.state != schedules::CANCELLED) else {
         return Ok(None);
     };
-    let project = projects::by_id(conn, ticket.project_id)?
-        .ok_or_else(|| ServiceError::not_found("project", ticket.project_id))?;
-    Ok(Some(view_of(conn, &ticket, &project, row)?))
+    Ok(Some(view_of(conn, ticket, project, row)?))
 }
 
 fn view_of(
@@ -94,17 +91,9 @@ pub fn pending_times(conn: &mut DbConn, ticket_ids: &[i64]) -> ServiceResult<Vec
     Ok(out)
 }
 
-/// The next maintenance window's start for ticket `ticket_id`'s project,
-/// in its zone (for the one-click button), if it declares any.
-pub fn next_window(
-    conn: &mut DbConn,
-    reader: &Reader,
-    ticket_id: i64,
-    now: DateTime<Utc>,
-) -> ServiceResult<Option<String>> {
-    let ticket = reader.ticket(conn, ticket_id)?;
-    let project = projects::by_id(conn, ticket.project_id)?
-        .ok_or_else(|| ServiceError::not_found("project", ticket.project_id))?;
+/// The next maintenance window's start for `project`, in its zone (for
+/// the one-click button), if it declares any.
+pub fn next_window(project: &ProjectRow, now: DateTime<Utc>) -> ServiceResult<Option<String>> {
     let zone = crate::domain::parse_zone(&project.time_zone).unwrap_or(Tz::UTC);
-    Ok(rules::next_window_start(&maintenance_windows(&project)?, zone, now).map(|at| local_text(at, zone)))
+    Ok(rules::next_window_start(&maintenance_windows(project)?, zone, now).map(|at| local_text(at, zone)))
 }
