@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::{available_actions, reach, states_for, Action, Actor, ProjectRules, Reach, Role, UserActor};
 use crate::domain::{ApprovalPolicy, FreezeCalendar, TicketState};
 use crate::store::listing::{self, Owner, Stream, TicketListRow};
-use crate::store::models::ApprovalRow;
+use crate::store::models::{ApprovalRow, ProjectRow};
 use crate::store::DbConn;
 
 use super::error::{ServiceError, ServiceResult};
@@ -75,11 +75,15 @@ impl Project {
 fn projects(conn: &mut DbConn, reader: &Reader) -> ServiceResult<BTreeMap<i64, Project>> {
     let user = &reader.user;
     let mut roles: BTreeMap<i64, BTreeSet<Role>> = BTreeMap::new();
-    for (project_id, _, role) in listing::memberships(conn, user.id)? {
+    let mut rows: Vec<ProjectRow> = Vec::new();
+    for (project, role) in listing::member_projects(conn, user.id)? {
         let role = role
             .parse::<Role>()
             .map_err(|e| ServiceError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;
-        roles.entry(project_id).or_default().insert(role);
+        roles.entry(project.id).or_default().insert(role);
+        if rows.last().is_none_or(|last| last.id != project.id) {
+            rows.push(project);
+        }
     }
     if roles.is_empty() {
         return Ok(BTreeMap::new());
@@ -88,7 +92,6 @@ fn projects(conn: &mut DbConn, reader: &Reader) -> ServiceResult<BTreeMap<i64, P
         return Err(ServiceError::Disabled(user.username.clone()));
     }
     let ids: Vec<i64> = roles.keys().copied().collect();
-    let rows = listing::projects_by_ids(conn, &ids)?;
     let mut windows: HashMap<i64, Vec<_>> = HashMap::new();
     for w in listing::freeze_windows_of(conn, &ids)? {
         windows.entry(w.project_id).or_default().push(w);

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use crate::store::cached::eq_plus;
 use crate::store::db::DbConn;
 use crate::store::error::StoreResult;
-use crate::store::models::{HostGroupRow, HostRow, UserRow};
+use crate::store::models::{HostGroupRow, HostRow, ProjectRow, UserRow};
 use crate::store::schema::{host_groups, hosts, project_members, projects, users};
 
 /// Names of users by id.
@@ -59,6 +59,17 @@ pub fn memberships(conn: &mut DbConn, user_id: i64) -> StoreResult<Vec<(i64, Str
         .filter(eq_plus(project_members::user_id, user_id))
         .order(projects::name.asc())
         .select((projects::id, projects::name, project_members::role))
+        .load(conn)?)
+}
+
+/// The projects a user holds a role in, each with that role (a project
+/// comes once per role), by project id.
+pub fn member_projects(conn: &mut DbConn, user_id: i64) -> StoreResult<Vec<(ProjectRow, String)>> {
+    Ok(project_members::table
+        .inner_join(projects::table)
+        .filter(eq_plus(project_members::user_id, user_id))
+        .order(projects::id.asc())
+        .select((ProjectRow::as_select(), project_members::role))
         .load(conn)?)
 }
 

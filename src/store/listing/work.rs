@@ -2,7 +2,7 @@
 //! (one project's or one submitter's tickets in one state), each read
 //! newest first from its own index and limited before they are merged, so
 //! that the page costs the same at a hundred tickets as at 100,000; and the
-//! projects, freeze windows and running versions of many projects at once.
+//! freeze windows and running versions of many projects at once.
 
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
@@ -13,8 +13,8 @@ use super::work_sqlite::merge_streams;
 use crate::store::cached::in_ids;
 use crate::store::db::{Backend, DbConn};
 use crate::store::error::{StoreError, StoreResult};
-use crate::store::models::{FreezeWindowRow, ProjectRow};
-use crate::store::schema::{freeze_windows, host_groups, hosts, project_host_groups, projects, tickets};
+use crate::store::models::FreezeWindowRow;
+use crate::store::schema::{freeze_windows, host_groups, hosts, project_host_groups, tickets};
 
 /// Whose tickets a [`Stream`] reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,15 +169,6 @@ pub fn newest_list_rows(
     }
     let ids = newest_ids(conn, streams, before, per_stream, limit)?;
     list_rows_by_ids(conn, &ids)
-}
-
-/// These projects, by id.
-pub fn projects_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<ProjectRow>> {
-    Ok(projects::table
-        .filter(in_ids(projects::id, ids))
-        .order(projects::id.asc())
-        .select(ProjectRow::as_select())
-        .load(conn)?)
 }
 
 /// The freeze windows of these projects.
