@@ -9,8 +9,7 @@
 //! each ticket. So the page costs a few indexed queries per section,
 //! whatever the number of projects and tickets: per batch, the streams'
 //! ids (small cached statements on SQLite), the candidates' list rows with
-//! what the domain needs (one query; on PostgreSQL one statement with the
-//! ids, [`listing::newest_candidates`]) and their approvals (one query).
+//! what the domain needs (one query) and their approvals (one query).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -176,8 +175,12 @@ fn section(
         // it needs), later ones larger; never past MAX_EXAMINED.
         let want = if examined == 0 { SECTION_MAX } else { BATCH }.min(MAX_EXAMINED - examined);
         let per_batch = i64::try_from(want).unwrap_or(i64::MAX);
-        let candidates = listing::newest_candidates(conn, streams, before, per_batch, per_batch)?;
-        let ids: Vec<i64> = candidates.iter().map(|(row, _)| row.id).collect();
+        let ids = listing::newest_ids(conn, streams, before, per_batch, per_batch)?;
+        let candidates = if ids.is_empty() {
+            Vec::new()
+        } else {
+            listing::candidates_by_ids(conn, &ids)?
+        };
         let mut approvals: HashMap<i64, Vec<ApprovalRow>> = HashMap::new();
         if !ids.is_empty() {
             for a in listing::approvals_of_tickets(conn, &ids)? {
@@ -242,11 +245,12 @@ fn read(conn: &mut DbConn, reader: &Reader, now: DateTime<Utc>) -> ServiceResult
         })
         .collect();
     let limit = RECENT_PER_PROJECT * i64::try_from(released.len()).unwrap_or(i64::MAX / RECENT_PER_PROJECT);
-    work.recent = if released.is_empty() {
+    let ids = if released.is_empty() {
         Vec::new()
     } else {
-        listing::newest_list_rows(conn, &released, None, RECENT_PER_PROJECT, limit)?
+        listing::newest_ids(conn, &released, None, RECENT_PER_PROJECT, limit)?
     };
+    work.recent = listing::list_rows_by_ids(conn, &ids)?;
     work.recent.sort_by_key(|r| std::cmp::Reverse(r.updated_at));
     work.recent.truncate(RECENT_MAX);
 
@@ -264,6 +268,7 @@ fn read(conn: &mut DbConn, reader: &Reader, now: DateTime<Utc>) -> ServiceResult
         })
         .collect();
     let limit = i64::try_from(SECTION_MAX).unwrap_or(i64::MAX);
-    work.mine = listing::newest_list_rows(conn, &mine, None, limit, limit)?;
+    let ids = listing::newest_ids(conn, &mine, None, limit, limit)?;
+    work.mine = listing::list_rows_by_ids(conn, &ids)?;
     Ok(work)
 }

@@ -125,44 +125,16 @@ pub fn released(conn: &mut DbConn, project_id: i64, limit: i64) -> StoreResult<V
         .load(conn)?)
 }
 
-/// Tickets joined with their project and submitter as lists read them,
-/// where `$filter` holds, newest first (the list and "my work" queries).
-macro_rules! listed_where {
-    ($filter:expr) => {
-        tickets::table
-            .inner_join(projects::table)
-            .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
-            .filter($filter)
-            .order(tickets::id.desc())
-    };
-}
-
-/// The columns of a [`TicketListRow`] and its [`DecideRow`].
-macro_rules! candidate_columns {
-    () => {
-        (
-            list_columns!(),
-            (
-                tickets::project_id,
-                tickets::submitter_id,
-                tickets::tested_by,
-                tickets::stage_generation,
-                tickets::snapshot_seq,
-                tickets::failed_from,
-                tickets::outside_paths,
-                tickets::outside_paths_confirmed_by,
-            ),
-        )
-    };
-}
-pub(super) use {candidate_columns, list_columns, listed_where};
-
 /// These tickets as lists show them, newest first.
 pub fn list_rows_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<TicketListRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(listed_where!(in_ids(tickets::id, ids))
+    Ok(tickets::table
+        .inner_join(projects::table)
+        .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
+        .filter(in_ids(tickets::id, ids))
+        .order(tickets::id.desc())
         .select(list_columns!())
         .load(conn)?)
 }
@@ -196,8 +168,24 @@ pub fn candidates_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<(Tic
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(listed_where!(in_ids(tickets::id, ids))
-        .select(candidate_columns!())
+    Ok(tickets::table
+        .inner_join(projects::table)
+        .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
+        .filter(in_ids(tickets::id, ids))
+        .order(tickets::id.desc())
+        .select((
+            list_columns!(),
+            (
+                tickets::project_id,
+                tickets::submitter_id,
+                tickets::tested_by,
+                tickets::stage_generation,
+                tickets::snapshot_seq,
+                tickets::failed_from,
+                tickets::outside_paths,
+                tickets::outside_paths_confirmed_by,
+            ),
+        ))
         .load(conn)?)
 }
 

@@ -7,8 +7,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
-use super::tickets::{candidates_by_ids, list_rows_by_ids, DecideRow, TicketListRow};
-use super::work_pg::{candidates_in_one, lateral_ids, list_rows_in_one};
+use super::work_pg::lateral_ids;
 use super::work_sqlite::merge_streams;
 use crate::store::cached::in_ids;
 use crate::store::db::{Backend, DbConn};
@@ -135,40 +134,6 @@ pub fn newest_ids(
     ids.dedup();
     ids.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(ids)
-}
-
-/// The tickets of [`newest_ids`] as lists show them, each with what the
-/// domain needs to decide it, newest first. On PostgreSQL, when every
-/// stream names its owner in one column (all by project, or all by
-/// submitter in any project), one statement reads ids and rows.
-pub fn newest_candidates(
-    conn: &mut DbConn,
-    streams: &[Stream],
-    before: Option<i64>,
-    per_stream: i64,
-    limit: i64,
-) -> StoreResult<Vec<(TicketListRow, DecideRow)>> {
-    if let Some(rows) = candidates_in_one(conn, streams, before, per_stream, limit)? {
-        return Ok(rows);
-    }
-    let ids = newest_ids(conn, streams, before, per_stream, limit)?;
-    candidates_by_ids(conn, &ids)
-}
-
-/// The tickets of [`newest_ids`] as lists show them, newest first (one
-/// statement on PostgreSQL where [`newest_candidates`] has one).
-pub fn newest_list_rows(
-    conn: &mut DbConn,
-    streams: &[Stream],
-    before: Option<i64>,
-    per_stream: i64,
-    limit: i64,
-) -> StoreResult<Vec<TicketListRow>> {
-    if let Some(rows) = list_rows_in_one(conn, streams, before, per_stream, limit)? {
-        return Ok(rows);
-    }
-    let ids = newest_ids(conn, streams, before, per_stream, limit)?;
-    list_rows_by_ids(conn, &ids)
 }
 
 /// The freeze windows of these projects.

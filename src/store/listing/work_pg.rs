@@ -3,24 +3,19 @@
 //! state) pair of two arrays). Its text depends only on that column, so it
 //! is a prepared statement diesel keeps per connection and PostgreSQL does
 //! not parse and plan again on every page (the SQLite reads are in
-//! `super::work_sqlite`). Where a page wants the streams' tickets rather
-//! than their ids, the read is the filter of the list query itself
-//! ([`IdIn`]): one statement, not one for the ids and one for the rows.
+//! `super::work_sqlite`).
 
 use std::marker::PhantomData;
 
-use diesel::expression::{is_aggregate, AppearsOnTable, Expression, ValidGrouping};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Bool, Text};
+use diesel::sql_types::{Array, BigInt, Text};
 
-use super::tickets::{candidate_columns, list_columns, listed_where, DecideRow, TicketListRow};
 use super::work::{Owner, Stream};
 use super::work_sqlite::{ByProject, BySubmitter, OwnerColumn};
 use crate::store::db::DbConn;
 use crate::store::error::{StoreError, StoreResult};
-use crate::store::schema::{projects, tickets, users};
 
 /// The newest ids of `owners[i]`'s tickets in `states[i]`, at most
 /// `per_stream` of each below `below`, at most `limit` in all, newest first.
@@ -33,7 +28,7 @@ struct LateralRead<'a> {
     limit: i64,
 }
 
-impl<'a> LateralRead<'a> {
+impl LateralRead<'_> {
     /// Runs the read with the owner in column `O`.
     fn load<O: OwnerColumn>(self, pg: &mut diesel::PgConnection) -> QueryResult<Vec<i64>> {
         LateralQuery::<O> {
@@ -41,24 +36,6 @@ impl<'a> LateralRead<'a> {
             read: self,
         }
         .load(pg)
-    }
-
-    /// The tickets of the read, as lists show them, with what the domain
-    /// needs to decide them, newest first.
-    fn candidates<O: OwnerColumn>(self, pg: &mut diesel::PgConnection) -> QueryResult<Vec<(TicketListRow, DecideRow)>> {
-        listed_where!(self.id_in::<O>()).select(candidate_columns!()).load(pg)
-    }
-
-    /// The tickets of the read, as lists show them, newest first.
-    fn list_rows<O: OwnerColumn>(self, pg: &mut diesel::PgConnection) -> QueryResult<Vec<TicketListRow>> {
-        listed_where!(self.id_in::<O>()).select(list_columns!()).load(pg)
-    }
-
-    fn id_in<O>(self) -> IdIn<'a, O> {
-        IdIn(LateralQuery {
-            owner_column: PhantomData,
-            read: self,
-        })
     }
 }
 
@@ -99,46 +76,6 @@ impl<O> Query for LateralQuery<'_, O> {
 
 impl<Conn, O> RunQueryDsl<Conn> for LateralQuery<'_, O> {}
 
-/// `tickets.id IN (<the read>)`: a [`LateralRead`] as a filter.
-struct IdIn<'a, O>(LateralQuery<'a, O>);
-
-impl<O> Expression for IdIn<'_, O> {
-    type SqlType = Bool;
-}
-
-impl<O, QS> AppearsOnTable<QS> for IdIn<'_, O> {}
-
-impl<O, GB> ValidGrouping<GB> for IdIn<'_, O> {
-    type IsAggregate = is_aggregate::Never;
-}
-
-impl<O: OwnerColumn> QueryFragment<Pg> for IdIn<'_, O> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("\"tickets\".\"id\" IN (");
-        self.0.walk_ast(out.reborrow())?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-impl<O: OwnerColumn> QueryId for IdIn<'_, O> {
-    type QueryId = IdIn<'static, O>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-/// The owner and state arrays of `streams`.
-fn arrays<'s>(streams: impl Iterator<Item = &'s Stream>) -> (Vec<i64>, Vec<String>) {
-    streams
-        .map(|stream| {
-            let owner = match &stream.owner {
-                Owner::Project(id) => *id,
-                Owner::Submitter { user_id, .. } => *user_id,
-            };
-            (owner, stream.state.to_owned())
-        })
-        .unzip()
-}
-
 /// On PostgreSQL, the newest ids of `streams`, which all name their owner
 /// the same way: by project (`Owner::Project`) or by submitter in any
 /// project (`Owner::Submitter` without projects).
@@ -153,11 +90,20 @@ pub(super) fn lateral_ids(
     let DbConn::Pg(pg) = conn else {
         return Err(StoreError::Corrupt("lateral stream reads are for PostgreSQL".into()));
     };
-    let (owners, states) = arrays(streams.iter().copied());
+    let mut owners = Vec::with_capacity(streams.len());
+    let mut states = Vec::with_capacity(streams.len());
+    for stream in streams {
+        owners.push(match &stream.owner {
+            Owner::Project(id) => *id,
+            Owner::Submitter { user_id, .. } => *user_id,
+        });
+        states.push(stream.state.to_owned());
+    }
+    let below = before.unwrap_or(i64::MAX);
     let read = LateralRead {
         owners: &owners,
         states: &states,
-        below: before.unwrap_or(i64::MAX),
+        below,
         per_stream,
         limit,
     };
@@ -166,84 +112,4 @@ pub(super) fn lateral_ids(
     } else {
         read.load::<BySubmitter>(pg)?
     })
-}
-
-/// Whether every one of `streams` names its owner by project (`true`) or
-/// every one by submitter in any project (`false`); `None` when neither.
-fn one_owner_column(streams: &[Stream]) -> Option<bool> {
-    let by_project = |s: &Stream| matches!(s.owner, Owner::Project(_));
-    let by_submitter = |s: &Stream| matches!(s.owner, Owner::Submitter { projects: None, .. });
-    if streams.is_empty() {
-        None
-    } else if streams.iter().all(by_project) {
-        Some(true)
-    } else if streams.iter().all(by_submitter) {
-        Some(false)
-    } else {
-        None
-    }
-}
-
-/// On PostgreSQL, the tickets of the newest ids of `streams` (those
-/// [`super::newest_ids`] gives) as lists show them, with what the domain
-/// needs to decide them, in one statement when every stream names its
-/// owner in one column; `None` otherwise (another backend, or mixed
-/// streams), for the caller to read the ids first.
-pub(super) fn candidates_in_one(
-    conn: &mut DbConn,
-    streams: &[Stream],
-    before: Option<i64>,
-    per_stream: i64,
-    limit: i64,
-) -> StoreResult<Option<Vec<(TicketListRow, DecideRow)>>> {
-    in_one(conn, streams, before, per_stream, limit, |read, pg, by_project| {
-        if by_project {
-            read.candidates::<ByProject>(pg)
-        } else {
-            read.candidates::<BySubmitter>(pg)
-        }
-    })
-}
-
-/// [`candidates_in_one`] for the list rows only.
-pub(super) fn list_rows_in_one(
-    conn: &mut DbConn,
-    streams: &[Stream],
-    before: Option<i64>,
-    per_stream: i64,
-    limit: i64,
-) -> StoreResult<Option<Vec<TicketListRow>>> {
-    in_one(conn, streams, before, per_stream, limit, |read, pg, by_project| {
-        if by_project {
-            read.list_rows::<ByProject>(pg)
-        } else {
-            read.list_rows::<BySubmitter>(pg)
-        }
-    })
-}
-
-/// Runs `load` with the read of `streams` when one statement can serve it.
-fn in_one<T>(
-    conn: &mut DbConn,
-    streams: &[Stream],
-    before: Option<i64>,
-    per_stream: i64,
-    limit: i64,
-    load: impl FnOnce(LateralRead<'_>, &mut diesel::PgConnection, bool) -> QueryResult<T>,
-) -> StoreResult<Option<T>> {
-    let DbConn::Pg(pg) = conn else {
-        return Ok(None);
-    };
-    let Some(by_project) = one_owner_column(streams) else {
-        return Ok(None);
-    };
-    let (owners, states) = arrays(streams.iter());
-    let read = LateralRead {
-        owners: &owners,
-        states: &states,
-        below: before.unwrap_or(i64::MAX),
-        per_stream,
-        limit,
-    };
-    Ok(Some(load(read, pg, by_project)?))
 }
