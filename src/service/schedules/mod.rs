@@ -22,7 +22,8 @@ use super::visibility::Reader;
 pub mod run;
 mod views;
 
-pub use views::{next_window, pending_times, view, ScheduleView};
+pub(in crate::service) use views::{next_window, view};
+pub use views::{pending_times, ScheduleView};
 
 /// Audit event of a new schedule.
 pub const EVENT_SCHEDULE: &str = "schedule";

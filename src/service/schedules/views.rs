@@ -42,7 +42,11 @@ pub struct ScheduleView {
 /// The newest schedule of `ticket` (of `project`), none when it has none
 /// or the newest was cancelled. The caller has checked that its reader
 /// sees the ticket.
-pub fn view(conn: &mut DbConn, ticket: &TicketRow, project: &ProjectRow) -> ServiceResult<Option<ScheduleView>> {
+pub(in crate::service) fn view(
+    conn: &mut DbConn,
+    ticket: &TicketRow,
+    project: &ProjectRow,
+) -> ServiceResult<Option<ScheduleView>> {
     let Some(row) = schedules::latest_for(conn, ticket.id)?.filter(|s| s.state != schedules::CANCELLED) else {
         return Ok(None);
     };
@@ -93,7 +97,7 @@ pub fn pending_times(conn: &mut DbConn, ticket_ids: &[i64]) -> ServiceResult<Vec
 
 /// The next maintenance window's start for `project`, in its zone (for
 /// the one-click button), if it declares any.
-pub fn next_window(project: &ProjectRow, now: DateTime<Utc>) -> ServiceResult<Option<String>> {
+pub(in crate::service) fn next_window(project: &ProjectRow, now: DateTime<Utc>) -> ServiceResult<Option<String>> {
     let zone = crate::domain::parse_zone(&project.time_zone).unwrap_or(Tz::UTC);
     Ok(rules::next_window_start(&maintenance_windows(project)?, zone, now).map(|at| local_text(at, zone)))
 }
