@@ -170,10 +170,7 @@ pub fn production_floor_among(
         version: project.production_version,
         snapshot_seq: project.production_snapshot_seq,
     };
-    let mut running: Vec<i64> = hosts.iter().filter_map(|(_, h)| h.running_version).collect();
-    running.sort_unstable();
-    running.dedup();
-    for version in running {
+    for version in crate::store::releases::versions_run_by(hosts) {
         floor.version = floor.version.max(Some(version));
         let seq = crate::store::tickets::by_version(conn, project.id, version)?.and_then(|t| t.snapshot_seq);
         floor.snapshot_seq = floor.snapshot_seq.max(seq);

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::db::DbConn;
 use super::error::StoreResult;
 use super::json::Json;
+use super::models::HostRow;
 use super::schema::{host_drift, hosts, release_hosts, tickets};
 
 /// One host's part in a release or rollback.
@@ -124,13 +125,17 @@ pub fn set_steps(conn: &mut DbConn, ticket_id: i64, name: &str, steps: &[StepTim
 /// recorded, oldest first (what "never older than production" compares
 /// against: every one of them, not only the last full release).
 pub fn running_versions(conn: &mut DbConn, project_id: i64) -> StoreResult<Vec<i64>> {
-    let mut versions: Vec<i64> = super::projects::hosts_of(conn, project_id)?
-        .into_iter()
-        .filter_map(|(_, host)| host.running_version)
-        .collect();
+    Ok(versions_run_by(&super::projects::hosts_of(conn, project_id)?))
+}
+
+/// The distinct versions `hosts` (as [`super::projects::hosts_of`] reads
+/// them) run, as recorded, oldest first: [`running_versions`] for a caller
+/// that has read the hosts already.
+pub fn versions_run_by(hosts: &[(String, HostRow)]) -> Vec<i64> {
+    let mut versions: Vec<i64> = hosts.iter().filter_map(|(_, host)| host.running_version).collect();
     versions.sort_unstable();
     versions.dedup();
-    Ok(versions)
+    versions
 }
 
 /// Records that a host runs `version` now (on the ticket and on the host);
