@@ -75,7 +75,7 @@ pub fn enqueue_log_cleanup(pool: &Pool) -> Result<(), crate::store::StoreError> 
         use diesel::prelude::*;
         j::table
             .filter(j::kind.eq(LOG_CLEANUP))
-            .filter(j::state.eq_any(["queued", "running"]))
+            .filter(j::state.eq_any(crate::store::jobs::UNFINISHED))
             .count()
             .get_result::<i64>(&mut conn)?
             > 0

@@ -11,6 +11,17 @@ use super::error::StoreResult;
 use super::models::{JobLogRow, JobRow, NewJob, NewJobLog};
 use super::schema::{job_logs, jobs, projects};
 
+/// The states of a job that has not ended.
+pub const UNFINISHED: [&str; 2] = ["queued", "running"];
+
+/// `jobs.state` is one of [`UNFINISHED`], written as two comparisons: a
+/// statement that holds it stays in SQLite's statement cache, which one
+/// with an `IN` list never does.
+pub fn unfinished(
+) -> diesel::dsl::Or<diesel::dsl::Eq<jobs::state, &'static str>, diesel::dsl::Eq<jobs::state, &'static str>> {
+    jobs::state.eq(UNFINISHED[0]).or(jobs::state.eq(UNFINISHED[1]))
+}
+
 /// PostgreSQL channel a new job is announced on.
 pub const NOTIFY_CHANNEL: &str = "slipway_jobs";
 
@@ -50,7 +61,7 @@ pub fn pending_exists(conn: &mut DbConn, kind: &str, project_id: i64) -> StoreRe
     let count: i64 = jobs::table
         .filter(jobs::kind.eq(kind))
         .filter(jobs::project_id.eq(project_id))
-        .filter(jobs::state.eq_any(["queued", "running"]))
+        .filter(jobs::state.eq_any(UNFINISHED))
         .count()
         .get_result(conn)?;
     Ok(count > 0)
@@ -87,7 +98,7 @@ pub fn active_for_ticket(conn: &mut DbConn, ticket_id: i64, kind: &str) -> Store
     let count: i64 = jobs::table
         .filter(jobs::ticket_id.eq(ticket_id))
         .filter(jobs::kind.eq(kind))
-        .filter(jobs::state.eq_any(["queued", "running"]))
+        .filter(jobs::state.eq_any(UNFINISHED))
         .count()
         .get_result(conn)?;
     Ok(count > 0)

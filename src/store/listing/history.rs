@@ -91,7 +91,7 @@ pub fn log_lines(conn: &mut DbConn, ticket_id: i64, after: i64, limit: i64) -> S
 pub fn ticket_job_active(conn: &mut DbConn, ticket_id: i64) -> StoreResult<bool> {
     let n: i64 = jobs::table
         .filter(jobs::ticket_id.eq(ticket_id))
-        .filter(jobs::state.eq_any(["queued", "running"]))
+        .filter(crate::store::jobs::unfinished())
         .count()
         .get_result(conn)?;
     Ok(n > 0)

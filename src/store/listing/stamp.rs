@@ -52,7 +52,7 @@ pub fn ticket_activity(conn: &mut DbConn, id: i64) -> StoreResult<TicketActivity
         .single_value();
     let active = jobs::table
         .filter(eq_plus(jobs::ticket_id, id))
-        .filter(jobs::state.eq("queued").or(jobs::state.eq("running")))
+        .filter(crate::store::jobs::unfinished())
         .count()
         .single_value();
     type Row = (
