@@ -357,7 +357,44 @@ fn newest_ids_merge_streams_like_a_full_sort(db: &TestDb) {
     }
 }
 
+/// Recent releases: of each project's five newest released tickets, the
+/// ten changed last, latest first (ties: newest first), whatever order the
+/// tickets were filed in.
+fn recent_releases_are_the_ten_changed_last(db: &TestDb) {
+    let app = app_with_projects(db);
+    let mut t = Tickets::starting(&app);
+    let base = t.at;
+    // (id, project, minutes after base of the last change)
+    let mut released: Vec<(i64, &str, i64)> = Vec::new();
+    for n in 0..18i64 {
+        let project = ["shop", "blog", "cms"][(n % 3) as usize];
+        let id = t.released(project, n + 1, 100 + n);
+        // Changed out of filing order, with ties.
+        let changed = (n * 7) % 11;
+        diesel::update(tickets::table.find(id))
+            .set(tickets::updated_at.eq(base + TimeDelta::minutes(changed)))
+            .execute(&mut *app.db().conn())
+            .expect("updated_at");
+        released.push((id, project, changed));
+    }
+    let mut want: Vec<(i64, i64)> = Vec::new();
+    for project in ["shop", "blog", "cms"] {
+        let mut newest: Vec<(i64, i64)> = released
+            .iter()
+            .filter(|r| r.1 == project)
+            .map(|r| (r.0, r.2))
+            .collect();
+        newest.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        want.extend(newest.into_iter().take(5));
+    }
+    want.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    let want: Vec<i64> = want.into_iter().take(10).map(|(id, _)| id).collect();
+    let html = app.browser("multi").get("/").text();
+    assert_eq!(section(&html, "recent"), want);
+}
+
 backend_tests!(
     sections_follow_roles_in_each_project,
-    newest_ids_merge_streams_like_a_full_sort
+    newest_ids_merge_streams_like_a_full_sort,
+    recent_releases_are_the_ten_changed_last
 );

@@ -250,9 +250,8 @@ fn read(conn: &mut DbConn, reader: &Reader, now: DateTime<Utc>) -> ServiceResult
     } else {
         listing::newest_ids(conn, &released, None, RECENT_PER_PROJECT, limit)?
     };
-    work.recent = listing::list_rows_by_ids(conn, &ids)?;
-    work.recent.sort_by_key(|r| std::cmp::Reverse(r.updated_at));
-    work.recent.truncate(RECENT_MAX);
+    let shown = i64::try_from(RECENT_MAX).unwrap_or(i64::MAX);
+    work.recent = listing::latest_changed_by_ids(conn, &ids, shown)?;
 
     // The user's own open tickets, in the projects they see.
     let scope = reader.scope(conn)?.ids();

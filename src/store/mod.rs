@@ -19,6 +19,7 @@ pub mod schedules;
 pub mod schema;
 pub mod services;
 pub mod sqlite_plans;
+pub mod stored_time;
 pub mod subscriptions;
 pub mod svn;
 pub mod tickets;

@@ -1,6 +1,7 @@
 //! Ticket lists: the filtered, keyset-paginated list, a project's
 //! released tickets, tickets and approvals by id.
 
+use crate::store::stored_time::StoredTime;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -32,8 +33,10 @@ pub struct TicketListRow {
     /// Rollback target.
     pub target_version: Option<i64>,
     /// Created (UTC).
+    #[diesel(deserialize_as = StoredTime)]
     pub created_at: NaiveDateTime,
     /// Last changed (UTC).
+    #[diesel(deserialize_as = StoredTime)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -135,6 +138,22 @@ pub fn list_rows_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<Ticke
         .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
         .filter(in_ids(tickets::id, ids))
         .order(tickets::id.desc())
+        .select(list_columns!())
+        .load(conn)?)
+}
+
+/// The `limit` of these tickets changed last, as lists show them, the
+/// latest changed first (then newest first): only those rows are read out.
+pub fn latest_changed_by_ids(conn: &mut DbConn, ids: &[i64], limit: i64) -> StoreResult<Vec<TicketListRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(tickets::table
+        .inner_join(projects::table)
+        .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
+        .filter(in_ids(tickets::id, ids))
+        .order((tickets::updated_at.desc(), tickets::id.desc()))
+        .limit(limit)
         .select(list_columns!())
         .load(conn)?)
 }

@@ -1,5 +1,6 @@
 //! Rows of users, projects, host groups, hosts and freeze windows.
 
+use crate::store::stored_time::StoredTime;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -105,8 +106,10 @@ pub struct ProjectRow {
     /// Snapshot order of what production runs.
     pub production_snapshot_seq: Option<i64>,
     /// Created (UTC).
+    #[diesel(deserialize_as = StoredTime)]
     pub created_at: NaiveDateTime,
     /// Last changed (UTC).
+    #[diesel(deserialize_as = StoredTime)]
     pub updated_at: NaiveDateTime,
     /// The job holding the project's pipeline lock.
     pub lock_job_id: Option<i64>,

@@ -1,5 +1,6 @@
 //! Rows of tickets, their events and approvals.
 
+use crate::store::stored_time::StoredTime;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -148,5 +149,6 @@ pub struct ApprovalRow {
     /// Stage generation approved.
     pub generation: i32,
     /// When (UTC).
+    #[diesel(deserialize_as = StoredTime)]
     pub created_at: NaiveDateTime,
 }
