@@ -379,12 +379,8 @@ fn recent_releases_are_the_ten_changed_last(db: &TestDb) {
     }
     let mut want: Vec<(i64, i64)> = Vec::new();
     for project in ["shop", "blog", "cms"] {
-        let mut newest: Vec<(i64, i64)> = released
-            .iter()
-            .filter(|r| r.1 == project)
-            .map(|r| (r.0, r.2))
-            .collect();
-        newest.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        let mut newest: Vec<(i64, i64)> = released.iter().filter(|r| r.1 == project).map(|r| (r.0, r.2)).collect();
+        newest.sort_unstable_by_key(|r| std::cmp::Reverse(r.0));
         want.extend(newest.into_iter().take(5));
     }
     want.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
