@@ -62,6 +62,9 @@ pub fn latest_for(conn: &mut DbConn, ticket_id: i64) -> StoreResult<Option<Sched
 
 /// The pending schedules of `ticket_ids` (for lists).
 pub fn pending_of(conn: &mut DbConn, ticket_ids: &[i64]) -> StoreResult<Vec<ScheduleRow>> {
+    if ticket_ids.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(s::table
         .filter(s::ticket_id.eq_any(ticket_ids))
         .filter(s::state.eq(PENDING))

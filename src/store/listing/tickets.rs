@@ -1,7 +1,6 @@
 //! Ticket lists: the filtered, keyset-paginated list, a project's
 //! released tickets, tickets and approvals by id.
 
-use crate::store::stored_time::StoredTime;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -10,6 +9,7 @@ use crate::store::db::DbConn;
 use crate::store::error::StoreResult;
 use crate::store::models::{ApprovalRow, TicketRow};
 use crate::store::schema::{approvals, projects, ticket_events, tickets, users};
+use crate::store::stored_time::StoredTime;
 
 /// A ticket as lists show it.
 #[derive(Debug, Clone, Queryable)]

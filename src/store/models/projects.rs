@@ -1,11 +1,11 @@
 //! Rows of users, projects, host groups, hosts and freeze windows.
 
-use crate::store::stored_time::StoredTime;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::store::json::Json;
 use crate::store::schema::{freeze_windows, host_groups, hosts, projects, users};
+use crate::store::stored_time::StoredTime;
 
 /// A user account.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

@@ -1,11 +1,11 @@
 //! Rows of tickets, their events and approvals.
 
-use crate::store::stored_time::StoredTime;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::store::json::Json;
 use crate::store::schema::{approvals, ticket_events, tickets};
+use crate::store::stored_time::StoredTime;
 
 /// A ticket as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
