@@ -59,6 +59,16 @@ pub struct TicketFilter {
     pub projects: Option<Vec<i64>>,
 }
 
+/// Tickets joined with their project and submitter, as every query that
+/// loads [`TicketListRow`]s reads them (with `list_columns!`).
+macro_rules! listed {
+    () => {
+        tickets::table
+            .inner_join(projects::table)
+            .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
+    };
+}
+
 /// The columns of a [`TicketListRow`], over tickets joined with their
 /// project and submitter: one list for every query that loads the rows.
 macro_rules! list_columns {
@@ -81,11 +91,7 @@ macro_rules! list_columns {
 
 /// One page of tickets; `more` tells whether another page follows.
 pub fn tickets(conn: &mut DbConn, filter: &TicketFilter) -> StoreResult<(Vec<TicketListRow>, bool)> {
-    let mut query = tickets::table
-        .inner_join(projects::table)
-        .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
-        .select(list_columns!())
-        .into_boxed();
+    let mut query = listed!().select(list_columns!()).into_boxed();
     if let Some(p) = filter.project_id {
         query = query.filter(tickets::project_id.eq(p));
     }
@@ -116,9 +122,7 @@ pub fn tickets(conn: &mut DbConn, filter: &TicketFilter) -> StoreResult<(Vec<Tic
 
 /// A project's release tickets that got a version, newest first.
 pub fn released(conn: &mut DbConn, project_id: i64, limit: i64) -> StoreResult<Vec<TicketListRow>> {
-    Ok(tickets::table
-        .inner_join(projects::table)
-        .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
+    Ok(listed!()
         .filter(tickets::project_id.eq(project_id))
         .filter(tickets::kind.eq("release"))
         .filter(tickets::state.eq_any(["released", "rolled_back"]))
@@ -133,9 +137,7 @@ pub fn list_rows_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<Ticke
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(tickets::table
-        .inner_join(projects::table)
-        .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
+    Ok(listed!()
         .filter(in_ids(tickets::id, ids))
         .order(tickets::id.desc())
         .select(list_columns!())
@@ -148,9 +150,7 @@ pub fn latest_changed_by_ids(conn: &mut DbConn, ids: &[i64], limit: i64) -> Stor
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(tickets::table
-        .inner_join(projects::table)
-        .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
+    Ok(listed!()
         .filter(in_ids(tickets::id, ids))
         .order((tickets::updated_at.desc(), tickets::id.desc()))
         .limit(limit)
@@ -187,9 +187,7 @@ pub fn candidates_by_ids(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<(Tic
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(tickets::table
-        .inner_join(projects::table)
-        .inner_join(users::table.on(users::id.eq(tickets::submitter_id)))
+    Ok(listed!()
         .filter(in_ids(tickets::id, ids))
         .order(tickets::id.desc())
         .select((
